@@ -1,0 +1,67 @@
+# zns-relay: targets a newcomer can guess. `make demo` and `make test` set everything up themselves.
+SHELL := /bin/bash
+PYTHON ?= $(shell scripts/find-python.sh)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+export AWS_DEFAULT_REGION ?= ap-southeast-1
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
+
+.PHONY: dev demo test unit integration infra-tests e2e lint format schema build deploy bench pr clean
+
+dev: $(VENV)/.installed $(SAM_VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# aws-sam-cli pins boto3 exactly, so it lives in an environment of its own.
+$(SAM_VENV)/.installed: requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/python -m local demo
+
+test: dev lint
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(dir $(PYTHON)):$$PATH" $(BIN)/pytest -n 2 --dist loadfile
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit
+
+integration: $(VENV)/.installed
+	$(BIN)/pytest tests/integration
+
+infra-tests: dev
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(dir $(PYTHON)):$$PATH" $(BIN)/pytest tests/infra
+
+e2e: $(VENV)/.installed
+	$(BIN)/pytest tests/e2e
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+schema: $(VENV)/.installed
+	$(BIN)/python -m zns_relay.schema > schema/zns-message.schema.json
+
+build: dev
+	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
+
+deploy: build
+	$(SAM_VENV)/bin/sam deploy
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench
+
+pr: format lint test
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""zns-relay's shared core: contract, eSMS client, message store, credentials and send logic."""

@@ -1,0 +1,26 @@
+"""A Powertools BatchProcessor that handles the records of one invocation concurrently."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+
+class ConcurrentBatchProcessor(BatchProcessor):
+    """Same partial-failure semantics as BatchProcessor, but the records run on a thread pool.
+
+    A batch of ten eSMS sends then costs about one round trip instead of ten. The record handler
+    must be thread-safe; Powertools' own success and failure bookkeeping only appends to lists.
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(event_type=EventType.SQS)
+        self._max_workers = max_workers
+
+    def process(self) -> list[tuple]:  # type: ignore[type-arg]
+        if len(self.records) <= 1:
+            return super().process()
+        workers = min(self._max_workers, len(self.records))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send") as pool:
+            return list(pool.map(self._process_record, self.records))

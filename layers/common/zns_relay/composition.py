@@ -1,0 +1,51 @@
+"""Builds the long-lived objects of a function once per execution environment (Lambda init)."""
+
+from __future__ import annotations
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config
+
+from zns_relay.credentials import CredentialsProvider
+from zns_relay.esms_client import EsmsClient
+from zns_relay.queue import QueueBackoff
+from zns_relay.sending import MessageSender, SenderPolicy
+from zns_relay.settings import Settings
+from zns_relay.store import MessageStore
+
+
+def aws_config(pool_size: int) -> Config:
+    """Shared by every boto3 client: a connection pool as large as the send threads, standard retries."""
+    return Config(max_pool_connections=max(pool_size, 10), retries={"mode": "standard", "max_attempts": 3})
+
+
+def build_store(settings: Settings) -> MessageStore:
+    client = boto3.client("dynamodb", config=aws_config(settings.send_concurrency))
+    return MessageStore(settings.table_name, client, retention_days=settings.retention_days)
+
+
+def build_credentials(settings: Settings) -> CredentialsProvider:
+    client = boto3.client("secretsmanager", config=aws_config(settings.send_concurrency))
+    provider = SecretsProvider(boto3_client=client)
+    return CredentialsProvider(settings.secret_id, provider, max_age_seconds=settings.secret_max_age_seconds)
+
+
+def build_sender(settings: Settings) -> MessageSender:
+    esms = EsmsClient(
+        settings.esms_base_url,
+        connect_timeout=settings.esms_connect_timeout,
+        read_timeout=settings.esms_read_timeout,
+        pool_size=settings.send_concurrency,
+    )
+    policy = SenderPolicy(
+        default_oa_id=settings.default_oa_id,
+        sandbox_default=settings.sandbox_default,
+        max_receive_count=settings.max_receive_count,
+        callback_base_url=settings.callback_base_url,
+    )
+    return MessageSender(build_store(settings), esms, build_credentials(settings), policy)
+
+
+def build_queue_backoff(settings: Settings) -> QueueBackoff:
+    client = boto3.client("sqs", config=aws_config(settings.send_concurrency))
+    return QueueBackoff(client, settings.retry_base_seconds, settings.retry_max_seconds)

@@ -1,0 +1,114 @@
+"""HTTP client for eSMS SendZaloMessage_V5_post: one pooled session, strict timeouts, every answer parsed."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from zns_relay.models.esms import (
+    EsmsCredentials,
+    ResultClass,
+    SendResult,
+    ZaloSendRequest,
+    classify_code,
+)
+
+SEND_ZALO_PATH = "SendZaloMessage_V5_post/"
+
+
+def build_send_body(request: ZaloSendRequest, credentials: EsmsCredentials) -> dict[str, Any]:
+    """The request body exactly as eSMS's seed page shows it: its field names, every value a string."""
+    body: dict[str, Any] = {
+        "ApiKey": credentials.api_key.get_secret_value(),
+        "SecretKey": credentials.secret_key.get_secret_value(),
+        "OAID": request.oa_id,
+        "Phone": request.phone,
+        "TempData": [{"key": param.key, "value": param.value} for param in request.temp_data],
+        "SendDate": request.send_date or "",
+        "TempID": request.temp_id,
+        "campaignid": request.campaign_id or "",
+        "Sandbox": "1" if request.sandbox else "0",
+        "CallbackUrl": request.callback_url or "",
+        "RequestId": request.request_id,
+        "SendingMode": request.sending_mode or "1",
+    }
+    return body
+
+
+class EsmsClient:
+    """Thread-safe: one requests.Session whose connection pool is sized for the send concurrency."""
+
+    def __init__(
+        self,
+        base_url: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        pool_size: int = 10,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._send_url = f"{base_url.rstrip('/')}/{SEND_ZALO_PATH}"
+        self._timeout = (connect_timeout, read_timeout)
+        self._session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
+
+    @property
+    def send_url(self) -> str:
+        return self._send_url
+
+    def send_zalo_message(self, request: ZaloSendRequest, credentials: EsmsCredentials) -> SendResult:
+        """POST one message; never raises for eSMS's or the network's failures, it classifies them."""
+        started = time.perf_counter()
+        try:
+            response = self._session.post(
+                self._send_url, json=build_send_body(request, credentials), timeout=self._timeout
+            )
+        except requests.Timeout:
+            return _transport_failure("eSMS did not answer in time", started)
+        except requests.RequestException as error:
+            return _transport_failure(f"could not reach eSMS ({type(error).__name__})", started)
+        return parse_send_response(response.status_code, response.text, _elapsed_ms(started))
+
+
+def parse_send_response(http_status: int, text: str, latency_ms: float = 0.0) -> SendResult:
+    """Classify any HTTP answer: JSON with CodeResult, an error page, or something unparseable."""
+    if http_status >= 300:
+        return SendResult(
+            ResultClass.TRANSIENT, None, message=f"eSMS answered HTTP {http_status}", latency_ms=latency_ms
+        )
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return SendResult(
+            ResultClass.TRANSIENT,
+            None,
+            message="eSMS answered with a body that is not JSON",
+            latency_ms=latency_ms,
+        )
+    if not isinstance(payload, dict) or payload.get("CodeResult") in (None, ""):
+        return SendResult(
+            ResultClass.TRANSIENT, None, message="eSMS answered without a CodeResult", latency_ms=latency_ms
+        )
+    code = str(payload["CodeResult"]).strip()
+    sms_id = payload.get("SMSID")
+    return SendResult(
+        result_class=classify_code(code),
+        code=code,
+        sms_id=str(sms_id) if sms_id not in (None, "") else None,
+        message=str(payload.get("ErrorMessage") or ""),
+        latency_ms=latency_ms,
+    )
+
+
+def _elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
+
+
+def _transport_failure(message: str, started: float) -> SendResult:
+    return SendResult(ResultClass.TRANSIENT, None, message=message, latency_ms=_elapsed_ms(started))

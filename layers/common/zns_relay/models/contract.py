@@ -1,0 +1,207 @@
+"""The producer contract: what a service puts on SendQueue (DESIGN.md, fixed field names)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from zns_relay.models.errors import ContractViolation
+
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
+SEND_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+SYSTEM_OWNED_FIELDS = ("ApiKey", "SecretKey", "CallbackUrl")
+
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+# Vietnamese mobile numbers since the 2018 renumbering: 03x, 05x, 07x, 08x, 09x plus 8 digits.
+_LOCAL_MOBILE = re.compile(r"^0[35789]\d{8}$")
+_SEND_DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def normalise_phone(raw: str) -> str:
+    """Return the `0xxxxxxxxx` form of a Vietnamese mobile number, or raise ValueError."""
+    compact = _PHONE_SEPARATORS.sub("", raw)
+    if compact.startswith("+84"):
+        local = "0" + compact[3:]
+    elif compact.startswith("0084"):
+        local = "0" + compact[4:]
+    elif compact.startswith("84") and len(compact) == 11:
+        local = "0" + compact[2:]
+    else:
+        local = compact
+    if not _LOCAL_MOBILE.fullmatch(local):
+        raise ValueError(
+            "not a Vietnamese mobile number (expected 0xxxxxxxxx, 84xxxxxxxxx or +84 xx xxx xxxx)"
+        )
+    return local
+
+
+class TemplateParam(BaseModel):
+    """One ZNS template parameter, in the key/value form eSMS's V5 request uses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: Annotated[str, Field(min_length=1, max_length=100)]
+    value: str
+
+
+TempDataInput = dict[str, str] | list[TemplateParam]
+
+
+class ZnsMessage(BaseModel):
+    """One message as a producer sends it; field aliases are eSMS's own names."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+        title="ZnsMessage",
+        field_title_generator=lambda name, field: field.alias or name,
+        json_schema_extra={
+            "description": "The SQS message body zns-relay accepts (eSMS field names, without credentials "
+            "and CallbackUrl). It may also arrive inside an SNS notification's Message or an "
+            "EventBridge event's detail.",
+        },
+    )
+
+    phone: Annotated[str, Field(alias="Phone", description="Vietnamese mobile, any common form")]
+    temp_id: Annotated[str, Field(alias="TempID", pattern=r"^\d{1,20}$", description="ZNS template id")]
+    temp_data: Annotated[
+        TempDataInput,
+        Field(alias="TempData", description="template parameters: an object of strings or [{key, value}]"),
+    ]
+    oa_id: Annotated[
+        str | None, Field(alias="OAID", default=None, min_length=1, max_length=64, pattern=r"^\S+$")
+    ]
+    request_id: Annotated[
+        str | None,
+        Field(alias="RequestId", default=None, pattern=REQUEST_ID_PATTERN, description="idempotency key"),
+    ]
+    send_date: Annotated[
+        str | None, Field(alias="SendDate", default=None, description="schedule, yyyy-mm-dd hh:MM:ss")
+    ]
+    campaign_id: Annotated[str | None, Field(alias="campaignid", default=None, max_length=254)]
+    sandbox: Annotated[Literal["0", "1"] | None, Field(alias="Sandbox", default=None)]
+    sending_mode: Annotated[Literal["1", "3"] | None, Field(alias="SendingMode", default=None)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_system_owned_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            owned = [name for name in SYSTEM_OWNED_FIELDS if name in data]
+            if owned:
+                raise ValueError(f"{', '.join(owned)} must not be sent: zns-relay supplies them")
+        return data
+
+    @field_validator("phone")
+    @classmethod
+    def _normalise_phone(cls, value: str) -> str:
+        return normalise_phone(value)
+
+    @field_validator("temp_data")
+    @classmethod
+    def _check_temp_data(cls, value: TempDataInput) -> TempDataInput:
+        keys = list(value) if isinstance(value, dict) else [param.key for param in value]
+        if not keys:
+            raise ValueError("must hold at least one template parameter")
+        if any(not key.strip() for key in keys):
+            raise ValueError("parameter names must not be blank")
+        if len(set(keys)) != len(keys):
+            raise ValueError("parameter names must be unique")
+        return value
+
+    @field_validator("send_date")
+    @classmethod
+    def _check_send_date(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _SEND_DATE_SHAPE.fullmatch(value):
+            raise ValueError("must be formatted yyyy-mm-dd hh:MM:ss")
+        try:
+            datetime.strptime(value, SEND_DATE_FORMAT)
+        except ValueError:
+            raise ValueError("is not a real calendar date and time") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_mode_and_schedule(self) -> ZnsMessage:
+        if self.sending_mode == "3" and self.send_date:
+            raise ValueError("SendingMode 3 (exceed quota) cannot be scheduled with SendDate")
+        return self
+
+    def template_params(self) -> tuple[TemplateParam, ...]:
+        """TempData in eSMS's key/value list form, whatever form the producer used."""
+        if isinstance(self.temp_data, dict):
+            return tuple(TemplateParam(key=key, value=value) for key, value in self.temp_data.items())
+        return tuple(self.temp_data)
+
+
+def unwrap_envelope(document: Any) -> Any:
+    """Return the message inside an SNS notification or EventBridge event, or the document itself."""
+    if not isinstance(document, dict):
+        return document
+    if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
+        try:
+            return json.loads(document["Message"])
+        except json.JSONDecodeError:
+            raise ContractViolation("the SNS notification's Message is not JSON") from None
+    if "detail-type" in document and "detail" in document:
+        detail = document["detail"]
+        if isinstance(detail, str):
+            try:
+                return json.loads(detail)
+            except json.JSONDecodeError:
+                raise ContractViolation("the EventBridge event's detail is not JSON") from None
+        return detail
+    return document
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming each broken field with the contract's own field name."""
+    parts = []
+    for issue in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in issue["loc"] if part not in ("dict[str,str]",))
+        message = issue["msg"].removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _usable_request_id(document: dict[str, Any]) -> str | None:
+    candidate = document.get("RequestId")
+    if isinstance(candidate, str) and re.fullmatch(REQUEST_ID_PATTERN, candidate):
+        return candidate
+    return None
+
+
+def parse_message_body(body: str) -> ZnsMessage:
+    """Parse an SQS body into the contract model; raise ContractViolation with a specific reason.
+
+    A violation keeps the body's RequestId when that field itself is valid, so the rejection is
+    recorded under the id the producer will look for.
+    """
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise ContractViolation(
+            f"body is not JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    document = unwrap_envelope(document)
+    if not isinstance(document, dict):
+        raise ContractViolation(f"body must be a JSON object, got {type(document).__name__}")
+    try:
+        return ZnsMessage.model_validate(document)
+    except ValidationError as error:
+        raise ContractViolation(
+            describe_validation_error(error), request_id=_usable_request_id(document)
+        ) from None
+
+
+def message_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the producer contract, as committed in schema/zns-message.schema.json."""
+    schema = ZnsMessage.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

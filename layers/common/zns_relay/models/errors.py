@@ -1,0 +1,24 @@
+"""Typed exceptions of the domain; handlers map them to SQS and HTTP answers in one place."""
+
+from __future__ import annotations
+
+
+class ZnsRelayError(Exception):
+    """Base of every error zns-relay raises on purpose."""
+
+
+class ContractViolation(ZnsRelayError):
+    """A queued body broke the producer contract: it is recorded REJECTED and never sent."""
+
+    def __init__(self, reason: str, request_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.request_id = request_id
+
+
+class ConfigurationError(ZnsRelayError):
+    """The deployment is misconfigured (environment or secret); an operator must act."""
+
+
+class RetryLater(ZnsRelayError):
+    """The message was not sent this time and goes back to the queue to be tried again."""

@@ -1,0 +1,126 @@
+"""eSMS's side of the conversation: the send request, its result and the result-code policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from zns_relay.models.contract import TemplateParam
+
+
+class ResultClass(StrEnum):
+    """What a send result means for the message (DESIGN.md, failure policy)."""
+
+    ACCEPTED = "accepted"  # 100: eSMS took it; the outcome arrives on the callback
+    DUPLICATE = "duplicate"  # 124: eSMS already holds this RequestId (sent within 24 h)
+    PERMANENT = "permanent"  # the message itself is wrong: FAILED at once, never retried
+    ACCOUNT = "account"  # the account needs an operator: retried with backoff, alarmed
+    TRANSIENT = "transient"  # network, 5xx, throttling, unknown code: retried with backoff
+
+
+ACCEPTED_CODE = "100"
+DUPLICATE_CODE = "124"
+CREDENTIALS_CODE = "101"
+MESSAGE_PERMANENT_CODES = frozenset(
+    {"99", "104", "108", "110", "118", "146", "201", "204", "210", "789", "790", "791", "799", "801", "802"}
+)
+ACCOUNT_CODES = frozenset({"101", "102", "103", "140", "143", "177"})
+TRANSIENT_CODES = frozenset({"160"})
+# 105 (SMSID not found) and 120 (phone list over the limit) belong to other endpoints; should
+# the send endpoint ever answer them, like any other unlisted code they count as transient.
+
+CODE_MEANINGS = {
+    "99": "phone number blocked",
+    "100": "request accepted",
+    "101": "wrong ApiKey or SecretKey",
+    "102": "no price list for the account",
+    "103": "insufficient balance",
+    "104": "brandname or call code does not exist",
+    "105": "SMSID not found",
+    "108": "phone number in wrong format",
+    "110": "incorrect request data",
+    "118": "unsupported message type",
+    "120": "phone list over the limit",
+    "124": "duplicate RequestId",
+    "140": "caller IP not whitelisted",
+    "143": "account not activated or locked",
+    "146": "wrong customer-care template",
+    "160": "TPS limit exceeded",
+    "177": "carrier not registered",
+    "201": "content contains a blocked keyword",
+    "204": "OAID does not exist",
+    "210": "payload does not match the required format",
+    "789": "template not configured for this OA",
+    "790": "wrong ZNS template",
+    "791": "missing OA id or template id",
+    "799": "OAID inactive, wrong, or not added to the account",
+    "801": "exceed-quota mode cannot be scheduled",
+    "802": "OA not allowed to use exceed-quota mode",
+}
+
+
+def classify_code(code: str) -> ResultClass:
+    """Map an eSMS CodeResult to the failure policy; an unknown code is transient."""
+    if code == ACCEPTED_CODE:
+        return ResultClass.ACCEPTED
+    if code == DUPLICATE_CODE:
+        return ResultClass.DUPLICATE
+    if code in MESSAGE_PERMANENT_CODES:
+        return ResultClass.PERMANENT
+    if code in ACCOUNT_CODES:
+        return ResultClass.ACCOUNT
+    return ResultClass.TRANSIENT
+
+
+def is_known_code(code: str) -> bool:
+    return code in CODE_MEANINGS
+
+
+class EsmsCredentials(BaseModel):
+    """The eSMS secret's values (fixed keys ApiKey, SecretKey, CallbackToken); never printable."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: SecretStr
+    secret_key: SecretStr
+    callback_token: SecretStr
+    previous_callback_token: SecretStr | None = None
+
+
+@dataclass(frozen=True)
+class ZaloSendRequest:
+    """Everything one SendZaloMessage_V5_post call needs except the credentials."""
+
+    phone: str
+    oa_id: str
+    temp_id: str
+    temp_data: tuple[TemplateParam, ...]
+    request_id: str
+    sandbox: bool
+    send_date: str | None = None
+    campaign_id: str | None = None
+    sending_mode: str | None = None
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The outcome of one send: a classified eSMS answer, or a transport failure (code None)."""
+
+    result_class: ResultClass
+    code: str | None
+    sms_id: str | None = None
+    message: str = ""
+    latency_ms: float = 0.0
+
+    @property
+    def description(self) -> str:
+        if self.code is None:
+            return self.message
+        meaning = CODE_MEANINGS.get(self.code, "unknown eSMS code")
+        detail = f"eSMS {self.code}: {meaning}"
+        if self.message and self.message.lower() != meaning.lower():
+            detail += f" ({self.message})"
+        return detail

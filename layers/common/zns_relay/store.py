@@ -1,0 +1,245 @@
+"""Data access for MessagesTable: every state change is one conditional DynamoDB write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from zns_relay.models.state import ALLOWED_SOURCES, MessageRecord, MessageStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Clock = Callable[[], datetime]
+SMS_ID_INDEX = "sms_id-index"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A won claim: this caller alone may send the message now."""
+
+    request_id: str
+    attempts: int
+
+
+class MessageStore:
+    """Reads and conditional writes of message items; safe to share between threads."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        retention_days: int = 90,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._table = table_name
+        self._client = client
+        self._retention = timedelta(days=retention_days)
+        self._clock = clock
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    def claim(self, request_id: str, fields: Mapping[str, Any], lease_seconds: int) -> ClaimedMessage | None:
+        """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING.
+
+        Returns None when the claim is lost: another delivery owns or has finished the message.
+        """
+        now = self._clock()
+        values = {
+            ":sending": MessageStatus.SENDING.value,
+            ":retrying": MessageStatus.RETRYING.value,
+            ":now_epoch": int(now.timestamp()),
+            ":lease": int(now.timestamp()) + lease_seconds,
+            ":zero": 0,
+            ":one": 1,
+        }
+        sets = [
+            "#status = :sending",
+            "lease_until = :lease",
+            "attempts = if_not_exists(attempts, :zero) + :one",
+        ]
+        condition = (
+            "attribute_not_exists(request_id) OR #status = :retrying"
+            " OR (#status = :sending AND lease_until < :now_epoch)"
+        )
+        item = self._update(
+            request_id,
+            MessageStatus.SENDING,
+            "claimed for sending",
+            now,
+            sets=sets,
+            fields=fields,
+            values=values,
+            condition=condition,
+        )
+        if item is None:
+            return None
+        return ClaimedMessage(request_id=request_id, attempts=int(item["attempts"]))
+
+    def transition(
+        self,
+        request_id: str,
+        target: MessageStatus,
+        detail: str,
+        fields: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Move a message to `target` if the state machine allows it from its current status.
+
+        `fields` are item attributes to set with the move; `data` is kept in the history entry
+        (a callback's raw fields, say). Returns False, writing nothing, when the move is not allowed.
+        """
+        sources = sorted(ALLOWED_SOURCES[target])
+        if not sources:
+            raise ValueError(f"{target} is only ever created, never reached by a transition")
+        from_values = {f":from{index}": status.value for index, status in enumerate(sources)}
+        condition = f"attribute_exists(request_id) AND #status IN ({', '.join(from_values)})"
+        item = self._update(
+            request_id,
+            target,
+            detail,
+            self._clock(),
+            sets=["#status = :to"],
+            fields=fields or {},
+            values={**from_values, ":to": target.value},
+            condition=condition,
+            data=data,
+            remove_lease=True,
+        )
+        return item is not None
+
+    def reject(self, request_id: str, reason: str, fields: Mapping[str, Any] | None = None) -> bool:
+        """Record a body that broke the contract; False when the RequestId already has an item."""
+        now = self._clock()
+        item = {
+            "request_id": request_id,
+            "status": MessageStatus.REJECTED.value,
+            "error": reason,
+            "attempts": 0,
+            "created_at": _iso(now),
+            "updated_at": _iso(now),
+            "expires_at": self._expires_at(now),
+            "history": [_history_entry(MessageStatus.REJECTED, now, reason)],
+            **{key: value for key, value in (fields or {}).items() if value is not None},
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._serialize(item),
+                ConditionExpression="attribute_not_exists(request_id)",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, request_id: str) -> MessageRecord | None:
+        response = self._client.get_item(
+            TableName=self._table, Key={"request_id": {"S": request_id}}, ConsistentRead=True
+        )
+        if "Item" not in response:
+            return None
+        return MessageRecord.model_validate(self._deserialize(response["Item"]))
+
+    def _update(
+        self,
+        request_id: str,
+        target: MessageStatus,
+        detail: str,
+        now: datetime,
+        *,
+        sets: list[str],
+        fields: Mapping[str, Any],
+        values: dict[str, Any],
+        condition: str,
+        data: Mapping[str, Any] | None = None,
+        remove_lease: bool = False,
+    ) -> dict[str, Any] | None:
+        """One conditional UpdateItem that also stamps times and appends the history entry."""
+        names = {"#status": "status"}
+        expression = [
+            *sets,
+            "created_at = if_not_exists(created_at, :now)",
+            "updated_at = :now",
+            "expires_at = if_not_exists(expires_at, :expires)",
+            "history = list_append(if_not_exists(history, :empty), :entry)",
+        ]
+        values = {
+            **values,
+            ":now": _iso(now),
+            ":expires": self._expires_at(now),
+            ":empty": [],
+            ":entry": [_history_entry(target, now, detail, data)],
+        }
+        for index, (name, value) in enumerate(sorted(fields.items())):
+            if value is None:
+                continue
+            names[f"#f{index}"] = name
+            values[f":f{index}"] = value
+            expression.append(f"#f{index} = :f{index}")
+        update = "SET " + ", ".join(expression)
+        if remove_lease:
+            update += " REMOVE lease_until"
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"request_id": {"S": request_id}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=self._serialize(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return self._deserialize(response["Attributes"])
+
+    def _expires_at(self, now: datetime) -> int:
+        return int((now + self._retention).timestamp())
+
+    def _serialize(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: self._serializer.serialize(value) for key, value in document.items()}
+
+    def _deserialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: _plain(self._deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _history_entry(
+    status: MessageStatus, now: datetime, detail: str, data: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": status.value, "at": _iso(now), "detail": detail}
+    if data:
+        entry["data"] = dict(data)
+    return entry
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the items only ever hold whole numbers."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, Decimal):
+        return int(value)
+    return value
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
