@@ -15,7 +15,9 @@ class ConcurrentBatchProcessor(BatchProcessor):
     """
 
     def __init__(self, max_workers: int) -> None:
-        super().__init__(event_type=EventType.SQS)
+        # A fully failed batch still answers with its item failures rather than an invocation error:
+        # the failures are expected (eSMS down, throttling) and already have their backoff set.
+        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         self._max_workers = max_workers
 
     def process(self) -> list[tuple]:  # type: ignore[type-arg]

@@ -1,0 +1,133 @@
+"""Create the template's queues, table and secret in moto (in-process or server mode), from template.yaml."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+
+from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template, UnresolvableError
+
+SQS_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds",
+)
+TABLE_ARGUMENTS = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
+LOCAL_SECRET_VALUES = {"ApiKey": "local-api-key", "SecretKey": "local-secret-key"}
+
+
+def provision(
+    template: Template,
+    session: boto3.Session,
+    *,
+    endpoint_url: str | None = None,
+    name_prefix: str = "zns-relay-local",
+    parameters: Mapping[str, str] | None = None,
+    secret_values: Mapping[str, str] | None = None,
+) -> Resolver:
+    """Create every queue, table and secret the template declares; return their physical values."""
+    resolver = Resolver(parameters={**template.parameter_defaults(), **(parameters or {})})
+    clients = _Clients(session, endpoint_url)
+    queues = template.resources_of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: a redrive policy names its target's ARN.
+    for logical_id in sorted(queues, key=lambda name: "RedrivePolicy" in queues[name]):
+        _create_queue(clients, resolver, f"{name_prefix}-{logical_id}", logical_id, queues[logical_id])
+    for logical_id, properties in template.resources_of_type("AWS::DynamoDB::Table").items():
+        _create_table(clients, resolver, f"{name_prefix}-{logical_id}", logical_id, properties)
+    for logical_id, properties in template.resources_of_type("AWS::SecretsManager::Secret").items():
+        _create_secret(
+            clients, resolver, logical_id, properties, {**LOCAL_SECRET_VALUES, **(secret_values or {})}
+        )
+    return resolver
+
+
+def function_environment(
+    spec: FunctionSpec, resolver: Resolver, overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The function's environment variables as Lambda would see them, with local overrides."""
+    overrides = overrides or {}
+    environment = {}
+    for name, value in spec.environment.items():
+        if name in overrides:
+            environment[name] = overrides[name]
+            continue
+        try:
+            environment[name] = str(resolver.resolve(value))
+        except UnresolvableError as error:
+            raise UnresolvableError(f"{spec.logical_id}: {name} needs {error} (pass an override)") from None
+    extra = {name: value for name, value in overrides.items() if name not in environment}
+    return {**environment, **extra}
+
+
+class _Clients:
+    def __init__(self, session: boto3.Session, endpoint_url: str | None) -> None:
+        self._session = session
+        self._endpoint_url = endpoint_url
+
+    def __call__(self, service: str) -> Any:
+        return self._session.client(  # type: ignore[call-overload]
+            service, endpoint_url=self._endpoint_url, region_name=PSEUDO_PARAMETERS["AWS::Region"]
+        )
+
+
+def _create_queue(
+    clients: _Clients, resolver: Resolver, name: str, logical_id: str, properties: dict[str, Any]
+) -> None:
+    sqs = clients("sqs")
+    attributes = {key: str(resolver.resolve(properties[key])) for key in SQS_ATTRIBUTES if key in properties}
+    if "RedrivePolicy" in properties:
+        redrive = resolver.resolve(properties["RedrivePolicy"])
+        attributes["RedrivePolicy"] = json.dumps(
+            {
+                "deadLetterTargetArn": redrive["deadLetterTargetArn"],
+                "maxReceiveCount": int(redrive["maxReceiveCount"]),
+            }
+        )
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    resolver.refs[logical_id] = url
+    resolver.attributes.update(
+        {(logical_id, "Arn"): arn, (logical_id, "QueueName"): name, (logical_id, "QueueUrl"): url}
+    )
+
+
+def _create_table(
+    clients: _Clients, resolver: Resolver, name: str, logical_id: str, properties: dict[str, Any]
+) -> None:
+    dynamodb = clients("dynamodb")
+    arguments = {key: resolver.resolve(properties[key]) for key in TABLE_ARGUMENTS if key in properties}
+    table = dynamodb.create_table(TableName=name, **arguments)["TableDescription"]
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=resolver.resolve(ttl))
+    resolver.refs[logical_id] = name
+    resolver.attributes[(logical_id, "Arn")] = table["TableArn"]
+    if "LatestStreamArn" in table:
+        resolver.attributes[(logical_id, "StreamArn")] = table["LatestStreamArn"]
+
+
+def _create_secret(
+    clients: _Clients,
+    resolver: Resolver,
+    logical_id: str,
+    properties: dict[str, Any],
+    values: Mapping[str, str],
+) -> None:
+    """Create the secret as CloudFormation would, then put the local credentials into it."""
+    document: dict[str, str] = {}
+    generate = properties.get("GenerateSecretString")
+    if generate:
+        document.update(json.loads(generate.get("SecretStringTemplate", "{}")))
+        alphabet = string.ascii_letters + string.digits
+        length = int(generate.get("PasswordLength", 32))
+        document[generate["GenerateStringKey"]] = "".join(secrets.choice(alphabet) for _ in range(length))
+    document.update(values)
+    name = str(resolver.resolve(properties.get("Name", f"zns-relay-local/{logical_id}")))
+    arn = clients("secretsmanager").create_secret(Name=name, SecretString=json.dumps(document))["ARN"]
+    resolver.refs[logical_id] = arn

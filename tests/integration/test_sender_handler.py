@@ -1,0 +1,392 @@
+"""SenderFunction invoked as Lambda invokes it: events/ JSON, a Lambda context, moto, a loopback eSMS."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from typing import Any
+
+import boto3
+import pytest
+
+from local.template import Resolver
+from tests.conftest import LoadedFunction, load_event, load_function, secret_values
+from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
+
+SEED_FIELDS = {
+    "ApiKey", "SecretKey", "OAID", "Phone", "TempData", "SendDate", "TempID",
+    "campaignid", "Sandbox", "CallbackUrl", "RequestId", "SendingMode",
+}  # fmt: skip
+
+
+def item(session: boto3.Session, deployment: Resolver, request_id: str) -> dict[str, Any] | None:
+    table = session.resource("dynamodb").Table(deployment.ref("MessagesTable"))
+    found: dict[str, Any] | None = table.get_item(Key={"request_id": request_id}, ConsistentRead=True).get(
+        "Item"
+    )
+    return found
+
+
+def failures(response: dict[str, Any]) -> list[str]:
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def batch(deployment: Resolver, name: str) -> dict[str, Any]:
+    return load_event(name, queue_arn=deployment.get_att("SendQueue", "Arn"))
+
+
+def with_receive_count(event: dict[str, Any], count: int) -> dict[str, Any]:
+    event = copy.deepcopy(event)
+    for record in event["Records"]:
+        record["attributes"]["ApproximateReceiveCount"] = str(count)
+    return event
+
+
+def test_batch_of_ten_sends_ten_seed_shaped_requests_and_records_each_accepted(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given ten valid messages in one batch
+    event = batch(deployment, "sender-batch.json")
+    credentials = secret_values(aws, deployment)
+
+    # When Lambda invokes the sender
+    response = sender.invoke(event)
+
+    # Then eSMS got ten POSTs with exactly the seed's fields, all strings
+    assert failures(response) == []
+    assert len(esms.bodies) == 10
+    assert set(esms.paths) == {"/MainService.svc/json/SendZaloMessage_V5_post/"}
+    for body in esms.bodies:
+        assert set(body) == SEED_FIELDS
+        assert all(isinstance(value, str) for key, value in body.items() if key != "TempData")
+        assert all(set(param) == {"key", "value"} for param in body["TempData"])
+        assert body["ApiKey"] == credentials["ApiKey"]
+        assert body["Phone"].startswith("0") and len(body["Phone"]) == 10
+        assert (
+            body["CallbackUrl"]
+            == f"https://callbacks.example.test/callbacks/esms/{credentials['CallbackToken']}"
+        )
+    # And each message is ACCEPTED with eSMS's SMSID
+    for record in event["Records"]:
+        request_id = json.loads(record["body"])["RequestId"]
+        stored = item(aws, deployment, request_id)
+        assert stored is not None
+        assert stored["status"] == "ACCEPTED"
+        assert stored["sms_id"] == f"sms-{request_id}"
+        assert [entry["status"] for entry in stored["history"]] == ["SENDING", "ACCEPTED"]
+
+
+def test_phone_forms_are_normalised_before_sending_and_storing(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    sender.invoke(batch(deployment, "sender-batch.json"))
+
+    phones = {body["RequestId"]: body["Phone"] for body in esms.bodies}
+    assert phones["order-DH240503-confirm"] == "0901888485"  # queued as "+84 90 188 8485"
+    assert phones["order-DH240502-confirm"] == "0912345678"  # queued as "84912345678"
+    assert phones["order-DH240508-confirm"] == "0812345678"  # queued as "+84-81-234-5678"
+    stored = item(aws, deployment, "order-DH240503-confirm")
+    assert stored is not None and stored["phone"] == "0901888485"
+
+
+def test_redelivered_batch_sends_nothing_more(
+    sender: LoadedFunction, esms: EsmsStub, deployment: Resolver
+) -> None:
+    event = batch(deployment, "sender-batch.json")
+    sender.invoke(event)
+
+    response = sender.invoke(with_receive_count(event, 2))
+
+    assert failures(response) == []
+    assert len(esms.bodies) == 10
+
+
+def test_one_request_id_twice_in_a_batch_is_sent_once(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given the mixed batch: a valid message, an invalid one, broken JSON, and the valid one again
+    event = batch(deployment, "sender-mixed-batch.json")
+
+    response = sender.invoke(event)
+
+    # Then nothing is handed back to SQS, and the RequestId reached eSMS once
+    assert failures(response) == []
+    assert esms.sends_for("otp-7f3a9c-login") == 1
+    stored = item(aws, deployment, "otp-7f3a9c-login")
+    assert stored is not None and stored["status"] == "ACCEPTED"
+
+
+def test_malformed_bodies_are_rejected_with_their_reason_and_not_retried(
+    sender: LoadedFunction, aws: boto3.Session, deployment: Resolver
+) -> None:
+    event = batch(deployment, "sender-mixed-batch.json")
+
+    response = sender.invoke(event)
+
+    assert failures(response) == []
+    bad_phone = item(aws, deployment, "otp-bad-phone-1")
+    assert bad_phone is not None
+    assert bad_phone["status"] == "REJECTED"
+    assert "Phone: not a Vietnamese mobile number" in bad_phone["error"]
+    assert "TempData: must hold at least one template parameter" in bad_phone["error"]
+    # Broken JSON has no RequestId: it is recorded under the SQS messageId
+    broken = item(aws, deployment, event["Records"][2]["messageId"])
+    assert broken is not None
+    assert broken["status"] == "REJECTED"
+    assert broken["error"].startswith("body is not JSON")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [Reply(status=500, body="Internal Server Error"), Reply(delay_seconds=2.5, body="{}")],
+    ids=["http-500", "timeout"],
+)
+def test_transient_failure_is_a_batch_item_failure_left_retrying(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver, reply: Reply
+) -> None:
+    esms.responder = lambda body: reply
+    event = batch(deployment, "sender-sns-wrapped.json")
+
+    response = sender.invoke(event)
+
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None
+    assert stored["status"] == "RETRYING"
+    assert stored["attempts"] == 1
+
+
+def test_retry_after_transient_failure_sends_again_and_is_accepted(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    event = batch(deployment, "sender-sns-wrapped.json")
+    esms.responder = lambda body: refused("160", "TPS limit exceeded")
+    sender.invoke(event)
+
+    esms.responder = lambda body: accepted("d8e0f1f0702544b2acb456ca9ccfd111250")
+    response = sender.invoke(with_receive_count(event, 2))
+
+    assert failures(response) == []
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None
+    assert stored["status"] == "ACCEPTED"
+    assert stored["attempts"] == 2
+    assert [entry["status"] for entry in stored["history"]] == ["SENDING", "RETRYING", "SENDING", "ACCEPTED"]
+
+
+def test_permanent_code_ends_failed_and_is_not_retried(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    esms.responder = lambda body: refused("789", "TemplateId is not config")
+    event = batch(deployment, "sender-eventbridge-wrapped.json")
+
+    response = sender.invoke(event)
+
+    assert failures(response) == []
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None
+    assert stored["status"] == "FAILED"
+    assert stored["esms_code"] == "789"
+    assert stored["error"] == "eSMS 789: template not configured for this OA (TemplateId is not config)"
+
+
+def test_exhausted_retries_end_failed_and_go_on_to_the_dlq(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    esms.responder = lambda body: Reply(status=503, body="")
+    max_receives = int(deployment.parameters["MaxReceiveCount"])
+    event = with_receive_count(batch(deployment, "sender-sns-wrapped.json"), max_receives)
+
+    response = sender.invoke(event)
+
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None
+    assert stored["status"] == "FAILED"
+    assert stored["error"].startswith(
+        f"retries exhausted after {max_receives} receives: eSMS answered HTTP 503"
+    )
+
+
+def test_duplicate_code_on_a_retry_means_already_accepted(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given an attempt whose answer was lost (a timeout), then eSMS saying it holds the RequestId
+    event = batch(deployment, "sender-sns-wrapped.json")
+    esms.responder = lambda body: Reply(delay_seconds=2.5, body="{}")
+    sender.invoke(event)
+    esms.responder = lambda body: refused("124", "Duplicate RequestId")
+
+    response = sender.invoke(with_receive_count(event, 2))
+
+    assert failures(response) == []
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None
+    assert stored["status"] == "ACCEPTED"
+    assert stored["esms_code"] == "124"
+
+
+def test_duplicate_code_on_a_first_attempt_fails_instead_of_claiming_success(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    esms.responder = lambda body: refused("124", "Duplicate RequestId")
+
+    response = sender.invoke(batch(deployment, "sender-sns-wrapped.json"))
+
+    assert failures(response) == []
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None
+    assert stored["status"] == "FAILED"
+    assert "sent to eSMS by something else" in stored["error"]
+
+
+def test_concurrent_invocations_of_one_request_id_send_once(
+    deployment: Resolver, esms: EsmsStub, aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two execution environments (two cold starts) and a slow eSMS
+    overrides = {"ESMS_BASE_URL": esms.base_url}
+    first = load_function("SenderFunction", deployment, monkeypatch, overrides)
+    second = load_function("SenderFunction", deployment, monkeypatch, overrides)
+    esms.responder = lambda body: Reply(delay_seconds=0.3, body=accepted("sms-concurrent").body)
+    event = batch(deployment, "sender-eventbridge-wrapped.json")
+    start = threading.Barrier(2)
+    responses: list[dict[str, Any]] = []
+
+    def invoke(function: LoadedFunction) -> None:
+        start.wait()
+        responses.append(function.invoke(copy.deepcopy(event)))
+
+    # When both receive the same RequestId at the same moment
+    threads = [threading.Thread(target=invoke, args=(function,)) for function in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then eSMS is called once and neither invocation asks SQS to retry
+    assert esms.sends_for("eb-order-DH240888") == 1
+    assert [failures(response) for response in responses] == [[], []]
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "ACCEPTED"
+
+
+def test_sending_claim_with_expired_lease_is_taken_over(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given a message left SENDING by an invocation that died long ago
+    table = aws.resource("dynamodb").Table(deployment.ref("MessagesTable"))
+    table.put_item(
+        Item={
+            "request_id": "eb-order-DH240888", "status": "SENDING", "attempts": 1, "lease_until": 1,
+            "created_at": "2026-11-26T00:00:00.000Z", "updated_at": "2026-11-26T00:00:00.000Z",
+            "expires_at": 1900000000, "history": [],
+        }
+    )  # fmt: skip
+
+    response = sender.invoke(with_receive_count(batch(deployment, "sender-eventbridge-wrapped.json"), 2))
+
+    assert failures(response) == []
+    assert esms.sends_for("eb-order-DH240888") == 1
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "ACCEPTED" and stored["attempts"] == 2
+
+
+def test_live_sending_claim_is_not_sent_twice(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    table = aws.resource("dynamodb").Table(deployment.ref("MessagesTable"))
+    table.put_item(
+        Item={
+            "request_id": "eb-order-DH240888", "status": "SENDING", "attempts": 1, "lease_until": 4102444800,
+            "created_at": "2026-11-26T00:00:00.000Z", "updated_at": "2026-11-26T00:00:00.000Z",
+            "expires_at": 4102444800, "history": [],
+        }
+    )  # fmt: skip
+
+    response = sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json"))
+
+    assert failures(response) == []
+    assert esms.bodies == []
+
+
+def test_sandbox_message_is_accepted_without_callback_url(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    event = batch(deployment, "sender-eventbridge-wrapped.json")
+    body = json.loads(event["Records"][0]["body"])
+    body["detail"]["Sandbox"] = "1"
+    event["Records"][0]["body"] = json.dumps(body)
+
+    sender.invoke(event)
+
+    assert esms.bodies[0]["Sandbox"] == "1"
+    assert esms.bodies[0]["CallbackUrl"] == ""
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "ACCEPTED" and stored["sandbox"] is True
+
+
+def test_wrong_credentials_reread_the_secret_and_use_the_rotated_one(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given the cached credentials, then an operator rotating the ApiKey
+    sender.invoke(batch(deployment, "sender-sns-wrapped.json"))
+    secrets = aws.client("secretsmanager")
+    values = secret_values(aws, deployment)
+    secrets.put_secret_value(
+        SecretId=deployment.ref("EsmsSecret"), SecretString=json.dumps({**values, "ApiKey": "rotated-key"})
+    )
+    esms.responder = lambda body: (
+        accepted("sms-rotated") if body["ApiKey"] == "rotated-key" else refused("101", "Authorize Failed")
+    )
+
+    # When eSMS refuses the cached key
+    response = sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json"))
+
+    # Then the secret is read again and the send succeeds with the new key at once
+    assert failures(response) == []
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "ACCEPTED" and stored["sms_id"] == "sms-rotated"
+
+
+def test_account_error_is_retried_and_raises_the_account_metric(
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    aws: boto3.Session,
+    deployment: Resolver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    esms.responder = lambda body: refused("103", "Balance not enough")
+    event = batch(deployment, "sender-eventbridge-wrapped.json")
+
+    response = sender.invoke(event)
+
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "RETRYING" and stored["esms_code"] == "103"
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(
+        metric.get("AccountErrors") == [1.0] or metric.get("AccountErrors") == 1.0 for metric in emitted
+    )
+
+
+def test_no_secret_value_appears_in_any_log_line(
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    aws: boto3.Session,
+    deployment: Resolver,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given every path that logs: accepted, refused credentials, transient, rejected
+    replies = iter([accepted("sms-1"), refused("101", "Authorize Failed"), Reply(status=500)] * 10)
+    esms.responder = lambda body: next(replies)
+
+    sender.invoke(batch(deployment, "sender-batch.json"))
+    sender.invoke(batch(deployment, "sender-mixed-batch.json"))
+
+    captured = capsys.readouterr()
+    output = captured.out + captured.err + caplog.text
+    assert output  # the handler did log
+    for secret in secret_values(aws, deployment).values():
+        assert secret not in output

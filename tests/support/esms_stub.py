@@ -1,0 +1,83 @@
+"""A scripted eSMS on loopback for tests: real HTTP, answers chosen per request by the test."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: str = ""
+    delay_seconds: float = 0.0
+
+
+def accepted(sms_id: str) -> Reply:
+    return Reply(body=json.dumps({"CodeResult": "100", "CountRegenerate": 0, "SMSID": sms_id}))
+
+
+def refused(code: str, message: str = "refused") -> Reply:
+    return Reply(body=json.dumps({"CodeResult": code, "CountRegenerate": 0, "ErrorMessage": message}))
+
+
+Responder = Callable[[dict[str, Any]], Reply]
+
+
+class EsmsStub:
+    """Records every POSTed body; `responder` decides each answer (default: accept with a fresh SMSID)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.paths: list[str] = []
+        self.responder: Responder = lambda body: accepted(f"sms-{body.get('RequestId', 'x')}")
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with stub._lock:
+                    stub.bodies.append(body)
+                    stub.paths.append(self.path)
+                reply = stub.responder(body)
+                time.sleep(reply.delay_seconds)
+                payload = reply.body.encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/MainService.svc/json"
+
+    def sends_for(self, request_id: str) -> int:
+        with self._lock:
+            return sum(1 for body in self.bodies if body.get("RequestId") == request_id)
+
+    def __enter__(self) -> EsmsStub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
