@@ -1,0 +1,140 @@
+"""template.yaml as SAM and CloudFormation read it: both linters, then the rules we rely on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.template import TEMPLATE_PATH, Template
+from zns_relay.settings import Settings
+
+pytestmark = pytest.mark.infra
+ROOT = TEMPLATE_PATH.parent
+TEMPLATE = Template()
+SQS_EVENT_FUNCTIONS = [
+    (name, event)
+    for name in TEMPLATE.functions()
+    for event in TEMPLATE.function(name).events.values()
+    if event["Type"] == "SQS"
+]
+
+
+def sam_command() -> str:
+    sam = shutil.which("sam")
+    if sam is None:
+        if os.environ.get("CI"):
+            pytest.fail("sam is not on PATH: run the tests through `make test`")
+        pytest.skip("sam is not on PATH (make test puts .venv-sam/bin there)")
+    return sam
+
+
+def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "ap-southeast-1"}
+    return subprocess.run(  # noqa: S603 - our own tools, fixed arguments
+        command, capture_output=True, text=True, cwd=ROOT, env=environment, check=False, **kwargs
+    )
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    result = run([str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE_PATH)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_sam_validate_lint_passes() -> None:
+    result = run([sam_command(), "validate", "--lint", "--template-file", str(TEMPLATE_PATH)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_sam_build_produces_the_layer_for_the_lambda_architecture(tmp_path: Path) -> None:
+    build_dir = tmp_path / "build"
+    result = run(
+        [sam_command(), "build", "--template-file", str(TEMPLATE_PATH), "--build-dir", str(build_dir)],
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    layer = build_dir / "CommonLayer" / "python"
+    assert (layer / "zns_relay" / "sending.py").is_file()
+    assert (layer / "aws_lambda_powertools").is_dir()
+    assert list((layer / "pydantic_core").glob("*aarch64*.so")), "pydantic_core must be built for arm64"
+    assert (build_dir / "SenderFunction" / "sender.py").is_file()
+
+
+@pytest.mark.parametrize(("function", "event"), SQS_EVENT_FUNCTIONS, ids=[f for f, _ in SQS_EVENT_FUNCTIONS])
+def test_sqs_events_report_batch_item_failures_and_do_not_wait(function: str, event: dict[str, Any]) -> None:
+    properties = event["Properties"]
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["MaximumBatchingWindowInSeconds"] == 0
+    assert properties["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "MaxConcurrency"}
+
+
+@pytest.mark.parametrize(("function", "event"), SQS_EVENT_FUNCTIONS, ids=[f for f, _ in SQS_EVENT_FUNCTIONS])
+def test_queue_visibility_timeout_is_at_least_six_function_timeouts(
+    function: str, event: dict[str, Any]
+) -> None:
+    queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+    visibility = TEMPLATE.resources[queue]["Properties"]["VisibilityTimeout"]
+    assert visibility >= 6 * TEMPLATE.function(function).timeout_seconds
+
+
+def test_batch_is_sent_by_enough_threads() -> None:
+    spec = TEMPLATE.function("SenderFunction")
+    batch_size = spec.events["SendQueueEvent"]["Properties"]["BatchSize"]
+    assert int(spec.environment["SEND_CONCURRENCY"]) >= batch_size
+
+
+def test_send_queue_redrives_to_the_dlq_after_max_receive_count() -> None:
+    redrive = TEMPLATE.resources["SendQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["SendDLQ", "Arn"]},
+        "maxReceiveCount": {"Ref": "MaxReceiveCount"},
+    }
+
+
+def test_messages_table_has_ttl_gsi_and_point_in_time_recovery() -> None:
+    table = TEMPLATE.resources["MessagesTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "request_id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    indexes = {index["IndexName"]: index["KeySchema"] for index in table["GlobalSecondaryIndexes"]}
+    assert indexes["sms_id-index"] == [{"AttributeName": "sms_id", "KeyType": "HASH"}]
+
+
+def test_runtime_is_a_supported_python() -> None:
+    assert TEMPLATE.document["Globals"]["Function"]["Runtime"] in {"python3.12", "python3.13"}
+
+
+def test_parameters_operators_tune() -> None:
+    expected = {"Stage", "DefaultOaId", "Sandbox", "MaxConcurrency", "MaxReceiveCount", "RetentionDays"}
+    assert expected <= set(TEMPLATE.document["Parameters"])
+
+
+@pytest.mark.parametrize("function", TEMPLATE.functions())
+def test_every_function_logs_to_its_own_group_with_retention(function: str) -> None:
+    properties = TEMPLATE.resources[function]["Properties"]
+    log_group = properties["LoggingConfig"]["LogGroup"]["Ref"]
+    assert TEMPLATE.resources[log_group]["Properties"]["RetentionInDays"] > 0
+
+
+@pytest.mark.parametrize("function", TEMPLATE.functions())
+def test_inline_policies_are_scoped_to_resources(function: str) -> None:
+    for policy in TEMPLATE.resources[function]["Properties"]["Policies"]:
+        for statement in policy.get("Statement", []):
+            assert statement["Resource"] != "*", statement
+            assert all(not action.endswith(":*") for action in statement["Action"]), statement
+
+
+@pytest.mark.parametrize("function", TEMPLATE.functions())
+def test_every_environment_variable_is_one_the_code_reads(function: str) -> None:
+    known = {field.alias for field in Settings.model_fields.values()}
+    names = set(TEMPLATE.function(function).environment)
+    unknown = {name for name in names if not name.startswith("POWERTOOLS_")} - known
+    assert not unknown, f"{function} sets variables nothing reads: {unknown}"

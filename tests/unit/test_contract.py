@@ -1,0 +1,222 @@
+"""The producer contract: every field rule, both TempData forms, envelopes, and the committed schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zns_relay.models.contract import message_json_schema, normalise_phone, parse_message_body
+from zns_relay.models.errors import ContractViolation
+from zns_relay.schema import render_schema
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "zns-message.schema.json"
+VALID = {"Phone": "0901888484", "TempID": "2056446", "TempData": {"customer_name": "An"}}
+
+
+def body(**changes: Any) -> str:
+    document = {**VALID, **changes}
+    return json.dumps({key: value for key, value in document.items() if value is not None})
+
+
+def violation(text: str) -> str:
+    with pytest.raises(ContractViolation) as caught:
+        parse_message_body(text)
+    return caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0901888484", "0901888484"),
+        ("84901888484", "0901888484"),
+        ("+84901888484", "0901888484"),
+        ("+84 90 188 8484", "0901888484"),
+        ("090.188.8484", "0901888484"),
+        ("090-188-8484", "0901888484"),
+        ("(+84) 912 345 678", "0912345678"),
+        ("0084 912 345 678", "0912345678"),
+        ("0356123456", "0356123456"),
+        ("0523456789", "0523456789"),
+        ("0779123456", "0779123456"),
+        ("0868123456", "0868123456"),
+    ],
+)
+def test_vietnamese_mobile_forms_normalise_to_local_form(raw: str, expected: str) -> None:
+    assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0090188848",  # 00 is an international prefix, not a mobile number
+        "00901888484",
+        "090188848",  # nine digits
+        "09018884841",  # eleven digits
+        "0201888484",  # a landline prefix
+        "01688848484",  # pre-2018 eleven-digit mobile
+        "+85 90 188 8484",  # another country
+        "849018884",
+        "09O1888484",  # letter O
+        "",
+        "+",
+    ],
+)
+def test_non_mobile_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(ValueError, match="not a Vietnamese mobile number"):
+        normalise_phone(raw)
+
+
+def test_temp_data_object_and_list_forms_give_the_same_parameters() -> None:
+    from_object = parse_message_body(body(TempData={"name": "An", "code": "X1"}))
+    from_list = parse_message_body(
+        body(TempData=[{"key": "name", "value": "An"}, {"key": "code", "value": "X1"}])
+    )
+    assert from_object.template_params() == from_list.template_params()
+    assert [(param.key, param.value) for param in from_list.template_params()] == [
+        ("name", "An"),
+        ("code", "X1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("temp_data", "reason"),
+    [
+        ({}, "TempData: must hold at least one template parameter"),
+        ([], "TempData: must hold at least one template parameter"),
+        (
+            [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}],
+            "TempData: parameter names must be unique",
+        ),
+        ({"name": 5}, "TempData"),
+        ([{"key": "a"}], "TempData"),
+        ("name=An", "TempData"),
+    ],
+)
+def test_bad_temp_data_is_a_violation_naming_temp_data(temp_data: Any, reason: str) -> None:
+    assert reason in violation(body(TempData=temp_data))
+
+
+@pytest.mark.parametrize("field", ["Phone", "TempID", "TempData"])
+def test_required_fields_are_named_when_missing(field: str) -> None:
+    assert f"{field}: Field required" in violation(body(**{field: None}))
+
+
+def test_temp_id_must_be_digits() -> None:
+    assert "TempID" in violation(body(TempID="tmpl-1"))
+
+
+@pytest.mark.parametrize("send_date", ["2026-12-01 08:30:00", "2028-02-29 23:59:59"])
+def test_real_send_dates_are_kept(send_date: str) -> None:
+    assert parse_message_body(body(SendDate=send_date)).send_date == send_date
+
+
+@pytest.mark.parametrize(
+    ("send_date", "reason"),
+    [
+        ("2026-02-30 08:00:00", "SendDate: is not a real calendar date and time"),
+        ("2027-02-29 08:00:00", "SendDate: is not a real calendar date and time"),
+        ("2026-12-01 24:00:00", "SendDate: is not a real calendar date and time"),
+        ("2026-12-01T08:00:00", "SendDate: must be formatted yyyy-mm-dd hh:MM:ss"),
+        ("01/12/2026 08:00:00", "SendDate: must be formatted yyyy-mm-dd hh:MM:ss"),
+    ],
+)
+def test_impossible_or_misformatted_send_dates_are_violations(send_date: str, reason: str) -> None:
+    assert reason in violation(body(SendDate=send_date))
+
+
+def test_empty_send_date_means_send_now() -> None:
+    assert parse_message_body(body(SendDate="")).send_date is None
+
+
+@pytest.mark.parametrize("request_id", ["a", "order-123_x.y:z", "A" * 50])
+def test_request_ids_of_the_allowed_charset_and_length_pass(request_id: str) -> None:
+    assert parse_message_body(body(RequestId=request_id)).request_id == request_id
+
+
+@pytest.mark.parametrize("request_id", ["A" * 51, "order 123", "đơn-hàng", "a/b", ""])
+def test_request_ids_outside_the_charset_or_too_long_are_violations(request_id: str) -> None:
+    assert "RequestId" in violation(body(RequestId=request_id))
+
+
+def test_violation_keeps_a_valid_request_id_for_recording() -> None:
+    with pytest.raises(ContractViolation) as caught:
+        parse_message_body(body(Phone="123", RequestId="order-77"))
+    assert caught.value.request_id == "order-77"
+
+
+def test_violation_without_a_usable_request_id_has_none() -> None:
+    with pytest.raises(ContractViolation) as caught:
+        parse_message_body(body(Phone="123", RequestId="bad id"))
+    assert caught.value.request_id is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"Sandbox": "2"}, "Sandbox"),
+        ({"Sandbox": 1}, "Sandbox"),
+        ({"SendingMode": "2"}, "SendingMode"),
+        ({"campaignid": "c" * 255}, "campaignid"),
+        ({"OAID": "has space"}, "OAID"),
+    ],
+)
+def test_optional_field_rules(changes: dict[str, Any], field: str) -> None:
+    assert field in violation(body(**changes))
+
+
+def test_exceed_quota_mode_cannot_be_scheduled() -> None:
+    reason = violation(body(SendingMode="3", SendDate="2026-12-01 08:00:00"))
+    assert "SendingMode 3 (exceed quota) cannot be scheduled" in reason
+
+
+@pytest.mark.parametrize("field", ["ApiKey", "SecretKey", "CallbackUrl"])
+def test_system_owned_fields_are_refused(field: str) -> None:
+    assert f"{field} must not be sent: zns-relay supplies them" in violation(body(**{field: "x"}))
+
+
+def test_unknown_fields_are_refused_so_typos_surface() -> None:
+    assert "Tempdata: Extra inputs are not permitted" in violation(body(Tempdata={"a": "b"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("not json", "body is not JSON"),
+        ("[1, 2]", "body must be a JSON object, got list"),
+        ('"text"', "body must be a JSON object, got str"),
+    ],
+)
+def test_bodies_that_are_not_json_objects(text: str, reason: str) -> None:
+    assert violation(text).startswith(reason)
+
+
+def test_sns_notification_is_unwrapped() -> None:
+    notification = {"Type": "Notification", "MessageId": "m-1", "Message": body(RequestId="from-sns")}
+    assert parse_message_body(json.dumps(notification)).request_id == "from-sns"
+
+
+def test_eventbridge_event_is_unwrapped() -> None:
+    event = {"detail-type": "OrderPaid", "source": "shop", "detail": json.loads(body(RequestId="from-eb"))}
+    assert parse_message_body(json.dumps(event)).request_id == "from-eb"
+
+
+def test_sns_notification_with_non_json_message_is_a_violation() -> None:
+    notification = {"Type": "Notification", "Message": "hello"}
+    assert violation(json.dumps(notification)) == "the SNS notification's Message is not JSON"
+
+
+def test_committed_json_schema_matches_the_model() -> None:
+    assert SCHEMA_FILE.read_text() == render_schema(), "run `make schema` and commit the result"
+
+
+def test_schema_uses_the_contract_field_names() -> None:
+    schema = message_json_schema()
+    assert set(schema["properties"]) == {
+        "Phone", "TempID", "TempData", "OAID", "RequestId",
+        "SendDate", "campaignid", "Sandbox", "SendingMode",
+    }  # fmt: skip
+    assert set(schema["required"]) == {"Phone", "TempID", "TempData"}
+    assert schema["additionalProperties"] is False

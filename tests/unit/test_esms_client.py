@@ -1,0 +1,174 @@
+"""The eSMS client against a real HTTP server on loopback, and the result-code policy."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from pydantic import SecretStr
+
+from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
+from zns_relay.esms_client import EsmsClient
+from zns_relay.models.contract import TemplateParam
+from zns_relay.models.esms import CODE_MEANINGS, EsmsCredentials, ResultClass, ZaloSendRequest, classify_code
+from zns_relay.settings import DEFAULT_ESMS_BASE_URL
+
+CREDENTIALS = EsmsCredentials(
+    api_key=SecretStr("api-key-value"),
+    secret_key=SecretStr("secret-key-value"),
+    callback_token=SecretStr("token-value"),
+)
+REQUEST = ZaloSendRequest(
+    phone="0901888484",
+    oa_id="1397492183140006179",
+    temp_id="2056446",
+    temp_data=(
+        TemplateParam(key="customer_name", value="Nguyễn Văn An"),
+        TemplateParam(key="otp", value="4829"),
+    ),
+    request_id="otp-1",
+    sandbox=False,
+    callback_url="https://example.test/callbacks/esms/token-value",
+)
+
+
+@pytest.fixture
+def stub() -> Iterator[EsmsStub]:
+    with EsmsStub() as server:
+        yield server
+
+
+@pytest.fixture
+def client(stub: EsmsStub) -> EsmsClient:
+    return EsmsClient(stub.base_url, connect_timeout=0.5, read_timeout=0.5)
+
+
+def test_request_body_is_exactly_the_seed_with_string_values(client: EsmsClient, stub: EsmsStub) -> None:
+    client.send_zalo_message(REQUEST, CREDENTIALS)
+
+    assert stub.paths == ["/MainService.svc/json/SendZaloMessage_V5_post/"]
+    assert stub.bodies == [
+        {
+            "ApiKey": "api-key-value",
+            "SecretKey": "secret-key-value",
+            "OAID": "1397492183140006179",
+            "Phone": "0901888484",
+            "TempData": [{"key": "customer_name", "value": "Nguyễn Văn An"}, {"key": "otp", "value": "4829"}],
+            "SendDate": "",
+            "TempID": "2056446",
+            "campaignid": "",
+            "Sandbox": "0",
+            "CallbackUrl": "https://example.test/callbacks/esms/token-value",
+            "RequestId": "otp-1",
+            "SendingMode": "1",
+        }
+    ]
+
+
+def test_default_base_url_is_esms_production() -> None:
+    client = EsmsClient(DEFAULT_ESMS_BASE_URL)
+    assert client.send_url == "https://rest.esms.vn/MainService.svc/json/SendZaloMessage_V5_post/"
+
+
+def test_accepted_answer_carries_the_smsid(client: EsmsClient, stub: EsmsStub) -> None:
+    stub.responder = lambda body: accepted("d8e0f1f0702544b2acb456ca9ccfd111250")
+
+    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+
+    assert result.result_class is ResultClass.ACCEPTED
+    assert result.code == "100"
+    assert result.sms_id == "d8e0f1f0702544b2acb456ca9ccfd111250"
+    assert result.latency_ms > 0
+
+
+def test_error_answer_keeps_code_and_message(client: EsmsClient, stub: EsmsStub) -> None:
+    stub.responder = lambda body: refused("789", "TemplateId is not config")
+
+    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+
+    assert result.result_class is ResultClass.PERMANENT
+    assert result.sms_id is None
+    assert result.description == "eSMS 789: template not configured for this OA (TemplateId is not config)"
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (Reply(status=500, body="oops"), "eSMS answered HTTP 500"),
+        (Reply(status=503, body=""), "eSMS answered HTTP 503"),
+        (Reply(status=404, body="<html>"), "eSMS answered HTTP 404"),
+        (Reply(body="<html>maintenance</html>"), "eSMS answered with a body that is not JSON"),
+        (Reply(body='{"CountRegenerate": 0}'), "eSMS answered without a CodeResult"),
+        (Reply(body="[]"), "eSMS answered without a CodeResult"),
+        (Reply(body="{}", delay_seconds=1.0), "eSMS did not answer in time"),
+    ],
+    ids=["500", "503", "404", "html", "no-code", "list", "timeout"],
+)
+def test_unusable_answers_are_transient(
+    client: EsmsClient, stub: EsmsStub, reply: Reply, message: str
+) -> None:
+    stub.responder = lambda body: reply
+
+    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+
+    assert result.result_class is ResultClass.TRANSIENT
+    assert result.code is None
+    assert result.description == message
+
+
+def test_unreachable_esms_is_transient_and_names_no_secret() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = EsmsClient(f"http://127.0.0.1:{port}/MainService.svc/json", connect_timeout=0.5)
+
+    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+
+    assert result.result_class is ResultClass.TRANSIENT
+    assert result.description == "could not reach eSMS (ConnectionError)"
+
+
+def test_numeric_code_result_is_read_as_text(client: EsmsClient, stub: EsmsStub) -> None:
+    stub.responder = lambda body: Reply(body='{"CodeResult": 100, "SMSID": "abc"}')
+
+    assert client.send_zalo_message(REQUEST, CREDENTIALS).result_class is ResultClass.ACCEPTED
+
+
+def test_client_is_safe_to_share_between_threads(client: EsmsClient, stub: EsmsStub) -> None:
+    stub.responder = lambda body: Reply(body=accepted("x").body, delay_seconds=0.05)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda _: client.send_zalo_message(REQUEST, CREDENTIALS), range(20)))
+
+    assert [result.result_class for result in results] == [ResultClass.ACCEPTED] * 20
+    assert len(stub.bodies) == 20
+
+
+POLICY = {
+    ResultClass.ACCEPTED: {"100"},
+    ResultClass.DUPLICATE: {"124"},
+    ResultClass.PERMANENT: {
+        "99", "104", "108", "110", "118", "146", "201", "204", "210",
+        "789", "790", "791", "799", "801", "802",
+    },
+    ResultClass.ACCOUNT: {"101", "102", "103", "140", "143", "177"},
+    ResultClass.TRANSIENT: {"105", "120", "160"},
+}  # fmt: skip
+
+
+def test_every_documented_code_has_a_policy_class() -> None:
+    classified = set().union(*POLICY.values())
+    assert classified == set(CODE_MEANINGS)
+    for result_class, codes in POLICY.items():
+        assert {code: classify_code(code) for code in codes} == dict.fromkeys(codes, result_class)
+
+
+@pytest.mark.parametrize("code", ["788", "0", "999", "-1", "abc"])
+def test_unknown_codes_are_transient(code: str) -> None:
+    assert classify_code(code) is ResultClass.TRANSIENT
+
+
+def test_credentials_never_print() -> None:
+    assert "api-key-value" not in repr(CREDENTIALS)
+    assert "secret-key-value" not in str(CREDENTIALS)
