@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import heapq
 import hmac
+import http.client
 import itertools
 import json
 import random
@@ -29,9 +30,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import quote
-
-import requests
+from urllib.parse import quote, urlsplit
 
 BASE_PATH = "/MainService.svc/json"
 SEND_PATH = f"{BASE_PATH}/SendZaloMessage_V5_post"
@@ -148,7 +147,7 @@ class SimulatorConfig:
     suffix_outcomes: Mapping[str, str] = field(default_factory=dict)
     # Callback quirks, as probabilities per accepted message.
     sent_first: float = 0.0  # a SendStatus 7 callback precedes the final one
-    reorder: float = 0.0  # ... or follows it
+    reorder: float = 0.0  # given a SendStatus 7 callback, it follows the final one instead
     duplicate_callbacks: float = 0.0  # the final callback is delivered twice
     early_callbacks: float = 0.0  # callbacks are delivered before the send is answered
     early_callback_wait_seconds: float = 2.0  # longest the answer waits for early callbacks
@@ -282,6 +281,7 @@ class _Reply:
     status: int
     body: bytes
     content_type: str = "application/json; charset=utf-8"
+    answer: Mapping[str, Any] | None = None  # the eSMS answer, kept for the request log
 
 
 def _json_reply(payload: Any, status: int = 200) -> _Reply:
@@ -294,7 +294,7 @@ def _esms_reply(code: str, sms_id: str | None = None) -> _Reply:
         payload["SMSID"] = sms_id
     else:
         payload["ErrorMessage"] = ERROR_MESSAGES[code]
-    return _json_reply(payload)
+    return _Reply(200, json.dumps(payload).encode(), answer=payload)
 
 
 def _html_reply(status: int, title: str) -> _Reply:
@@ -424,10 +424,18 @@ class EsmsSimulator:
     @property
     def url(self) -> str:
         """eSMS's base URL shape: `{url}/SendZaloMessage_V5_post/` is the send endpoint."""
+        return f"{self._root_url()}{BASE_PATH}"
+
+    @property
+    def control_url(self) -> str:
+        """Where the introspection and control endpoints live: `{control_url}/requests` and so on."""
+        return f"{self._root_url()}/_sim"
+
+    def _root_url(self) -> str:
         if self._server is None:
             raise RuntimeError("start the simulator first")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{BASE_PATH}"
+        return f"http://{host!s}:{port}"
 
     # Introspection and control
 
@@ -545,10 +553,11 @@ class EsmsSimulator:
             self._requests.append(record)
             latency = self._draw_latency(config)
             fault = self._draw_fault(config)
+            record["fault"] = fault
             error_status = self._rng.choice((500, 503)) if fault == "5xx" else 0
         self._stopping.wait(latency)
 
-        chain: _Chain | None = None
+        early_callbacks: threading.Event | None = None
         reply: _Reply | None
         if fault == "drop":
             reply = None
@@ -567,20 +576,18 @@ class EsmsSimulator:
             except _ValidationError as error:
                 reply = _esms_reply(error.code)
             else:
-                reply, chain = self._accept(send, record)
+                reply, early_callbacks = self._accept(send, record)
 
-        if chain is not None and self._dispatch(chain):
-            chain.done.wait(config.early_callback_wait_seconds)
+        if early_callbacks is not None:
+            early_callbacks.wait(config.early_callback_wait_seconds)
         with self._state:
-            record["fault"] = fault
             record["answered_at"] = _now_iso()
             if reply is not None:
                 record["http_status"] = reply.status
-                if reply.content_type.startswith("application/json"):
-                    answer = json.loads(reply.body)
-                    record["code_result"] = answer["CodeResult"]
-                    record["sms_id"] = answer.get("SMSID")
-                    record["error_message"] = answer.get("ErrorMessage")
+            if reply is not None and reply.answer is not None:
+                record["code_result"] = reply.answer["CodeResult"]
+                record["sms_id"] = reply.answer.get("SMSID")
+                record["error_message"] = reply.answer.get("ErrorMessage")
         return reply
 
     def _draw_latency(self, config: SimulatorConfig) -> float:
@@ -647,8 +654,11 @@ class EsmsSimulator:
             sandbox=body.get("Sandbox") == "1",
         )
 
-    def _accept(self, send: _ValidSend, record: dict[str, Any]) -> tuple[_Reply, _Chain | None]:
-        """The 24-hour RequestId check and its registration, atomically; plan the callbacks."""
+    def _accept(self, send: _ValidSend, record: dict[str, Any]) -> tuple[_Reply, threading.Event | None]:
+        """The 24-hour RequestId check and its registration, atomically; schedule the callbacks.
+
+        Returns the answer and, when the callbacks are to beat it, the event their completion sets.
+        """
         with self._state:
             now = time.monotonic() + self._clock_offset
             accepted_at = self._accepted_at.get(send.request_id) if send.request_id else None
@@ -663,7 +673,10 @@ class EsmsSimulator:
             record["outcome"] = outcome
             if outcome == "lost" or not send.callback_url:
                 return _esms_reply("100", sms_id), None
-            return _esms_reply("100", sms_id), self._plan_callbacks(send, sms_id, outcome)
+            chain = self._plan_callbacks(send, sms_id, outcome)
+            early = self._chance(self._config.early_callbacks)
+            self._push(_Delivery(chain, 0, 1), 0.0 if early else self._config.callback_delay_seconds)
+            return _esms_reply("100", sms_id), chain.done if early else None
 
     def _pick_outcome(self, phone: str) -> str:
         config = self._config
@@ -714,14 +727,6 @@ class EsmsSimulator:
 
     # Callback dispatch
 
-    def _dispatch(self, chain: _Chain) -> bool:
-        """Schedule a message's callbacks; True when they go out at once, before the send is answered."""
-        with self._state:
-            early = self._chance(self._config.early_callbacks)
-            delay = 0.0 if early else self._config.callback_delay_seconds
-            self._push(_Delivery(chain, 0, 1), delay)
-        return early
-
     def _push(self, delivery: _Delivery, delay: float) -> None:
         """Call with the state lock held."""
         if self._stopping.is_set():
@@ -757,20 +762,17 @@ class EsmsSimulator:
         status: int | None = None
         error: str | None = None
         try:
-            with requests.Session() as session:
-                session.trust_env = False  # never route a callback through an environment proxy
-                status = session.get(url, timeout=config.callback_timeout_seconds).status_code
-        except requests.Timeout:
+            status = _http_get(url, config.callback_timeout_seconds)
+        except TimeoutError:
             error = "timeout"
-        except requests.RequestException as failure:
+        except (OSError, http.client.HTTPException, ValueError) as failure:
             error = type(failure).__name__
-        finally:
-            with self._state:
-                self._pending -= 1
-                self._record_delivery(
-                    delivery, config=config, url=url, status=status, error=error, started=started
-                )
-                self._state.notify_all()
+        with self._state:
+            self._pending -= 1
+            self._record_delivery(
+                delivery, config=config, url=url, status=status, error=error, started=started
+            )
+            self._state.notify_all()
 
     def _record_delivery(
         self,
@@ -813,6 +815,22 @@ class EsmsSimulator:
             chain.done.set()
 
 
+def _http_get(url: str, timeout: float) -> int:
+    """GET the URL exactly as given: requests/urllib3 would re-encode the literal braces eSMS sends."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request("GET", f"{parts.path or '/'}?{parts.query}")
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
 def _temp_data_keys(temp_data: object) -> list[str] | None:
     """Parameter names of a [{key, value}] list or a {name: value} object of strings; None if malformed."""
     if isinstance(temp_data, dict):
@@ -843,6 +861,7 @@ def _valid_send_date(send_date: str) -> bool:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # so server_close() joins request threads and stop() leaves none behind
+    request_queue_size = 128  # a burst of concurrent senders must not see refused connections
 
     def __init__(self, address: tuple[str, int], simulator: EsmsSimulator) -> None:
         super().__init__(address, _Handler)
