@@ -85,14 +85,26 @@ def load_function(
     return LoadedFunction(spec, handler, module, environment)
 
 
-@pytest.fixture
-def sender(deployment: Resolver, esms: EsmsStub, monkeypatch: pytest.MonkeyPatch) -> LoadedFunction:
-    overrides = {
+CALLBACK_BASE_URL = "https://callbacks.example.test/callbacks/esms"
+
+
+def sender_overrides(esms: EsmsStub) -> dict[str, str]:
+    """What the tests' sender gets instead of the deployed URLs: the loopback eSMS, a 1 s read timeout."""
+    return {
         "ESMS_BASE_URL": esms.base_url,
-        "CALLBACK_BASE_URL": "https://callbacks.example.test/callbacks/esms",
+        "CALLBACK_BASE_URL": CALLBACK_BASE_URL,
         "ESMS_READ_TIMEOUT_SECONDS": "1",
     }
-    return load_function("SenderFunction", deployment, monkeypatch, overrides)
+
+
+@pytest.fixture
+def sender(deployment: Resolver, esms: EsmsStub, monkeypatch: pytest.MonkeyPatch) -> LoadedFunction:
+    return load_function("SenderFunction", deployment, monkeypatch, sender_overrides(esms))
+
+
+@pytest.fixture
+def callback(deployment: Resolver, monkeypatch: pytest.MonkeyPatch) -> LoadedFunction:
+    return load_function("CallbackFunction", deployment, monkeypatch, {})
 
 
 def load_event(name: str, **replacements: str) -> dict[str, Any]:

@@ -11,7 +11,14 @@ import boto3
 import pytest
 
 from local.template import Resolver
-from tests.conftest import LoadedFunction, load_event, load_function, secret_values
+from tests.conftest import (
+    CALLBACK_BASE_URL,
+    LoadedFunction,
+    load_event,
+    load_function,
+    secret_values,
+    sender_overrides,
+)
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
 
 SEED_FIELDS = {
@@ -245,9 +252,8 @@ def test_concurrent_invocations_of_one_request_id_send_once(
     deployment: Resolver, esms: EsmsStub, aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given two execution environments (two cold starts) and a slow eSMS
-    overrides = {"ESMS_BASE_URL": esms.base_url}
-    first = load_function("SenderFunction", deployment, monkeypatch, overrides)
-    second = load_function("SenderFunction", deployment, monkeypatch, overrides)
+    first = load_function("SenderFunction", deployment, monkeypatch, sender_overrides(esms))
+    second = load_function("SenderFunction", deployment, monkeypatch, sender_overrides(esms))
     esms.responder = lambda body: Reply(delay_seconds=0.3, body=accepted("sms-concurrent").body)
     event = batch(deployment, "sender-eventbridge-wrapped.json")
     start = threading.Barrier(2)

@@ -67,8 +67,7 @@ class EsmsStub:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/MainService.svc/json"
+        return f"http://127.0.0.1:{self._server.server_port}/MainService.svc/json"
 
     def sends_for(self, request_id: str) -> int:
         with self._lock:

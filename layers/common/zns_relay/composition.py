@@ -7,7 +7,9 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from zns_relay.credentials import CredentialsProvider
+from zns_relay.delivery import CallbackAuthenticator, DeliveryReports
 from zns_relay.esms_client import EsmsClient
+from zns_relay.parking import ParkedCallbacks
 from zns_relay.queue import QueueBackoff
 from zns_relay.sending import MessageSender, SenderPolicy
 from zns_relay.settings import Settings
@@ -22,6 +24,17 @@ def aws_config(pool_size: int) -> Config:
 def build_store(settings: Settings) -> MessageStore:
     client = boto3.client("dynamodb", config=aws_config(settings.send_concurrency))
     return MessageStore(settings.table_name, client, retention_days=settings.retention_days)
+
+
+def build_delivery_reports(settings: Settings, store: MessageStore) -> DeliveryReports:
+    client = boto3.client("dynamodb", config=aws_config(settings.send_concurrency))
+    parked = ParkedCallbacks(
+        settings.callbacks_table_name,
+        client,
+        window_seconds=settings.park_window_seconds,
+        retention_days=settings.retention_days,
+    )
+    return DeliveryReports(store, parked)
 
 
 def build_credentials(settings: Settings) -> CredentialsProvider:
@@ -43,7 +56,12 @@ def build_sender(settings: Settings) -> MessageSender:
         max_receive_count=settings.max_receive_count,
         callback_base_url=settings.callback_base_url,
     )
-    return MessageSender(build_store(settings), esms, build_credentials(settings), policy)
+    store = build_store(settings)
+    return MessageSender(store, esms, build_credentials(settings), policy, build_delivery_reports(settings, store))
+
+
+def build_callback_receiver(settings: Settings) -> tuple[CallbackAuthenticator, DeliveryReports]:
+    return CallbackAuthenticator(build_credentials(settings)), build_delivery_reports(settings, build_store(settings))
 
 
 def build_queue_backoff(settings: Settings) -> QueueBackoff:

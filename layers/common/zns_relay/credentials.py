@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -28,17 +29,25 @@ class CredentialsProvider:
         self._provider = provider
         self._max_age = max_age_seconds
         self._lock = threading.Lock()
+        self._fetched_at = float("-inf")
 
     def get(self) -> EsmsCredentials:
         with self._lock:
             return self._load(force_fetch=False)
 
-    def refresh(self) -> EsmsCredentials:
-        """Read the secret again now, skipping the cache (it may have been rotated)."""
+    def refresh(self, min_interval_seconds: float = 0) -> EsmsCredentials:
+        """Read the secret again, skipping the cache (it may have been rotated).
+
+        With `min_interval_seconds`, a read younger than that is reused: untrusted callers (a
+        callback with a wrong token) cannot turn every request into a Secrets Manager call.
+        """
         with self._lock:
-            return self._load(force_fetch=True)
+            fresh_enough = time.monotonic() - self._fetched_at < min_interval_seconds
+            return self._load(force_fetch=not fresh_enough)
 
     def _load(self, force_fetch: bool) -> EsmsCredentials:
+        if force_fetch:
+            self._fetched_at = time.monotonic()
         try:
             document: Any = self._provider.get(
                 self._secret_id, transform="json", max_age=self._max_age, force_fetch=force_fetch

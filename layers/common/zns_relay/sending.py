@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from zns_relay.credentials import CredentialsProvider
+from zns_relay.delivery import DeliveryReports
 from zns_relay.models.contract import ZnsMessage, parse_message_body
 from zns_relay.models.errors import ConfigurationError, ContractViolation
 from zns_relay.models.esms import (
@@ -71,11 +72,13 @@ class MessageSender:
         esms: EsmsSender,
         credentials: CredentialsProvider,
         policy: SenderPolicy,
+        reports: DeliveryReports,
     ) -> None:
         self._store = store
         self._esms = esms
         self._credentials = credentials
         self._policy = policy
+        self._reports = reports
 
     def process(self, delivery: SqsDelivery, lease_seconds: int) -> SendOutcome:
         try:
@@ -164,6 +167,8 @@ class MessageSender:
         self._write(request.request_id, MessageStatus.ACCEPTED, detail, fields)
         count("MessagesAccepted")
         logger.info("message accepted", extra={"sms_id": result.sms_id, "sandbox": request.sandbox})
+        if result.sms_id:
+            self._reports.apply_parked(request.request_id, result.sms_id)
         return SendOutcome(Outcome.ACCEPTED, request.request_id, detail)
 
     def _fail(self, request_id: str, result: SendResult, detail: str) -> None:

@@ -17,6 +17,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=1)]
+    callbacks_table_name: Annotated[str, Field(alias="CALLBACKS_TABLE_NAME", min_length=1)]
+    park_window_seconds: Annotated[int, Field(alias="PARK_WINDOW_SECONDS", ge=0)] = 3600
     secret_id: Annotated[str, Field(alias="ESMS_SECRET_ID", min_length=1)]
     esms_base_url: Annotated[str, Field(alias="ESMS_BASE_URL")] = DEFAULT_ESMS_BASE_URL
     default_oa_id: Annotated[str, Field(alias="DEFAULT_OA_ID")] = ""

@@ -93,15 +93,19 @@ class MessageStore:
         detail: str,
         fields: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
+        only_from: frozenset[MessageStatus] | None = None,
     ) -> bool:
         """Move a message to `target` if the state machine allows it from its current status.
 
         `fields` are item attributes to set with the move; `data` is kept in the history entry
-        (a callback's raw fields, say). Returns False, writing nothing, when the move is not allowed.
+        (a callback's fields, say); `only_from` narrows the allowed sources further. Returns False,
+        writing nothing, when the move is not allowed.
         """
-        sources = sorted(ALLOWED_SOURCES[target])
-        if not sources:
+        if not ALLOWED_SOURCES[target]:
             raise ValueError(f"{target} is only ever created, never reached by a transition")
+        sources = sorted(ALLOWED_SOURCES[target] & only_from if only_from is not None else ALLOWED_SOURCES[target])
+        if not sources:
+            return False
         from_values = {f":from{index}": status.value for index, status in enumerate(sources)}
         condition = f"attribute_exists(request_id) AND #status IN ({', '.join(from_values)})"
         item = self._update(
@@ -126,8 +130,8 @@ class MessageStore:
             "status": MessageStatus.REJECTED.value,
             "error": reason,
             "attempts": 0,
-            "created_at": _iso(now),
-            "updated_at": _iso(now),
+            "created_at": iso_time(now),
+            "updated_at": iso_time(now),
             "expires_at": self._expires_at(now),
             "history": [_history_entry(MessageStatus.REJECTED, now, reason)],
             **{key: value for key, value in (fields or {}).items() if value is not None},
@@ -139,10 +143,45 @@ class MessageStore:
                 ConditionExpression="attribute_not_exists(request_id)",
             )
         except ClientError as error:
-            if _is_condition_failure(error):
+            if is_condition_failure(error):
                 return False
             raise
         return True
+
+    def note(
+        self, request_id: str, detail: str, data: Mapping[str, Any], while_in: frozenset[MessageStatus]
+    ) -> bool:
+        """Add a history entry without changing the status (an inconclusive callback, say)."""
+        in_values = {f":in{index}": status.value for index, status in enumerate(sorted(while_in))}
+        now = self._clock()
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"request_id": {"S": request_id}},
+                UpdateExpression="SET updated_at = :now, history = list_append(history, :entry)",
+                ConditionExpression=f"attribute_exists(request_id) AND #status IN ({', '.join(in_values)})",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=self._serialize(
+                    {**in_values, ":now": iso_time(now), ":entry": [_history_entry(None, now, detail, data)]}
+                ),
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def find_by_sms_id(self, sms_id: str) -> str | None:
+        """The RequestId of the message eSMS knows as `sms_id` (GSI: eventually consistent)."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=SMS_ID_INDEX,
+            KeyConditionExpression="sms_id = :sms_id",
+            ExpressionAttributeValues={":sms_id": {"S": sms_id}},
+            Limit=2,
+        )
+        items = response.get("Items", [])
+        return str(items[0]["request_id"]["S"]) if items else None
 
     def get(self, request_id: str) -> MessageRecord | None:
         response = self._client.get_item(
@@ -177,7 +216,7 @@ class MessageStore:
         ]
         values = {
             **values,
-            ":now": _iso(now),
+            ":now": iso_time(now),
             ":expires": self._expires_at(now),
             ":empty": [],
             ":entry": [_history_entry(target, now, detail, data)],
@@ -202,7 +241,7 @@ class MessageStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _is_condition_failure(error):
+            if is_condition_failure(error):
                 return None
             raise
         return self._deserialize(response["Attributes"])
@@ -218,15 +257,18 @@ class MessageStore:
 
 
 def _history_entry(
-    status: MessageStatus, now: datetime, detail: str, data: Mapping[str, Any] | None = None
+    status: MessageStatus | None, now: datetime, detail: str, data: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    entry: dict[str, Any] = {"status": status.value, "at": _iso(now), "detail": detail}
+    """A transition (status set) or a note (status None: the status did not change)."""
+    entry: dict[str, Any] = {"at": iso_time(now), "detail": detail}
+    if status is not None:
+        entry["status"] = status.value
     if data:
         entry["data"] = dict(data)
     return entry
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -241,5 +283,5 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _is_condition_failure(error: ClientError) -> bool:
+def is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

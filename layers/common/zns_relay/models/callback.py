@@ -201,15 +201,23 @@ class DeliveryReport(BaseModel):
         return value
 
 
-def parse_delivery_report(params: Mapping[str, str]) -> DeliveryReport:
-    """Build the report from the callback's decoded query parameters; raise InvalidCallback only."""
+def documented_parameters(params: Mapping[str, str]) -> dict[str, str]:
+    """Only eSMS's documented parameters, in eSMS's spelling (the first of two spellings wins).
+
+    This is what may be stored: an extra parameter (a token, a secret) can never get past it.
+    """
     documented: dict[str, str] = {}
     for key, value in params.items():
         name = _PARAMETER_NAMES.get(key.strip().lower())
         if name is not None:
-            documented.setdefault(name, value)
+            documented.setdefault(name, value[:MAX_ERROR_INFO_CHARS])
+    return documented
+
+
+def parse_delivery_report(params: Mapping[str, str]) -> DeliveryReport:
+    """Build the report from the callback's decoded query parameters; raise InvalidCallback only."""
     try:
-        return DeliveryReport.model_validate(documented)
+        return DeliveryReport.model_validate(documented_parameters(params))
     except ValidationError as error:
         raise InvalidCallback(f"invalid eSMS callback: {describe_validation_error(error)}") from None
 

@@ -49,7 +49,7 @@ class HistoryEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    status: MessageStatus
+    status: MessageStatus | None = None  # None: a note that changed nothing
     at: str
     detail: str = ""
     data: dict[str, Any] | None = None

@@ -1,0 +1,110 @@
+"""CallbackFunction: eSMS's delivery callbacks (GET with query parameters) -> message state."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from zns_relay.composition import build_callback_receiver
+from zns_relay.models.callback import InvalidCallback
+from zns_relay.observability import count, logger, metrics, tracer
+from zns_relay.settings import Settings
+
+ROUTE = "/callbacks/esms/<token>"
+MAX_PARAMETERS_CHARS = 16_384  # eSMS's callbacks are well under 2 KB
+MAX_PARAMETERS = 64
+
+settings = Settings.from_environment()
+authenticator, reports = build_callback_receiver(settings)
+app = APIGatewayHttpResolver()
+
+
+class Forbidden(Exception):
+    """The URL token is missing or wrong."""
+
+
+class TooLarge(Exception):
+    """More parameter text than any eSMS callback carries."""
+
+
+@app.get(ROUTE)
+@app.post(ROUTE)
+def esms_callback(token: str) -> Response[str]:
+    if not authenticator.is_valid(token):
+        raise Forbidden
+    result = reports.receive(_callback_parameters())
+    logger.info("callback handled", extra={"result": result})
+    return _answer(200, {"result": result.value})
+
+
+def _callback_parameters() -> dict[str, str]:
+    """The callback's fields from the query string and, for a POST, a form or JSON body.
+
+    The query is decoded once, as eSMS encodes it once; a repeated name keeps its first value.
+    """
+    event = app.current_event
+    query = event.raw_query_string or ""
+    body = (event.decoded_body or "") if event.http_method == "POST" else ""
+    if len(query) + len(body) > MAX_PARAMETERS_CHARS:
+        raise TooLarge
+    pairs = parse_qsl(query, keep_blank_values=True, errors="replace", max_num_fields=MAX_PARAMETERS)
+    if body:
+        content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+        pairs += _body_pairs(body, content_type)
+    parameters: dict[str, str] = {}
+    for name, value in pairs:
+        parameters.setdefault(name, value)
+    return parameters
+
+
+def _body_pairs(body: str, content_type: str) -> list[tuple[str, str]]:
+    if content_type == "application/json":
+        try:
+            document = json.loads(body)
+        except json.JSONDecodeError:
+            raise InvalidCallback("the JSON body does not parse") from None
+        if not isinstance(document, dict):
+            raise InvalidCallback("the JSON body must be an object")
+        return [(str(key), "" if value is None else str(value)) for key, value in document.items()]
+    return parse_qsl(body, keep_blank_values=True, errors="replace", max_num_fields=MAX_PARAMETERS)
+
+
+def _answer(status: int, body: dict[str, str]) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(_: Forbidden) -> Response[str]:
+    count("CallbacksForbidden")
+    logger.warning("callback refused: wrong or missing token")
+    return _answer(403, {"message": "forbidden"})
+
+
+@app.exception_handler(InvalidCallback)
+def _invalid(error: InvalidCallback) -> Response[str]:
+    count("CallbacksInvalid")
+    logger.warning("callback refused: invalid", extra={"reason": str(error)})
+    return _answer(400, {"message": str(error)})
+
+
+@app.exception_handler(TooLarge)
+def _too_large(_: TooLarge) -> Response[str]:
+    return _answer(413, {"message": "too many or too long parameters"})
+
+
+@app.exception_handler(ValueError)
+def _too_many(_: ValueError) -> Response[str]:
+    # parse_qsl's refusal of more than MAX_PARAMETERS fields.
+    return _answer(400, {"message": "too many parameters"})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
