@@ -19,7 +19,12 @@ SQS_ATTRIBUTES = (
     "ReceiveMessageWaitTimeSeconds",
 )
 TABLE_ARGUMENTS = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
-LOCAL_SECRET_VALUES = {"ApiKey": "local-api-key", "SecretKey": "local-secret-key"}
+# Local-only credentials; events/callback-*.json carry this CallbackToken.
+LOCAL_SECRET_VALUES = {
+    "ApiKey": "local-api-key",
+    "SecretKey": "local-secret-key",
+    "CallbackToken": "local-callback-token",
+}
 
 
 def provision(

@@ -78,8 +78,21 @@ def _answer(status: int, body: dict[str, str]) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
+@app.not_found
+def _unknown_route(_: Exception) -> Response[str]:
+    """A callback path without a token is refused like a wrong token; anything else does not exist."""
+    path: str = app.current_event.path
+    if path.startswith("/callbacks/esms"):
+        return _forbidden_answer()
+    return _answer(404, {"message": "not found"})
+
+
 @app.exception_handler(Forbidden)
 def _forbidden(_: Forbidden) -> Response[str]:
+    return _forbidden_answer()
+
+
+def _forbidden_answer() -> Response[str]:
     count("CallbacksForbidden")
     logger.warning("callback refused: wrong or missing token")
     return _answer(403, {"message": "forbidden"})
@@ -94,12 +107,14 @@ def _invalid(error: InvalidCallback) -> Response[str]:
 
 @app.exception_handler(TooLarge)
 def _too_large(_: TooLarge) -> Response[str]:
+    count("CallbacksInvalid")
     return _answer(413, {"message": "too many or too long parameters"})
 
 
 @app.exception_handler(ValueError)
 def _too_many(_: ValueError) -> Response[str]:
     # parse_qsl's refusal of more than MAX_PARAMETERS fields.
+    count("CallbacksInvalid")
     return _answer(400, {"message": "too many parameters"})
 
 

@@ -12,7 +12,6 @@ import pytest
 
 from local.template import Resolver
 from tests.conftest import (
-    CALLBACK_BASE_URL,
     LoadedFunction,
     load_event,
     load_function,

@@ -136,7 +136,8 @@ def test_numeric_code_result_is_read_as_text(client: EsmsClient, stub: EsmsStub)
     assert client.send_zalo_message(REQUEST, CREDENTIALS).result_class is ResultClass.ACCEPTED
 
 
-def test_client_is_safe_to_share_between_threads(client: EsmsClient, stub: EsmsStub) -> None:
+def test_client_is_safe_to_share_between_threads(stub: EsmsStub) -> None:
+    client = EsmsClient(stub.base_url, read_timeout=10, pool_size=10)
     stub.responder = lambda body: Reply(body=accepted("x").body, delay_seconds=0.05)
     with ThreadPoolExecutor(max_workers=10) as pool:
         results = list(pool.map(lambda _: client.send_zalo_message(REQUEST, CREDENTIALS), range(20)))

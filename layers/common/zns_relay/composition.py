@@ -57,11 +57,15 @@ def build_sender(settings: Settings) -> MessageSender:
         callback_base_url=settings.callback_base_url,
     )
     store = build_store(settings)
-    return MessageSender(store, esms, build_credentials(settings), policy, build_delivery_reports(settings, store))
+    return MessageSender(
+        store, esms, build_credentials(settings), policy, build_delivery_reports(settings, store)
+    )
 
 
 def build_callback_receiver(settings: Settings) -> tuple[CallbackAuthenticator, DeliveryReports]:
-    return CallbackAuthenticator(build_credentials(settings)), build_delivery_reports(settings, build_store(settings))
+    return CallbackAuthenticator(build_credentials(settings)), build_delivery_reports(
+        settings, build_store(settings)
+    )
 
 
 def build_queue_backoff(settings: Settings) -> QueueBackoff:

@@ -101,7 +101,12 @@ class DeliveryReports:
         reason = failure_reason(report)
         fields = {"error": reason} if reason else {}
         applied = self._store.transition(
-            request_id, target, _describe(report, target, reason), fields, data=data, only_from=CALLBACK_SOURCES
+            request_id,
+            target,
+            _describe(report, target, reason),
+            fields,
+            data=data,
+            only_from=CALLBACK_SOURCES,
         )
         if not applied:
             count("CallbacksUnchanged")

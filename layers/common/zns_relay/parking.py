@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from zns_relay.store import Clock, iso_time, is_condition_failure, utc_now
+from zns_relay.store import Clock, is_condition_failure, iso_time, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -62,7 +62,9 @@ class ParkedCallbacks:
                     " expires_at = if_not_exists(expires_at, :expires)"
                 ),
                 ConditionExpression="attribute_not_exists(reports) OR size(reports) < :max",
-                ExpressionAttributeValues={key: self._serializer.serialize(value) for key, value in values.items()},
+                ExpressionAttributeValues={
+                    key: self._serializer.serialize(value) for key, value in values.items()
+                },
             )
         except ClientError as error:
             if is_condition_failure(error):
@@ -72,7 +74,9 @@ class ParkedCallbacks:
 
     def claimable(self, sms_id: str) -> list[dict[str, str]]:
         """The parked callbacks of `sms_id` still inside their window (strongly consistent read)."""
-        response = self._client.get_item(TableName=self._table, Key={"sms_id": {"S": sms_id}}, ConsistentRead=True)
+        response = self._client.get_item(
+            TableName=self._table, Key={"sms_id": {"S": sms_id}}, ConsistentRead=True
+        )
         item = {key: self._deserializer.deserialize(value) for key, value in response.get("Item", {}).items()}
         if not item or int(item["apply_until"]) < self._clock().timestamp():
             return []

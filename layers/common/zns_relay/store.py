@@ -92,6 +92,7 @@ class MessageStore:
         target: MessageStatus,
         detail: str,
         fields: Mapping[str, Any] | None = None,
+        *,
         data: Mapping[str, Any] | None = None,
         only_from: frozenset[MessageStatus] | None = None,
     ) -> bool:
@@ -103,7 +104,9 @@ class MessageStore:
         """
         if not ALLOWED_SOURCES[target]:
             raise ValueError(f"{target} is only ever created, never reached by a transition")
-        sources = sorted(ALLOWED_SOURCES[target] & only_from if only_from is not None else ALLOWED_SOURCES[target])
+        sources = sorted(
+            ALLOWED_SOURCES[target] & only_from if only_from is not None else ALLOWED_SOURCES[target]
+        )
         if not sources:
             return False
         from_values = {f":from{index}": status.value for index, status in enumerate(sources)}
