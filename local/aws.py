@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 
+from local.esms_simulator import LOCAL_API_KEY, LOCAL_SECRET_KEY
 from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template, UnresolvableError
 
 SQS_ATTRIBUTES = (
@@ -19,10 +20,10 @@ SQS_ATTRIBUTES = (
     "ReceiveMessageWaitTimeSeconds",
 )
 TABLE_ARGUMENTS = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
-# Local-only credentials; events/callback-*.json carry this CallbackToken.
+# Local-only credentials: the simulator's account, and the CallbackToken events/callback-*.json carry.
 LOCAL_SECRET_VALUES = {
-    "ApiKey": "local-api-key",
-    "SecretKey": "local-secret-key",
+    "ApiKey": LOCAL_API_KEY,
+    "SecretKey": LOCAL_SECRET_KEY,
     "CallbackToken": "local-callback-token",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -73,3 +74,43 @@ def load_handler(spec: FunctionSpec, environment: Mapping[str, str]) -> tuple[Ha
     module_spec.loader.exec_module(module)
     handler: Handler = getattr(module, spec.handler)
     return handler, module
+
+
+class ExecutionEnvironments:
+    """Lambda's scaling, played locally: each concurrent invocation gets an environment of its own.
+
+    A Lambda execution environment runs one invocation at a time, so handlers keep per-invocation
+    state at module level (Powertools' batch processor and resolver do). Concurrent local
+    invocations therefore each borrow a separately imported copy of the function, created on
+    demand (a cold start) and reused afterwards (warm starts).
+    """
+
+    _import_lock = threading.Lock()  # imports set os.environ: one at a time
+
+    def __init__(self, spec: FunctionSpec, environment: Mapping[str, str]) -> None:
+        self.spec = spec
+        self.environment = dict(environment)
+        self._idle: list[Handler] = []
+        self._lock = threading.Lock()
+        self.cold_starts = 0
+
+    def acquire(self) -> Handler:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        with self._import_lock:
+            handler, _ = load_handler(self.spec, self.environment)
+        with self._lock:
+            self.cold_starts += 1
+        return handler
+
+    def release(self, handler: Handler) -> None:
+        with self._lock:
+            self._idle.append(handler)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        handler = self.acquire()
+        try:
+            return handler(event, context_for(self.spec))
+        finally:
+            self.release(handler)

@@ -1,0 +1,237 @@
+"""The demo: a realistic mix of messages through the embedded stack, checked against what each should become."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from local.esms_simulator import SimulatorConfig
+from local.stack import LocalStack, StackInfo
+
+UNKNOWN_TEMPLATE = "99999"
+TEMPLATE_ID = "2056446"
+FAILING_SUFFIXES = {"114": "failed_114", "118": "failed_118"}
+NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thu Dung", "Hoàng Minh Đức", "Vũ Thị Hà"]
+PREFIXES = ["090", "091", "093", "094", "096", "097", "098", "032", "035", "070", "077", "081", "086", "088"]
+FINAL = {"DELIVERED", "FAILED", "REJECTED", "UNKNOWN"}
+
+# Faults a real day brings: latency, a few 5xx, throttling, timeouts and dropped connections, plus
+# callbacks that come twice, out of order or before the send's answer.
+DEMO_FAULTS = SimulatorConfig(
+    seed=7,
+    latency_ms=(15, 60),
+    error_rate_5xx=0.03,
+    throttle_rate=0.03,
+    timeout_rate=0.01,
+    drop_rate=0.01,
+    timeout_sleep_seconds=3,
+    suffix_outcomes=FAILING_SUFFIXES,
+    sent_first=0.5,
+    duplicate_callbacks=0.1,
+    reorder=0.1,
+    early_callbacks=0.05,
+    early_callback_wait_seconds=1,
+)
+
+
+@dataclass(frozen=True)
+class DemoMessage:
+    body: dict[str, Any]
+    expected: str  # the status this input must end in
+    kind: str
+
+    @property
+    def request_id(self) -> str:
+        return str(self.body["RequestId"])
+
+
+def build_mix(count: int, seed: int = 11) -> list[DemoMessage]:
+    """About `count` messages: mostly deliverable, some invalid, some to failing numbers, some repeated."""
+    rng = random.Random(seed)
+    messages: list[DemoMessage] = []
+    for index in range(count):
+        roll = rng.random()
+        request_id = f"demo-{index:04d}"
+        body: dict[str, Any] = {
+            "Phone": _phone(rng),
+            "TempID": TEMPLATE_ID,
+            "TempData": {"customer_name": rng.choice(NAMES), "order_code": f"DH{240000 + index}"},
+            "RequestId": request_id,
+            "campaignid": "demo",
+        }
+        if roll < 0.08:
+            body["Phone"] = _phone(rng, suffix=rng.choice(sorted(FAILING_SUFFIXES)))
+            messages.append(DemoMessage(body, "FAILED", "no Zalo / inactive user"))
+        elif roll < 0.11:
+            body["TempID"] = UNKNOWN_TEMPLATE
+            messages.append(DemoMessage(body, "FAILED", "template not configured (789)"))
+        elif roll < 0.19:
+            body.update(rng.choice(_INVALID_CHANGES))
+            messages.append(DemoMessage(body, "REJECTED", "breaks the contract"))
+        elif roll < 0.23:
+            body["Sandbox"] = "1"
+            messages.append(DemoMessage(body, "ACCEPTED", "sandbox"))
+        else:
+            if rng.random() < 0.5:
+                body["TempData"] = [{"key": key, "value": value} for key, value in body["TempData"].items()]
+            messages.append(DemoMessage(body, "DELIVERED", "deliverable"))
+    repeats = [rng.choice(messages) for _ in range(max(1, count // 15))]
+    return messages + [
+        DemoMessage(message.body, message.expected, "repeated RequestId") for message in repeats
+    ]
+
+
+_INVALID_CHANGES: list[dict[str, Any]] = [
+    {"Phone": "0090188848"},
+    {"TempData": {}},
+    {"SendDate": "2026-02-30 08:00:00"},
+    {"SendingMode": "3", "SendDate": "2026-12-01 08:00:00"},
+    {"ApiKey": "should-not-be-here"},
+]
+
+
+def _phone(rng: random.Random, suffix: str = "") -> str:
+    while True:
+        digits = rng.choice(PREFIXES) + "".join(rng.choice("0123456789") for _ in range(7))
+        number = digits[: len(digits) - len(suffix)] + suffix
+        if suffix or not any(number.endswith(failing) for failing in FAILING_SUFFIXES):
+            return rng.choice([number, "84" + number[1:], f"+84 {number[1:3]} {number[3:6]} {number[6:]}"])
+
+
+def publish(info: StackInfo, messages: list[DemoMessage]) -> None:
+    sqs = info.client("sqs")
+    for start in range(0, len(messages), 10):
+        chunk = messages[start : start + 10]
+        entries = [
+            {"Id": str(index), "MessageBody": json.dumps(message.body, ensure_ascii=False)}
+            for index, message in enumerate(chunk)
+        ]
+        sqs.send_message_batch(QueueUrl=info.queue_url, Entries=entries)
+
+
+def statuses(info: StackInfo) -> dict[str, str]:
+    table = info.client("dynamodb")
+    found: dict[str, str] = {}
+    for page in table.get_paginator("scan").paginate(
+        TableName=info.table_name,
+        ProjectionExpression="request_id, #s",
+        ExpressionAttributeNames={"#s": "status"},
+    ):
+        found.update({item["request_id"]["S"]: item["status"]["S"] for item in page["Items"]})
+    return found
+
+
+@dataclass
+class DemoResult:
+    expected: dict[str, str]
+    actual: dict[str, str]
+    accepted_by_esms: dict[str, int]
+    dlq_depth: int
+    seconds: float
+
+    @property
+    def mismatches(self) -> dict[str, tuple[str, str | None]]:
+        return {
+            request_id: (expected, self.actual.get(request_id))
+            for request_id, expected in self.expected.items()
+            if self.actual.get(request_id) != expected
+        }
+
+    @property
+    def sent_twice(self) -> dict[str, int]:
+        return {request_id: count for request_id, count in self.accepted_by_esms.items() if count > 1}
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and not self.sent_twice and self.dlq_depth == 0
+
+
+def run_demo(
+    stack: LocalStack, count: int, timeout_seconds: float, progress: Callable[[str], None] = lambda line: None
+) -> DemoResult:
+    """Publish the mix, wait until every message has reached its expected state (or the timeout)."""
+    assert stack.info is not None
+    info = stack.info
+    messages = build_mix(count)
+    expected = {message.request_id: message.expected for message in messages}
+    started = time.monotonic()
+    publish(info, messages)
+    progress(f"published {len(messages)} messages ({len(expected)} RequestIds) to {info.queue_url}")
+    actual: dict[str, str] = {}
+    last_report = 0.0
+    while time.monotonic() - started < timeout_seconds:
+        actual = statuses(info)
+        settled = all(
+            actual.get(request_id) == status or actual.get(request_id) in FINAL
+            for request_id, status in expected.items()
+        )
+        if time.monotonic() - last_report >= 1 or settled:
+            last_report = time.monotonic()
+            counts = Counter(actual.values())
+            summary = "  ".join(f"{status} {counts[status]}" for status in sorted(counts))
+            progress(f"[{time.monotonic() - started:5.1f}s] {summary}")
+        if settled:
+            break
+        time.sleep(0.3)
+    stack.simulator.wait_for_callbacks_idle(5)
+    actual = statuses(info)
+    dlq = info.client("sqs").get_queue_attributes(
+        QueueUrl=info.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return DemoResult(
+        expected=expected,
+        actual=actual,
+        accepted_by_esms=stack.simulator.accepted_count_by_request_id(),
+        dlq_depth=int(dlq["Attributes"]["ApproximateNumberOfMessages"]),
+        seconds=time.monotonic() - started,
+    )
+
+
+def report(stack: LocalStack, result: DemoResult, out: TextIO) -> None:
+    """The table of counts, the simulator's view, and a few message histories."""
+    assert stack.info is not None
+    expected, actual = Counter(result.expected.values()), Counter(result.actual.values())
+    out.write(f"\n{'status':<10} {'expected':>8} {'actual':>8}\n")
+    for status in sorted(set(expected) | set(actual)):
+        out.write(f"{status:<10} {expected[status]:>8} {actual[status]:>8}\n")
+    requests = stack.simulator.requests()
+    answers = Counter(str(request.get("code_result") or request.get("fault") or "?") for request in requests)
+    out.write(
+        f"\neSMS simulator: {len(requests)} send requests, answers {dict(sorted(answers.items()))}; "
+        f"{len(stack.simulator.callbacks())} callbacks\n"
+        f"RequestIds accepted by eSMS more than once: {len(result.sent_twice)}; messages in the DLQ: {result.dlq_depth}\n"
+    )
+    for kind in ("deliverable", "no Zalo / inactive user", "breaks the contract"):
+        _print_history(stack.info, result, kind, out)
+    if result.mismatches:
+        out.write(f"\n{len(result.mismatches)} messages did not reach their expected state:\n")
+        for request_id, (want, got) in sorted(result.mismatches.items())[:20]:
+            out.write(f"  {request_id}: expected {want}, got {got}\n")
+    verdict = "every message reached the state its input calls for" if result.ok else "FAILED"
+    out.write(f"\n{verdict} ({len(result.expected)} messages, {result.seconds:.1f}s)\n")
+
+
+def _print_history(info: StackInfo, result: DemoResult, kind: str, out: TextIO) -> None:
+    candidates = sorted(r for r, status in result.actual.items() if status == _KIND_STATUS[kind])
+    if not candidates:
+        return
+    item = info.client("dynamodb").get_item(
+        TableName=info.table_name, Key={"request_id": {"S": candidates[0]}}
+    )["Item"]
+    out.write(f"\n{candidates[0]} ({kind}):\n")
+    for entry in item.get("history", {}).get("L", []):
+        fields = entry["M"]
+        status = fields.get("status", {}).get("S", "(note)")
+        out.write(f"  {fields['at']['S']}  {status:<10} {fields['detail']['S']}\n")
+
+
+_KIND_STATUS = {
+    "deliverable": "DELIVERED",
+    "no Zalo / inactive user": "FAILED",
+    "breaks the contract": "REJECTED",
+}

@@ -1,0 +1,135 @@
+"""Lambda's SQS event source mapping, played locally: poll, invoke in batches, delete what succeeded.
+
+Like the real mapping it receives up to BatchSize messages, hands the function an SQS event of the
+same shape, deletes the records not named in batchItemFailures, leaves the failed ones to their
+visibility timeout (or whatever visibility the function set), lets the queue's redrive policy move
+exhausted messages to the DLQ, and runs at most MaximumConcurrency invocations at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.lambda_runtime import ExecutionEnvironments
+
+log = logging.getLogger("local.event_source")
+
+
+@dataclass
+class EventSourceStats:
+    invocations: int = 0
+    records: int = 0
+    deleted: int = 0
+    failed: int = 0
+    errors: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+
+class SqsEventSource:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        function: ExecutionEnvironments,
+        batch_size: int,
+        max_concurrency: int,
+        region: str,
+    ) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self._queue_arn = queue_arn
+        self._function = function
+        self._batch_size = batch_size
+        self._region = region
+        self._stopping = threading.Event()
+        self._pollers = [
+            threading.Thread(target=self._poll, name=f"sqs-poller-{index}", daemon=True)
+            for index in range(max_concurrency)
+        ]
+        self.stats = EventSourceStats()
+
+    def start(self) -> SqsEventSource:
+        for poller in self._pollers:
+            poller.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for poller in self._pollers:
+            poller.join(timeout=10)
+
+    def _poll(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                messages = self._sqs.receive_message(
+                    QueueUrl=self._queue_url,
+                    MaxNumberOfMessages=self._batch_size,
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception:  # the stack is shutting down, or moto hiccuped: poll again
+                if not self._stopping.is_set():
+                    log.exception("receive failed")
+                    time.sleep(0.5)
+                continue
+            if messages:
+                self._invoke(messages)
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        event = {"Records": [self._record(message) for message in messages]}
+        self.stats.add(invocations=1, records=len(messages))
+        started = time.monotonic()
+        try:
+            response = self._function.invoke(event)
+        except Exception:
+            # An invocation error fails the whole batch: every message returns after its visibility timeout.
+            log.exception("invocation failed")
+            self.stats.add(errors=1, failed=len(messages))
+            return
+        if time.monotonic() - started > self._function.spec.timeout_seconds:
+            log.warning("invocation ran past the function timeout (Lambda would have stopped it)")
+        failed_ids = {failure["itemIdentifier"] for failure in (response or {}).get("batchItemFailures", [])}
+        done = [message for message in messages if message["MessageId"] not in failed_ids]
+        if done:
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(done)
+                ],
+            )
+        self.stats.add(deleted=len(done), failed=len(messages) - len(done))
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One record exactly as Lambda shapes it from an SQS message."""
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._queue_arn,
+            "awsRegion": self._region,
+        }

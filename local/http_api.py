@@ -1,0 +1,182 @@
+"""API Gateway's HTTP API, played locally: requests become payload-2.0 events for the routed function."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local.lambda_runtime import ExecutionEnvironments
+from local.template import PSEUDO_PARAMETERS
+
+log = logging.getLogger("local.http_api")
+MAX_BODY_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HttpApi event of template.yaml: `GET /callbacks/esms/{token}` -> a function."""
+
+    method: str
+    path: str
+    function: ExecutionEnvironments
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.method:
+            return None
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        found = re.fullmatch(pattern, path)
+        return found.groupdict() if found else None
+
+
+class HttpApiServer:
+    """Serves the template's HttpApi routes. Invocations run one at a time: Powertools' event handler
+    keeps the current request in class-level state, which concurrent invocations in one process
+    would share (on Lambda each execution environment is its own process)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.routes: list[Route] = []
+        self._invocation_lock = threading.Lock()
+        api = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                api._serve(self)
+
+            def do_POST(self) -> None:
+                api._serve(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # an access log line would carry the raw path, and so the callback token
+
+        self._server = ThreadingHTTPServer((host, port), RequestHandler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http-api", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_port
+
+    def start(self) -> HttpApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(request.path)
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(min(length, MAX_BODY_BYTES)) if length else b""
+        for route in self.routes:
+            parameters = route.match(request.command, url.path)
+            if parameters is not None:
+                event = _event(request, route, url.path, url.query, parameters, body)
+                try:
+                    with self._invocation_lock:
+                        result = route.function.invoke(event)
+                except Exception:
+                    log.exception("function failed")
+                    _respond(
+                        request,
+                        500,
+                        {"content-type": "application/json"},
+                        b'{"message":"Internal Server Error"}',
+                    )
+                    return
+                _respond(request, *_response_parts(result))
+                return
+        _respond(request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+
+
+def _event(
+    request: BaseHTTPRequestHandler,
+    route: Route,
+    path: str,
+    query: str,
+    path_parameters: dict[str, str],
+    body: bytes,
+) -> dict[str, Any]:
+    """The HTTP API payload format 2.0 event API Gateway would send."""
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    query_parameters: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        query_parameters[name] = f"{query_parameters[name]},{value}" if name in query_parameters else value
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": PSEUDO_PARAMETERS["AWS::AccountId"],
+            "apiId": "local",
+            "domainName": headers.get("host", "localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": request.command,
+                "path": path,
+                "protocol": request.request_version,
+                "sourceIp": request.client_address[0],
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex,
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if query_parameters:
+        event["queryStringParameters"] = query_parameters
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        try:
+            event["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+    return event
+
+
+def _response_parts(result: Any) -> tuple[int, dict[str, str], bytes]:
+    """Read a payload-2.0 response the way API Gateway does (a bare value becomes a JSON 200)."""
+    if isinstance(result, dict) and "statusCode" in result:
+        raw = result.get("body") or ""
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        headers = {str(name): str(value) for name, value in (result.get("headers") or {}).items()}
+        return int(result["statusCode"]), headers, body
+    return 200, {"content-type": "application/json"}, json.dumps(result).encode()
+
+
+def _respond(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    request.send_response(status)
+    for name, value in headers.items():
+        if name.lower() != "content-length":
+            request.send_header(name, value)
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)

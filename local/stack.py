@@ -1,0 +1,204 @@
+"""The embedded stack: AWS (moto), eSMS (simulator), the SQS event source and the HTTP API, wired from
+template.yaml, running the real handlers unchanged in this process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+
+from local.aws import function_environment, provision
+from local.esms_simulator import EsmsSimulator, SimulatorConfig
+from local.event_source import SqsEventSource
+from local.http_api import HttpApiServer, Route
+from local.lambda_runtime import ExecutionEnvironments
+from local.moto_server import MotoServer
+from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
+
+STATE_DIR = Path(__file__).resolve().parent / ".state"
+STATE_FILE = STATE_DIR / "stack.json"
+LOCAL_PARAMETERS = {"DefaultOaId": "1397492183140006179", "Stage": "dev"}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": PSEUDO_PARAMETERS["AWS::Region"],
+    "AWS_REGION": PSEUDO_PARAMETERS["AWS::Region"],
+}
+# What the functions get locally instead of the deployed values: short retry delays and timeouts so a
+# demo's retries finish in seconds, and no X-Ray daemon to send traces to.
+LOCAL_FUNCTION_OVERRIDES = {
+    "RETRY_BASE_SECONDS": "1",
+    "RETRY_MAX_SECONDS": "3",
+    "ESMS_READ_TIMEOUT_SECONDS": "2",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What `python -m local up` prints and `send`/`status` read back."""
+
+    aws_endpoint: str
+    queue_url: str
+    dlq_url: str
+    table_name: str
+    callbacks_table_name: str
+    callback_base_url: str
+    esms_url: str
+    region: str = PSEUDO_PARAMETERS["AWS::Region"]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=self.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def save(self, path: Path = STATE_FILE) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path = STATE_FILE) -> StackInfo:
+        if not path.exists():
+            raise SystemExit("no local stack is running: start one with `python -m local up`")
+        return cls(**json.loads(path.read_text()))
+
+
+class LocalStack:
+    """Start, use and stop everything; `advertise_host` is the address others (containers) reach us at."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        advertise_host: str | None = None,
+        simulator_config: SimulatorConfig | None = None,
+        parameters: Mapping[str, str] | None = None,
+        function_overrides: Mapping[str, str] | None = None,
+        template: Template | None = None,
+    ) -> None:
+        self.template = template or Template()
+        self._host = host
+        self._advertise = advertise_host or ("127.0.0.1" if host in ("0.0.0.0", "") else host)
+        self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self._overrides = {**LOCAL_FUNCTION_OVERRIDES, **(function_overrides or {})}
+        self.moto = MotoServer(host)
+        self.simulator = EsmsSimulator(host=host, config=simulator_config)
+        self.http_api = HttpApiServer(host)
+        self.event_sources: list[SqsEventSource] = []
+        self.functions: dict[str, ExecutionEnvironments] = {}
+        self.resolver = Resolver()
+        self.info: StackInfo | None = None
+        self._started: list[Callable[[], None]] = []
+
+    def start(self) -> StackInfo:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> StackInfo:
+        self._started.append(self.moto.start().stop)
+        endpoint = f"http://{self._advertise}:{self.moto.port}"
+        os.environ.update({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint})
+        session = boto3.Session(region_name=PSEUDO_PARAMETERS["AWS::Region"])
+        self.resolver = provision(self.template, session, endpoint_url=endpoint, parameters=self._parameters)
+        for api in self.template.resources_of_type("AWS::Serverless::HttpApi"):
+            self.resolver.refs[api] = "local"  # the one local HTTP API serves every HttpApi of the template
+        self._started.append(self.simulator.start().stop)
+        self._started.append(self.http_api.start().stop)
+        callback_base_url = f"http://{self._advertise}:{self.http_api.port}/callbacks/esms"
+        overrides = {
+            **self._overrides,
+            "AWS_ENDPOINT_URL": endpoint,
+            "ESMS_BASE_URL": self.simulator.url.replace(self._host_in(self.simulator.url), self._advertise),
+            "CALLBACK_BASE_URL": callback_base_url,
+        }
+        for logical_id in self.template.functions():
+            self._start_function(self.template.function(logical_id), overrides, session)
+        self.info = StackInfo(
+            aws_endpoint=endpoint,
+            queue_url=self.resolver.ref("SendQueue"),
+            dlq_url=self.resolver.ref("SendDLQ"),
+            table_name=self.resolver.ref("MessagesTable"),
+            callbacks_table_name=self.resolver.ref("CallbacksTable"),
+            callback_base_url=callback_base_url,
+            esms_url=self.simulator.url,
+        )
+        return self.info
+
+    def stop(self) -> None:
+        """Stop what was started, last first (event sources before the servers they use)."""
+        while self._started:
+            self._started.pop()()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def env_vars_file(self) -> dict[str, dict[str, str]]:
+        """`sam local invoke --env-vars` content: every function's environment, pointing at this stack."""
+        return {
+            logical_id: {**function.environment, **FAKE_CREDENTIALS}
+            for logical_id, function in self.functions.items()
+        }
+
+    def _start_function(self, spec: FunctionSpec, overrides: dict[str, str], session: boto3.Session) -> None:
+        function = ExecutionEnvironments(spec, function_environment(spec, self.resolver, overrides))
+        function.release(function.acquire())  # the first cold start now, so a broken import fails `up`
+        self.functions[spec.logical_id] = function
+        for event in spec.events.values():
+            properties = self.resolver.resolve(event["Properties"])
+            if event["Type"] == "SQS":
+                queue_arn = properties["Queue"]
+                queue_name = queue_arn.rsplit(":", 1)[1]
+                sqs = session.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+                source = SqsEventSource(
+                    sqs,
+                    queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                    queue_arn=queue_arn,
+                    function=function,
+                    batch_size=int(properties.get("BatchSize", 10)),
+                    max_concurrency=int(properties.get("ScalingConfig", {}).get("MaximumConcurrency", 2)),
+                    region=PSEUDO_PARAMETERS["AWS::Region"],
+                )
+                self.event_sources.append(source.start())
+                self._started.append(source.stop)
+            elif event["Type"] == "HttpApi":
+                self.http_api.routes.append(Route(properties["Method"].upper(), properties["Path"], function))
+
+    @staticmethod
+    def _host_in(url: str) -> str:
+        return url.split("//", 1)[1].split(":", 1)[0]
+
+
+@contextmanager
+def function_output_to(stream: TextIO) -> Iterator[None]:
+    """Send the functions' log lines and metrics (Powertools writes both to stdout) to `stream`."""
+    from zns_relay.observability import logger  # noqa: PLC0415 - the layer is on the path only now
+
+    handler = logger.registered_handler
+    previous_stream = getattr(handler, "stream", None)
+    previous_stdout = sys.stdout
+    if hasattr(handler, "setStream"):
+        handler.setStream(stream)
+    sys.stdout = stream
+    try:
+        yield
+    finally:
+        sys.stdout = previous_stdout
+        if previous_stream is not None and hasattr(handler, "setStream"):
+            handler.setStream(previous_stream)
