@@ -1,4 +1,4 @@
-"""The demo: a realistic mix of messages through the embedded stack, checked against what each should become."""
+"""The demo: a realistic mix of messages through the embedded stack, each checked against its expected end."""
 
 from __future__ import annotations
 
@@ -204,7 +204,8 @@ def report(stack: LocalStack, result: DemoResult, out: TextIO) -> None:
     out.write(
         f"\neSMS simulator: {len(requests)} send requests, answers {dict(sorted(answers.items()))}; "
         f"{len(stack.simulator.callbacks())} callbacks\n"
-        f"RequestIds accepted by eSMS more than once: {len(result.sent_twice)}; messages in the DLQ: {result.dlq_depth}\n"
+        f"RequestIds accepted by eSMS more than once: {len(result.sent_twice)}; "
+        f"messages in the DLQ: {result.dlq_depth}\n"
     )
     for kind in ("deliverable", "no Zalo / inactive user", "breaks the contract"):
         _print_history(stack.info, result, kind, out)

@@ -38,6 +38,7 @@ class SqsEventSource:
     def __init__(
         self,
         sqs: Any,
+        *,
         queue_url: str,
         queue_arn: str,
         function: ExecutionEnvironments,

@@ -88,7 +88,9 @@ class HttpApiServer:
         for route in self.routes:
             parameters = route.match(request.command, url.path)
             if parameters is not None:
-                event = _event(request, route, url.path, url.query, parameters, body)
+                event = _event(
+                    request, route, path=url.path, query=url.query, path_parameters=parameters, body=body
+                )
                 try:
                     with self._invocation_lock:
                         result = route.function.invoke(event)
@@ -109,6 +111,7 @@ class HttpApiServer:
 def _event(
     request: BaseHTTPRequestHandler,
     route: Route,
+    *,
     path: str,
     query: str,
     path_parameters: dict[str, str],

@@ -79,6 +79,7 @@ class LocalStack:
 
     def __init__(
         self,
+        *,
         host: str = "127.0.0.1",
         advertise_host: str | None = None,
         simulator_config: SimulatorConfig | None = None,
