@@ -97,6 +97,7 @@ class DeliveryReports:
         if target is None:
             detail = f"eSMS report without a final outcome (SendStatus {report.send_status})"
             noted = self._store.note(request_id, detail, data, while_in=CALLBACK_SOURCES)
+            count("CallbacksNoted" if noted else "CallbacksUnchanged")
             return CallbackResult.NOTED if noted else CallbackResult.UNCHANGED
         reason = failure_reason(report)
         fields = {"error": reason} if reason else {}

@@ -1,0 +1,164 @@
+"""End to end through the embedded stack: moto server, eSMS simulator, SQS poller, HTTP API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.demo import DEMO_FAULTS, build_mix, run_demo, statuses
+from local.stack import LocalStack, StackInfo
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    saved = dict(os.environ)
+    with LocalStack(simulator_config=DEMO_FAULTS) as running:
+        yield running
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def wait_for(condition: Any, timeout: float, interval: float = 0.3) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    return condition()
+
+
+def test_a_realistic_mix_with_faults_ends_as_each_input_calls_for(stack: LocalStack) -> None:
+    # Given a few hundred messages: deliverable, invalid, to failing numbers, sandbox, repeated;
+    # and an eSMS with latency, 5xx, throttling, timeouts, dropped connections, odd callbacks
+    messages = build_mix(200)
+
+    # When they flow through the stack
+    result = run_demo(stack, 200, timeout_seconds=90)
+
+    # Then every message ends in the state its input calls for
+    assert result.mismatches == {}
+    # And eSMS accepted each RequestId exactly once, duplicates and retries included
+    sendable = {
+        m.request_id
+        for m in messages
+        if m.expected in {"DELIVERED", "FAILED"} and m.body["TempID"] != "99999"
+    }
+    assert {request_id: result.accepted_by_esms.get(request_id) for request_id in sendable} == dict.fromkeys(
+        sendable, 1
+    )
+    # And the delivery callbacks were applied (nothing left waiting in ACCEPTED or SENT but sandbox)
+    delivered = [m for m in messages if m.expected == "DELIVERED"]
+    assert {result.actual[m.request_id] for m in delivered} == {"DELIVERED"}
+    assert result.dlq_depth == 0
+
+
+def test_exhausted_messages_end_failed_and_exactly_they_reach_the_dlq(stack: LocalStack) -> None:
+    assert stack.info is not None
+    info = stack.info
+    max_receives = int(stack.resolver.parameters["MaxReceiveCount"])
+    doomed = [f"doomed-{index}" for index in range(3)]
+    stack.simulator.configure(error_rate_5xx=1.0)
+    try:
+        sqs = info.client("sqs")
+        for request_id in doomed:
+            body = {
+                "Phone": "0901888484",
+                "TempID": "2056446",
+                "TempData": {"otp": "1"},
+                "RequestId": request_id,
+            }
+            sqs.send_message(QueueUrl=info.queue_url, MessageBody=json.dumps(body))
+
+        in_dlq = wait_for(lambda: _dlq_request_ids(info) if len(_dlq_request_ids(info)) >= 3 else None, 60)
+    finally:
+        stack.simulator.configure(error_rate_5xx=0.0)
+
+    assert sorted(in_dlq) == doomed
+    final = statuses(info)
+    assert {request_id: final[request_id] for request_id in doomed} == dict.fromkeys(doomed, "FAILED")
+    item = info.client("dynamodb").get_item(TableName=info.table_name, Key={"request_id": {"S": doomed[0]}})[
+        "Item"
+    ]
+    assert item["error"]["S"].startswith(f"retries exhausted after {max_receives} receives")
+    assert int(item["attempts"]["N"]) == max_receives
+
+
+def _dlq_request_ids(info: StackInfo) -> list[str]:
+    """The RequestIds in the DLQ, read without consuming them (visibility 0)."""
+    sqs = info.client("sqs")
+    found: dict[str, str] = {}
+    for _ in range(3):
+        for message in sqs.receive_message(
+            QueueUrl=info.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+        ).get("Messages", []):
+            found[message["MessageId"]] = json.loads(message["Body"])["RequestId"]
+    return list(found.values())
+
+
+def test_up_prints_its_endpoints_and_a_published_message_ends_delivered(tmp_path: Path) -> None:
+    environment = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    env_vars = tmp_path / "env-vars.json"
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "local", "up", "--env-vars", str(env_vars)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        endpoints = json.loads(process.stdout.readline())
+        assert set(endpoints) == {
+            "aws_endpoint",
+            "queue_url",
+            "dlq_url",
+            "table_name",
+            "callback_base_url",
+            "esms_url",
+        }
+        info = StackInfo.load()
+
+        # A plain SQS client publishes to queue_url
+        body = {
+            "Phone": "+84 90 188 8484",
+            "TempID": "2056446",
+            "TempData": {"otp": "4829"},
+            "RequestId": "up-1",
+        }
+        info.client("sqs").send_message(QueueUrl=endpoints["queue_url"], MessageBody=json.dumps(body))
+
+        assert wait_for(lambda: statuses(info).get("up-1") == "DELIVERED", 30)
+        shown = subprocess.run(
+            [sys.executable, "-m", "local", "status", "up-1"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert shown.startswith("up-1: DELIVERED")
+        assert "delivered (SendStatus 5, SendSuccess 1)" in shown
+        # And the env-vars file lets `sam local invoke` reach this stack
+        functions = json.loads(env_vars.read_text())
+        assert functions["SenderFunction"]["AWS_ENDPOINT_URL"] == endpoints["aws_endpoint"]
+        assert functions["SenderFunction"]["TABLE_NAME"] == endpoints["table_name"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        remaining = process.communicate(timeout=20)[0]
+    assert process.returncode == 0
+    assert json.loads(remaining.strip().splitlines()[-1]) == {"stopped": True}
