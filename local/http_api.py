@@ -176,10 +176,13 @@ def _response_parts(result: Any) -> tuple[int, dict[str, str], bytes]:
 
 
 def _respond(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
-    request.send_response(status)
-    for name, value in headers.items():
-        if name.lower() != "content-length":
-            request.send_header(name, value)
-    request.send_header("Content-Length", str(len(body)))
-    request.end_headers()
-    request.wfile.write(body)
+    try:
+        request.send_response(status)
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        log.info("the caller hung up before the answer (as eSMS does when its callback times out)")
