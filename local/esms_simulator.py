@@ -32,6 +32,8 @@ from types import TracebackType
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
+from zns_relay.models.callback import CALLBACK_PARAMETERS
+
 BASE_PATH = "/MainService.svc/json"
 SEND_PATH = f"{BASE_PATH}/SendZaloMessage_V5_post"
 REDACTED = "***REDACTED***"
@@ -68,23 +70,7 @@ FAILURES: Mapping[str, tuple[int, str]] = {
 # "lost": eSMS accepted the message but never calls back (the relay must reconcile).
 OUTCOME_NAMES = frozenset({"delivered", "lost", *FAILURES})
 
-_CALLBACK_FIELDS = (
-    "SMSID",
-    "SendFailed",
-    "SendStatus",
-    "SendSuccess",
-    "TotalPrice",
-    "TotalReceiver",
-    "TotalSent",
-    "RequestId",
-    "TypeId",
-    "telcoid",
-    "phonenumber",
-    "partnerids",
-    "error_info",
-    "oaid",
-    "tempid",
-)
+_CALLBACK_FIELDS = CALLBACK_PARAMETERS  # eSMS's order, as the published sample shows
 _TELCO_PREFIXES = {
     "1": "032 033 034 035 036 037 038 039 086 096 097 098",  # Viettel
     "2": "070 076 077 078 079 089 090 093",  # Mobifone

@@ -34,6 +34,18 @@ def item(session: boto3.Session, deployment: Resolver, request_id: str) -> dict[
     return found
 
 
+def leave_sending(session: boto3.Session, deployment: Resolver, request_id: str, lease_until: int) -> None:
+    """A message claimed by an invocation whose lease ends at `lease_until` (epoch seconds)."""
+    table = session.resource("dynamodb").Table(deployment.ref("MessagesTable"))
+    table.put_item(
+        Item={
+            "request_id": request_id, "status": "SENDING", "attempts": 1, "lease_until": lease_until,
+            "created_at": "2026-11-26T00:00:00.000Z", "updated_at": "2026-11-26T00:00:00.000Z",
+            "expires_at": 4102444800, "history": [],
+        }
+    )  # fmt: skip
+
+
 def failures(response: dict[str, Any]) -> list[str]:
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
@@ -280,14 +292,7 @@ def test_sending_claim_with_expired_lease_is_taken_over(
     sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
 ) -> None:
     # Given a message left SENDING by an invocation that died long ago
-    table = aws.resource("dynamodb").Table(deployment.ref("MessagesTable"))
-    table.put_item(
-        Item={
-            "request_id": "eb-order-DH240888", "status": "SENDING", "attempts": 1, "lease_until": 1,
-            "created_at": "2026-11-26T00:00:00.000Z", "updated_at": "2026-11-26T00:00:00.000Z",
-            "expires_at": 1900000000, "history": [],
-        }
-    )  # fmt: skip
+    leave_sending(aws, deployment, "eb-order-DH240888", lease_until=1)
 
     response = sender.invoke(with_receive_count(batch(deployment, "sender-eventbridge-wrapped.json"), 2))
 
@@ -300,14 +305,8 @@ def test_sending_claim_with_expired_lease_is_taken_over(
 def test_live_sending_claim_is_not_sent_twice(
     sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
 ) -> None:
-    table = aws.resource("dynamodb").Table(deployment.ref("MessagesTable"))
-    table.put_item(
-        Item={
-            "request_id": "eb-order-DH240888", "status": "SENDING", "attempts": 1, "lease_until": 4102444800,
-            "created_at": "2026-11-26T00:00:00.000Z", "updated_at": "2026-11-26T00:00:00.000Z",
-            "expires_at": 4102444800, "history": [],
-        }
-    )  # fmt: skip
+    # Given a message another invocation is sending right now
+    leave_sending(aws, deployment, "eb-order-DH240888", lease_until=4102444800)
 
     response = sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json"))
 

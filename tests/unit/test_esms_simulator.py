@@ -22,6 +22,7 @@ from local.esms_simulator import (
     EsmsSimulator,
     SimulatorConfig,
 )
+from zns_relay.models.callback import CALLBACK_PARAMETERS
 
 OA_ID = "1397492183140006179"
 CALLBACK_TOKEN = "t0k3n"
@@ -148,23 +149,7 @@ def test_accepted_send_answers_100_and_calls_back_with_esms_fields(
     assert len(answer["SMSID"]) == 35
     assert sim.wait_for_callbacks_idle(2.0)
     [callback] = receiver.queries()
-    assert list(callback) == [
-        "SMSID",
-        "SendFailed",
-        "SendStatus",
-        "SendSuccess",
-        "TotalPrice",
-        "TotalReceiver",
-        "TotalSent",
-        "RequestId",
-        "TypeId",
-        "telcoid",
-        "phonenumber",
-        "partnerids",
-        "error_info",
-        "oaid",
-        "tempid",
-    ]
+    assert tuple(callback) == CALLBACK_PARAMETERS
     assert callback["partnerids"]
     assert callback | {"partnerids": ""} == {
         "SMSID": answer["SMSID"],

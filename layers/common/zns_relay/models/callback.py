@@ -27,27 +27,25 @@ MAX_RAW_ERROR_CHARS = 1000
 MAX_ERROR_INFO_CHARS = 8000  # error_info is cut to this before decoding
 SMS_ID_PATTERN = re.compile(r"[\x21-\x7e]{1,100}")  # printable ASCII without spaces
 
-# The documented parameters in eSMS's spelling, found by their lower-case form.
-_PARAMETER_NAMES = {
-    name.lower(): name
-    for name in (
-        "SMSID",
-        "SendStatus",
-        "SendSuccess",
-        "SendFailed",
-        "TotalPrice",
-        "TotalReceiver",
-        "TotalSent",
-        "RequestId",
-        "TypeId",
-        "telcoid",
-        "phonenumber",
-        "partnerids",
-        "error_info",
-        "oaid",
-        "tempid",
-    )
-}
+# The documented parameters, in eSMS's spelling and in the order eSMS sends them.
+CALLBACK_PARAMETERS = (
+    "SMSID",
+    "SendFailed",
+    "SendStatus",
+    "SendSuccess",
+    "TotalPrice",
+    "TotalReceiver",
+    "TotalSent",
+    "RequestId",
+    "TypeId",
+    "telcoid",
+    "phonenumber",
+    "partnerids",
+    "error_info",
+    "oaid",
+    "tempid",
+)
+_PARAMETER_NAMES = {name.lower(): name for name in CALLBACK_PARAMETERS}
 _CODE_KEYS = ("error", "code", "error_code")
 _MESSAGE_KEYS = ("message", "msg")
 _MAX_DECODE_STEPS = 5
