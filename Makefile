@@ -11,15 +11,19 @@ export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed
 
+# uv installs the pinned requirements in seconds where pip takes a minute.
+UV_VERSION := 0.13.9
+
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt
 	touch $@
 
 # aws-sam-cli pins boto3 exactly, so it lives in an environment of its own.
-$(SAM_VENV)/.installed: requirements-sam.txt
+$(SAM_VENV)/.installed: requirements-sam.txt $(VENV)/.installed
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	$(BIN)/uv pip install --quiet --python $(SAM_VENV)/bin/python -r requirements-sam.txt
 	touch $@
 
 demo: $(VENV)/.installed
