@@ -394,3 +394,17 @@ def test_no_secret_value_appears_in_any_log_line(
     assert output  # the handler did log
     for secret in secret_values(aws, deployment).values():
         assert secret not in output
+
+
+def test_send_is_recorded_even_when_parked_callbacks_cannot_be_read(
+    sender: LoadedFunction, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given the parked-callbacks table failing (here: gone)
+    aws.client("dynamodb").delete_table(TableName=deployment.ref("CallbacksTable"))
+
+    response = sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json"))
+
+    # Then the accepted send is neither failed nor retried (a retry would only find it claimed)
+    assert failures(response) == []
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "ACCEPTED"

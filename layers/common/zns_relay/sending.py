@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from zns_relay.credentials import CredentialsProvider
 from zns_relay.delivery import DeliveryReports
 from zns_relay.models.contract import ZnsMessage, parse_message_body
@@ -168,8 +170,19 @@ class MessageSender:
         count("MessagesAccepted")
         logger.info("message accepted", extra={"sms_id": result.sms_id, "sandbox": request.sandbox})
         if result.sms_id:
-            self._reports.apply_parked(request.request_id, result.sms_id)
+            self._apply_parked_callbacks(request.request_id, result.sms_id)
         return SendOutcome(Outcome.ACCEPTED, request.request_id, detail)
+
+    def _apply_parked_callbacks(self, request_id: str, sms_id: str) -> None:
+        """Apply callbacks that beat our write. The send itself is done: failing here must not fail
+        the record (a retry would only find the message claimed); the callback stays parked instead."""
+        try:
+            self._reports.apply_parked(request_id, sms_id)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "could not apply parked callbacks; they stay in CallbacksTable",
+                extra={"sms_id": sms_id, "error": type(error).__name__},
+            )
 
     def _fail(self, request_id: str, result: SendResult, detail: str) -> None:
         self._write(request_id, MessageStatus.FAILED, detail, {"esms_code": result.code, "error": detail})
