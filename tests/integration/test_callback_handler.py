@@ -17,6 +17,7 @@ from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, accepted
 from zns_relay.models.state import MessageStatus
+from zns_relay.parking import ParkedCallbacks
 from zns_relay.store import MessageStore
 
 DELIVERED_SMS_ID = "d8e0f1f0702544b2acb456ca9ccfd111250"
@@ -342,3 +343,20 @@ def test_any_order_and_repetition_of_callbacks_ends_in_the_ordered_state(
             assert response["statusCode"] == 200
         finals[label] = status(store, request_id)
     assert finals["shuffled"] == finals["ordered"]
+
+
+def test_callback_meets_the_senders_link_even_when_the_index_lags(
+    callback: LoadedFunction, store: MessageStore, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given a message the sender linked to its SMSID, but which the sms_id index does not show yet
+    store.claim("order-1", {"phone": "0901888484"}, lease_seconds=30)
+    store.transition("order-1", MessageStatus.ACCEPTED, "accepted by eSMS")  # no sms_id: index misses it
+    parked = ParkedCallbacks(deployment.ref("CallbacksTable"), aws.client("dynamodb"), 3600, 30)
+    assert parked.link(DELIVERED_SMS_ID, "order-1") == []
+
+    # When the callback arrives
+    code, body = answer(callback.invoke(load_event("callback-delivered.json")))
+
+    # Then it is applied through the link, not left parked
+    assert (code, body) == (200, {"result": "applied"})
+    assert status(store, "order-1") == "DELIVERED"

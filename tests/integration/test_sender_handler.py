@@ -408,3 +408,32 @@ def test_send_is_recorded_even_when_parked_callbacks_cannot_be_read(
     assert failures(response) == []
     stored = item(aws, deployment, "eb-order-DH240888")
     assert stored is not None and stored["status"] == "ACCEPTED"
+
+
+def test_account_problem_outlasting_the_retries_waits_in_the_dlq_and_a_redrive_sends_it(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given a balance problem (103) that lasts through every receive
+    esms.responder = lambda body: refused("103", "Balance not enough")
+    max_receives = int(deployment.parameters["MaxReceiveCount"])
+    event = batch(deployment, "sender-eventbridge-wrapped.json")
+
+    response = sender.invoke(with_receive_count(event, max_receives))
+
+    # Then the record goes on to the DLQ, but the message is not condemned: it still waits to be sent
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None
+    assert stored["status"] == "RETRYING"
+    assert stored["history"][-1]["detail"].startswith(
+        "retries exhausted on an account problem, waiting in the DLQ"
+    )
+
+    # When the operator tops up the balance and redrives the DLQ
+    esms.responder = lambda body: accepted("sms-after-top-up")
+    response = sender.invoke(with_receive_count(event, 1))
+
+    # Then the message is sent
+    assert failures(response) == []
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "ACCEPTED" and stored["sms_id"] == "sms-after-top-up"

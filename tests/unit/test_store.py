@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
@@ -157,3 +158,41 @@ def test_reject_does_not_touch_an_existing_message(store: MessageStore) -> None:
 def test_rejected_is_never_reached_by_a_transition(store: MessageStore) -> None:
     with pytest.raises(ValueError, match="only ever created"):
         store.transition("r-1", MessageStatus.REJECTED, "x")
+
+
+def test_claim_whose_response_was_lost_and_retried_is_still_won(
+    aws: boto3.Session, deployment: Resolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an SDK retry of a claim whose first try committed (a response lost on the way back):
+    # the retry's condition fails, because the first try already moved the item to SENDING
+    client = aws.client("dynamodb")
+    real_update = client.update_item
+
+    def committed_then_retried(**kwargs: Any) -> Any:
+        real_update(**kwargs)
+        return real_update(**kwargs)
+
+    monkeypatch.setattr(client, "update_item", committed_then_retried)
+    store = MessageStore(deployment.ref("MessagesTable"), client, clock=lambda: NOW)
+
+    claim = store.claim("r-1", FIELDS, lease_seconds=60)
+
+    # Then the claim is recognised as ours by its token, so the message is sent, not dropped
+    assert claim is not None
+    assert claim.attempts == 1
+
+
+def test_a_taken_over_claim_can_no_longer_record_a_result(store: MessageStore) -> None:
+    # Given a first claim whose lease ran out and a second delivery that took the message over
+    stale = store.claim("r-1", FIELDS, lease_seconds=-1)
+    current = store.claim("r-1", FIELDS, lease_seconds=60)
+    assert stale is not None and current is not None
+
+    # When the stale holder finally records its (late) result
+    refused = store.transition("r-1", MessageStatus.FAILED, "late", claim=stale)
+
+    # Then only the current holder's result counts
+    assert refused is False
+    assert store.transition("r-1", MessageStatus.ACCEPTED, "accepted", {"sms_id": "s"}, claim=current) is True
+    record = store.get("r-1")
+    assert record is not None and record.status is MessageStatus.ACCEPTED

@@ -17,8 +17,14 @@ from zns_relay.store import MessageStore
 
 
 def aws_config(pool_size: int) -> Config:
-    """Shared by every boto3 client: a connection pool as large as the send threads, standard retries."""
-    return Config(max_pool_connections=max(pool_size, 10), retries={"mode": "standard", "max_attempts": 3})
+    """Shared by every boto3 client: a pool as large as the send threads, standard retries, and
+    timeouts short enough that a slow AWS call cannot eat the invocation (the default read is 60 s)."""
+    return Config(
+        max_pool_connections=max(pool_size, 10),
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=2,
+        read_timeout=5,
+    )
 
 
 def build_store(settings: Settings) -> MessageStore:

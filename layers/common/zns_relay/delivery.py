@@ -72,23 +72,21 @@ class DeliveryReports:
         report = parse_delivery_report(params)
         request_id = self._store.find_by_sms_id(report.sms_id)
         if request_id is None:
-            self._parked.park(report.sms_id, documented_parameters(params))
-            # The sender may have recorded the SMSID meanwhile, before it could see this callback.
-            request_id = self._store.find_by_sms_id(report.sms_id)
+            # Not in the index (yet): meet the sender on the SMSID's CallbacksTable item.
+            request_id = self._parked.park(report.sms_id, documented_parameters(params))
             if request_id is None:
                 count("CallbacksParked")
                 logger.info("callback for an SMSID not recorded yet: parked", extra={"sms_id": report.sms_id})
                 return CallbackResult.PARKED
         return self.apply(request_id, report)
 
-    def apply_parked(self, request_id: str, sms_id: str) -> int:
-        """Apply the callbacks that arrived before the sender recorded `sms_id`; return how many."""
-        parked = self._parked.claimable(sms_id)
+    def link_and_apply_parked(self, request_id: str, sms_id: str) -> int:
+        """Called by the sender once eSMS gave `sms_id`: apply the callbacks that came first."""
+        parked = self._parked.link(sms_id, request_id)
         for params in parked:
             self.apply(request_id, parse_delivery_report(params))
         if parked:
-            self._parked.mark_applied(sms_id, request_id)
-            logger.info("applied parked callbacks", extra={"sms_id": sms_id, "count": len(parked)})
+            logger.info("applied early callbacks", extra={"sms_id": sms_id, "count": len(parked)})
         return len(parked)
 
     def apply(self, request_id: str, report: DeliveryReport) -> CallbackResult:

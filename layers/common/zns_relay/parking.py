@@ -1,16 +1,18 @@
-"""Data access for CallbacksTable: callbacks whose SMSID no message carries yet.
+"""Data access for CallbacksTable: where a callback and the sender's record of its SMSID meet.
 
-A callback can beat the sender's own write of the SMSID (eSMS answers the send, calls back, and
-only then does our conditional write land). Such a callback is parked here under its SMSID; the
-sender applies it right after recording that SMSID. One that no message claims within the window
-stays as an audit record until its TTL and is never applied.
+A callback can beat the sender's own write of the SMSID (eSMS answers the send, calls back, and only
+then does our write land), and the sms_id index is eventually consistent besides. So both sides meet
+on one item per SMSID, whose updates are atomic: the callback parks its parameters there, the sender
+links the SMSID to its RequestId there, and whichever comes second sees the other and applies the
+callback. A parked callback that no message links within the window stays as an audit record until
+its TTL and is never applied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -40,8 +42,12 @@ class ParkedCallbacks:
         self._serializer = TypeSerializer()
         self._deserializer = TypeDeserializer()
 
-    def park(self, sms_id: str, params: Mapping[str, str]) -> bool:
-        """Keep a callback's documented parameters under its SMSID; False once the item is full."""
+    def park(self, sms_id: str, params: Mapping[str, str]) -> str | None:
+        """Keep a callback's documented parameters under its SMSID.
+
+        Returns the RequestId the sender already linked to this SMSID (apply the callback to it
+        now), or None (parked: the sender will apply it when it links).
+        """
         now = self._clock()
         values = {
             ":report": [{"received_at": iso_time(now), "params": dict(params)}],
@@ -52,44 +58,52 @@ class ParkedCallbacks:
             ":max": MAX_REPORTS_PER_SMS_ID,
         }
         try:
-            self._client.update_item(
+            response = self._client.update_item(
                 TableName=self._table,
                 Key={"sms_id": {"S": sms_id}},
                 UpdateExpression=(
                     "SET reports = list_append(if_not_exists(reports, :empty), :report),"
                     " first_received_at = if_not_exists(first_received_at, :now),"
                     " apply_until = if_not_exists(apply_until, :until),"
-                    " expires_at = if_not_exists(expires_at, :expires)"
+                    " expires_at = :expires"
                 ),
                 ConditionExpression="attribute_not_exists(reports) OR size(reports) < :max",
-                ExpressionAttributeValues={
-                    key: self._serializer.serialize(value) for key, value in values.items()
-                },
+                ExpressionAttributeValues=self._serialize(values),
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if is_condition_failure(error):
-                return False
+                return None  # full: kept no more, applies nothing
             raise
-        return True
+        linked = self._deserialize(response["Attributes"]).get("request_id")
+        return str(linked) if linked else None
 
-    def claimable(self, sms_id: str) -> list[dict[str, str]]:
-        """The parked callbacks of `sms_id` still inside their window (strongly consistent read)."""
-        response = self._client.get_item(
-            TableName=self._table, Key={"sms_id": {"S": sms_id}}, ConsistentRead=True
-        )
-        item = {key: self._deserializer.deserialize(value) for key, value in response.get("Item", {}).items()}
-        if not item or int(item["apply_until"]) < self._clock().timestamp():
-            return []
-        return [dict(report["params"]) for report in item.get("reports", [])]
-
-    def mark_applied(self, sms_id: str, request_id: str) -> None:
-        """Note, for the audit trail, which message the parked callbacks were applied to."""
-        self._client.update_item(
+    def link(self, sms_id: str, request_id: str) -> list[dict[str, str]]:
+        """Record that `request_id` carries `sms_id`; return the callbacks parked for it in time."""
+        now = self._clock()
+        values = {
+            ":request_id": request_id,
+            ":now": iso_time(now),
+            # A link alone is needed only while callbacks may still come early; a park extends it.
+            ":expires": int((now + self._window + timedelta(days=1)).timestamp()),
+        }
+        response = self._client.update_item(
             TableName=self._table,
             Key={"sms_id": {"S": sms_id}},
-            UpdateExpression="SET applied_to = :request_id, applied_at = :now",
-            ExpressionAttributeValues={
-                ":request_id": {"S": request_id},
-                ":now": {"S": iso_time(self._clock())},
-            },
+            UpdateExpression=(
+                "SET request_id = :request_id, linked_at = :now,"
+                " expires_at = if_not_exists(expires_at, :expires)"
+            ),
+            ExpressionAttributeValues=self._serialize(values),
+            ReturnValues="ALL_NEW",
         )
+        item = self._deserialize(response["Attributes"])
+        if "reports" not in item or int(item["apply_until"]) < now.timestamp():
+            return []
+        return [dict(report["params"]) for report in item["reports"]]
+
+    def _serialize(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: self._serializer.serialize(value) for key, value in values.items()}
+
+    def _deserialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: self._deserializer.deserialize(value) for key, value in item.items()}

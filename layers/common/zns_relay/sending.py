@@ -25,6 +25,8 @@ from zns_relay.models.state import MessageStatus
 from zns_relay.observability import count, logger, milliseconds
 from zns_relay.store import ClaimedMessage, MessageStore
 
+SENDING_ONLY = frozenset({MessageStatus.SENDING})
+
 
 class EsmsSender(Protocol):
     def send_zalo_message(self, request: ZaloSendRequest, credentials: EsmsCredentials) -> SendResult: ...
@@ -149,59 +151,71 @@ class MessageSender:
         request_id = request.request_id
         match result.result_class:
             case ResultClass.ACCEPTED:
-                return self._accept(request, result, "accepted by eSMS")
+                return self._accept(request, claim, result, "accepted by eSMS")
             case ResultClass.DUPLICATE if claim.attempts > 1:
                 # An earlier attempt of ours was accepted but its result never got written.
-                return self._accept(
-                    request, result, "eSMS already holds this RequestId from an earlier attempt"
-                )
+                detail = "eSMS already holds this RequestId from an earlier attempt"
+                return self._accept(request, claim, result, detail)
             case ResultClass.DUPLICATE | ResultClass.PERMANENT:
                 detail = result.description
                 if result.result_class is ResultClass.DUPLICATE:
                     detail += ": this RequestId was sent to eSMS by something else within 24 h"
-                self._fail(request_id, result, detail)
+                self._fail(claim, result, detail)
                 return SendOutcome(Outcome.FAILED, request_id, detail)
             case _:
-                return self._retry_or_give_up(request_id, result, receive_count)
+                return self._retry_or_give_up(claim, result, receive_count)
 
-    def _accept(self, request: ZaloSendRequest, result: SendResult, detail: str) -> SendOutcome:
-        fields = {"sms_id": result.sms_id, "esms_code": result.code, "sandbox": request.sandbox}
-        self._write(request.request_id, MessageStatus.ACCEPTED, detail, fields)
-        count("MessagesAccepted")
+    def _accept(
+        self, request: ZaloSendRequest, claim: ClaimedMessage, result: SendResult, detail: str
+    ) -> SendOutcome:
+        # Logged before the write: should the write fail, this line is the only record of the SMSID.
         logger.info("message accepted", extra={"sms_id": result.sms_id, "sandbox": request.sandbox})
+        fields = {"sms_id": result.sms_id, "esms_code": result.code, "sandbox": request.sandbox}
+        self._write(claim, MessageStatus.ACCEPTED, detail, fields)
+        count("MessagesAccepted")
         if result.sms_id:
-            self._apply_parked_callbacks(request.request_id, result.sms_id)
+            self._apply_early_callbacks(request.request_id, result.sms_id)
         return SendOutcome(Outcome.ACCEPTED, request.request_id, detail)
 
-    def _apply_parked_callbacks(self, request_id: str, sms_id: str) -> None:
+    def _apply_early_callbacks(self, request_id: str, sms_id: str) -> None:
         """Apply callbacks that beat our write. The send itself is done: failing here must not fail
         the record (a retry would only find the message claimed); the callback stays parked instead."""
         try:
-            self._reports.apply_parked(request_id, sms_id)
+            self._reports.link_and_apply_parked(request_id, sms_id)
         except (ClientError, BotoCoreError) as error:
             logger.warning(
-                "could not apply parked callbacks; they stay in CallbacksTable",
+                "could not check for early callbacks; any stay in CallbacksTable",
                 extra={"sms_id": sms_id, "error": type(error).__name__},
             )
 
-    def _fail(self, request_id: str, result: SendResult, detail: str) -> None:
-        self._write(request_id, MessageStatus.FAILED, detail, {"esms_code": result.code, "error": detail})
+    def _fail(self, claim: ClaimedMessage, result: SendResult, detail: str) -> None:
+        self._write(claim, MessageStatus.FAILED, detail, {"esms_code": result.code, "error": detail})
         count("MessagesFailed")
         logger.warning("message failed", extra={"reason": detail})
 
-    def _retry_or_give_up(self, request_id: str, result: SendResult, receive_count: int) -> SendOutcome:
-        if result.result_class is ResultClass.ACCOUNT:
+    def _retry_or_give_up(self, claim: ClaimedMessage, result: SendResult, receive_count: int) -> SendOutcome:
+        request_id = claim.request_id
+        fields = {"esms_code": result.code, "error": result.description}
+        account_problem = result.result_class is ResultClass.ACCOUNT
+        if account_problem:
             count("AccountErrors")
             logger.error("eSMS account problem: an operator must act", extra={"reason": result.description})
-        if receive_count >= self._policy.max_receive_count:
-            detail = f"retries exhausted after {receive_count} receives: {result.description}"
-            self._fail(request_id, result, detail)
+        if receive_count < self._policy.max_receive_count:
+            self._write(claim, MessageStatus.RETRYING, result.description, fields)
+            count("MessagesRetried")
+            logger.info("send failed for now; will retry", extra={"reason": result.description})
+            return SendOutcome(Outcome.RETRY, request_id, result.description)
+        if account_problem:
+            # Nothing is wrong with the message: it waits in the DLQ, still RETRYING, so that a redrive
+            # after the operator's fix sends it (FAILED is final and would refuse the redrive).
+            detail = f"retries exhausted on an account problem, waiting in the DLQ: {result.description}"
+            self._write(claim, MessageStatus.RETRYING, detail, fields)
+            count("MessagesDeadLettered")
             return SendOutcome(Outcome.EXHAUSTED, request_id, detail)
-        fields = {"esms_code": result.code, "error": result.description}
-        self._write(request_id, MessageStatus.RETRYING, result.description, fields)
-        count("MessagesRetried")
-        logger.info("send failed for now; will retry", extra={"reason": result.description})
-        return SendOutcome(Outcome.RETRY, request_id, result.description)
+        detail = f"retries exhausted after {receive_count} receives: {result.description}"
+        self._fail(claim, result, detail)
+        count("MessagesDeadLettered")
+        return SendOutcome(Outcome.EXHAUSTED, request_id, detail)
 
     def _reject(self, violation: ContractViolation, delivery: SqsDelivery) -> SendOutcome:
         request_id = violation.request_id or delivery.message_id
@@ -215,9 +229,12 @@ class MessageSender:
         return SendOutcome(Outcome.REJECTED, request_id, violation.reason)
 
     def _write(
-        self, request_id: str, target: MessageStatus, detail: str, fields: Mapping[str, object]
+        self, claim: ClaimedMessage, target: MessageStatus, detail: str, fields: Mapping[str, object]
     ) -> None:
-        if not self._store.transition(request_id, target, detail, fields):
+        """Record a send's result: only from SENDING, and only while the claim is still ours."""
+        if not self._store.transition(
+            claim.request_id, target, detail, fields, only_from=SENDING_ONLY, claim=claim
+        ):
             # Only possible when our lease ran out and another delivery took the message over.
             logger.warning("state write refused: the message moved on meanwhile", extra={"target": target})
 

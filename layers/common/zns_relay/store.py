@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,10 +27,11 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class ClaimedMessage:
-    """A won claim: this caller alone may send the message now."""
+    """A won claim: this caller alone may send the message now, and record its result with `token`."""
 
     request_id: str
     attempts: int
+    token: str
 
 
 class MessageStore:
@@ -53,8 +55,11 @@ class MessageStore:
         """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING.
 
         Returns None when the claim is lost: another delivery owns or has finished the message.
+        The claim carries a fresh token: if the SDK retries a write whose first try did commit, the
+        retry's condition fails, and the token in the item shows the claim was ours after all.
         """
         now = self._clock()
+        token = uuid.uuid4().hex
         values = {
             ":sending": MessageStatus.SENDING.value,
             ":retrying": MessageStatus.RETRYING.value,
@@ -62,17 +67,19 @@ class MessageStore:
             ":lease": int(now.timestamp()) + lease_seconds,
             ":zero": 0,
             ":one": 1,
+            ":token": token,
         }
         sets = [
             "#status = :sending",
             "lease_until = :lease",
+            "claim_token = :token",
             "attempts = if_not_exists(attempts, :zero) + :one",
         ]
         condition = (
             "attribute_not_exists(request_id) OR #status = :retrying"
             " OR (#status = :sending AND lease_until < :now_epoch)"
         )
-        item = self._update(
+        _, item = self._update(
             request_id,
             MessageStatus.SENDING,
             "claimed for sending",
@@ -82,9 +89,9 @@ class MessageStore:
             values=values,
             condition=condition,
         )
-        if item is None:
+        if item.get("claim_token") != token:
             return None
-        return ClaimedMessage(request_id=request_id, attempts=int(item["attempts"]))
+        return ClaimedMessage(request_id=request_id, attempts=int(item["attempts"]), token=token)
 
     def transition(
         self,
@@ -95,12 +102,13 @@ class MessageStore:
         *,
         data: Mapping[str, Any] | None = None,
         only_from: frozenset[MessageStatus] | None = None,
+        claim: ClaimedMessage | None = None,
     ) -> bool:
         """Move a message to `target` if the state machine allows it from its current status.
 
         `fields` are item attributes to set with the move; `data` is kept in the history entry
-        (a callback's fields, say); `only_from` narrows the allowed sources further. Returns False,
-        writing nothing, when the move is not allowed.
+        (a callback's fields, say); `only_from` narrows the allowed sources further; `claim` makes the
+        write its holder's alone. Returns False, writing nothing, when the move is not allowed.
         """
         if not ALLOWED_SOURCES[target]:
             raise ValueError(f"{target} is only ever created, never reached by a transition")
@@ -109,9 +117,12 @@ class MessageStore:
         )
         if not sources:
             return False
-        from_values = {f":from{index}": status.value for index, status in enumerate(sources)}
+        from_values: dict[str, Any] = {f":from{index}": status.value for index, status in enumerate(sources)}
         condition = f"attribute_exists(request_id) AND #status IN ({', '.join(from_values)})"
-        item = self._update(
+        if claim is not None:
+            condition += " AND claim_token = :claim_token"
+            from_values[":claim_token"] = claim.token
+        applied, _ = self._update(
             request_id,
             target,
             detail,
@@ -123,7 +134,7 @@ class MessageStore:
             data=data,
             remove_lease=True,
         )
-        return item is not None
+        return applied
 
     def reject(self, request_id: str, reason: str, fields: Mapping[str, Any] | None = None) -> bool:
         """Record a body that broke the contract; False when the RequestId already has an item."""
@@ -207,8 +218,11 @@ class MessageStore:
         condition: str,
         data: Mapping[str, Any] | None = None,
         remove_lease: bool = False,
-    ) -> dict[str, Any] | None:
-        """One conditional UpdateItem that also stamps times and appends the history entry."""
+    ) -> tuple[bool, dict[str, Any]]:
+        """One conditional UpdateItem that also stamps times and appends the history entry.
+
+        Returns whether it applied, with the item after the write, or as it stood when refused.
+        """
         names = {"#status": "status"}
         expression = [
             *sets,
@@ -242,12 +256,13 @@ class MessageStore:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=self._serialize(values),
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if is_condition_failure(error):
-                return None
+                return False, self._deserialize(error.response.get("Item", {}))  # type: ignore[arg-type]
             raise
-        return self._deserialize(response["Attributes"])
+        return True, self._deserialize(response["Attributes"])
 
     def _expires_at(self, now: datetime) -> int:
         return int((now + self._retention).timestamp())
