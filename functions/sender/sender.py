@@ -16,7 +16,7 @@ from zns_relay.observability import logger, metrics, tracer
 from zns_relay.sending import Outcome, SqsDelivery
 from zns_relay.settings import Settings
 
-# Seconds kept back from the invocation's remaining time when sizing a claim's lease.
+# A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5
 
 settings = Settings.from_environment()

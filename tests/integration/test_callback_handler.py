@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import uuid
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from local.stack import function_output_to
 from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, accepted
@@ -133,11 +135,17 @@ def test_wrong_token_is_forbidden_and_changes_nothing(
     accept(store, "order-1", DELIVERED_SMS_ID)
     before = scan(aws, deployment)
 
-    code, body = answer(callback.invoke(load_event("callback-bad-token.json")))
+    logged = io.StringIO()
+    with function_output_to(logged):
+        code, body = answer(callback.invoke(load_event("callback-bad-token.json")))
+        after_refusal = scan(aws, deployment)
+        callback.invoke(load_event("callback-delivered.json"))  # a good one, to have its log lines too
 
     assert (code, body) == (403, {"message": "forbidden"})
-    assert scan(aws, deployment) == before
-    output = capsys.readouterr().out
+    assert after_refusal == before
+    output = logged.getvalue() + capsys.readouterr().out
+    assert '"message":"callback refused: wrong or missing token"' in output
+    assert '"message":"callback handled"' in output
     assert "not-the-callback-token" not in output
     assert "local-callback-token" not in output
 

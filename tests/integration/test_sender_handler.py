@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import threading
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.stack import function_output_to
 from local.template import Resolver
 from tests.conftest import (
     LoadedFunction,
@@ -385,13 +387,17 @@ def test_no_secret_value_appears_in_any_log_line(
     # Given every path that logs: accepted, refused credentials, transient, rejected
     replies = iter([accepted("sms-1"), refused("101", "Authorize Failed"), Reply(status=500)] * 10)
     esms.responder = lambda body: next(replies)
+    logged = io.StringIO()
 
-    sender.invoke(batch(deployment, "sender-batch.json"))
-    sender.invoke(batch(deployment, "sender-mixed-batch.json"))
+    with function_output_to(logged):  # the JSON lines as CloudWatch would get them, extras included
+        sender.invoke(batch(deployment, "sender-batch.json"))
+        sender.invoke(batch(deployment, "sender-mixed-batch.json"))
 
     captured = capsys.readouterr()
-    output = captured.out + captured.err + caplog.text
-    assert output  # the handler did log
+    output = logged.getvalue() + captured.out + captured.err + caplog.text
+    assert '"message":"message accepted"' in output
+    assert '"message":"message rejected: it breaks the producer contract"' in output
+    assert '"_aws"' in output  # the metrics
     for secret in secret_values(aws, deployment).values():
         assert secret not in output
 
@@ -437,3 +443,15 @@ def test_account_problem_outlasting_the_retries_waits_in_the_dlq_and_a_redrive_s
     assert failures(response) == []
     stored = item(aws, deployment, "eb-order-DH240888")
     assert stored is not None and stored["status"] == "ACCEPTED" and stored["sms_id"] == "sms-after-top-up"
+
+
+def test_log_lines_carry_the_request_id_as_correlation_id(
+    sender: LoadedFunction, deployment: Resolver
+) -> None:
+    output = io.StringIO()
+    with function_output_to(output):
+        sender.invoke(batch(deployment, "sender-sns-wrapped.json"))
+
+    lines = [json.loads(line) for line in output.getvalue().splitlines() if '"level"' in line]
+    accepted_lines = [line for line in lines if line["message"] == "message accepted"]
+    assert [line["correlation_id"] for line in accepted_lines] == ["sns-order-DH240777"]

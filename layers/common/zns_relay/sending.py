@@ -89,7 +89,7 @@ class MessageSender:
             request = self._resolve(parse_message_body(delivery.body), delivery)
         except ContractViolation as violation:
             return self._reject(violation, delivery)
-        logger.thread_safe_append_keys(request_id=request.request_id)
+        logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
 
         claim = self._store.claim(request.request_id, _item_fields(request), lease_seconds)
         if claim is None:
@@ -219,7 +219,7 @@ class MessageSender:
 
     def _reject(self, violation: ContractViolation, delivery: SqsDelivery) -> SendOutcome:
         request_id = violation.request_id or delivery.message_id
-        logger.thread_safe_append_keys(request_id=request_id)
+        logger.thread_safe_append_keys(correlation_id=request_id)
         recorded = self._store.reject(request_id, violation.reason)
         count("MessagesRejected")
         logger.warning(
