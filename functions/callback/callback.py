@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from zns_relay.composition import build_callback_receiver
 from zns_relay.models.callback import InvalidCallback
+from zns_relay.models.errors import CallbackForbidden, CallbackTooLarge
 from zns_relay.observability import count, logger, metrics, tracer
 from zns_relay.settings import Settings
 
@@ -24,19 +25,11 @@ authenticator, reports = build_callback_receiver(settings)
 app = APIGatewayHttpResolver()
 
 
-class Forbidden(Exception):
-    """The URL token is missing or wrong."""
-
-
-class TooLarge(Exception):
-    """More parameter text than any eSMS callback carries."""
-
-
 @app.get(ROUTE)
 @app.post(ROUTE)
 def esms_callback(token: str) -> Response[str]:
     if not authenticator.is_valid(token):
-        raise Forbidden
+        raise CallbackForbidden
     result = reports.receive(_callback_parameters())
     logger.info("callback handled", extra={"result": result})
     return _answer(200, {"result": result.value})
@@ -51,7 +44,7 @@ def _callback_parameters() -> dict[str, str]:
     query = event.raw_query_string or ""
     body = (event.decoded_body or "") if event.http_method == "POST" else ""
     if len(query) + len(body) > MAX_PARAMETERS_CHARS:
-        raise TooLarge
+        raise CallbackTooLarge
     pairs = parse_qsl(query, keep_blank_values=True, errors="replace", max_num_fields=MAX_PARAMETERS)
     if body:
         content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -87,8 +80,8 @@ def _unknown_route(_: Exception) -> Response[str]:
     return _answer(404, {"message": "not found"})
 
 
-@app.exception_handler(Forbidden)
-def _forbidden(_: Forbidden) -> Response[str]:
+@app.exception_handler(CallbackForbidden)
+def _forbidden(_: CallbackForbidden) -> Response[str]:
     return _forbidden_answer()
 
 
@@ -105,8 +98,8 @@ def _invalid(error: InvalidCallback) -> Response[str]:
     return _answer(400, {"message": str(error)})
 
 
-@app.exception_handler(TooLarge)
-def _too_large(_: TooLarge) -> Response[str]:
+@app.exception_handler(CallbackTooLarge)
+def _too_large(_: CallbackTooLarge) -> Response[str]:
     count("CallbacksInvalid")
     return _answer(413, {"message": "too many or too long parameters"})
 

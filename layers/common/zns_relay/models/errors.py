@@ -22,3 +22,11 @@ class ConfigurationError(ZnsRelayError):
 
 class RetryLater(ZnsRelayError):
     """The message was not sent this time and goes back to the queue to be tried again."""
+
+
+class CallbackForbidden(ZnsRelayError):
+    """A callback without the right token in its URL: answered 403, changes nothing."""
+
+
+class CallbackTooLarge(ZnsRelayError):
+    """A callback with more parameter text than eSMS ever sends: answered 413."""
