@@ -12,13 +12,14 @@ from typing import Any, TextIO
 
 from local.esms_simulator import SimulatorConfig
 from local.stack import LocalStack, StackInfo
+from zns_relay.models.state import FINAL_STATUSES
 
 UNKNOWN_TEMPLATE = "99999"
 TEMPLATE_ID = "2056446"
 FAILING_SUFFIXES = {"114": "failed_114", "118": "failed_118"}
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thu Dung", "Hoàng Minh Đức", "Vũ Thị Hà"]
 PREFIXES = ["090", "091", "093", "094", "096", "097", "098", "032", "035", "070", "077", "081", "086", "088"]
-FINAL = {"DELIVERED", "FAILED", "REJECTED", "UNKNOWN"}
+FINAL = {status.value for status in FINAL_STATUSES}
 
 # Faults a real day brings: latency, a few 5xx, throttling, timeouts and dropped connections, plus
 # callbacks that come twice, out of order or before the send's answer.
@@ -204,6 +205,7 @@ def report(stack: LocalStack, result: DemoResult, out: TextIO) -> None:
     out.write(
         f"\neSMS simulator: {len(requests)} send requests, answers {dict(sorted(answers.items()))}; "
         f"{len(stack.simulator.callbacks())} callbacks\n"
+        f"SQS event source: {_poller_summary(stack)}\n"
         f"RequestIds accepted by eSMS more than once: {len(result.sent_twice)}; "
         f"messages in the DLQ: {result.dlq_depth}\n"
     )
@@ -215,6 +217,15 @@ def report(stack: LocalStack, result: DemoResult, out: TextIO) -> None:
             out.write(f"  {request_id}: expected {want}, got {got}\n")
     verdict = "every message reached the state its input calls for" if result.ok else "FAILED"
     out.write(f"\n{verdict} ({len(result.expected)} messages, {result.seconds:.1f}s)\n")
+
+
+def _poller_summary(stack: LocalStack) -> str:
+    stats = [source.stats for source in stack.event_sources]
+    return (
+        f"{sum(s.invocations for s in stats)} invocations, {sum(s.records for s in stats)} records,"
+        f" {sum(s.deleted for s in stats)} deleted, {sum(s.failed for s in stats)} handed back to the queue,"
+        f" {sum(s.errors for s in stats)} invocation errors"
+    )
 
 
 def _print_history(info: StackInfo, result: DemoResult, kind: str, out: TextIO) -> None:

@@ -92,7 +92,6 @@ class ExecutionEnvironments:
         self.environment = dict(environment)
         self._idle: list[Handler] = []
         self._lock = threading.Lock()
-        self.cold_starts = 0
 
     def acquire(self) -> Handler:
         with self._lock:
@@ -100,8 +99,6 @@ class ExecutionEnvironments:
                 return self._idle.pop()
         with self._import_lock:
             handler, _ = load_handler(self.spec, self.environment)
-        with self._lock:
-            self.cold_starts += 1
         return handler
 
     def release(self, handler: Handler) -> None:

@@ -71,7 +71,9 @@ def classify_code(code: str) -> ResultClass:
         return ResultClass.PERMANENT
     if code in ACCOUNT_CODES:
         return ResultClass.ACCOUNT
-    return ResultClass.TRANSIENT
+    if code in TRANSIENT_CODES:
+        return ResultClass.TRANSIENT
+    return ResultClass.TRANSIENT  # unknown: logged by the caller, retried until it says otherwise
 
 
 def is_known_code(code: str) -> bool:

@@ -18,10 +18,6 @@ class MessageStatus(StrEnum):
     REJECTED = "REJECTED"
     UNKNOWN = "UNKNOWN"
 
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATUSES
-
 
 FINAL_STATUSES = frozenset(
     {MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.UNKNOWN}
