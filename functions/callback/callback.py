@@ -9,9 +9,10 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from zns_relay.composition import build_callback_receiver
-from zns_relay.models.callback import InvalidCallback
+from zns_relay.models.callback import InvalidCallback, documented_parameters
 from zns_relay.models.errors import CallbackForbidden, CallbackTooLarge
 from zns_relay.observability import count, logger, metrics, tracer
 from zns_relay.settings import Settings
@@ -30,7 +31,17 @@ app = APIGatewayHttpResolver()
 def esms_callback(token: str) -> Response[str]:
     if not authenticator.is_valid(token):
         raise CallbackForbidden
-    result = reports.receive(_callback_parameters())
+    parameters = _callback_parameters()
+    try:
+        result = reports.receive(parameters)
+    except (ClientError, BotoCoreError) as error:
+        # eSMS will not call again (it retries only on timeouts): keep the callback in the log to replay.
+        count("CallbacksNotRecorded")
+        logger.error(
+            "callback not recorded: DynamoDB failed",
+            extra={"callback": documented_parameters(parameters), "error": type(error).__name__},
+        )
+        return _answer(503, {"message": "not recorded"})
     logger.info("callback handled", extra={"result": result})
     return _answer(200, {"result": result.value})
 

@@ -368,3 +368,21 @@ def test_callback_meets_the_senders_link_even_when_the_index_lags(
     # Then it is applied through the link, not left parked
     assert (code, body) == (200, {"result": "applied"})
     assert status(store, "order-1") == "DELIVERED"
+
+
+def test_callback_that_cannot_be_written_is_kept_in_the_log_without_the_token(
+    callback: LoadedFunction, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given DynamoDB failing (here: the table is gone)
+    aws.client("dynamodb").delete_table(TableName=deployment.ref("MessagesTable"))
+    logged = io.StringIO()
+
+    with function_output_to(logged):
+        code, _ = answer(callback.invoke(load_event("callback-delivered.json")))
+
+    # Then the answer says so, and the callback's fields can be replayed from the log
+    assert code == 503
+    [line] = [json.loads(text) for text in logged.getvalue().splitlines() if "callback not recorded" in text]
+    assert line["callback"]["SMSID"] == DELIVERED_SMS_ID
+    assert line["callback"]["SendStatus"] == "5"
+    assert "local-callback-token" not in logged.getvalue()
