@@ -28,9 +28,8 @@ from moto import mock_aws
 
 from local.aws import function_environment, provision
 from local.esms_simulator import EsmsSimulator, SimulatorConfig
-from local.lambda_runtime import context_for, load_handler
+from local.lambda_runtime import context_for, function_output_to, load_handler
 from local.moto_atomic import atomic_dynamodb_in_process
-from local.stack import function_output_to
 from local.template import Resolver, Template
 
 ESMS_LATENCIES_MS = (50.0, 200.0)  # a nearby eSMS, and a slow day

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from local.stack import STATE_DIR, STATE_FILE, LocalStack, StackInfo, function_output_to
+from local.stack import STATE_DIR, STATE_FILE, LocalStack, StackInfo
 
 DEMO_TIMEOUT_SECONDS = 50
 
@@ -156,11 +156,11 @@ def _demo(arguments: argparse.Namespace) -> int:
     STATE_DIR.mkdir(exist_ok=True)
     log_path = STATE_DIR / "demo-functions.log"
     out.write("starting the embedded stack (moto, eSMS simulator, SQS poller, HTTP API)...\n")
-    with log_path.open("w") as function_log, LocalStack(simulator_config=DEMO_FAULTS) as stack:
-        with function_output_to(function_log):
-            result = run_demo(
-                stack, arguments.count, DEMO_TIMEOUT_SECONDS, progress=lambda line: _line(out, line)
-            )
+    log_path.write_text("")
+    with LocalStack(simulator_config=DEMO_FAULTS, function_output=log_path) as stack:
+        result = run_demo(
+            stack, arguments.count, DEMO_TIMEOUT_SECONDS, progress=lambda line: _line(out, line)
+        )
         report(stack, result, out)
     out.write(f"function logs: {log_path}\n")
     return 0 if result.ok else 1

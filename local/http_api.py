@@ -43,13 +43,10 @@ class Route:
 
 
 class HttpApiServer:
-    """Serves the template's HttpApi routes. Invocations run one at a time: Powertools' event handler
-    keeps the current request in class-level state, which concurrent invocations in one process
-    would share (on Lambda each execution environment is its own process)."""
+    """Serves the template's HttpApi routes, each request an invocation of the routed function."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: list[Route] = []
-        self._invocation_lock = threading.Lock()
         api = self
 
         class RequestHandler(BaseHTTPRequestHandler):
@@ -92,8 +89,7 @@ class HttpApiServer:
                     request, route, path=url.path, query=url.query, path_parameters=parameters, body=body
                 )
                 try:
-                    with self._invocation_lock:
-                        result = route.function.invoke(event)
+                    result = route.function.invoke(event)
                 except Exception:
                     log.exception("function failed")
                     _respond(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 import os
+import signal
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from local.template import PSEUDO_PARAMETERS, FunctionSpec
 
@@ -77,37 +81,78 @@ def load_handler(spec: FunctionSpec, environment: Mapping[str, str]) -> tuple[Ha
 
 
 class ExecutionEnvironments:
-    """Lambda's scaling, played locally: each concurrent invocation gets an environment of its own.
+    """Lambda's scaling, played locally: each concurrent invocation runs in an execution environment
+    of its own, a separate process, created on demand (a cold start) and reused (warm starts).
 
-    A Lambda execution environment runs one invocation at a time, so handlers keep per-invocation
-    state at module level (Powertools' batch processor and resolver do). Concurrent local
-    invocations therefore each borrow a separately imported copy of the function, created on
-    demand (a cold start) and reused afterwards (warm starts).
+    As on Lambda, an environment runs one invocation at a time and shares nothing with the others:
+    the module-level state handlers keep (Powertools' batch processor, its resolver's current event,
+    its Logger and Metrics) is never seen by a concurrent invocation.
     """
 
-    _import_lock = threading.Lock()  # imports set os.environ: one at a time
-
-    def __init__(self, spec: FunctionSpec, environment: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        environment: Mapping[str, str],
+        max_environments: int,
+        output: Path | None = None,
+    ) -> None:
         self.spec = spec
         self.environment = dict(environment)
-        self._idle: list[Handler] = []
-        self._lock = threading.Lock()
+        self._pool = ProcessPoolExecutor(
+            max_workers=max_environments,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_cold_start,
+            initargs=(spec, self.environment, str(output) if output else None),
+        )
 
-    def acquire(self) -> Handler:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        with self._import_lock:
-            handler, _ = load_handler(self.spec, self.environment)
-        return handler
-
-    def release(self, handler: Handler) -> None:
-        with self._lock:
-            self._idle.append(handler)
+    def warm_up(self) -> None:
+        """Start one environment now, so that a function that cannot even import fails at once."""
+        self._pool.submit(_is_warm).result()
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        handler = self.acquire()
-        try:
-            return handler(event, context_for(self.spec))
-        finally:
-            self.release(handler)
+        return self._pool.submit(_invoke, event).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Inside an environment's process only: its function, loaded once by _cold_start.
+_environment: tuple[FunctionSpec, Handler] | None = None
+
+
+def _cold_start(spec: FunctionSpec, environment: Mapping[str, str], output: str | None) -> None:
+    global _environment  # noqa: PLW0603 - one per process, set once before any invocation
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the stack, which then stops us
+    if output is not None:
+        sys.stdout = open(output, "a", buffering=1)  # noqa: SIM115 - the process's stdout until it ends
+    handler, _ = load_handler(spec, environment)
+    _environment = (spec, handler)
+
+
+def _is_warm() -> bool:
+    return _environment is not None
+
+
+def _invoke(event: dict[str, Any]) -> Any:
+    assert _environment is not None, "the environment did not start"
+    spec, handler = _environment
+    return handler(event, context_for(spec))
+
+
+@contextmanager
+def function_output_to(stream: TextIO) -> Iterator[None]:
+    """Send an in-process function's log lines and metrics (Powertools writes both to stdout) to `stream`."""
+    from zns_relay.observability import logger  # noqa: PLC0415 - the layer is on the path only now
+
+    handler = logger.registered_handler
+    previous_stream = getattr(handler, "stream", None)
+    previous_stdout = sys.stdout
+    if hasattr(handler, "setStream"):
+        handler.setStream(stream)
+    sys.stdout = stream
+    try:
+        yield
+    finally:
+        sys.stdout = previous_stdout
+        if previous_stream is not None and hasattr(handler, "setStream"):
+            handler.setStream(previous_stream)

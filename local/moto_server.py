@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -57,6 +58,7 @@ class MotoServer:
 
 def serve(host: str) -> None:
     """The child process: serve until terminated, after printing the port on one JSON line."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the stack, which then stops us
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     app = atomic_dynamodb_wsgi(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import boto3
 
@@ -24,6 +22,7 @@ from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
 
 STATE_DIR = Path(__file__).resolve().parent / ".state"
 STATE_FILE = STATE_DIR / "stack.json"
+HTTP_ENVIRONMENTS = 4  # concurrent invocations an HTTP API route gets locally
 LOCAL_PARAMETERS = {"DefaultOaId": "1397492183140006179", "Stage": "dev"}
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -75,7 +74,10 @@ class StackInfo:
 
 
 class LocalStack:
-    """Start, use and stop everything; `advertise_host` is the address others (containers) reach us at."""
+    """Start, use and stop everything; `advertise_host` is the address others (containers) reach us at.
+
+    `function_output` takes the functions' log lines and metrics (a file), instead of this stdout.
+    """
 
     def __init__(
         self,
@@ -85,6 +87,7 @@ class LocalStack:
         simulator_config: SimulatorConfig | None = None,
         parameters: Mapping[str, str] | None = None,
         function_overrides: Mapping[str, str] | None = None,
+        function_output: Path | None = None,
         template: Template | None = None,
     ) -> None:
         self.template = template or Template()
@@ -92,6 +95,7 @@ class LocalStack:
         self._advertise = advertise_host or ("127.0.0.1" if host in ("0.0.0.0", "") else host)
         self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self._overrides = {**LOCAL_FUNCTION_OVERRIDES, **(function_overrides or {})}
+        self._function_output = function_output  # where the functions' log lines go (default: stdout)
         self.moto = MotoServer(host)
         self.simulator = EsmsSimulator(host=host, config=simulator_config)
         self.http_api = HttpApiServer(host)
@@ -158,12 +162,26 @@ class LocalStack:
         }
 
     def _start_function(self, spec: FunctionSpec, overrides: dict[str, str], session: boto3.Session) -> None:
-        function = ExecutionEnvironments(spec, function_environment(spec, self.resolver, overrides))
-        function.release(function.acquire())  # the first cold start now, so a broken import fails `up`
+        events = [
+            (event["Type"], self.resolver.resolve(event["Properties"])) for event in spec.events.values()
+        ]
+        concurrency = sum(
+            int(properties.get("ScalingConfig", {}).get("MaximumConcurrency", 2))
+            if kind == "SQS"
+            else HTTP_ENVIRONMENTS
+            for kind, properties in events
+        )
+        function = ExecutionEnvironments(
+            spec,
+            function_environment(spec, self.resolver, overrides),
+            max(concurrency, 1),
+            self._function_output,
+        )
+        self._started.append(function.close)
+        function.warm_up()
         self.functions[spec.logical_id] = function
-        for event in spec.events.values():
-            properties = self.resolver.resolve(event["Properties"])
-            if event["Type"] == "SQS":
+        for kind, properties in events:
+            if kind == "SQS":
                 queue_arn = properties["Queue"]
                 queue_name = queue_arn.rsplit(":", 1)[1]
                 sqs = session.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
@@ -178,28 +196,9 @@ class LocalStack:
                 )
                 self.event_sources.append(source.start())
                 self._started.append(source.stop)
-            elif event["Type"] == "HttpApi":
+            elif kind == "HttpApi":
                 self.http_api.routes.append(Route(properties["Method"].upper(), properties["Path"], function))
 
     @staticmethod
     def _host_in(url: str) -> str:
         return url.split("//", 1)[1].split(":", 1)[0]
-
-
-@contextmanager
-def function_output_to(stream: TextIO) -> Iterator[None]:
-    """Send the functions' log lines and metrics (Powertools writes both to stdout) to `stream`."""
-    from zns_relay.observability import logger  # noqa: PLC0415 - the layer is on the path only now
-
-    handler = logger.registered_handler
-    previous_stream = getattr(handler, "stream", None)
-    previous_stdout = sys.stdout
-    if hasattr(handler, "setStream"):
-        handler.setStream(stream)
-    sys.stdout = stream
-    try:
-        yield
-    finally:
-        sys.stdout = previous_stdout
-        if previous_stream is not None and hasattr(handler, "setStream"):
-            handler.setStream(previous_stream)

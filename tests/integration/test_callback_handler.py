@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.stack import function_output_to
+from local.lambda_runtime import function_output_to
 from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, accepted

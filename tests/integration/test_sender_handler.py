@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.stack import function_output_to
+from local.lambda_runtime import function_output_to
 from local.template import Resolver
 from tests.conftest import (
     LoadedFunction,
