@@ -386,3 +386,40 @@ def test_callback_that_cannot_be_written_is_kept_in_the_log_without_the_token(
     assert line["callback"]["SMSID"] == DELIVERED_SMS_ID
     assert line["callback"]["SendStatus"] == "5"
     assert "local-callback-token" not in logged.getvalue()
+
+
+def test_callback_naming_its_request_id_finds_a_message_whose_sms_id_was_never_learnt(
+    callback: LoadedFunction, store: MessageStore
+) -> None:
+    # Given a message accepted through a retry's 124: eSMS never told us its SMSID
+    store.claim("order-1", {"phone": "0901888484"}, lease_seconds=30)
+    store.transition(
+        "order-1", MessageStatus.ACCEPTED, "eSMS already holds this RequestId", {"esms_code": "124"}
+    )
+    query = load_event("callback-delivered.json")["rawQueryString"].replace(
+        "RequestId=&", "RequestId=order-1&"
+    )
+
+    # When a callback names the RequestId
+    code, body = answer(callback.invoke(with_query(load_event("callback-delivered.json"), query)))
+
+    # Then it is applied, and the SMSID is learnt for the callbacks after it
+    assert (code, body) == (200, {"result": "applied"})
+    record = store.get("order-1")
+    assert record is not None
+    assert record.status is MessageStatus.DELIVERED
+    assert record.sms_id == DELIVERED_SMS_ID
+
+
+def test_callback_cannot_take_over_a_message_that_has_another_sms_id(
+    callback: LoadedFunction, store: MessageStore
+) -> None:
+    accept(store, "order-1", "some-other-sms-id")
+    query = load_event("callback-delivered.json")["rawQueryString"].replace(
+        "RequestId=&", "RequestId=order-1&"
+    )
+
+    code, body = answer(callback.invoke(with_query(load_event("callback-delivered.json"), query)))
+
+    assert (code, body) == (200, {"result": "parked"})
+    assert status(store, "order-1") == "ACCEPTED"

@@ -70,7 +70,7 @@ class DeliveryReports:
     def receive(self, params: dict[str, str]) -> CallbackResult:
         """Apply a callback's parameters (raises InvalidCallback for one that cannot be eSMS's)."""
         report = parse_delivery_report(params)
-        request_id = self._store.find_by_sms_id(report.sms_id)
+        request_id = self._store.find_by_sms_id(report.sms_id) or self._adopt_by_request_id(report)
         if request_id is None:
             # Not in the index (yet): meet the sender on the SMSID's CallbacksTable item.
             request_id = self._parked.park(report.sms_id, documented_parameters(params))
@@ -79,6 +79,20 @@ class DeliveryReports:
                 logger.info("callback for an SMSID not recorded yet: parked", extra={"sms_id": report.sms_id})
                 return CallbackResult.PARKED
         return self.apply(request_id, report)
+
+    def _adopt_by_request_id(self, report: DeliveryReport) -> str | None:
+        """The message a callback names by RequestId when we never learnt its SMSID.
+
+        That happens when eSMS's answer was lost and the retry heard 124 (already accepted). eSMS's
+        samples leave RequestId empty, so this is a chance, not a rule; when it works, the SMSID is
+        recorded and every later callback finds the message by it.
+        """
+        if not report.request_id:
+            return None
+        if self._store.adopt_sms_id(report.request_id, report.sms_id, while_in=CALLBACK_SOURCES):
+            logger.info("SMSID learnt from a callback", extra={"request_id": report.request_id})
+            return report.request_id
+        return None
 
     def link_and_apply_parked(self, request_id: str, sms_id: str) -> int:
         """Called by the sender once eSMS gave `sms_id`: apply the callbacks that came first."""

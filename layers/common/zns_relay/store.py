@@ -185,6 +185,27 @@ class MessageStore:
             raise
         return True
 
+    def adopt_sms_id(self, request_id: str, sms_id: str, while_in: frozenset[MessageStatus]) -> bool:
+        """Record the SMSID of a message that has none yet; False if it has one, or is elsewhere."""
+        in_values = {f":in{index}": status.value for index, status in enumerate(sorted(while_in))}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"request_id": {"S": request_id}},
+                UpdateExpression="SET sms_id = :sms_id",
+                ConditionExpression=(
+                    "attribute_exists(request_id) AND attribute_not_exists(sms_id)"
+                    f" AND #status IN ({', '.join(in_values)})"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=self._serialize({**in_values, ":sms_id": sms_id}),
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
     def find_by_sms_id(self, sms_id: str) -> str | None:
         """The RequestId of the message eSMS knows as `sms_id` (GSI: eventually consistent)."""
         response = self._client.query(
