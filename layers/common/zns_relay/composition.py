@@ -27,20 +27,17 @@ def aws_config(pool_size: int) -> Config:
     )
 
 
-def build_store(settings: Settings) -> MessageStore:
+def build_state(settings: Settings) -> tuple[MessageStore, DeliveryReports]:
+    """The message store and the delivery reports over it, sharing one DynamoDB client."""
     client = boto3.client("dynamodb", config=aws_config(settings.send_concurrency))
-    return MessageStore(settings.table_name, client, retention_days=settings.retention_days)
-
-
-def build_delivery_reports(settings: Settings, store: MessageStore) -> DeliveryReports:
-    client = boto3.client("dynamodb", config=aws_config(settings.send_concurrency))
+    store = MessageStore(settings.table_name, client, retention_days=settings.retention_days)
     parked = ParkedCallbacks(
         settings.callbacks_table_name,
         client,
         window_seconds=settings.park_window_seconds,
         retention_days=settings.retention_days,
     )
-    return DeliveryReports(store, parked)
+    return store, DeliveryReports(store, parked)
 
 
 def build_credentials(settings: Settings) -> CredentialsProvider:
@@ -62,16 +59,13 @@ def build_sender(settings: Settings) -> MessageSender:
         max_receive_count=settings.max_receive_count,
         callback_base_url=settings.callback_base_url,
     )
-    store = build_store(settings)
-    return MessageSender(
-        store, esms, build_credentials(settings), policy, build_delivery_reports(settings, store)
-    )
+    store, reports = build_state(settings)
+    return MessageSender(store, esms, build_credentials(settings), policy, reports)
 
 
 def build_callback_receiver(settings: Settings) -> tuple[CallbackAuthenticator, DeliveryReports]:
-    return CallbackAuthenticator(build_credentials(settings)), build_delivery_reports(
-        settings, build_store(settings)
-    )
+    _, reports = build_state(settings)
+    return CallbackAuthenticator(build_credentials(settings)), reports
 
 
 def build_queue_backoff(settings: Settings) -> QueueBackoff:
