@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from zns_relay.store import Clock, is_condition_failure, iso_time, utc_now
+from zns_relay.store import Clock, from_item, is_condition_failure, iso_time, to_item, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -39,8 +38,6 @@ class ParkedCallbacks:
         self._window = timedelta(seconds=window_seconds)
         self._retention = timedelta(days=retention_days)
         self._clock = clock
-        self._serializer = TypeSerializer()
-        self._deserializer = TypeDeserializer()
 
     def park(self, sms_id: str, params: Mapping[str, str]) -> str | None:
         """Keep a callback's documented parameters under its SMSID.
@@ -68,14 +65,14 @@ class ParkedCallbacks:
                     " expires_at = :expires"
                 ),
                 ConditionExpression="attribute_not_exists(reports) OR size(reports) < :max",
-                ExpressionAttributeValues=self._serialize(values),
+                ExpressionAttributeValues=to_item(values),
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if is_condition_failure(error):
                 return None  # full: kept no more, applies nothing
             raise
-        linked = self._deserialize(response["Attributes"]).get("request_id")
+        linked = from_item(response["Attributes"]).get("request_id")
         return str(linked) if linked else None
 
     def link(self, sms_id: str, request_id: str) -> list[dict[str, str]]:
@@ -94,16 +91,10 @@ class ParkedCallbacks:
                 "SET request_id = :request_id, linked_at = :now,"
                 " expires_at = if_not_exists(expires_at, :expires)"
             ),
-            ExpressionAttributeValues=self._serialize(values),
+            ExpressionAttributeValues=to_item(values),
             ReturnValues="ALL_NEW",
         )
-        item = self._deserialize(response["Attributes"])
+        item = from_item(response["Attributes"])
         if "reports" not in item or int(item["apply_until"]) < now.timestamp():
             return []
         return [dict(report["params"]) for report in item["reports"]]
-
-    def _serialize(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: self._serializer.serialize(value) for key, value in values.items()}
-
-    def _deserialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: self._deserializer.deserialize(value) for key, value in item.items()}

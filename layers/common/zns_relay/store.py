@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -48,8 +48,6 @@ class MessageStore:
         self._client = client
         self._retention = timedelta(days=retention_days)
         self._clock = clock
-        self._serializer = TypeSerializer()
-        self._deserializer = TypeDeserializer()
 
     def claim(self, request_id: str, fields: Mapping[str, Any], lease_seconds: int) -> ClaimedMessage | None:
         """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING.
@@ -112,13 +110,11 @@ class MessageStore:
         """
         if not ALLOWED_SOURCES[target]:
             raise ValueError(f"{target} is only ever created, never reached by a transition")
-        sources = sorted(
-            ALLOWED_SOURCES[target] & only_from if only_from is not None else ALLOWED_SOURCES[target]
-        )
+        sources = ALLOWED_SOURCES[target] & only_from if only_from is not None else ALLOWED_SOURCES[target]
         if not sources:
             return False
-        from_values: dict[str, Any] = {f":from{index}": status.value for index, status in enumerate(sources)}
-        condition = f"attribute_exists(request_id) AND #status IN ({', '.join(from_values)})"
+        status_clause, from_values = _status_in(sources, "from")
+        condition = f"attribute_exists(request_id) AND {status_clause}"
         if claim is not None:
             condition += " AND claim_token = :claim_token"
             from_values[":claim_token"] = claim.token
@@ -153,7 +149,7 @@ class MessageStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=self._serialize(item),
+                Item=to_item(item),
                 ConditionExpression="attribute_not_exists(request_id)",
             )
         except ClientError as error:
@@ -166,45 +162,30 @@ class MessageStore:
         self, request_id: str, detail: str, data: Mapping[str, Any], while_in: frozenset[MessageStatus]
     ) -> bool:
         """Add a history entry without changing the status (an inconclusive callback, say)."""
-        in_values = {f":in{index}": status.value for index, status in enumerate(sorted(while_in))}
+        status_clause, status_values = _status_in(while_in, "in")
         now = self._clock()
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"request_id": {"S": request_id}},
-                UpdateExpression="SET updated_at = :now, history = list_append(history, :entry)",
-                ConditionExpression=f"attribute_exists(request_id) AND #status IN ({', '.join(in_values)})",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=self._serialize(
-                    {**in_values, ":now": iso_time(now), ":entry": [_history_entry(None, now, detail, data)]}
-                ),
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._conditional_update(
+            request_id,
+            UpdateExpression="SET updated_at = :now, history = list_append(history, :entry)",
+            ConditionExpression=f"attribute_exists(request_id) AND {status_clause}",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_item(
+                {**status_values, ":now": iso_time(now), ":entry": [_history_entry(None, now, detail, data)]}
+            ),
+        )
 
     def adopt_sms_id(self, request_id: str, sms_id: str, while_in: frozenset[MessageStatus]) -> bool:
         """Record the SMSID of a message that has none yet; False if it has one, or is elsewhere."""
-        in_values = {f":in{index}": status.value for index, status in enumerate(sorted(while_in))}
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"request_id": {"S": request_id}},
-                UpdateExpression="SET sms_id = :sms_id",
-                ConditionExpression=(
-                    "attribute_exists(request_id) AND attribute_not_exists(sms_id)"
-                    f" AND #status IN ({', '.join(in_values)})"
-                ),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=self._serialize({**in_values, ":sms_id": sms_id}),
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        status_clause, status_values = _status_in(while_in, "in")
+        return self._conditional_update(
+            request_id,
+            UpdateExpression="SET sms_id = :sms_id",
+            ConditionExpression=(
+                f"attribute_exists(request_id) AND attribute_not_exists(sms_id) AND {status_clause}"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_item({**status_values, ":sms_id": sms_id}),
+        )
 
     def find_by_sms_id(self, sms_id: str) -> str | None:
         """The RequestId of the message eSMS knows as `sms_id` (GSI: eventually consistent)."""
@@ -224,7 +205,7 @@ class MessageStore:
         )
         if "Item" not in response:
             return None
-        return MessageRecord.model_validate(self._deserialize(response["Item"]))
+        return MessageRecord.model_validate(from_item(response["Item"]))
 
     def _update(
         self,
@@ -275,24 +256,36 @@ class MessageStore:
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues=self._serialize(values),
+                ExpressionAttributeValues=to_item(values),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if is_condition_failure(error):
-                return False, self._deserialize(error.response.get("Item", {}))  # type: ignore[arg-type]
+                return False, from_item(error.response.get("Item", {}))  # type: ignore[arg-type]
             raise
-        return True, self._deserialize(response["Attributes"])
+        return True, from_item(response["Attributes"])
+
+    def _conditional_update(self, request_id: str, **update: Any) -> bool:
+        """One UpdateItem of the message; False, having written nothing, when its condition fails."""
+        try:
+            self._client.update_item(TableName=self._table, Key={"request_id": {"S": request_id}}, **update)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def _expires_at(self, now: datetime) -> int:
         return int((now + self._retention).timestamp())
 
-    def _serialize(self, document: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: self._serializer.serialize(value) for key, value in document.items()}
 
-    def _deserialize(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: _plain(self._deserializer.deserialize(value)) for key, value in item.items()}
+def _status_in(statuses: Iterable[MessageStatus], prefix: str) -> tuple[str, dict[str, Any]]:
+    """`#status IN (:prefix0, ...)` and its values (sorted, so the expression is stable)."""
+    values: dict[str, Any] = {
+        f":{prefix}{index}": status.value for index, status in enumerate(sorted(statuses))
+    }
+    return f"#status IN ({', '.join(values)})", values
 
 
 def _history_entry(
@@ -305,6 +298,20 @@ def _history_entry(
     if data:
         entry["data"] = dict(data)
     return entry
+
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def to_item(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values to DynamoDB's typed attribute values."""
+    return {key: _SERIALIZER.serialize(value) for key, value in document.items()}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB's typed attribute values to plain Python (whole numbers as int)."""
+    return {key: _plain(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
 
 
 def iso_time(moment: datetime) -> str:
