@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from local.stack import STATE_DIR, STATE_FILE, LocalStack, StackInfo
+from local.stack import STATE_DIR, STATE_FILE, LocalStack, StackInfo, history_lines
 
 DEMO_TIMEOUT_SECONDS = 50
 
@@ -116,37 +116,24 @@ def _bodies_from_file(path: Path) -> list[dict[str, Any]]:
 
 def _status(arguments: argparse.Namespace) -> int:
     info = StackInfo.load()
-    dynamodb = info.client("dynamodb")
     if arguments.request_id:
-        item = dynamodb.get_item(TableName=info.table_name, Key={"request_id": {"S": arguments.request_id}})
-        if "Item" not in item:
+        record = info.message(arguments.request_id)
+        if record is None:
             print(f"no message with RequestId {arguments.request_id}", file=sys.stderr)
             return 1
-        record = _plain(item["Item"])
         print(f"{record['request_id']}: {record['status']}")
         for key in ("phone", "sms_id", "attempts", "esms_code", "error", "created_at", "updated_at"):
             if key in record:
                 print(f"  {key}: {record[key]}")
         print("  history:")
-        for entry in record.get("history", []):
-            print(f"    {entry['at']}  {entry.get('status', '(note)'):<10} {entry['detail']}")
+        for line in history_lines(record):
+            print(f"    {line}")
         return 0
-    counts: Counter[str] = Counter()
-    for page in dynamodb.get_paginator("scan").paginate(
-        TableName=info.table_name, ProjectionExpression="#s", ExpressionAttributeNames={"#s": "status"}
-    ):
-        counts.update(item["status"]["S"] for item in page["Items"])
+    counts = Counter(info.statuses().values())
     for status, count in sorted(counts.items()):
         print(f"{status:<10} {count:>6}")
     print(f"{'total':<10} {sum(counts.values()):>6}")
     return 0
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
-
-    deserializer = TypeDeserializer()
-    return {key: deserializer.deserialize(value) for key, value in item.items()}
 
 
 def _demo(arguments: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from local.esms_simulator import SimulatorConfig
-from local.stack import LocalStack, StackInfo
+from local.stack import LocalStack, StackInfo, history_lines
 from zns_relay.models.state import FINAL_STATUSES
 
 UNKNOWN_TEMPLATE = "99999"
@@ -115,18 +115,6 @@ def publish(info: StackInfo, messages: list[DemoMessage]) -> None:
         sqs.send_message_batch(QueueUrl=info.queue_url, Entries=entries)
 
 
-def statuses(info: StackInfo) -> dict[str, str]:
-    table = info.client("dynamodb")
-    found: dict[str, str] = {}
-    for page in table.get_paginator("scan").paginate(
-        TableName=info.table_name,
-        ProjectionExpression="request_id, #s",
-        ExpressionAttributeNames={"#s": "status"},
-    ):
-        found.update({item["request_id"]["S"]: item["status"]["S"] for item in page["Items"]})
-    return found
-
-
 @dataclass
 class DemoResult:
     expected: dict[str, str]
@@ -166,7 +154,7 @@ def run_demo(
     actual: dict[str, str] = {}
     last_report = 0.0
     while time.monotonic() - started < timeout_seconds:
-        actual = statuses(info)
+        actual = info.statuses()
         settled = all(
             actual.get(request_id) == status or actual.get(request_id) in FINAL
             for request_id, status in expected.items()
@@ -180,7 +168,7 @@ def run_demo(
             break
         time.sleep(0.3)
     stack.simulator.wait_for_callbacks_idle(5)
-    actual = statuses(info)
+    actual = info.statuses()
     dlq = info.client("sqs").get_queue_attributes(
         QueueUrl=info.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
     )
@@ -230,16 +218,12 @@ def _poller_summary(stack: LocalStack) -> str:
 
 def _print_history(info: StackInfo, result: DemoResult, kind: str, out: TextIO) -> None:
     candidates = sorted(r for r, status in result.actual.items() if status == _KIND_STATUS[kind])
-    if not candidates:
+    message = info.message(candidates[0]) if candidates else None
+    if message is None:
         return
-    item = info.client("dynamodb").get_item(
-        TableName=info.table_name, Key={"request_id": {"S": candidates[0]}}
-    )["Item"]
     out.write(f"\n{candidates[0]} ({kind}):\n")
-    for entry in item.get("history", {}).get("L", []):
-        fields = entry["M"]
-        status = fields.get("status", {}).get("S", "(note)")
-        out.write(f"  {fields['at']['S']}  {status:<10} {fields['detail']['S']}\n")
+    for line in history_lines(message):
+        out.write(f"  {line}\n")
 
 
 _KIND_STATUS = {

@@ -19,6 +19,7 @@ from local.http_api import HttpApiServer, Route
 from local.lambda_runtime import ExecutionEnvironments
 from local.moto_server import MotoServer
 from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
+from zns_relay.store import from_item
 
 STATE_DIR = Path(__file__).resolve().parent / ".state"
 STATE_FILE = STATE_DIR / "stack.json"
@@ -62,6 +63,28 @@ class StackInfo:
             aws_secret_access_key="local",
         )
 
+    def statuses(self) -> dict[str, str]:
+        """Every message's status, by RequestId."""
+        found: dict[str, str] = {}
+        for page in (
+            self.client("dynamodb")
+            .get_paginator("scan")
+            .paginate(
+                TableName=self.table_name,
+                ProjectionExpression="request_id, #s",
+                ExpressionAttributeNames={"#s": "status"},
+            )
+        ):
+            found.update({item["request_id"]["S"]: item["status"]["S"] for item in page["Items"]})
+        return found
+
+    def message(self, request_id: str) -> dict[str, Any] | None:
+        """One message's item as plain Python, or None."""
+        response = self.client("dynamodb").get_item(
+            TableName=self.table_name, Key={"request_id": {"S": request_id}}
+        )
+        return from_item(response["Item"]) if "Item" in response else None
+
     def save(self, path: Path = STATE_FILE) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2))
@@ -71,6 +94,14 @@ class StackInfo:
         if not path.exists():
             raise SystemExit("no local stack is running: start one with `python -m local up`")
         return cls(**json.loads(path.read_text()))
+
+
+def history_lines(message: Mapping[str, Any]) -> list[str]:
+    """A message's history, a line per entry: time, status (or "(note)"), detail."""
+    return [
+        f"{entry['at']}  {entry.get('status', '(note)'):<10} {entry['detail']}"
+        for entry in message.get("history", [])
+    ]
 
 
 class LocalStack:

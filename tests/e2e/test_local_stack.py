@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from local.demo import DEMO_FAULTS, build_mix, run_demo, statuses
+from local.demo import DEMO_FAULTS, build_mix, run_demo
 from local.stack import LocalStack, StackInfo
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +87,7 @@ def test_exhausted_messages_end_failed_and_exactly_they_reach_the_dlq(stack: Loc
         stack.simulator.configure(error_rate_5xx=0.0)
 
     assert sorted(in_dlq) == doomed
-    final = statuses(info)
+    final = info.statuses()
     assert {request_id: final[request_id] for request_id in doomed} == dict.fromkeys(doomed, "FAILED")
     item = info.client("dynamodb").get_item(TableName=info.table_name, Key={"request_id": {"S": doomed[0]}})[
         "Item"
@@ -142,7 +142,7 @@ def test_up_prints_its_endpoints_and_a_published_message_ends_delivered(tmp_path
         }
         info.client("sqs").send_message(QueueUrl=endpoints["queue_url"], MessageBody=json.dumps(body))
 
-        assert wait_for(lambda: statuses(info).get("up-1") == "DELIVERED", 30)
+        assert wait_for(lambda: info.statuses().get("up-1") == "DELIVERED", 30)
         shown = subprocess.run(
             [sys.executable, "-m", "local", "status", "up-1"],
             cwd=ROOT,
