@@ -9,10 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
 from local.aws import function_environment, provision
+from local.esms_simulator import BASE_PATH as ESMS_BASE_PATH
 from local.esms_simulator import EsmsSimulator, SimulatorConfig
 from local.event_source import SqsEventSource
 from local.http_api import HttpApiServer, Route
@@ -154,10 +156,11 @@ class LocalStack:
         self._started.append(self.simulator.start().stop)
         self._started.append(self.http_api.start().stop)
         callback_base_url = f"http://{self._advertise}:{self.http_api.port}/callbacks/esms"
+        esms_url = f"http://{self._advertise}:{urlsplit(self.simulator.url).port}{ESMS_BASE_PATH}"
         overrides = {
             **self._overrides,
             "AWS_ENDPOINT_URL": endpoint,
-            "ESMS_BASE_URL": self.simulator.url.replace(self._host_in(self.simulator.url), self._advertise),
+            "ESMS_BASE_URL": esms_url,
             "CALLBACK_BASE_URL": callback_base_url,
         }
         for logical_id in self.template.functions():
@@ -169,7 +172,7 @@ class LocalStack:
             table_name=self.resolver.ref("MessagesTable"),
             callbacks_table_name=self.resolver.ref("CallbacksTable"),
             callback_base_url=callback_base_url,
-            esms_url=self.simulator.url,
+            esms_url=esms_url,
         )
         return self.info
 
@@ -229,7 +232,3 @@ class LocalStack:
                 self._started.append(source.stop)
             elif kind == "HttpApi":
                 self.http_api.routes.append(Route(properties["Method"].upper(), properties["Path"], function))
-
-    @staticmethod
-    def _host_in(url: str) -> str:
-        return url.split("//", 1)[1].split(":", 1)[0]
