@@ -21,7 +21,7 @@ from local.http_api import HttpApiServer, Route
 from local.lambda_runtime import ExecutionEnvironments
 from local.moto_server import MotoServer
 from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
-from zns_relay.store import from_item
+from zns_relay.store.messages import from_item
 
 STATE_DIR = Path(__file__).resolve().parent / ".state"
 STATE_FILE = STATE_DIR / "stack.json"

@@ -19,8 +19,8 @@ from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, accepted
 from zns_relay.models.state import MessageStatus
-from zns_relay.parking import ParkedCallbacks
-from zns_relay.store import MessageStore
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.parking import ParkedCallbacks
 
 DELIVERED_SMS_ID = "d8e0f1f0702544b2acb456ca9ccfd111250"
 FAILED_SMS_ID = "f66545d2-c7e2-4603-984e-d2238c363c8292"

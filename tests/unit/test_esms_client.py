@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
-from zns_relay.esms_client import EsmsClient
+from zns_relay.esms.client import EsmsClient
 from zns_relay.models.contract import TemplateParam
 from zns_relay.models.esms import CODE_MEANINGS, EsmsCredentials, ResultClass, ZaloSendRequest, classify_code
 from zns_relay.settings import DEFAULT_ESMS_BASE_URL

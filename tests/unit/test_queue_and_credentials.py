@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from local.template import Resolver
 from zns_relay.credentials import CredentialsProvider, parse_secret
 from zns_relay.models.errors import ConfigurationError
-from zns_relay.queue import QueueBackoff
 from zns_relay.settings import Settings
+from zns_relay.store.queue import QueueBackoff
 
 
 def test_postponed_message_stays_hidden_and_released_one_comes_back(

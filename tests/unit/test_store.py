@@ -12,7 +12,7 @@ import pytest
 
 from local.template import Resolver
 from zns_relay.models.state import ALLOWED_SOURCES, FINAL_STATUSES, MessageStatus
-from zns_relay.store import MessageStore
+from zns_relay.store.messages import MessageStore
 
 NOW = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
 FIELDS = {"phone": "0901888484", "temp_id": "2056446", "oa_id": "1", "campaign_id": None, "sandbox": False}

@@ -8,12 +8,12 @@ from botocore.config import Config
 
 from zns_relay.credentials import CredentialsProvider
 from zns_relay.delivery import CallbackAuthenticator, DeliveryReports
-from zns_relay.esms_client import EsmsClient
-from zns_relay.parking import ParkedCallbacks
-from zns_relay.queue import QueueBackoff
+from zns_relay.esms.client import EsmsClient
 from zns_relay.sending import MessageSender, SenderPolicy
 from zns_relay.settings import Settings
-from zns_relay.store import MessageStore
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.parking import ParkedCallbacks
+from zns_relay.store.queue import QueueBackoff
 
 
 def aws_config(pool_size: int) -> Config:

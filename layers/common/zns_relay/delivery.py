@@ -16,8 +16,8 @@ from zns_relay.models.callback import (
 )
 from zns_relay.models.state import MessageStatus
 from zns_relay.observability import count, logger
-from zns_relay.parking import ParkedCallbacks
-from zns_relay.store import MessageStore
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.parking import ParkedCallbacks
 
 # A callback only ever moves a message that eSMS accepted from us.
 CALLBACK_SOURCES = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})

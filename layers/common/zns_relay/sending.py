@@ -23,7 +23,7 @@ from zns_relay.models.esms import (
 )
 from zns_relay.models.state import MessageStatus
 from zns_relay.observability import count, logger, milliseconds
-from zns_relay.store import ClaimedMessage, MessageStore
+from zns_relay.store.messages import ClaimedMessage, MessageStore
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
 

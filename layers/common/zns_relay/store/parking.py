@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from zns_relay.store import Clock, from_item, is_condition_failure, iso_time, to_item, utc_now
+from zns_relay.store.messages import Clock, from_item, is_condition_failure, iso_time, to_item, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

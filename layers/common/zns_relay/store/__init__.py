@@ -1,0 +1,1 @@
+"""Data access: DynamoDB (message state) and SQS (retry visibility)."""
