@@ -20,11 +20,12 @@ SQS_ATTRIBUTES = (
     "ReceiveMessageWaitTimeSeconds",
 )
 TABLE_ARGUMENTS = ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes")
-# Local-only credentials: the simulator's account, and the CallbackToken events/callback-*.json carry.
-LOCAL_SECRET_VALUES = {
-    "ApiKey": LOCAL_API_KEY,
-    "SecretKey": LOCAL_SECRET_KEY,
-    "CallbackToken": "local-callback-token",
+# Local-only secrets, by the template's logical id: the simulator's account, and the callback key
+# that signed the URLs in events/callback-*.json.
+LOCAL_CALLBACK_KEY = "local-callback-key"
+LOCAL_SECRET_VALUES: dict[str, dict[str, str]] = {
+    "EsmsSecret": {"ApiKey": LOCAL_API_KEY, "SecretKey": LOCAL_SECRET_KEY},
+    "CallbackKeySecret": {"CallbackKey": LOCAL_CALLBACK_KEY},
 }
 
 
@@ -35,7 +36,7 @@ def provision(
     endpoint_url: str | None = None,
     name_prefix: str = "zns-relay-local",
     parameters: Mapping[str, str] | None = None,
-    secret_values: Mapping[str, str] | None = None,
+    secret_values: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Resolver:
     """Create every queue, table and secret the template declares; return their physical values."""
     resolver = Resolver(parameters={**template.parameter_defaults(), **(parameters or {})})
@@ -47,9 +48,8 @@ def provision(
     for logical_id, properties in template.resources_of_type("AWS::DynamoDB::Table").items():
         _create_table(clients, resolver, f"{name_prefix}-{logical_id}", logical_id, properties)
     for logical_id, properties in template.resources_of_type("AWS::SecretsManager::Secret").items():
-        _create_secret(
-            clients, resolver, logical_id, properties, {**LOCAL_SECRET_VALUES, **(secret_values or {})}
-        )
+        values = {**LOCAL_SECRET_VALUES.get(logical_id, {}), **(secret_values or {}).get(logical_id, {})}
+        _create_secret(clients, resolver, logical_id, properties, values)
     return resolver
 
 
@@ -126,7 +126,7 @@ def _create_secret(
     values: Mapping[str, str],
 ) -> None:
     """Create the secret as CloudFormation would, then put the local credentials into it."""
-    document: dict[str, str] = {}
+    document: dict[str, str] = json.loads(properties.get("SecretString", "{}"))
     generate = properties.get("GenerateSecretString")
     if generate:
         document.update(json.loads(generate.get("SecretStringTemplate", "{}")))

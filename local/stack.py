@@ -20,6 +20,7 @@ from local.event_source import SqsEventSource
 from local.http_api import HttpApiServer, Route
 from local.lambda_runtime import ExecutionEnvironments
 from local.moto_server import MotoServer
+from local.schedule import Schedule
 from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
 from zns_relay.store.messages import from_item
 
@@ -33,14 +34,21 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": PSEUDO_PARAMETERS["AWS::Region"],
     "AWS_REGION": PSEUDO_PARAMETERS["AWS::Region"],
 }
-# What the functions get locally instead of the deployed values: short retry delays and timeouts so a
-# demo's retries finish in seconds, and no X-Ray daemon to send traces to.
+# What the functions get locally instead of the deployed values: every wait scaled from minutes and
+# hours down to seconds (retry delays, the retry window, the reconciler's timing) so that a demo shows
+# retries, reconciliation and UNKNOWN within a minute; and no X-Ray daemon to send traces to.
 LOCAL_FUNCTION_OVERRIDES = {
     "RETRY_BASE_SECONDS": "1",
     "RETRY_MAX_SECONDS": "3",
     "ESMS_READ_TIMEOUT_SECONDS": "2",
+    "RETRY_WINDOW_HOURS": "0.02",  # 72 s
+    "RECONCILE_AFTER_MINUTES": "0.05",  # 3 s
+    "RECHECK_MINUTES": "0.05",  # 3 s
+    "ABANDON_AFTER_MINUTES": "0.1",  # 6 s
+    "UNKNOWN_AFTER_HOURS": "0.005",  # 18 s
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
+SCHEDULE_SECONDS = 3.0  # how often the template's scheduled functions run locally
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,6 @@ class StackInfo:
     queue_url: str
     dlq_url: str
     table_name: str
-    callbacks_table_name: str
     callback_base_url: str
     esms_url: str
     region: str = PSEUDO_PARAMETERS["AWS::Region"]
@@ -122,6 +129,7 @@ class LocalStack:
         function_overrides: Mapping[str, str] | None = None,
         function_output: Path | None = None,
         template: Template | None = None,
+        schedule_seconds: float = SCHEDULE_SECONDS,
     ) -> None:
         self.template = template or Template()
         self._host = host
@@ -133,6 +141,8 @@ class LocalStack:
         self.simulator = EsmsSimulator(host=host, config=simulator_config)
         self.http_api = HttpApiServer(host)
         self.event_sources: list[SqsEventSource] = []
+        self.schedules: list[Schedule] = []
+        self._schedule_seconds = schedule_seconds
         self.functions: dict[str, ExecutionEnvironments] = {}
         self.resolver = Resolver()
         self.info: StackInfo | None = None
@@ -161,6 +171,7 @@ class LocalStack:
             **self._overrides,
             "AWS_ENDPOINT_URL": endpoint,
             "ESMS_BASE_URL": esms_url,
+            "ESMS_STATUS_URL": f"http://{self._advertise}:{urlsplit(self.simulator.url).port}",
             "CALLBACK_BASE_URL": callback_base_url,
         }
         for logical_id in self.template.functions():
@@ -170,7 +181,6 @@ class LocalStack:
             queue_url=self.resolver.ref("SendQueue"),
             dlq_url=self.resolver.ref("SendDLQ"),
             table_name=self.resolver.ref("MessagesTable"),
-            callbacks_table_name=self.resolver.ref("CallbacksTable"),
             callback_base_url=callback_base_url,
             esms_url=esms_url,
         )
@@ -203,6 +213,8 @@ class LocalStack:
             int(properties.get("ScalingConfig", {}).get("MaximumConcurrency", 2))
             if kind == "SQS"
             else HTTP_ENVIRONMENTS
+            if kind == "HttpApi"
+            else 1
             for kind, properties in events
         )
         function = ExecutionEnvironments(
@@ -232,3 +244,7 @@ class LocalStack:
                 self._started.append(source.stop)
             elif kind == "HttpApi":
                 self.http_api.routes.append(Route(properties["Method"].upper(), properties["Path"], function))
+            elif kind == "Schedule":
+                schedule = Schedule(function, self._schedule_seconds).start()
+                self.schedules.append(schedule)
+                self._started.append(schedule.stop)

@@ -1,41 +1,51 @@
-"""CallbackFunction: eSMS's delivery callbacks (GET with query parameters) -> message state."""
+"""CallbackFunction: eSMS's delivery callbacks (GET /callbacks/esms/{request_id}/{signature}?...).
+
+The path names the message and carries a signature of it (zns_relay.callback_signing): a callback
+with a wrong, missing or malformed signature is refused with 403 and changes nothing; a valid one can
+only ever move the message it names.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from zns_relay.composition import build_callback_receiver
-from zns_relay.models.callback import InvalidCallback, documented_parameters
+from zns_relay.delivery import ReportResult
+from zns_relay.models.callback import InvalidCallback, documented_parameters, parse_delivery_report
+from zns_relay.models.contract import REQUEST_ID_PATTERN
 from zns_relay.models.errors import CallbackForbidden, CallbackTooLarge
 from zns_relay.observability import count, logger, metrics, tracer
-from zns_relay.settings import Settings
+from zns_relay.settings import CallbackSettings
 
-ROUTE = "/callbacks/esms/<token>"
-MAX_PARAMETERS_CHARS = 16_384  # eSMS's callbacks are well under 2 KB
+ROUTE = "/callbacks/esms/<request_id>/<signature>"
+MAX_QUERY_CHARS = 16_384  # eSMS's callbacks are well under 2 KB
 MAX_PARAMETERS = 64
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
-settings = Settings.from_environment()
-authenticator, reports = build_callback_receiver(settings)
+settings = CallbackSettings.from_environment()
+signer, reports = build_callback_receiver(settings)
 app = APIGatewayHttpResolver()
 
 
 @app.get(ROUTE)
-@app.post(ROUTE)
-def esms_callback(token: str) -> Response[str]:
-    if not authenticator.is_valid(token):
+def esms_callback(request_id: str, signature: str) -> Response[str]:
+    if not _REQUEST_ID.fullmatch(request_id) or not signer.verify(request_id, signature):
         raise CallbackForbidden
-    parameters = _callback_parameters()
+    logger.append_keys(correlation_id=request_id)
+    parameters = _query_parameters()
+    report = parse_delivery_report(parameters)
     try:
-        result = reports.receive(parameters)
+        result = reports.apply(request_id, report)
     except (ClientError, BotoCoreError) as error:
-        # eSMS will not call again (it retries only on timeouts): keep the callback in the log to replay.
+        # eSMS will not call again (it retries only on timeouts); the reconciler will ask eSMS for
+        # this report, and the log keeps it to replay.
         count("CallbacksNotRecorded")
         logger.error(
             "callback not recorded: DynamoDB failed",
@@ -43,39 +53,23 @@ def esms_callback(token: str) -> Response[str]:
         )
         return _answer(503, {"message": "not recorded"})
     logger.info("callback handled", extra={"result": result})
+    if result is ReportResult.UNKNOWN_MESSAGE:
+        return _answer(404, {"message": "no such message"})
     return _answer(200, {"result": result.value})
 
 
-def _callback_parameters() -> dict[str, str]:
-    """The callback's fields from the query string and, for a POST, a form or JSON body.
-
-    The query is decoded once, as eSMS encodes it once; a repeated name keeps its first value.
-    """
-    event = app.current_event
-    query = event.raw_query_string or ""
-    body = (event.decoded_body or "") if event.http_method == "POST" else ""
-    if len(query) + len(body) > MAX_PARAMETERS_CHARS:
+def _query_parameters() -> dict[str, str]:
+    """The callback's fields: the query string decoded once, as eSMS encodes it once; a repeated
+    name keeps its first value."""
+    query = app.current_event.raw_query_string or ""
+    if len(query) > MAX_QUERY_CHARS:
         raise CallbackTooLarge
-    pairs = parse_qsl(query, keep_blank_values=True, errors="replace", max_num_fields=MAX_PARAMETERS)
-    if body:
-        content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-        pairs += _body_pairs(body, content_type)
     parameters: dict[str, str] = {}
-    for name, value in pairs:
+    for name, value in parse_qsl(
+        query, keep_blank_values=True, errors="replace", max_num_fields=MAX_PARAMETERS
+    ):
         parameters.setdefault(name, value)
     return parameters
-
-
-def _body_pairs(body: str, content_type: str) -> list[tuple[str, str]]:
-    if content_type == "application/json":
-        try:
-            document = json.loads(body)
-        except json.JSONDecodeError:
-            raise InvalidCallback("the JSON body does not parse") from None
-        if not isinstance(document, dict):
-            raise InvalidCallback("the JSON body must be an object")
-        return [(str(key), "" if value is None else str(value)) for key, value in document.items()]
-    return parse_qsl(body, keep_blank_values=True, errors="replace", max_num_fields=MAX_PARAMETERS)
 
 
 def _answer(status: int, body: dict[str, str]) -> Response[str]:
@@ -84,7 +78,7 @@ def _answer(status: int, body: dict[str, str]) -> Response[str]:
 
 @app.not_found
 def _unknown_route(_: Exception) -> Response[str]:
-    """A callback path without a token is refused like a wrong token; anything else does not exist."""
+    """A callback path without a signature is refused like a wrong one; anything else does not exist."""
     path: str = app.current_event.path
     if path.startswith("/callbacks/esms"):
         return _forbidden_answer()
@@ -98,7 +92,7 @@ def _forbidden(_: CallbackForbidden) -> Response[str]:
 
 def _forbidden_answer() -> Response[str]:
     count("CallbacksForbidden")
-    logger.warning("callback refused: wrong or missing token")
+    logger.warning("callback refused: wrong, missing or malformed signature")
     return _answer(403, {"message": "forbidden"})
 
 
@@ -122,7 +116,7 @@ def _too_many(_: ValueError) -> Response[str]:
     return _answer(400, {"message": "too many parameters"})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

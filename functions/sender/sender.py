@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -10,18 +11,15 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from zns_relay.batch import ConcurrentBatchProcessor
-from zns_relay.composition import build_queue_backoff, build_sender
+from zns_relay.composition import build_queue_visibility, build_sender
 from zns_relay.models.errors import RetryLater
 from zns_relay.observability import logger, metrics, tracer
-from zns_relay.sending import Outcome, SqsDelivery
-from zns_relay.settings import Settings
+from zns_relay.sending import BACK_TO_QUEUE, SqsDelivery
+from zns_relay.settings import SenderSettings
 
-# A claim's lease outlives the invocation by this much: only then may another delivery take it over.
-LEASE_MARGIN_SECONDS = 5
-
-settings = Settings.from_environment()
+settings = SenderSettings.from_environment()
 sender = build_sender(settings)
-backoff = build_queue_backoff(settings)
+visibility = build_queue_visibility(settings)
 processor = ConcurrentBatchProcessor(max_workers=settings.send_concurrency)
 
 
@@ -29,16 +27,17 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
     """Send one record; raise RetryLater to hand it back to SQS (a batch item failure)."""
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(message_id=record.message_id)
-    receive_count = int(record.attributes.approximate_receive_count)
-    lease_seconds = lambda_context.get_remaining_time_in_millis() // 1000 + LEASE_MARGIN_SECONDS
-    delivery = SqsDelivery(message_id=record.message_id, body=record.body, receive_count=receive_count)
-    result = sender.process(delivery, lease_seconds)
-    if result.outcome is Outcome.EXHAUSTED:
-        backoff.release(record.event_source_arn, record.receipt_handle)
-        raise RetryLater(result.detail)
-    if result.outcome is Outcome.RETRY:
-        delay = backoff.postpone(record.event_source_arn, record.receipt_handle, receive_count)
-        raise RetryLater(f"{result.detail} (next try in {delay}s)" if delay is not None else result.detail)
+    attributes = record.attributes
+    delivery = SqsDelivery(
+        message_id=record.message_id,
+        body=record.body,
+        receive_count=int(attributes.approximate_receive_count),
+        sent_at=datetime.fromtimestamp(int(attributes.sent_timestamp) / 1000, UTC),
+    )
+    result = sender.process(delivery, seconds_left=lambda_context.get_remaining_time_in_millis() / 1000)
+    if result.outcome in BACK_TO_QUEUE:
+        visibility.postpone(record.event_source_arn, record.receipt_handle, result.retry_after_seconds)
+        raise RetryLater(f"{result.detail} (next try in {result.retry_after_seconds}s)")
     return result.outcome.value
 
 

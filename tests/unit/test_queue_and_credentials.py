@@ -1,50 +1,55 @@
-"""Retry delays as SQS applies them, the secret's parsing and caching, and the settings' errors."""
+"""Retry delays as SQS applies them, the secrets' parsing and caching, and the settings' errors."""
 
 from __future__ import annotations
 
 import json
-import random
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from local.template import Resolver
-from zns_relay.credentials import CredentialsProvider, parse_secret
+from zns_relay.credentials import SecretCache, parse_callback_secret, parse_esms_secret
 from zns_relay.models.errors import ConfigurationError
-from zns_relay.settings import Settings
-from zns_relay.store.queue import QueueBackoff
+from zns_relay.settings import CallbackSettings, ReconcilerSettings, SenderSettings
+from zns_relay.store.queue import QueueVisibility
 
 
-def test_postponed_message_stays_hidden_and_released_one_comes_back(
+def test_postponed_message_stays_hidden_and_one_handed_back_comes_back_at_once(
     aws: boto3.Session, deployment: Resolver
 ) -> None:
     sqs = aws.client("sqs")
     queue_url, queue_arn = deployment.ref("SendQueue"), deployment.get_att("SendQueue", "Arn")
     sqs.send_message(QueueUrl=queue_url, MessageBody="{}")
     [message] = sqs.receive_message(QueueUrl=queue_url)["Messages"]
-    backoff = QueueBackoff(sqs, base_seconds=60, max_seconds=900, rng=random.Random(1))
+    visibility = QueueVisibility(sqs)
 
-    delay = backoff.postpone(queue_arn, message["ReceiptHandle"], receive_count=1)
-
-    assert delay == 60
+    assert visibility.postpone(queue_arn, message["ReceiptHandle"], 60) == 60
     assert "Messages" not in sqs.receive_message(QueueUrl=queue_url)
-    assert backoff.release(queue_arn, message["ReceiptHandle"]) == 0
+    assert visibility.postpone(queue_arn, message["ReceiptHandle"], 0) == 0
     assert len(sqs.receive_message(QueueUrl=queue_url)["Messages"]) == 1
 
 
 def test_postpone_on_a_vanished_queue_is_reported_not_raised(aws: boto3.Session) -> None:
-    backoff = QueueBackoff(aws.client("sqs"), base_seconds=1, max_seconds=1)
+    visibility = QueueVisibility(aws.client("sqs"))
     arn = "arn:aws:sqs:ap-southeast-1:123456789012:no-such-queue"
 
-    assert backoff.postpone(arn, "handle", receive_count=1) is None
+    assert visibility.postpone(arn, "handle", 5) is None
 
 
 def test_secret_lacking_keys_names_the_keys_and_never_the_values() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        parse_secret({"ApiKey": "visible-api-key", "CallbackToken": ""})
-    assert str(caught.value) == "the eSMS secret lacks or mistypes: CallbackToken, SecretKey"
+        parse_esms_secret({"ApiKey": "visible-api-key", "SecretKey": ""})
+    assert str(caught.value) == "the eSMS secret lacks or mistypes: SecretKey"
     assert "visible-api-key" not in str(caught.value)
+
+
+def test_callback_secret_needs_its_key_and_keeps_the_previous_one_for_rotation() -> None:
+    with pytest.raises(ConfigurationError, match="the callback key secret lacks or mistypes: CallbackKey"):
+        parse_callback_secret({"PreviousCallbackKey": "old"})
+    keys = parse_callback_secret({"CallbackKey": "new", "PreviousCallbackKey": "old"})
+    assert keys.current.get_secret_value() == "new"
+    assert keys.previous is not None and keys.previous.get_secret_value() == "old"
 
 
 def test_secret_that_is_not_json_is_a_configuration_error_without_its_text(
@@ -52,7 +57,9 @@ def test_secret_that_is_not_json_is_a_configuration_error_without_its_text(
 ) -> None:
     secrets = aws.client("secretsmanager")
     secrets.put_secret_value(SecretId=deployment.ref("EsmsSecret"), SecretString="ApiKey=hunter2")
-    provider = CredentialsProvider(deployment.ref("EsmsSecret"), SecretsProvider(boto3_client=secrets))
+    provider = SecretCache(
+        deployment.ref("EsmsSecret"), SecretsProvider(boto3_client=secrets), parse_esms_secret
+    )
 
     with pytest.raises(ConfigurationError) as caught:
         provider.get()
@@ -65,7 +72,7 @@ def test_refresh_rereads_the_secret_but_not_more_often_than_asked(
 ) -> None:
     secrets = aws.client("secretsmanager")
     arn = deployment.ref("EsmsSecret")
-    provider = CredentialsProvider(arn, SecretsProvider(boto3_client=secrets))
+    provider = SecretCache(arn, SecretsProvider(boto3_client=secrets), parse_esms_secret)
     first = provider.refresh(min_interval_seconds=60)
     values = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
     secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**values, "ApiKey": "rotated"}))
@@ -75,20 +82,34 @@ def test_refresh_rereads_the_secret_but_not_more_often_than_asked(
 
 
 def test_settings_name_every_missing_variable() -> None:
-    with pytest.raises(ConfigurationError, match="TABLE_NAME, CALLBACKS_TABLE_NAME, ESMS_SECRET_ID"):
-        Settings.from_environment({})
+    with pytest.raises(ConfigurationError, match="TABLE_NAME, ESMS_SECRET_ID, CALLBACK_SECRET_ID"):
+        SenderSettings.from_environment({})
+
+
+def test_each_function_reads_only_the_secrets_it_needs() -> None:
+    # The internet-facing webhook needs the callback key only; the reconciler the eSMS keys only.
+    assert "esms_secret_id" not in CallbackSettings.model_fields
+    assert "callback_secret_id" not in ReconcilerSettings.model_fields
 
 
 def test_settings_read_the_template_values() -> None:
-    settings = Settings.from_environment(
+    settings = SenderSettings.from_environment(
         {
             "TABLE_NAME": "t",
-            "CALLBACKS_TABLE_NAME": "c",
             "ESMS_SECRET_ID": "s",
+            "CALLBACK_SECRET_ID": "c",
             "SANDBOX": "1",
-            "MAX_RECEIVE_COUNT": "8",
+            "RETRY_WINDOW_HOURS": "0.5",
         }
     )
     assert settings.sandbox_default is True
-    assert settings.max_receive_count == 8
+    assert settings.retry_window_seconds == 1800
     assert settings.esms_base_url == "https://rest.esms.vn/MainService.svc/json"
+
+
+def test_a_retry_window_beyond_esms_duplicate_memory_is_refused() -> None:
+    # eSMS forgets a RequestId after 24 h: a later retry could be accepted twice
+    with pytest.raises(ConfigurationError, match="RETRY_WINDOW_HOURS"):
+        SenderSettings.from_environment(
+            {"TABLE_NAME": "t", "ESMS_SECRET_ID": "s", "CALLBACK_SECRET_ID": "c", "RETRY_WINDOW_HOURS": "24"}
+        )

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
-from zns_relay.credentials import CredentialsProvider
-from zns_relay.delivery import CallbackAuthenticator, DeliveryReports
+from zns_relay.callback_signing import CallbackSigner
+from zns_relay.credentials import SecretCache, SecretModel, parse_callback_secret, parse_esms_secret
+from zns_relay.delivery import DeliveryReports, FollowUp
 from zns_relay.esms.client import EsmsClient
+from zns_relay.esms.status import EsmsStatusClient
+from zns_relay.models.esms import CallbackKeys, EsmsCredentials
+from zns_relay.rate_limit import RateLimiter
+from zns_relay.reconciling import ReconcilePolicy, Reconciler
 from zns_relay.sending import MessageSender, SenderPolicy
-from zns_relay.settings import Settings
+from zns_relay.settings import CallbackSettings, ReconcilerSettings, SenderSettings
 from zns_relay.store.messages import MessageStore
-from zns_relay.store.parking import ParkedCallbacks
-from zns_relay.store.queue import QueueBackoff
+from zns_relay.store.queue import QueueVisibility
+
+_AnySettings = CallbackSettings | SenderSettings | ReconcilerSettings
 
 
 def aws_config(pool_size: int) -> Config:
@@ -27,26 +36,33 @@ def aws_config(pool_size: int) -> Config:
     )
 
 
-def build_state(settings: Settings) -> tuple[MessageStore, DeliveryReports]:
-    """The message store and the delivery reports over it, sharing one DynamoDB client."""
-    client = boto3.client("dynamodb", config=aws_config(settings.send_concurrency))
-    store = MessageStore(settings.table_name, client, retention_days=settings.retention_days)
-    parked = ParkedCallbacks(
-        settings.callbacks_table_name,
-        client,
-        window_seconds=settings.park_window_seconds,
-        retention_days=settings.retention_days,
+def build_store(settings: _AnySettings, pool_size: int) -> MessageStore:
+    client = boto3.client("dynamodb", config=aws_config(pool_size))
+    return MessageStore(settings.table_name, client, retention_days=settings.retention_days)
+
+
+def build_reports(settings: _AnySettings, store: MessageStore) -> DeliveryReports:
+    return DeliveryReports(store, FollowUp(settings.reconcile_after_seconds))
+
+
+def _secret(
+    secret_id: str, parse: Callable[[Any], SecretModel], max_age_seconds: int, client: Any
+) -> SecretCache[SecretModel]:
+    return SecretCache(secret_id, SecretsProvider(boto3_client=client), parse, max_age_seconds)
+
+
+def _secrets_client(pool_size: int) -> Any:
+    return boto3.client("secretsmanager", config=aws_config(pool_size))
+
+
+def build_sender(settings: SenderSettings) -> MessageSender:
+    secrets = _secrets_client(settings.send_concurrency)
+    credentials: SecretCache[EsmsCredentials] = _secret(
+        settings.esms_secret_id, parse_esms_secret, settings.secret_max_age_seconds, secrets
     )
-    return store, DeliveryReports(store, parked)
-
-
-def build_credentials(settings: Settings) -> CredentialsProvider:
-    client = boto3.client("secretsmanager", config=aws_config(settings.send_concurrency))
-    provider = SecretsProvider(boto3_client=client)
-    return CredentialsProvider(settings.secret_id, provider, max_age_seconds=settings.secret_max_age_seconds)
-
-
-def build_sender(settings: Settings) -> MessageSender:
+    callback_keys: SecretCache[CallbackKeys] = _secret(
+        settings.callback_secret_id, parse_callback_secret, settings.secret_max_age_seconds, secrets
+    )
     esms = EsmsClient(
         settings.esms_base_url,
         connect_timeout=settings.esms_connect_timeout,
@@ -56,18 +72,63 @@ def build_sender(settings: Settings) -> MessageSender:
     policy = SenderPolicy(
         default_oa_id=settings.default_oa_id,
         sandbox_default=settings.sandbox_default,
-        max_receive_count=settings.max_receive_count,
-        callback_base_url=settings.callback_base_url,
+        retry_window_seconds=settings.retry_window_seconds,
+        default_validity_seconds=settings.default_validity_seconds,
+        retry_base_seconds=settings.retry_base_seconds,
+        retry_max_seconds=settings.retry_max_seconds,
+        abandon_after_seconds=settings.abandon_after_seconds,
+        # A send can take the connect and read timeouts twice (a re-read secret after a 101).
+        min_seconds_to_send=2 * (settings.esms_connect_timeout + settings.esms_read_timeout) + 2,
     )
-    store, reports = build_state(settings)
-    return MessageSender(store, esms, build_credentials(settings), policy, reports)
+    store = build_store(settings, settings.send_concurrency)
+    return MessageSender(
+        store,
+        esms,
+        credentials,
+        signer=CallbackSigner(callback_keys, settings.callback_base_url)
+        if settings.callback_base_url
+        else None,
+        policy=policy,
+        follow_up=FollowUp(settings.reconcile_after_seconds),
+    )
 
 
-def build_callback_receiver(settings: Settings) -> tuple[CallbackAuthenticator, DeliveryReports]:
-    _, reports = build_state(settings)
-    return CallbackAuthenticator(build_credentials(settings)), reports
+def build_queue_visibility(settings: SenderSettings) -> QueueVisibility:
+    return QueueVisibility(boto3.client("sqs", config=aws_config(settings.send_concurrency)))
 
 
-def build_queue_backoff(settings: Settings) -> QueueBackoff:
-    client = boto3.client("sqs", config=aws_config(settings.send_concurrency))
-    return QueueBackoff(client, settings.retry_base_seconds, settings.retry_max_seconds)
+def build_callback_receiver(settings: CallbackSettings) -> tuple[CallbackSigner, DeliveryReports]:
+    keys: SecretCache[CallbackKeys] = _secret(
+        settings.callback_secret_id,
+        parse_callback_secret,
+        settings.secret_max_age_seconds,
+        _secrets_client(10),
+    )
+    return CallbackSigner(keys), build_reports(settings, build_store(settings, 10))
+
+
+def build_reconciler(settings: ReconcilerSettings) -> Reconciler:
+    credentials: SecretCache[EsmsCredentials] = _secret(
+        settings.esms_secret_id, parse_esms_secret, settings.secret_max_age_seconds, _secrets_client(10)
+    )
+    store = build_store(settings, 10)
+    status = EsmsStatusClient(
+        settings.esms_base_url,
+        settings.esms_status_url,
+        connect_timeout=settings.esms_connect_timeout,
+        read_timeout=settings.esms_read_timeout,
+    )
+    policy = ReconcilePolicy(
+        unknown_after_seconds=settings.unknown_after_seconds,
+        recheck_seconds=settings.recheck_seconds,
+        abandon_after_seconds=settings.abandon_after_seconds,
+    )
+    return Reconciler(
+        store,
+        status,
+        credentials,
+        build_reports(settings, store),
+        policy,
+        get_callback_limiter=RateLimiter(settings.get_callback_per_second),
+        query_status_limiter=RateLimiter(settings.query_status_per_second),
+    )

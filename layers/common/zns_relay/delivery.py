@@ -1,132 +1,110 @@
-"""Apply eSMS delivery reports to messages: forward only, duplicates harmless, early ones parked."""
+"""Apply eSMS delivery reports to messages: forward only, duplicates harmless.
+
+The one place reports change messages, whether they come from the webhook (a callback whose signed
+URL names the message) or from the reconciler (eSMS's GetCallback and QueryZnsStatus answers).
+A report proves that eSMS accepted the message, so it may move one that is still SENDING or RETRYING.
+"""
 
 from __future__ import annotations
 
-import hmac
+from dataclasses import dataclass
 from enum import StrEnum
 
-from zns_relay.credentials import CredentialsProvider
-from zns_relay.models.callback import (
-    DeliveryReport,
-    documented_parameters,
-    failure_reason,
-    history_fields,
-    parse_delivery_report,
-    target_status,
-)
-from zns_relay.models.state import MessageStatus
+from zns_relay.models.callback import DeliveryReport, failure_reason, history_fields, target_status
+from zns_relay.models.state import BEFORE_ACCEPTANCE, MessageStatus
 from zns_relay.observability import count, logger
-from zns_relay.store.messages import MessageStore
-from zns_relay.store.parking import ParkedCallbacks
+from zns_relay.store.messages import Clock, MessageStore, Written, utc_now
 
-# A callback only ever moves a message that eSMS accepted from us.
-CALLBACK_SOURCES = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
-# A wrong token may mean the secret was rotated: re-read it, but not more often than this.
-TOKEN_REFRESH_INTERVAL_SECONDS = 60
+WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
 
 
-class CallbackResult(StrEnum):
+class ReportResult(StrEnum):
     APPLIED = "applied"  # the message moved
     NOTED = "noted"  # kept in the history, no status change (a pending or inconclusive report)
     UNCHANGED = "unchanged"  # duplicate, late, out of order, or for a final message: a no-op
-    PARKED = "parked"  # no message carries this SMSID yet
+    UNKNOWN_MESSAGE = "unknown message"  # no message has this RequestId
 
 
-class CallbackAuthenticator:
-    """Checks the URL token against CallbackToken and PreviousCallbackToken in constant time."""
+@dataclass(frozen=True)
+class FollowUp:
+    """When the reconciler should look at a message that waits for its report."""
 
-    def __init__(self, credentials: CredentialsProvider) -> None:
-        self._credentials = credentials
+    reconcile_after_seconds: int
 
-    def is_valid(self, token: str) -> bool:
-        if self._matches(token, refresh=False):
-            return True
-        return self._matches(token, refresh=True)
-
-    def _matches(self, token: str, refresh: bool) -> bool:
-        credentials = (
-            self._credentials.refresh(min_interval_seconds=TOKEN_REFRESH_INTERVAL_SECONDS)
-            if refresh
-            else self._credentials.get()
-        )
-        expected = [credentials.callback_token, credentials.previous_callback_token]
-        offered = token.encode("utf-8", "replace")
-        # Compare against every candidate (no early exit) so timing tells nothing.
-        results = [
-            hmac.compare_digest(offered, candidate.get_secret_value().encode())
-            for candidate in expected
-            if candidate is not None
-        ]
-        return any(results)
+    def check_at(self, now: int) -> int:
+        return now + self.reconcile_after_seconds
 
 
 class DeliveryReports:
-    """The one place delivery reports change messages; used by the webhook and by the sender."""
-
-    def __init__(self, store: MessageStore, parked: ParkedCallbacks) -> None:
+    def __init__(self, store: MessageStore, follow_up: FollowUp, clock: Clock = utc_now) -> None:
         self._store = store
-        self._parked = parked
+        self._follow_up = follow_up
+        self._clock = clock
 
-    def receive(self, params: dict[str, str]) -> CallbackResult:
-        """Apply a callback's parameters (raises InvalidCallback for one that cannot be eSMS's)."""
-        report = parse_delivery_report(params)
-        request_id = self._store.find_by_sms_id(report.sms_id) or self._adopt_by_request_id(report)
-        if request_id is None:
-            # Not in the index (yet): meet the sender on the SMSID's CallbacksTable item.
-            request_id = self._parked.park(report.sms_id, documented_parameters(params))
-            if request_id is None:
-                count("CallbacksParked")
-                logger.info("callback for an SMSID not recorded yet: parked", extra={"sms_id": report.sms_id})
-                return CallbackResult.PARKED
-        return self.apply(request_id, report)
-
-    def _adopt_by_request_id(self, report: DeliveryReport) -> str | None:
-        """The message a callback names by RequestId when we never learnt its SMSID.
-
-        That happens when eSMS's answer was lost and the retry heard 124 (already accepted). eSMS's
-        samples leave RequestId empty, so this is a chance, not a rule; when it works, the SMSID is
-        recorded and every later callback finds the message by it.
-        """
-        if not report.request_id:
-            return None
-        if self._store.adopt_sms_id(report.request_id, report.sms_id, while_in=CALLBACK_SOURCES):
-            logger.info("SMSID learnt from a callback", extra={"request_id": report.request_id})
-            return report.request_id
-        return None
-
-    def link_and_apply_parked(self, request_id: str, sms_id: str) -> int:
-        """Called by the sender once eSMS gave `sms_id`: apply the callbacks that came first."""
-        parked = self._parked.link(sms_id, request_id)
-        for params in parked:
-            self.apply(request_id, parse_delivery_report(params))
-        if parked:
-            logger.info("applied early callbacks", extra={"sms_id": sms_id, "count": len(parked)})
-        return len(parked)
-
-    def apply(self, request_id: str, report: DeliveryReport) -> CallbackResult:
-        data = history_fields(report)
+    def apply(self, request_id: str, report: DeliveryReport, source: str = "callback") -> ReportResult:
+        """Apply one report to the message it belongs to; `source` names where it came from."""
+        now = int(self._clock().timestamp())
+        data = {**history_fields(report), "source": source}
+        # The first report of a message whose SMSID we never learnt (accepted through a 124) gives it.
+        learnt = {"sms_id": report.sms_id, "accepted_at": now}
         target = target_status(report)
         if target is None:
-            detail = f"eSMS report without a final outcome (SendStatus {report.send_status})"
-            noted = self._store.note(request_id, detail, data, while_in=CALLBACK_SOURCES)
-            count("CallbacksNoted" if noted else "CallbacksUnchanged")
-            return CallbackResult.NOTED if noted else CallbackResult.UNCHANGED
+            return self._apply_inconclusive(request_id, report, data, learnt, now)
         reason = failure_reason(report)
-        fields = {"error": reason} if reason else {}
         applied = self._store.transition(
             request_id,
             target,
             _describe(report, target, reason),
-            fields,
+            {"error": reason} if reason else None,
+            keep_fields=learnt,
             data=data,
-            only_from=CALLBACK_SOURCES,
+            check_at=self._follow_up.check_at(now) if target is MessageStatus.SENT else None,
         )
         if not applied:
-            count("CallbacksUnchanged")
-            return CallbackResult.UNCHANGED
+            return self._unchanged(applied)
         count(f"Messages{target.value.capitalize()}")
-        logger.info("delivery report applied", extra={"request_id": request_id, "status": target})
-        return CallbackResult.APPLIED
+        logger.info("delivery report applied", extra={"status": target, "source": source})
+        return ReportResult.APPLIED
+
+    def _apply_inconclusive(
+        self,
+        request_id: str,
+        report: DeliveryReport,
+        data: dict[str, str],
+        learnt: dict[str, object],
+        now: int,
+    ) -> ReportResult:
+        """A pending report (SendStatus 1, 2, or one we do not know) proves acceptance, no more."""
+        detail = f"eSMS holds it; no final outcome yet (SendStatus {report.send_status})"
+        check_at = self._follow_up.check_at(now)
+        accepted = self._store.transition(
+            request_id,
+            MessageStatus.ACCEPTED,
+            detail,
+            keep_fields=learnt,
+            data=data,
+            only_from=BEFORE_ACCEPTANCE,
+            check_at=check_at,
+        )
+        if accepted:
+            count("MessagesAccepted")
+            return ReportResult.APPLIED
+        if accepted is Written.NO_ITEM:
+            return self._unchanged(accepted)
+        noted = self._store.note(request_id, detail, data, while_in=WAITING_FOR_REPORT, keep_fields=learnt)
+        if noted:
+            count("ReportsNoted")
+            return ReportResult.NOTED
+        return self._unchanged(noted)
+
+    @staticmethod
+    def _unchanged(written: Written) -> ReportResult:
+        if written is Written.NO_ITEM:
+            count("ReportsForUnknownMessages")
+            logger.warning("delivery report for a message we do not have")
+            return ReportResult.UNKNOWN_MESSAGE
+        count("ReportsUnchanged")
+        return ReportResult.UNCHANGED
 
 
 def _describe(report: DeliveryReport, target: MessageStatus, reason: str | None) -> str:

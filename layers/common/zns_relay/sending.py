@@ -1,16 +1,26 @@
-"""The send logic: validate, claim, send once, record the result by the failure policy."""
+"""The send logic: validate, claim, send once, record the result by the failure policy.
+
+Time, not a count of receives, decides when to give up: a transient failure is retried with backoff
+until the message's retry window ends (its ValidUntil, else the deployment's retry window). When it
+ends, a message that eSMS certainly refused every time is FAILED (or EXPIRED, if its validity ran
+out); one that eSMS may have accepted (an attempt timed out, or its holder died mid-send) is never
+FAILED: it waits for its delivery report, and the reconciler ends it UNKNOWN if none comes.
+"""
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from zns_relay.credentials import CredentialsProvider
-from zns_relay.delivery import DeliveryReports
+from zns_relay.backoff import retry_delay_seconds
+from zns_relay.callback_signing import CallbackSigner
+from zns_relay.credentials import SecretCache
+from zns_relay.delivery import FollowUp
 from zns_relay.models.contract import ZnsMessage, parse_message_body
 from zns_relay.models.errors import ConfigurationError, ContractViolation
 from zns_relay.models.esms import (
@@ -23,9 +33,14 @@ from zns_relay.models.esms import (
 )
 from zns_relay.models.state import MessageStatus
 from zns_relay.observability import count, logger, milliseconds
-from zns_relay.store.messages import ClaimedMessage, MessageStore
+from zns_relay.store.messages import ClaimedMessage, Clock, MessageStore, utc_now
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
+# A claim's lease outlives the invocation by this much: only then may another delivery take it over.
+LEASE_MARGIN_SECONDS = 5
+# Retries beyond this many receives still count attempts but add no history entry: a message retried
+# for hours through an outage must not grow its item without bound.
+HISTORY_RECEIVES = 10
 
 
 class EsmsSender(Protocol):
@@ -36,9 +51,15 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     FAILED = "failed"
-    RETRY = "retry"  # back to the queue with a backoff delay
-    EXHAUSTED = "exhausted"  # recorded FAILED; the SQS message goes on to the DLQ
+    EXPIRED = "expired"
+    WAITING = "waiting"  # the window ended after an attempt eSMS may have accepted: its report decides
+    RETRY = "retry"  # back to the queue, seen again after `retry_after_seconds`
+    HANDED_BACK = "handed back"  # not claimed: too little of the invocation was left to send it
     SKIPPED = "skipped"  # another delivery owns or has finished this RequestId
+
+
+# What the SQS record becomes: RETRY and HANDED_BACK go back to the queue, the rest are done with.
+BACK_TO_QUEUE = frozenset({Outcome.RETRY, Outcome.HANDED_BACK})
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,7 @@ class SqsDelivery:
     message_id: str
     body: str
     receive_count: int
+    sent_at: datetime  # when the producer published it (SQS SentTimestamp): the default validity's start
 
 
 @dataclass(frozen=True)
@@ -55,6 +77,7 @@ class SendOutcome:
     outcome: Outcome
     request_id: str
     detail: str = ""
+    retry_after_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,8 +86,20 @@ class SenderPolicy:
 
     default_oa_id: str
     sandbox_default: bool
-    max_receive_count: int
-    callback_base_url: str = ""
+    retry_window_seconds: int
+    default_validity_seconds: int = 0  # 0: a message without ValidUntil never expires
+    retry_base_seconds: int = 10
+    retry_max_seconds: int = 900
+    # Past the end of its window, a message no delivery revisits is the reconciler's after this much.
+    abandon_after_seconds: int = 1800
+    # Claim nothing with less than this left of the invocation: a send could not finish in time.
+    min_seconds_to_send: float = 20.0
+
+
+@dataclass(frozen=True)
+class _Window:
+    retry_until: int
+    valid_until: int | None
 
 
 class MessageSender:
@@ -74,28 +109,53 @@ class MessageSender:
         self,
         store: MessageStore,
         esms: EsmsSender,
-        credentials: CredentialsProvider,
+        credentials: SecretCache[EsmsCredentials],
+        *,
+        signer: CallbackSigner | None,
         policy: SenderPolicy,
-        reports: DeliveryReports,
+        follow_up: FollowUp,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
     ) -> None:
         self._store = store
         self._esms = esms
         self._credentials = credentials
+        self._signer = signer
         self._policy = policy
-        self._reports = reports
+        self._follow_up = follow_up
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
 
-    def process(self, delivery: SqsDelivery, lease_seconds: int) -> SendOutcome:
+    def process(self, delivery: SqsDelivery, seconds_left: float) -> SendOutcome:
+        """Send one queued message; `seconds_left` is what remains of the invocation."""
         try:
-            request = self._resolve(parse_message_body(delivery.body), delivery)
+            message = parse_message_body(delivery.body)
+            request = self._resolve(message, delivery)
         except ContractViolation as violation:
             return self._reject(violation, delivery)
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
+        if seconds_left < self._policy.min_seconds_to_send:
+            return SendOutcome(Outcome.HANDED_BACK, request.request_id, "too little time left to send")
 
-        claim = self._store.claim(request.request_id, _item_fields(request), lease_seconds)
+        now = int(self._clock().timestamp())
+        window = self._window(message, delivery, now)
+        if window.valid_until is not None and now >= window.valid_until and self._expire_unclaimed(request):
+            return SendOutcome(Outcome.EXPIRED, request.request_id, "validity passed before any attempt")
+        claim = self._store.claim(
+            request.request_id,
+            _item_fields(request),
+            int(seconds_left) + LEASE_MARGIN_SECONDS,
+            check_at=window.retry_until + self._policy.abandon_after_seconds,
+            keep_fields={"retry_until": window.retry_until, "valid_until": window.valid_until},
+            history=delivery.receive_count <= HISTORY_RECEIVES,
+        )
         if claim is None:
             count("DuplicatesSkipped")
             logger.info("RequestId already claimed or finished: not sent again")
             return SendOutcome(Outcome.SKIPPED, request.request_id, "already claimed")
+        if now >= (claim.retry_until or window.retry_until):
+            return self._close_window(claim, None)
 
         try:
             result = self._send(request)
@@ -123,6 +183,32 @@ class MessageSender:
             sending_mode=message.sending_mode,
         )
 
+    def _window(self, message: ZnsMessage, delivery: SqsDelivery, now: int) -> _Window:
+        """Retry for the retry window from the first attempt (the store keeps the first claim's end),
+        or until the validity ends, if that is sooner. A backlog in the queue costs no retry time."""
+        valid_until = message.valid_until
+        if valid_until is None and self._policy.default_validity_seconds:
+            valid_until = delivery.sent_at + timedelta(seconds=self._policy.default_validity_seconds)
+        valid_epoch = int(valid_until.timestamp()) if valid_until is not None else None
+        retry_until = now + self._policy.retry_window_seconds
+        if valid_epoch is not None:
+            retry_until = min(retry_until, valid_epoch)
+        return _Window(retry_until=retry_until, valid_until=valid_epoch)
+
+    def _expire_unclaimed(self, request: ZaloSendRequest) -> bool:
+        """A message whose validity ended before anything claimed it: EXPIRED, never sent.
+
+        False when the message already has an item (it was tried before): the claim decides then.
+        """
+        reason = "not sent: its validity (ValidUntil) passed before it could be sent"
+        created = self._store.create_final(
+            request.request_id, MessageStatus.EXPIRED, reason, _item_fields(request)
+        )
+        if created:
+            count("MessagesExpired")
+            logger.warning("message expired before any attempt", extra={"reason": reason})
+        return created
+
     def _send(self, request: ZaloSendRequest) -> SendResult:
         credentials = self._credentials.get()
         result = self._call(request, credentials)
@@ -136,9 +222,8 @@ class MessageSender:
         return result
 
     def _call(self, request: ZaloSendRequest, credentials: EsmsCredentials) -> SendResult:
-        if not request.sandbox and self._policy.callback_base_url:
-            token = credentials.callback_token.get_secret_value()
-            request = replace(request, callback_url=f"{self._policy.callback_base_url.rstrip('/')}/{token}")
+        if not request.sandbox and self._signer is not None:
+            request = replace(request, callback_url=self._signer.url_for(request.request_id))
         result = self._esms.send_zalo_message(request, credentials)
         milliseconds("EsmsLatency", result.latency_ms)
         if result.code is not None and not is_known_code(result.code):
@@ -148,79 +233,103 @@ class MessageSender:
     def _record(
         self, request: ZaloSendRequest, claim: ClaimedMessage, result: SendResult, receive_count: int
     ) -> SendOutcome:
-        request_id = request.request_id
         match result.result_class:
             case ResultClass.ACCEPTED:
                 return self._accept(request, claim, result, "accepted by eSMS")
-            case ResultClass.DUPLICATE if claim.attempts > 1:
-                # An earlier attempt of ours was accepted but its result never got written.
+            case ResultClass.DUPLICATE if claim.attempts > 1 or claim.possibly_accepted:
+                # An earlier attempt of ours was accepted but its answer never reached our record.
                 detail = "eSMS already holds this RequestId from an earlier attempt"
                 return self._accept(request, claim, result, detail)
             case ResultClass.DUPLICATE | ResultClass.PERMANENT:
                 detail = result.description
                 if result.result_class is ResultClass.DUPLICATE:
                     detail += ": this RequestId was sent to eSMS by something else within 24 h"
-                self._fail(claim, result, detail)
-                return SendOutcome(Outcome.FAILED, request_id, detail)
+                self._finish(claim, MessageStatus.FAILED, detail, result)
+                return SendOutcome(Outcome.FAILED, claim.request_id, detail)
             case _:
-                return self._retry_or_give_up(claim, result, receive_count)
+                return self._retry_or_close(claim, result, receive_count)
 
     def _accept(
         self, request: ZaloSendRequest, claim: ClaimedMessage, result: SendResult, detail: str
     ) -> SendOutcome:
         # Logged before the write: should the write fail, this line is the only record of the SMSID.
         logger.info("message accepted", extra={"sms_id": result.sms_id, "sandbox": request.sandbox})
+        now = int(self._clock().timestamp())
         fields = {"sms_id": result.sms_id, "esms_code": result.code, "sandbox": request.sandbox}
-        self._write(claim, MessageStatus.ACCEPTED, detail, fields)
+        # A sandbox message stays ACCEPTED: eSMS keeps no sandbox message, so no report will come.
+        check_at = None if request.sandbox else self._follow_up.check_at(now)
+        self._write(
+            claim, MessageStatus.ACCEPTED, detail, fields, keep={"accepted_at": now}, check_at=check_at
+        )
         count("MessagesAccepted")
-        if result.sms_id:
-            self._apply_early_callbacks(request.request_id, result.sms_id)
         return SendOutcome(Outcome.ACCEPTED, request.request_id, detail)
 
-    def _apply_early_callbacks(self, request_id: str, sms_id: str) -> None:
-        """Apply callbacks that beat our write. The send itself is done: failing here must not fail
-        the record (a retry would only find the message claimed); the callback stays parked instead."""
-        try:
-            self._reports.link_and_apply_parked(request_id, sms_id)
-        except (ClientError, BotoCoreError) as error:
-            logger.warning(
-                "could not check for early callbacks; any stay in CallbacksTable",
-                extra={"sms_id": sms_id, "error": type(error).__name__},
-            )
-
-    def _fail(self, claim: ClaimedMessage, result: SendResult, detail: str) -> None:
-        self._write(claim, MessageStatus.FAILED, detail, {"esms_code": result.code, "error": detail})
-        count("MessagesFailed")
-        logger.warning("message failed", extra={"reason": detail})
-
-    def _retry_or_give_up(self, claim: ClaimedMessage, result: SendResult, receive_count: int) -> SendOutcome:
-        request_id = claim.request_id
-        fields = {"esms_code": result.code, "error": result.description}
-        account_problem = result.result_class is ResultClass.ACCOUNT
-        if account_problem:
+    def _retry_or_close(self, claim: ClaimedMessage, result: SendResult, receive_count: int) -> SendOutcome:
+        if result.result_class is ResultClass.ACCOUNT:
             count("AccountErrors")
             logger.error("eSMS account problem: an operator must act", extra={"reason": result.description})
-        if receive_count < self._policy.max_receive_count:
-            self._write(claim, MessageStatus.RETRYING, result.description, fields)
-            count("MessagesRetried")
-            logger.info("send failed for now; will retry", extra={"reason": result.description})
-            return SendOutcome(Outcome.RETRY, request_id, result.description)
-        if account_problem:
-            # Nothing is wrong with the message: it waits in the DLQ, still RETRYING, so that a redrive
-            # after the operator's fix sends it (FAILED is final and would refuse the redrive).
-            detail = f"retries exhausted on an account problem, waiting in the DLQ: {result.description}"
-            self._write(claim, MessageStatus.RETRYING, detail, fields)
-            count("MessagesDeadLettered")
-            return SendOutcome(Outcome.EXHAUSTED, request_id, detail)
-        detail = f"retries exhausted after {receive_count} receives: {result.description}"
-        self._fail(claim, result, detail)
-        count("MessagesDeadLettered")
-        return SendOutcome(Outcome.EXHAUSTED, request_id, detail)
+        now = int(self._clock().timestamp())
+        remaining = (claim.retry_until or now) - now
+        if remaining <= 0:
+            return self._close_window(claim, result)
+        # The last retry lands at the window's end; the receive after it closes the window.
+        delay = min(self._retry_delay(receive_count), remaining)
+        fields = {"esms_code": result.code, "error": result.description}
+        keep = {"uncertain_since": now} if result.possibly_accepted or claim.took_over else {}
+        self._write(
+            claim,
+            MessageStatus.RETRYING,
+            result.description,
+            fields,
+            keep=keep,
+            check_at=now + remaining + self._policy.abandon_after_seconds,
+            history=receive_count <= HISTORY_RECEIVES,
+        )
+        count("MessagesRetried")
+        logger.info("send failed for now; will retry", extra={"reason": result.description, "delay": delay})
+        return SendOutcome(Outcome.RETRY, claim.request_id, result.description, retry_after_seconds=delay)
+
+    def _retry_delay(self, receive_count: int) -> int:
+        with self._rng_lock:
+            return retry_delay_seconds(
+                receive_count, self._policy.retry_base_seconds, self._policy.retry_max_seconds, self._rng
+            )
+
+    def _close_window(self, claim: ClaimedMessage, last: SendResult | None) -> SendOutcome:
+        """The retry window is over: FAILED or EXPIRED if eSMS certainly holds nothing, else WAITING."""
+        now = int(self._clock().timestamp())
+        last_error = last.description if last is not None else claim.error
+        because = f" (last: {last_error})" if last_error else ""
+        if claim.possibly_accepted or (last is not None and last.possibly_accepted):
+            detail = "retry window over; an earlier attempt may have reached eSMS: waiting for its report"
+            detail += because
+            fields = {"esms_code": last.code if last else None, "error": detail}
+            self._write(
+                claim, MessageStatus.RETRYING, detail, fields, keep={"uncertain_since": now}, check_at=now
+            )
+            count("MessagesWaitingForReport")
+            logger.warning("retry window over; waiting for a report", extra={"reason": detail})
+            return SendOutcome(Outcome.WAITING, claim.request_id, detail)
+        if claim.validity_ends_window:
+            detail = f"not sent: its validity (ValidUntil) passed before eSMS accepted it{because}"
+            self._finish(claim, MessageStatus.EXPIRED, detail, last)
+            return SendOutcome(Outcome.EXPIRED, claim.request_id, detail)
+        attempts = claim.attempts if last is not None else claim.attempts - 1  # this claim sent nothing
+        detail = f"gave up after {attempts} attempts over the retry window{because}"
+        self._finish(claim, MessageStatus.FAILED, detail, last)
+        return SendOutcome(Outcome.FAILED, claim.request_id, detail)
+
+    def _finish(
+        self, claim: ClaimedMessage, status: MessageStatus, detail: str, result: SendResult | None
+    ) -> None:
+        self._write(claim, status, detail, {"esms_code": result.code if result else None, "error": detail})
+        count(f"Messages{status.value.capitalize()}")
+        logger.warning(f"message {status.value.lower()}", extra={"reason": detail})
 
     def _reject(self, violation: ContractViolation, delivery: SqsDelivery) -> SendOutcome:
         request_id = violation.request_id or delivery.message_id
         logger.thread_safe_append_keys(correlation_id=request_id)
-        recorded = self._store.reject(request_id, violation.reason)
+        recorded = self._store.create_final(request_id, MessageStatus.REJECTED, violation.reason)
         count("MessagesRejected")
         logger.warning(
             "message rejected: it breaks the producer contract",
@@ -229,14 +338,30 @@ class MessageSender:
         return SendOutcome(Outcome.REJECTED, request_id, violation.reason)
 
     def _write(
-        self, claim: ClaimedMessage, target: MessageStatus, detail: str, fields: Mapping[str, object]
+        self,
+        claim: ClaimedMessage,
+        target: MessageStatus,
+        detail: str,
+        fields: Mapping[str, object],
+        *,
+        keep: Mapping[str, object] | None = None,
+        check_at: int | None = None,
+        history: bool = True,
     ) -> None:
         """Record a send's result: only from SENDING, and only while the claim is still ours."""
         if not self._store.transition(
-            claim.request_id, target, detail, fields, only_from=SENDING_ONLY, claim=claim
+            claim.request_id,
+            target,
+            detail,
+            fields,
+            keep_fields=keep,
+            only_from=SENDING_ONLY,
+            claim=claim,
+            check_at=check_at,
+            history=history,
         ):
-            # Only possible when our lease ran out and another delivery took the message over.
-            logger.warning("state write refused: the message moved on meanwhile", extra={"target": target})
+            # A delivery report moved it on meanwhile, or our lease ran out and another took it over.
+            logger.info("state write refused: the message moved on meanwhile", extra={"target": target})
 
 
 def _item_fields(request: ZaloSendRequest) -> dict[str, object]:

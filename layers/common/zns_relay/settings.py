@@ -1,40 +1,36 @@
-"""The one place that reads the environment: the Lambda functions' configuration from template.yaml."""
+"""The one place that reads the environment: each function's configuration from template.yaml."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zns_relay.models.errors import ConfigurationError
 
 DEFAULT_ESMS_BASE_URL = "https://rest.esms.vn/MainService.svc/json"
+DEFAULT_ESMS_STATUS_URL = "https://status-sms.esms.vn"
 
 
-class Settings(BaseModel):
+class _Settings(BaseModel):
+    """What every function reads: the table, and how long things are kept and cached."""
+
     model_config = ConfigDict(frozen=True)
 
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=1)]
-    callbacks_table_name: Annotated[str, Field(alias="CALLBACKS_TABLE_NAME", min_length=1)]
-    park_window_seconds: Annotated[int, Field(alias="PARK_WINDOW_SECONDS", ge=0)] = 3600
-    secret_id: Annotated[str, Field(alias="ESMS_SECRET_ID", min_length=1)]
-    esms_base_url: Annotated[str, Field(alias="ESMS_BASE_URL")] = DEFAULT_ESMS_BASE_URL
-    default_oa_id: Annotated[str, Field(alias="DEFAULT_OA_ID")] = ""
-    sandbox_default: Annotated[bool, Field(alias="SANDBOX")] = False
-    callback_base_url: Annotated[str, Field(alias="CALLBACK_BASE_URL")] = ""
-    max_receive_count: Annotated[int, Field(alias="MAX_RECEIVE_COUNT", ge=1)] = 5
     retention_days: Annotated[int, Field(alias="RETENTION_DAYS", ge=1)] = 90
-    esms_connect_timeout: Annotated[float, Field(alias="ESMS_CONNECT_TIMEOUT_SECONDS", gt=0)] = 3.05
-    esms_read_timeout: Annotated[float, Field(alias="ESMS_READ_TIMEOUT_SECONDS", gt=0)] = 10.0
-    send_concurrency: Annotated[int, Field(alias="SEND_CONCURRENCY", ge=1, le=64)] = 10
-    retry_base_seconds: Annotated[int, Field(alias="RETRY_BASE_SECONDS", ge=0)] = 10
-    retry_max_seconds: Annotated[int, Field(alias="RETRY_MAX_SECONDS", ge=0, le=43200)] = 900
     secret_max_age_seconds: Annotated[int, Field(alias="SECRET_MAX_AGE_SECONDS", ge=0)] = 300
+    # When the reconciler first looks at a message that eSMS accepted and has not reported on.
+    reconcile_after_minutes: Annotated[float, Field(alias="RECONCILE_AFTER_MINUTES", gt=0)] = 30.0
+
+    @property
+    def reconcile_after_seconds(self) -> int:
+        return max(1, round(self.reconcile_after_minutes * 60))
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
         source = os.environ if environ is None else environ
         known = {field.alias for field in cls.model_fields.values() if field.alias}
         try:
@@ -42,3 +38,64 @@ class Settings(BaseModel):
         except ValidationError as error:
             names = ", ".join(str(issue["loc"][0]) for issue in error.errors())
             raise ConfigurationError(f"invalid or missing environment variables: {names}") from None
+
+
+class _EsmsSettings(_Settings):
+    """What the functions that call eSMS read: where it is, the keys' secret, timeouts, retry timing."""
+
+    esms_secret_id: Annotated[str, Field(alias="ESMS_SECRET_ID", min_length=1)]
+    esms_base_url: Annotated[str, Field(alias="ESMS_BASE_URL")] = DEFAULT_ESMS_BASE_URL
+    esms_connect_timeout: Annotated[float, Field(alias="ESMS_CONNECT_TIMEOUT_SECONDS", gt=0)] = 3.05
+    esms_read_timeout: Annotated[float, Field(alias="ESMS_READ_TIMEOUT_SECONDS", gt=0)] = 10.0
+    # Past its retry window, a message no queue delivery will revisit is the reconciler's after this.
+    abandon_after_minutes: Annotated[float, Field(alias="ABANDON_AFTER_MINUTES", gt=0)] = 30.0
+
+    @property
+    def abandon_after_seconds(self) -> int:
+        return max(1, round(self.abandon_after_minutes * 60))
+
+
+class SenderSettings(_EsmsSettings):
+    callback_secret_id: Annotated[str, Field(alias="CALLBACK_SECRET_ID", min_length=1)]
+    default_oa_id: Annotated[str, Field(alias="DEFAULT_OA_ID")] = ""
+    sandbox_default: Annotated[bool, Field(alias="SANDBOX")] = False
+    callback_base_url: Annotated[str, Field(alias="CALLBACK_BASE_URL")] = ""
+    send_concurrency: Annotated[int, Field(alias="SEND_CONCURRENCY", ge=1, le=64)] = 10
+    retry_base_seconds: Annotated[int, Field(alias="RETRY_BASE_SECONDS", ge=0)] = 10
+    retry_max_seconds: Annotated[int, Field(alias="RETRY_MAX_SECONDS", ge=0, le=43200)] = 900
+    # How long transient failures are retried from the first attempt. At most 23 hours: eSMS refuses
+    # a repeated RequestId (124) for 24 hours only, and that refusal is what makes a retry safe.
+    retry_window_hours: Annotated[float, Field(alias="RETRY_WINDOW_HOURS", gt=0, le=23)] = 12.0
+    # A message without ValidUntil is valid this long after it was published (0: no limit).
+    default_validity_hours: Annotated[float, Field(alias="DEFAULT_VALIDITY_HOURS", ge=0)] = 0.0
+
+    @property
+    def retry_window_seconds(self) -> int:
+        return max(1, round(self.retry_window_hours * 3600))
+
+    @property
+    def default_validity_seconds(self) -> int:
+        return round(self.default_validity_hours * 3600)
+
+
+class CallbackSettings(_Settings):
+    callback_secret_id: Annotated[str, Field(alias="CALLBACK_SECRET_ID", min_length=1)]
+
+
+class ReconcilerSettings(_EsmsSettings):
+    esms_status_url: Annotated[str, Field(alias="ESMS_STATUS_URL")] = DEFAULT_ESMS_STATUS_URL
+    # A message accepted this long ago without a final report ends UNKNOWN.
+    unknown_after_hours: Annotated[float, Field(alias="UNKNOWN_AFTER_HOURS", gt=0)] = 72.0
+    # How often eSMS is asked again about a message it has no final report for.
+    recheck_minutes: Annotated[float, Field(alias="RECHECK_MINUTES", gt=0)] = 60.0
+    # eSMS's documented limits: GetCallback 20 calls a second (200 SMSIDs each), QueryZnsStatus 100.
+    get_callback_per_second: Annotated[float, Field(alias="GET_CALLBACK_PER_SECOND", gt=0, le=20)] = 20.0
+    query_status_per_second: Annotated[float, Field(alias="QUERY_STATUS_PER_SECOND", gt=0, le=100)] = 100.0
+
+    @property
+    def unknown_after_seconds(self) -> int:
+        return max(1, round(self.unknown_after_hours * 3600))
+
+    @property
+    def recheck_seconds(self) -> int:
+        return max(1, round(self.recheck_minutes * 60))

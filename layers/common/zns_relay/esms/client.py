@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from zns_relay.esms.http import pooled_session
 from zns_relay.models.esms import (
     EsmsCredentials,
     ResultClass,
@@ -52,11 +53,7 @@ class EsmsClient:
     ) -> None:
         self._send_url = f"{base_url.rstrip('/')}/{SEND_ZALO_PATH}"
         self._timeout = (connect_timeout, read_timeout)
-        self._session = session or requests.Session()
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        self._session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
+        self._session = session or pooled_session(pool_size)
 
     @property
     def send_url(self) -> str:
@@ -66,13 +63,23 @@ class EsmsClient:
         """POST one message; never raises for eSMS's or the network's failures, it classifies them."""
         started = time.perf_counter()
         try:
+            # Never follow a redirect: it would carry the keys to wherever eSMS's answer points.
             response = self._session.post(
-                self._send_url, json=build_send_body(request, credentials), timeout=self._timeout
+                self._send_url,
+                json=build_send_body(request, credentials),
+                timeout=self._timeout,
+                allow_redirects=False,
             )
+        except requests.ConnectTimeout:
+            return _transport_failure("could not connect to eSMS in time", started, possibly_accepted=False)
         except requests.Timeout:
-            return _transport_failure("eSMS did not answer in time", started)
+            return _transport_failure("eSMS did not answer in time", started, possibly_accepted=True)
         except requests.RequestException as error:
-            return _transport_failure(f"could not reach eSMS ({type(error).__name__})", started)
+            return _transport_failure(
+                f"could not reach eSMS ({type(error).__name__})",
+                started,
+                possibly_accepted=_request_may_have_arrived(error),
+            )
         return parse_send_response(response.status_code, response.text, _elapsed_ms(started))
 
 
@@ -110,5 +117,21 @@ def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
-def _transport_failure(message: str, started: float) -> SendResult:
-    return SendResult(ResultClass.TRANSIENT, None, message=message, latency_ms=_elapsed_ms(started))
+def _request_may_have_arrived(error: requests.RequestException) -> bool:
+    """False only when the connection itself failed (refused, unresolvable, TLS): nothing was sent."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return False
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return not isinstance(reason, NewConnectionError)
+
+
+def _transport_failure(message: str, started: float, *, possibly_accepted: bool) -> SendResult:
+    return SendResult(
+        ResultClass.TRANSIENT,
+        None,
+        message=message,
+        latency_ms=_elapsed_ms(started),
+        possibly_accepted=possibly_accepted,
+    )

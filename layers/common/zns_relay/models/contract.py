@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from zns_relay.models.errors import ContractViolation
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
 SEND_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 SYSTEM_OWNED_FIELDS = ("ApiKey", "SecretKey", "CallbackUrl")
+# eSMS reads SendDate in Vietnam's time (Asia/Ho_Chi_Minh: UTC+7 all year, no daylight saving).
+ESMS_TIMEZONE = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 # Vietnamese mobile numbers since the 2018 renumbering: 03x, 05x, 07x, 08x, 09x plus 8 digits.
@@ -87,6 +97,15 @@ class ZnsMessage(BaseModel):
     campaign_id: Annotated[str | None, Field(alias="campaignid", default=None, max_length=254)]
     sandbox: Annotated[Literal["0", "1"] | None, Field(alias="Sandbox", default=None)]
     sending_mode: Annotated[Literal["1", "3"] | None, Field(alias="SendingMode", default=None)]
+    valid_until: Annotated[
+        AwareDatetime | None,
+        Field(
+            alias="ValidUntil",
+            default=None,
+            description="ISO 8601 with an offset (2026-11-27T18:00:00+07:00): never sent after this; "
+            "a message eSMS has not accepted by then ends EXPIRED",
+        ),
+    ]
 
     @model_validator(mode="before")
     @classmethod
@@ -127,11 +146,30 @@ class ZnsMessage(BaseModel):
             raise ValueError("is not a real calendar date and time") from None
         return value
 
+    @field_validator("valid_until", mode="before")
+    @classmethod
+    def _check_valid_until(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date and time with an offset, as a string")
+        return value
+
     @model_validator(mode="after")
     def _check_mode_and_schedule(self) -> ZnsMessage:
         if self.sending_mode == "3" and self.send_date:
             raise ValueError("SendingMode 3 (exceed quota) cannot be scheduled with SendDate")
+        scheduled = self.scheduled_at()
+        if scheduled is not None and self.valid_until is not None and scheduled > self.valid_until:
+            raise ValueError(
+                "SendDate is later than ValidUntil: the message could never be sent in time "
+                "(SendDate is Vietnam time, UTC+7)"
+            )
         return self
+
+    def scheduled_at(self) -> datetime | None:
+        """SendDate as an aware time (eSMS reads it in Vietnam's time)."""
+        if not self.send_date:
+            return None
+        return datetime.strptime(self.send_date, SEND_DATE_FORMAT).replace(tzinfo=ESMS_TIMEZONE)
 
     def template_params(self) -> tuple[TemplateParam, ...]:
         """TempData in eSMS's key/value list form, whatever form the producer used."""

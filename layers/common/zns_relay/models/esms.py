@@ -81,14 +81,21 @@ def is_known_code(code: str) -> bool:
 
 
 class EsmsCredentials(BaseModel):
-    """The eSMS secret's values (fixed keys ApiKey, SecretKey, CallbackToken); never printable."""
+    """The eSMS account keys (the eSMS secret's ApiKey and SecretKey); never printable."""
 
     model_config = ConfigDict(frozen=True)
 
     api_key: SecretStr
     secret_key: SecretStr
-    callback_token: SecretStr
-    previous_callback_token: SecretStr | None = None
+
+
+class CallbackKeys(BaseModel):
+    """The keys that sign CallbackUrls (the callback secret's CallbackKey, PreviousCallbackKey)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    current: SecretStr
+    previous: SecretStr | None = None
 
 
 @dataclass(frozen=True)
@@ -109,13 +116,18 @@ class ZaloSendRequest:
 
 @dataclass(frozen=True)
 class SendResult:
-    """The outcome of one send: a classified eSMS answer, or a transport failure (code None)."""
+    """The outcome of one send: a classified eSMS answer, or a transport failure (code None).
+
+    `possibly_accepted` marks a failure after the request may have reached eSMS (a read timeout, a
+    connection lost mid-answer): eSMS may hold the message although we never heard its answer.
+    """
 
     result_class: ResultClass
     code: str | None
     sms_id: str | None = None
     message: str = ""
     latency_ms: float = 0.0
+    possibly_accepted: bool = False
 
     @property
     def description(self) -> str:

@@ -16,26 +16,38 @@ class MessageStatus(StrEnum):
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"
     REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
     UNKNOWN = "UNKNOWN"
 
 
 FINAL_STATUSES = frozenset(
-    {MessageStatus.DELIVERED, MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.UNKNOWN}
+    {
+        MessageStatus.DELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.REJECTED,
+        MessageStatus.EXPIRED,
+        MessageStatus.UNKNOWN,
+    }
 )
+# Statuses that end a message's `error`: whatever went wrong before no longer stands.
+CLEARS_ERROR = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT, MessageStatus.DELIVERED})
+# Not yet accepted by eSMS as far as we know (a delivery report may still prove otherwise).
+BEFORE_ACCEPTANCE = frozenset({MessageStatus.SENDING, MessageStatus.RETRYING})
 
 # For each target status, the statuses it may be reached from. A status never moves backwards and a
-# final status never changes; the store turns this table into each write's condition.
-# Creation (REJECTED, or SENDING by a first claim) and the expired-lease reclaim are the store's.
+# final status never changes; the store turns this table into each write's condition. A delivery
+# report proves acceptance, so it may move a message that is still SENDING or RETRYING straight on.
+# Creation (REJECTED or EXPIRED before any claim, SENDING by a first claim) and the reclaim of an
+# expired lease are the store's.
 ALLOWED_SOURCES: dict[MessageStatus, frozenset[MessageStatus]] = {
     MessageStatus.SENDING: frozenset({MessageStatus.RETRYING}),
     MessageStatus.RETRYING: frozenset({MessageStatus.SENDING}),
-    MessageStatus.ACCEPTED: frozenset({MessageStatus.SENDING}),
-    MessageStatus.SENT: frozenset({MessageStatus.ACCEPTED}),
-    MessageStatus.DELIVERED: frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT}),
-    MessageStatus.FAILED: frozenset(
-        {MessageStatus.SENDING, MessageStatus.RETRYING, MessageStatus.ACCEPTED, MessageStatus.SENT}
-    ),
-    MessageStatus.UNKNOWN: frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT}),
+    MessageStatus.ACCEPTED: BEFORE_ACCEPTANCE,
+    MessageStatus.SENT: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED},
+    MessageStatus.DELIVERED: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
+    MessageStatus.FAILED: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
+    MessageStatus.EXPIRED: BEFORE_ACCEPTANCE,
+    MessageStatus.UNKNOWN: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
     MessageStatus.REJECTED: frozenset(),
 }
 
@@ -52,7 +64,12 @@ class HistoryEntry(BaseModel):
 
 
 class MessageRecord(BaseModel):
-    """The MessagesTable item (fixed attribute names, snake case)."""
+    """The MessagesTable item (fixed attribute names, snake case).
+
+    Times people read are ISO strings (`created_at`, `updated_at`, history); times the logic
+    compares are epoch seconds (`retry_until`, `valid_until`, `accepted_at`, `uncertain_since`,
+    `check_at`, `lease_until`, `expires_at`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -71,4 +88,9 @@ class MessageRecord(BaseModel):
     updated_at: str
     expires_at: int
     lease_until: int | None = None
+    retry_until: int | None = None  # the sender gives up retrying at this time
+    valid_until: int | None = None  # never sent after this time (ValidUntil or the deployment default)
+    accepted_at: int | None = None  # eSMS accepted it (its answer, a 124, or a first report)
+    uncertain_since: int | None = None  # an attempt may have reached eSMS without our knowing
+    check_at: int | None = None  # the reconciler looks at the message from this time on
     history: list[HistoryEntry] = Field(default_factory=list)

@@ -1,37 +1,126 @@
-"""Data access for MessagesTable: every state change is one conditional DynamoDB write."""
+"""Data access for MessagesTable: every state change is one conditional DynamoDB write.
+
+Every message that waits for something (a retry, its delivery report) carries `awaiting` (one of a
+few shards) and `check_at` (epoch seconds): the sparse `awaiting-index` lists exactly those, so the
+reconciler finds what is due with a Query, never a Scan. A final status removes both.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from zns_relay.models.state import ALLOWED_SOURCES, MessageRecord, MessageStatus
+from zns_relay.models.state import (
+    ALLOWED_SOURCES,
+    CLEARS_ERROR,
+    FINAL_STATUSES,
+    MessageRecord,
+    MessageStatus,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Clock = Callable[[], datetime]
-SMS_ID_INDEX = "sms_id-index"
+AWAITING_INDEX = "awaiting-index"
+# Items waiting for the reconciler spread over this many index partitions, so that a busy day's
+# writes to the sparse index never meet one partition's throughput limit.
+AWAITING_SHARDS = 16
+# What the awaiting-index projects: all the reconciler reads, never the growing history.
+WAITING_ATTRIBUTES = (
+    "request_id",
+    "status",
+    "sms_id",
+    "oa_id",
+    "attempts",
+    "lease_until",
+    "retry_until",
+    "valid_until",
+    "accepted_at",
+    "uncertain_since",
+    "check_at",
+)
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def awaiting_shard(request_id: str) -> str:
+    return str(zlib.crc32(request_id.encode()) % AWAITING_SHARDS)
+
+
+class Written(Enum):
+    """What a conditional write did; true only when it applied."""
+
+    APPLIED = "applied"
+    REFUSED = "refused"  # the item is not in a status (or claim) the write allows
+    NO_ITEM = "no item"
+
+    def __bool__(self) -> bool:
+        return self is Written.APPLIED
+
+
 @dataclass(frozen=True)
 class ClaimedMessage:
-    """A won claim: this caller alone may send the message now, and record its result with `token`."""
+    """A won claim: this caller alone may send the message now, and record its result with `token`.
+
+    `took_over` says the claim replaced a holder whose lease ran out: that holder may have reached
+    eSMS before it died, so the message may already be accepted.
+    """
 
     request_id: str
     attempts: int
     token: str
+    retry_until: int | None = None
+    valid_until: int | None = None
+    uncertain_since: int | None = None
+    error: str | None = None  # the last attempt's error, if any
+    took_over: bool = False
+
+    @property
+    def possibly_accepted(self) -> bool:
+        return self.took_over or self.uncertain_since is not None
+
+    @property
+    def validity_ends_window(self) -> bool:
+        """The retry window ends where the validity does (not at the deployment's window length)."""
+        return (
+            self.valid_until is not None
+            and self.retry_until is not None
+            and self.valid_until <= self.retry_until
+        )
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    """A message the awaiting-index lists: what the reconciler needs to decide about it."""
+
+    request_id: str
+    status: MessageStatus
+    check_at: int
+    sms_id: str | None = None
+    oa_id: str | None = None
+    attempts: int = 0
+    lease_until: int | None = None
+    retry_until: int | None = None
+    valid_until: int | None = None
+    accepted_at: int | None = None
+    uncertain_since: int | None = None
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> WaitingMessage:
+        plain = {name: value for name, value in from_item(item).items() if name in WAITING_ATTRIBUTES}
+        return cls(**{**plain, "status": MessageStatus(plain["status"])})
 
 
 class MessageStore:
@@ -49,47 +138,60 @@ class MessageStore:
         self._retention = timedelta(days=retention_days)
         self._clock = clock
 
-    def claim(self, request_id: str, fields: Mapping[str, Any], lease_seconds: int) -> ClaimedMessage | None:
+    def claim(
+        self,
+        request_id: str,
+        fields: Mapping[str, Any],
+        lease_seconds: int,
+        *,
+        check_at: int,
+        keep_fields: Mapping[str, Any] | None = None,
+        history: bool = True,
+    ) -> ClaimedMessage | None:
         """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING.
 
         Returns None when the claim is lost: another delivery owns or has finished the message.
+        `keep_fields` are set only where the item has no value yet (the first claim's retry window).
         The claim carries a fresh token: if the SDK retries a write whose first try did commit, the
         retry's condition fails, and the token in the item shows the claim was ours after all.
         """
         now = self._clock()
         token = uuid.uuid4().hex
-        values = {
-            ":sending": MessageStatus.SENDING.value,
-            ":retrying": MessageStatus.RETRYING.value,
-            ":now_epoch": int(now.timestamp()),
-            ":lease": int(now.timestamp()) + lease_seconds,
-            ":zero": 0,
-            ":one": 1,
-            ":token": token,
-        }
-        sets = [
-            "#status = :sending",
+        write = _Write(now, MessageStatus.SENDING, "claimed for sending", history=history)
+        write.sets += [
             "lease_until = :lease",
             "claim_token = :token",
             "attempts = if_not_exists(attempts, :zero) + :one",
         ]
+        write.values.update(
+            {
+                ":retrying": MessageStatus.RETRYING.value,
+                ":sending": MessageStatus.SENDING.value,
+                ":now_epoch": int(now.timestamp()),
+                ":lease": int(now.timestamp()) + lease_seconds,
+                ":zero": 0,
+                ":one": 1,
+                ":token": token,
+            }
+        )
+        write.set_fields(fields)
+        write.keep_fields(keep_fields or {})
+        write.await_check(request_id, check_at)
         condition = (
             "attribute_not_exists(request_id) OR #status = :retrying"
             " OR (#status = :sending AND lease_until < :now_epoch)"
         )
-        _, item = self._update(
-            request_id,
-            MessageStatus.SENDING,
-            "claimed for sending",
-            now,
-            sets=sets,
-            fields=fields,
-            values=values,
-            condition=condition,
+        applied, old = self._update(request_id, write, condition, return_values="ALL_OLD")
+        if not applied:
+            if old.get("claim_token") != token:
+                return None
+            # An SDK retry of our own committed claim: the item as it stands is our claim.
+            return _claimed(request_id, token, old, attempts=int(old["attempts"]), took_over=False)
+        took_over = old.get("status") == MessageStatus.SENDING.value
+        merged = {**{key: value for key, value in (keep_fields or {}).items() if value is not None}, **old}
+        return _claimed(
+            request_id, token, merged, attempts=int(old.get("attempts", 0)) + 1, took_over=took_over
         )
-        if item.get("claim_token") != token:
-            return None
-        return ClaimedMessage(request_id=request_id, attempts=int(item["attempts"]), token=token)
 
     def transition(
         self,
@@ -98,52 +200,67 @@ class MessageStore:
         detail: str,
         fields: Mapping[str, Any] | None = None,
         *,
+        keep_fields: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
         only_from: frozenset[MessageStatus] | None = None,
         claim: ClaimedMessage | None = None,
-    ) -> bool:
+        lease_expired_by: int | None = None,
+        check_at: int | None = None,
+        history: bool = True,
+    ) -> Written:
         """Move a message to `target` if the state machine allows it from its current status.
 
-        `fields` are item attributes to set with the move; `data` is kept in the history entry
-        (a callback's fields, say); `only_from` narrows the allowed sources further; `claim` makes the
-        write its holder's alone. Returns False, writing nothing, when the move is not allowed.
+        `fields` are item attributes to set with the move and `keep_fields` ones set only where the
+        item has none yet; `data` is kept in the history entry (a callback's fields, say);
+        `only_from` narrows the allowed sources further; `claim` makes the write its holder's alone, and
+        `lease_expired_by` (epoch seconds) makes it nobody's: no claim may hold a lease at that time;
+        `check_at` keeps a non-final message in the awaiting-index (None takes it out).
+        Writes nothing when the move is not allowed.
         """
         if not ALLOWED_SOURCES[target]:
             raise ValueError(f"{target} is only ever created, never reached by a transition")
         sources = ALLOWED_SOURCES[target] & only_from if only_from is not None else ALLOWED_SOURCES[target]
         if not sources:
-            return False
-        status_clause, from_values = _status_in(sources, "from")
+            return Written.REFUSED
+        write = _Write(self._clock(), target, detail, data=data, history=history)
+        status_clause = write.status_in(sources, "from")
         condition = f"attribute_exists(request_id) AND {status_clause}"
         if claim is not None:
             condition += " AND claim_token = :claim_token"
-            from_values[":claim_token"] = claim.token
-        applied, _ = self._update(
-            request_id,
-            target,
-            detail,
-            self._clock(),
-            sets=["#status = :to"],
-            fields=fields or {},
-            values={**from_values, ":to": target.value},
-            condition=condition,
-            data=data,
-            remove_lease=True,
-        )
-        return applied
+            write.values[":claim_token"] = claim.token
+        if lease_expired_by is not None:
+            condition += " AND (attribute_not_exists(lease_until) OR lease_until < :lease_deadline)"
+            write.values[":lease_deadline"] = lease_expired_by
+        write.set_fields(fields or {})
+        write.keep_fields(keep_fields or {})
+        write.remove("lease_until")
+        if target in CLEARS_ERROR and "error" not in (fields or {}):
+            write.remove("error")
+        if target in FINAL_STATUSES or check_at is None:
+            write.remove("awaiting", "check_at")
+        else:
+            write.await_check(request_id, check_at)
+        return self._conditional(request_id, write, condition)
 
-    def reject(self, request_id: str, reason: str, fields: Mapping[str, Any] | None = None) -> bool:
-        """Record a body that broke the contract; False when the RequestId already has an item."""
+    def create_final(
+        self, request_id: str, status: MessageStatus, reason: str, fields: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Record a message that will never be sent (REJECTED, EXPIRED) before anything claimed it.
+
+        False when the RequestId already has an item.
+        """
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"{status} is not final")
         now = self._clock()
         item = {
             "request_id": request_id,
-            "status": MessageStatus.REJECTED.value,
+            "status": status.value,
             "error": reason,
             "attempts": 0,
             "created_at": iso_time(now),
             "updated_at": iso_time(now),
             "expires_at": self._expires_at(now),
-            "history": [_history_entry(MessageStatus.REJECTED, now, reason)],
+            "history": [_history_entry(status, now, reason)],
             **{key: value for key, value in (fields or {}).items() if value is not None},
         }
         try:
@@ -159,45 +276,54 @@ class MessageStore:
         return True
 
     def note(
-        self, request_id: str, detail: str, data: Mapping[str, Any], while_in: frozenset[MessageStatus]
-    ) -> bool:
-        """Add a history entry without changing the status (an inconclusive callback, say)."""
-        status_clause, status_values = _status_in(while_in, "in")
-        now = self._clock()
-        return self._conditional_update(
-            request_id,
-            UpdateExpression="SET updated_at = :now, history = list_append(history, :entry)",
-            ConditionExpression=f"attribute_exists(request_id) AND {status_clause}",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_item(
-                {**status_values, ":now": iso_time(now), ":entry": [_history_entry(None, now, detail, data)]}
-            ),
-        )
+        self,
+        request_id: str,
+        detail: str,
+        data: Mapping[str, Any] | None,
+        while_in: frozenset[MessageStatus],
+        *,
+        fields: Mapping[str, Any] | None = None,
+        keep_fields: Mapping[str, Any] | None = None,
+        check_at: int | None = None,
+    ) -> Written:
+        """Add a history entry without changing the status (an inconclusive report, say).
 
-    def adopt_sms_id(self, request_id: str, sms_id: str, while_in: frozenset[MessageStatus]) -> bool:
-        """Record the SMSID of a message that has none yet; False if it has one, or is elsewhere."""
-        status_clause, status_values = _status_in(while_in, "in")
-        return self._conditional_update(
-            request_id,
-            UpdateExpression="SET sms_id = :sms_id",
-            ConditionExpression=(
-                f"attribute_exists(request_id) AND attribute_not_exists(sms_id) AND {status_clause}"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_item({**status_values, ":sms_id": sms_id}),
-        )
+        With `check_at`, the reconciler's next look is moved there.
+        """
+        write = _Write(self._clock(), None, detail, data=data)
+        condition = f"attribute_exists(request_id) AND {write.status_in(while_in, 'in')}"
+        write.set_fields(fields or {})
+        write.keep_fields(keep_fields or {})
+        if check_at is not None:
+            write.sets.append("check_at = :check_at")
+            write.values[":check_at"] = check_at
+        return self._conditional(request_id, write, condition)
 
-    def find_by_sms_id(self, sms_id: str) -> str | None:
-        """The RequestId of the message eSMS knows as `sms_id` (GSI: eventually consistent)."""
-        response = self._client.query(
-            TableName=self._table,
-            IndexName=SMS_ID_INDEX,
-            KeyConditionExpression="sms_id = :sms_id",
-            ExpressionAttributeValues={":sms_id": {"S": sms_id}},
-            Limit=2,
-        )
-        items = response.get("Items", [])
-        return str(items[0]["request_id"]["S"]) if items else None
+    def reschedule(self, request_id: str, check_at: int, while_in: frozenset[MessageStatus]) -> Written:
+        """Move the reconciler's next look at a waiting message, writing no history."""
+        write = _Write(self._clock(), None, "", history=False)
+        condition = f"attribute_exists(check_at) AND {write.status_in(while_in, 'in')}"
+        write.sets.append("check_at = :check_at")
+        write.values[":check_at"] = check_at
+        return self._conditional(request_id, write, condition)
+
+    def due(self, now: int, page_size: int = 500) -> Iterator[WaitingMessage]:
+        """Every waiting message whose check time has come, shard by shard (a Query each, no Scan)."""
+        for shard in range(AWAITING_SHARDS):
+            arguments: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": AWAITING_INDEX,
+                "KeyConditionExpression": "awaiting = :shard AND check_at <= :now",
+                "ExpressionAttributeValues": {":shard": {"S": str(shard)}, ":now": {"N": str(now)}},
+                "Limit": page_size,
+            }
+            while True:
+                response = self._client.query(**arguments)
+                for item in response.get("Items", []):
+                    yield WaitingMessage.from_item(item)
+                if "LastEvaluatedKey" not in response:
+                    break
+                arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def get(self, request_id: str) -> MessageRecord | None:
         response = self._client.get_item(
@@ -207,85 +333,127 @@ class MessageStore:
             return None
         return MessageRecord.model_validate(from_item(response["Item"]))
 
-    def _update(
-        self,
-        request_id: str,
-        target: MessageStatus,
-        detail: str,
-        now: datetime,
-        *,
-        sets: list[str],
-        fields: Mapping[str, Any],
-        values: dict[str, Any],
-        condition: str,
-        data: Mapping[str, Any] | None = None,
-        remove_lease: bool = False,
-    ) -> tuple[bool, dict[str, Any]]:
-        """One conditional UpdateItem that also stamps times and appends the history entry.
+    def _conditional(self, request_id: str, write: _Write, condition: str) -> Written:
+        applied, item = self._update(request_id, write, condition)
+        if applied:
+            return Written.APPLIED
+        return Written.REFUSED if item else Written.NO_ITEM
 
-        Returns whether it applied, with the item after the write, or as it stood when refused.
-        """
-        names = {"#status": "status"}
-        expression = [
-            *sets,
-            "created_at = if_not_exists(created_at, :now)",
-            "updated_at = :now",
-            "expires_at = if_not_exists(expires_at, :expires)",
-            "history = list_append(if_not_exists(history, :empty), :entry)",
-        ]
-        values = {
-            **values,
-            ":now": iso_time(now),
-            ":expires": self._expires_at(now),
-            ":empty": [],
-            ":entry": [_history_entry(target, now, detail, data)],
-        }
-        for index, (name, value) in enumerate(sorted(fields.items())):
-            if value is None:
-                continue
-            names[f"#f{index}"] = name
-            values[f":f{index}"] = value
-            expression.append(f"#f{index} = :f{index}")
-        update = "SET " + ", ".join(expression)
-        if remove_lease:
-            update += " REMOVE lease_until"
+    def _update(
+        self, request_id: str, write: _Write, condition: str, return_values: str = "NONE"
+    ) -> tuple[bool, dict[str, Any]]:
+        """One conditional UpdateItem; whether it applied, with the item as `return_values` asks
+        (or, when refused, as it stood)."""
+        write.values[":expires"] = self._expires_at(write.now)
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key={"request_id": {"S": request_id}},
-                UpdateExpression=update,
+                UpdateExpression=write.expression(),
                 ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_NEW",
+                ExpressionAttributeNames=write.names,
+                ExpressionAttributeValues=to_item(write.values),
+                ReturnValues=return_values,  # type: ignore[arg-type]
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if is_condition_failure(error):
                 return False, from_item(error.response.get("Item", {}))  # type: ignore[arg-type]
             raise
-        return True, from_item(response["Attributes"])
-
-    def _conditional_update(self, request_id: str, **update: Any) -> bool:
-        """One UpdateItem of the message; False, having written nothing, when its condition fails."""
-        try:
-            self._client.update_item(TableName=self._table, Key={"request_id": {"S": request_id}}, **update)
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return True, from_item(response.get("Attributes", {}))
 
     def _expires_at(self, now: datetime) -> int:
         return int((now + self._retention).timestamp())
 
 
-def _status_in(statuses: Iterable[MessageStatus], prefix: str) -> tuple[str, dict[str, Any]]:
-    """`#status IN (:prefix0, ...)` and its values (sorted, so the expression is stable)."""
-    values: dict[str, Any] = {
-        f":{prefix}{index}": status.value for index, status in enumerate(sorted(statuses))
-    }
-    return f"#status IN ({', '.join(values)})", values
+class _Write:
+    """The parts of one UpdateItem: SET and REMOVE clauses, names and values.
+
+    Every write stamps `updated_at` (and the creation attributes when it creates the item) and, for
+    a history entry, appends it; status is None for a note that changes no status.
+    """
+
+    def __init__(
+        self,
+        now: datetime,
+        status: MessageStatus | None,
+        detail: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        history: bool = True,
+    ) -> None:
+        self.now = now
+        self.names: dict[str, str] = {"#status": "status"}
+        self.values: dict[str, Any] = {":now": iso_time(now)}
+        self.sets = [
+            "created_at = if_not_exists(created_at, :now)",
+            "updated_at = :now",
+            "expires_at = if_not_exists(expires_at, :expires)",
+        ]
+        self.removes: list[str] = []
+        if status is not None:
+            self.sets.append("#status = :to")
+            self.values[":to"] = status.value
+        if history:
+            self.sets.append("history = list_append(if_not_exists(history, :empty), :entry)")
+            self.values[":empty"] = []
+            self.values[":entry"] = [_history_entry(status, now, detail, data)]
+
+    def set_fields(self, fields: Mapping[str, Any]) -> None:
+        for name, value in sorted(fields.items()):
+            if value is not None:
+                self.sets.append(f"{self._name(name)} = {self._value(name, value)}")
+
+    def keep_fields(self, fields: Mapping[str, Any]) -> None:
+        for name, value in sorted(fields.items()):
+            if value is not None:
+                alias = self._name(name)
+                self.sets.append(f"{alias} = if_not_exists({alias}, {self._value(name, value)})")
+
+    def remove(self, *names: str) -> None:
+        self.removes += [self._name(name) for name in names]
+
+    def await_check(self, request_id: str, check_at: int) -> None:
+        self.set_fields({"awaiting": awaiting_shard(request_id), "check_at": check_at})
+
+    def status_in(self, statuses: Iterable[MessageStatus], prefix: str) -> str:
+        """`#status IN (:prefix0, ...)` with its values (sorted, so the expression is stable)."""
+        keys = []
+        for index, status in enumerate(sorted(statuses)):
+            keys.append(f":{prefix}{index}")
+            self.values[keys[-1]] = status.value
+        return f"#status IN ({', '.join(keys)})"
+
+    def expression(self) -> str:
+        update = "SET " + ", ".join(self.sets)
+        if self.removes:
+            update += " REMOVE " + ", ".join(dict.fromkeys(self.removes))
+        return update
+
+    def _name(self, name: str) -> str:
+        alias = f"#{name}"
+        self.names[alias] = name
+        return alias
+
+    def _value(self, name: str, value: Any) -> str:
+        alias = f":v_{name}"
+        self.values[alias] = value
+        return alias
+
+
+def _claimed(
+    request_id: str, token: str, item: Mapping[str, Any], *, attempts: int, took_over: bool
+) -> ClaimedMessage:
+    return ClaimedMessage(
+        request_id=request_id,
+        attempts=attempts,
+        token=token,
+        retry_until=item.get("retry_until"),
+        valid_until=item.get("valid_until"),
+        uncertain_since=item.get("uncertain_since"),
+        error=item.get("error"),
+        took_over=took_over,
+    )
 
 
 def _history_entry(

@@ -1,0 +1,31 @@
+"""ReconcilerFunction (scheduled): bring every waiting message to a final status, asking eSMS
+(GetCallback, QueryZnsStatus) about those whose delivery report has not come."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from zns_relay.composition import build_reconciler
+from zns_relay.observability import count, logger, metrics, tracer
+from zns_relay.settings import ReconcilerSettings
+
+settings = ReconcilerSettings.from_environment()
+reconciler = build_reconciler(settings)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    summary = reconciler.run(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)
+    count("ReconcileExamined", summary.examined)
+    count("ReconcileEsmsCalls", summary.get_callback_calls + summary.query_status_calls)
+    return {
+        "examined": summary.examined,
+        "asked": summary.asked,
+        "applied": summary.applied,
+        "ended": dict(summary.ended),
+        "stopped_early": summary.stopped_early,
+    }

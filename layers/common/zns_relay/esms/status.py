@@ -1,0 +1,109 @@
+"""eSMS's status endpoints, for the reconciler: GetCallback (a replay of the delivery callbacks of up
+to 200 SMSIDs) and QueryZnsStatus (one SMSID). Both answers are turned into the callback's own
+parameters, so that one parser and one code path apply every report, however it arrived."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import requests
+
+from zns_relay.esms.http import pooled_session
+from zns_relay.models.callback import CALLBACK_PARAMETERS
+from zns_relay.models.esms import EsmsCredentials
+
+GET_CALLBACK_PATH = "/ZaloCallback/GetCallback"
+QUERY_ZNS_STATUS_PATH = "QueryZnsStatus/"
+MAX_SMS_IDS_PER_GET_CALLBACK = 200  # documented
+SUCCESS = "100"
+# GetCallback's item fields whose names differ from the callback's parameters (the rest match
+# case-insensitively: Telcoid, PhoneNumber, Partnerids, OAId).
+_GET_CALLBACK_NAMES = {"errorinfo": "error_info", "znstempid": "tempid"}
+_PARAMETER_NAMES = {name.lower(): name for name in CALLBACK_PARAMETERS}
+
+
+class StatusQueryFailed(Exception):
+    """eSMS did not answer a status query usefully (transport error, HTTP error, or a refusal code)."""
+
+
+class EsmsStatusClient:
+    """Thread-safe; one pooled session for both endpoints."""
+
+    def __init__(
+        self,
+        base_url: str,
+        status_url: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._get_callback_url = f"{status_url.rstrip('/')}{GET_CALLBACK_PATH}"
+        self._query_url = f"{base_url.rstrip('/')}/{QUERY_ZNS_STATUS_PATH}"
+        self._timeout = (connect_timeout, read_timeout)
+        self._session = session or pooled_session(4)
+
+    def get_callbacks(
+        self, sms_ids: Sequence[str], oa_id: str, credentials: EsmsCredentials
+    ) -> list[dict[str, str]]:
+        """The delivery reports eSMS holds for these SMSIDs, as callback parameters (one per SMSID
+        it knows; SMSIDs it has nothing for are absent)."""
+        if len(sms_ids) > MAX_SMS_IDS_PER_GET_CALLBACK:
+            raise ValueError(f"GetCallback takes at most {MAX_SMS_IDS_PER_GET_CALLBACK} SMSIDs")
+        body = {**_keys(credentials), "ListRefid": list(sms_ids), "OAId": oa_id}
+        answer = self._post(self._get_callback_url, body)
+        code = str(answer.get("Code", answer.get("CodeResult", ""))).strip()
+        if code != SUCCESS:
+            raise StatusQueryFailed(f"GetCallback answered code {code or 'none'}")
+        items = answer.get("Data_callback") or []
+        if not isinstance(items, list):
+            raise StatusQueryFailed("GetCallback answered without a list of reports")
+        return [callback_parameters(item, _GET_CALLBACK_NAMES) for item in items if isinstance(item, dict)]
+
+    def query_zns_status(self, sms_id: str, sms_type: str, credentials: EsmsCredentials) -> dict[str, str]:
+        """One message's status as callback parameters (FinalStatus 0 gives an inconclusive report)."""
+        body = {**_keys(credentials), "SmsId": sms_id, "SmsType": sms_type}
+        answer = self._post(self._query_url, body)
+        code = str(answer.get("CodeResult", "")).strip()
+        data = answer.get("Data")
+        if code != SUCCESS or not isinstance(data, dict):
+            raise StatusQueryFailed(f"QueryZnsStatus answered code {code or 'none'}")
+        parameters = callback_parameters(data, {"errorinfo": "error_info"})
+        parameters.setdefault("SMSID", sms_id)
+        if str(data.get("FinalStatus", "")).strip() != "1":
+            parameters.pop("SendStatus", None)  # not final: whatever it says, it decides nothing yet
+        return parameters
+
+    def _post(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            response = self._session.post(url, json=body, timeout=self._timeout, allow_redirects=False)
+        except requests.RequestException as error:
+            raise StatusQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
+        if response.status_code != 200:
+            raise StatusQueryFailed(f"eSMS answered HTTP {response.status_code}")
+        try:
+            answer = json.loads(response.text)
+        except ValueError:
+            raise StatusQueryFailed("eSMS answered with a body that is not JSON") from None
+        if not isinstance(answer, dict):
+            raise StatusQueryFailed("eSMS answered with JSON that is not an object")
+        return answer
+
+
+def callback_parameters(item: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, str]:
+    """A status answer's fields under the callback's parameter names, as the text a callback carries."""
+    parameters: dict[str, str] = {}
+    for key, value in item.items():
+        lowered = str(key).lower()
+        name = _PARAMETER_NAMES.get(renamed.get(lowered, lowered))
+        if name is not None and value is not None:
+            parameters[name] = value if isinstance(value, str) else json.dumps(value)
+    return parameters
+
+
+def _keys(credentials: EsmsCredentials) -> dict[str, str]:
+    return {
+        "ApiKey": credentials.api_key.get_secret_value(),
+        "SecretKey": credentials.secret_key.get_secret_value(),
+    }

@@ -1,0 +1,284 @@
+"""The reconciler: every message that waits reaches a final status, whether or not eSMS calls back.
+
+It takes what the sparse awaiting-index says is due (a Query per shard, never a Scan) and, by status:
+- ACCEPTED or SENT with an SMSID: asks eSMS (GetCallback, 200 SMSIDs a call within its 20 calls a
+  second; QueryZnsStatus for what GetCallback does not know) and applies a final answer through the
+  same code as a callback; without one, asks again later, and ends the message UNKNOWN once the
+  report is overdue (72 hours after acceptance by default).
+- SENDING whose holder died, or RETRYING, after the retry window (no queue delivery will revisit it):
+  if an attempt may have reached eSMS, waits for its report like an accepted message (UNKNOWN when
+  overdue); if eSMS certainly refused every attempt, FAILED (or EXPIRED when its validity ended).
+A sandbox message is never listed: eSMS keeps no sandbox message, so there is nothing to chase.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from zns_relay.credentials import SecretCache
+from zns_relay.delivery import DeliveryReports, ReportResult
+from zns_relay.esms.status import MAX_SMS_IDS_PER_GET_CALLBACK, StatusQueryFailed
+from zns_relay.models.callback import InvalidCallback, parse_delivery_report, target_status
+from zns_relay.models.errors import ConfigurationError
+from zns_relay.models.esms import EsmsCredentials
+from zns_relay.models.state import MessageStatus
+from zns_relay.observability import count, logger
+from zns_relay.rate_limit import RateLimiter
+from zns_relay.store.messages import Clock, MessageStore, WaitingMessage, utc_now
+
+WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
+# The type eSMS files an ordinary ZNS message under (24 is the priority/OTP kind).
+ZNS_SMS_TYPE = "25"
+
+
+class StatusSource(Protocol):
+    def get_callbacks(
+        self, sms_ids: Sequence[str], oa_id: str, credentials: EsmsCredentials
+    ) -> list[dict[str, str]]: ...
+
+    def query_zns_status(
+        self, sms_id: str, sms_type: str, credentials: EsmsCredentials
+    ) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class ReconcilePolicy:
+    unknown_after_seconds: int  # a report this overdue (from acceptance) will not come: UNKNOWN
+    recheck_seconds: int  # ask eSMS again this long after an inconclusive answer
+    abandon_after_seconds: int  # past its retry window plus this, no queue delivery revisits a message
+
+
+@dataclass
+class ReconcileSummary:
+    """What one run did; logged, and the metrics' source."""
+
+    examined: int = 0
+    asked: int = 0
+    get_callback_calls: int = 0
+    query_status_calls: int = 0
+    applied: int = 0
+    ended: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rescheduled: int = 0
+    query_failures: int = 0
+    stopped_early: bool = False
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: MessageStore,
+        status: StatusSource,
+        credentials: SecretCache[EsmsCredentials],
+        reports: DeliveryReports,
+        policy: ReconcilePolicy,
+        *,
+        get_callback_limiter: RateLimiter,
+        query_status_limiter: RateLimiter,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._store = store
+        self._status = status
+        self._credentials = credentials
+        self._reports = reports
+        self._policy = policy
+        self._get_callback_limiter = get_callback_limiter
+        self._query_status_limiter = query_status_limiter
+        self._clock = clock
+
+    def run(self, seconds_left: Callable[[], float], margin_seconds: float = 10.0) -> ReconcileSummary:
+        """Handle every due message, or as many as fit before `seconds_left()` drops to the margin
+        (the rest stay due for the next run)."""
+        summary = ReconcileSummary()
+        now = self._now()
+        batches: dict[str, list[WaitingMessage]] = defaultdict(list)
+        for message in self._store.due(now):
+            if seconds_left() < margin_seconds:
+                summary.stopped_early = True
+                break
+            summary.examined += 1
+            if message.status in WAITING_FOR_REPORT and message.sms_id and not self._overdue(message, now):
+                batch = batches[message.oa_id or ""]
+                batch.append(message)
+                if len(batch) == MAX_SMS_IDS_PER_GET_CALLBACK:
+                    self._ask(batches.pop(message.oa_id or ""), summary)
+            else:
+                self._decide_alone(message, now, summary)
+        for batch in batches.values():
+            self._ask(batch, summary)
+        logger.info("reconciler run", extra={"summary": _summary_fields(summary)})
+        return summary
+
+    def _now(self) -> int:
+        return int(self._clock().timestamp())
+
+    def _report_deadline(self, message: WaitingMessage) -> int:
+        start = message.accepted_at or message.uncertain_since or message.lease_until or message.check_at
+        return start + self._policy.unknown_after_seconds
+
+    def _overdue(self, message: WaitingMessage, now: int) -> bool:
+        return now >= self._report_deadline(message)
+
+    def _decide_alone(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
+        """Everything that needs no question to eSMS: overdue reports, abandoned and waiting messages."""
+        if message.status in WAITING_FOR_REPORT:
+            if self._overdue(message, now):
+                self._end_unknown(message, summary)
+            else:  # no SMSID (accepted through a 124): only its callback can tell
+                self._recheck(message, now, summary)
+            return
+        window_end = (message.retry_until or 0) + self._policy.abandon_after_seconds
+        if now < max(window_end, message.lease_until or 0):
+            self._reschedule(message, max(window_end, message.lease_until or 0), summary)
+        elif message.status is MessageStatus.SENDING:
+            self._abandon_mid_send(message, now, summary)
+        elif message.uncertain_since is not None:
+            if self._overdue(message, now):
+                self._end_unknown(message, summary)
+            else:
+                self._recheck(message, now, summary)
+        else:
+            self._end_refused(message, summary)
+
+    def _ask(self, batch: list[WaitingMessage], summary: ReconcileSummary) -> None:
+        """GetCallback for a batch of one OA's messages; QueryZnsStatus for SMSIDs it does not know."""
+        try:
+            credentials = self._credentials.get()
+        except ConfigurationError as error:
+            logger.error("cannot ask eSMS: configuration", extra={"reason": str(error)})
+            summary.query_failures += 1
+            self._recheck_all(batch, summary)
+            return
+        by_sms_id = {message.sms_id: message for message in batch if message.sms_id}
+        self._get_callback_limiter.acquire()
+        summary.get_callback_calls += 1
+        summary.asked += len(by_sms_id)
+        try:
+            answers = self._status.get_callbacks(list(by_sms_id), batch[0].oa_id or "", credentials)
+        except StatusQueryFailed as error:
+            count("ReconcileQueryFailures")
+            logger.warning("GetCallback failed; asking again later", extra={"reason": str(error)})
+            summary.query_failures += 1
+            self._recheck_all(batch, summary)
+            return
+        unanswered = dict(by_sms_id)
+        for parameters in answers:
+            message = unanswered.pop(parameters.get("SMSID", ""), None)
+            if message is not None:
+                self._apply(message, parameters, "GetCallback", summary)
+        for message in unanswered.values():
+            self._query_one(message, credentials, summary)
+
+    def _query_one(
+        self, message: WaitingMessage, credentials: EsmsCredentials, summary: ReconcileSummary
+    ) -> None:
+        self._query_status_limiter.acquire()
+        summary.query_status_calls += 1
+        try:
+            parameters = self._status.query_zns_status(message.sms_id or "", ZNS_SMS_TYPE, credentials)
+        except StatusQueryFailed as error:
+            logger.info("QueryZnsStatus has nothing yet", extra={"reason": str(error)})
+            self._recheck(message, self._now(), summary)
+            return
+        self._apply(message, parameters, "QueryZnsStatus", summary)
+
+    def _apply(
+        self, message: WaitingMessage, parameters: dict[str, str], source: str, summary: ReconcileSummary
+    ) -> None:
+        """Apply a final answer as a callback would be; an inconclusive one only moves the next look."""
+        try:
+            report = parse_delivery_report(parameters)
+        except InvalidCallback as error:
+            logger.warning(
+                "eSMS's status answer does not parse", extra={"reason": str(error), "source": source}
+            )
+            self._recheck(message, self._now(), summary)
+            return
+        target = target_status(report)
+        if target is None or (target is MessageStatus.SENT and message.status is MessageStatus.SENT):
+            self._recheck(message, self._now(), summary)
+            return
+        if self._reports.apply(message.request_id, report, source=source) is ReportResult.APPLIED:
+            summary.applied += 1
+            summary.ended[target.value] += 1
+            if target is MessageStatus.SENT:
+                self._recheck(message, self._now(), summary)
+
+    def _recheck_all(self, batch: Iterable[WaitingMessage], summary: ReconcileSummary) -> None:
+        now = self._now()
+        for message in batch:
+            self._recheck(message, now, summary)
+
+    def _recheck(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
+        """Look again after the recheck interval, or when the report becomes overdue if that is sooner."""
+        self._reschedule(
+            message, min(now + self._policy.recheck_seconds, self._report_deadline(message)), summary
+        )
+
+    def _reschedule(self, message: WaitingMessage, check_at: int, summary: ReconcileSummary) -> None:
+        if self._store.reschedule(message.request_id, check_at, while_in=frozenset({message.status})):
+            summary.rescheduled += 1
+
+    def _end_unknown(self, message: WaitingMessage, summary: ReconcileSummary) -> None:
+        hours = self._policy.unknown_after_seconds / 3600
+        if message.status in WAITING_FOR_REPORT:
+            detail = f"no final delivery report within {hours:g} h of acceptance, though eSMS was asked"
+        else:
+            detail = f"eSMS may have accepted it, but no delivery report came within {hours:g} h"
+        self._end(message, MessageStatus.UNKNOWN, detail, summary)
+
+    def _end_refused(self, message: WaitingMessage, summary: ReconcileSummary) -> None:
+        """A RETRYING message past its window that no delivery revisits, refused by eSMS every time."""
+        if message.valid_until is not None and message.valid_until <= (message.retry_until or 0):
+            status = MessageStatus.EXPIRED
+            detail = "not sent: its validity (ValidUntil) passed before eSMS accepted it"
+        else:
+            status = MessageStatus.FAILED
+            detail = "gave up: the retry window is over and no queue delivery is left to retry it"
+        self._end(message, status, detail, summary)
+
+    def _end(
+        self, message: WaitingMessage, status: MessageStatus, detail: str, summary: ReconcileSummary
+    ) -> None:
+        if self._store.transition(
+            message.request_id,
+            status,
+            detail,
+            {"error": detail},
+            only_from=frozenset({message.status}),
+        ):
+            summary.ended[status.value] += 1
+            count(f"Messages{status.value.capitalize()}")
+            logger.warning(f"message {status.value.lower()}", extra={"request_id": message.request_id})
+
+    def _abandon_mid_send(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
+        """Its holder died mid-send and nothing will retry it: it may have reached eSMS, so it waits."""
+        detail = "its sender stopped mid-send and no queue delivery is left; it may have reached eSMS"
+        if self._store.transition(
+            message.request_id,
+            MessageStatus.RETRYING,
+            detail,
+            {"error": detail},
+            keep_fields={"uncertain_since": message.lease_until or now},
+            only_from=frozenset({MessageStatus.SENDING}),
+            lease_expired_by=now,
+            check_at=now + self._policy.recheck_seconds,
+        ):
+            summary.rescheduled += 1
+            count("MessagesAbandonedMidSend")
+
+
+def _summary_fields(summary: ReconcileSummary) -> dict[str, object]:
+    return {
+        "examined": summary.examined,
+        "asked": summary.asked,
+        "get_callback_calls": summary.get_callback_calls,
+        "query_status_calls": summary.query_status_calls,
+        "applied": summary.applied,
+        "ended": dict(summary.ended),
+        "rescheduled": summary.rescheduled,
+        "query_failures": summary.query_failures,
+        "stopped_early": summary.stopped_early,
+    }
