@@ -16,6 +16,8 @@ class Reply:
     status: int = 200
     body: str = ""
     delay_seconds: float = 0.0
+    headers: tuple[tuple[str, str], ...] = ()
+    drop: bool = False  # close the connection without answering, after reading the request
 
 
 def accepted(sms_id: str) -> Reply:
@@ -48,9 +50,14 @@ class EsmsStub:
                     stub.paths.append(self.path)
                 reply = stub.responder(body)
                 time.sleep(reply.delay_seconds)
+                if reply.drop:
+                    self.close_connection = True
+                    return
                 payload = reply.body.encode()
                 try:
                     self.send_response(reply.status)
+                    for name, value in reply.headers:
+                        self.send_header(name, value)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,32 @@ def test_exceed_quota_mode_cannot_be_scheduled() -> None:
     assert "SendingMode 3 (exceed quota) cannot be scheduled" in reason
 
 
+@pytest.mark.parametrize(
+    ("valid_until", "utc"),
+    [
+        ("2026-11-27T18:00:00+07:00", "2026-11-27T11:00:00+00:00"),
+        ("2026-11-27T11:00:00Z", "2026-11-27T11:00:00+00:00"),
+        ("2026-11-27T11:00:00.250+00:00", "2026-11-27T11:00:00.250000+00:00"),
+    ],
+)
+def test_valid_until_takes_iso_times_with_an_offset(valid_until: str, utc: str) -> None:
+    message = parse_message_body(body(ValidUntil=valid_until))
+    assert message.valid_until is not None
+    assert message.valid_until.astimezone(UTC).isoformat() == utc
+
+
+@pytest.mark.parametrize("valid_until", ["2026-11-27T18:00:00", "2026-11-27", "tomorrow", 1795680000])
+def test_valid_until_without_an_offset_or_not_a_time_is_a_violation(valid_until: Any) -> None:
+    assert violation(body(ValidUntil=valid_until)).startswith("ValidUntil:")
+
+
+def test_send_date_is_read_in_vietnam_time_against_valid_until() -> None:
+    # 08:00 in Hanoi is 01:00 UTC: scheduled exactly at the end of validity is still in time
+    parse_message_body(body(SendDate="2026-12-01 08:00:00", ValidUntil="2026-12-01T01:00:00Z"))
+    reason = violation(body(SendDate="2026-12-01 08:00:01", ValidUntil="2026-12-01T01:00:00Z"))
+    assert "SendDate is later than ValidUntil" in reason
+
+
 @pytest.mark.parametrize("field", ["ApiKey", "SecretKey", "CallbackUrl"])
 def test_system_owned_fields_are_refused(field: str) -> None:
     assert f"{field} must not be sent: zns-relay supplies them" in violation(body(**{field: "x"}))
@@ -216,7 +243,7 @@ def test_schema_uses_the_contract_field_names() -> None:
     schema = message_json_schema()
     assert set(schema["properties"]) == {
         "Phone", "TempID", "TempData", "OAID", "RequestId",
-        "SendDate", "campaignid", "Sandbox", "SendingMode",
+        "SendDate", "campaignid", "Sandbox", "SendingMode", "ValidUntil",
     }  # fmt: skip
     assert set(schema["required"]) == {"Phone", "TempID", "TempData"}
     assert schema["additionalProperties"] is False

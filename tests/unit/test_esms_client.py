@@ -18,7 +18,6 @@ from zns_relay.settings import DEFAULT_ESMS_BASE_URL
 CREDENTIALS = EsmsCredentials(
     api_key=SecretStr("api-key-value"),
     secret_key=SecretStr("secret-key-value"),
-    callback_token=SecretStr("token-value"),
 )
 REQUEST = ZaloSendRequest(
     phone="0901888484",
@@ -30,7 +29,7 @@ REQUEST = ZaloSendRequest(
     ),
     request_id="otp-1",
     sandbox=False,
-    callback_url="https://example.test/callbacks/esms/token-value",
+    callback_url="https://example.test/callbacks/esms/otp-1/signature-of-otp-1xx",
 )
 
 
@@ -60,7 +59,7 @@ def test_request_body_is_exactly_the_seed_with_string_values(client: EsmsClient,
             "TempID": "2056446",
             "campaignid": "",
             "Sandbox": "0",
-            "CallbackUrl": "https://example.test/callbacks/esms/token-value",
+            "CallbackUrl": "https://example.test/callbacks/esms/otp-1/signature-of-otp-1xx",
             "RequestId": "otp-1",
             "SendingMode": "1",
         }
@@ -116,9 +115,23 @@ def test_unusable_answers_are_transient(
     assert result.result_class is ResultClass.TRANSIENT
     assert result.code is None
     assert result.description == message
+    # Only a request that got no answer at all may have been accepted unseen
+    assert result.possibly_accepted is (message == "eSMS did not answer in time")
 
 
-def test_unreachable_esms_is_transient_and_names_no_secret() -> None:
+def test_a_connection_dropped_after_the_request_may_have_been_accepted(
+    client: EsmsClient, stub: EsmsStub
+) -> None:
+    stub.responder = lambda body: Reply(drop=True)
+
+    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+
+    assert result.result_class is ResultClass.TRANSIENT
+    assert result.possibly_accepted is True
+    assert stub.sends_for("otp-1") == 1
+
+
+def test_unreachable_esms_is_transient_certainly_not_sent_and_names_no_secret() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -128,6 +141,21 @@ def test_unreachable_esms_is_transient_and_names_no_secret() -> None:
 
     assert result.result_class is ResultClass.TRANSIENT
     assert result.description == "could not reach eSMS (ConnectionError)"
+    assert result.possibly_accepted is False
+
+
+def test_a_redirect_is_never_followed_with_the_keys(client: EsmsClient, stub: EsmsStub) -> None:
+    # Given an answer that redirects to another host
+    with EsmsStub() as elsewhere:
+        location = f"{elsewhere.base_url}/SendZaloMessage_V5_post/"
+        stub.responder = lambda body: Reply(status=307, headers=(("Location", location),))
+
+        result = client.send_zalo_message(REQUEST, CREDENTIALS)
+
+        # Then the keys go nowhere else, and the answer counts as a failure to retry
+        assert elsewhere.bodies == []
+    assert result.result_class is ResultClass.TRANSIENT
+    assert result.description == "eSMS answered HTTP 307"
 
 
 def test_numeric_code_result_is_read_as_text(client: EsmsClient, stub: EsmsStub) -> None:
