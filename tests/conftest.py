@@ -116,8 +116,10 @@ def load_event(name: str, **replacements: str) -> dict[str, Any]:
     return event
 
 
-def secret_values(session: boto3.Session, deployment: Resolver) -> dict[str, str]:
-    arn = deployment.ref("EsmsSecret")
+def secret_values(
+    session: boto3.Session, deployment: Resolver, logical_id: str = "EsmsSecret"
+) -> dict[str, str]:
+    arn = deployment.ref(logical_id)
     document: dict[str, str] = json.loads(
         session.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
     )

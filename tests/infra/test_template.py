@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from local.template import TEMPLATE_PATH, Template
-from zns_relay.settings import Settings
+from zns_relay.settings import CallbackSettings, ReconcilerSettings, SenderSettings
 
 pytestmark = pytest.mark.infra
 ROOT = TEMPLATE_PATH.parent
@@ -98,14 +99,63 @@ def test_send_queue_redrives_to_the_dlq_after_max_receive_count() -> None:
     }
 
 
-def test_messages_table_has_ttl_gsi_and_point_in_time_recovery() -> None:
+def test_the_window_always_ends_long_before_the_dlq() -> None:
+    # The backoff spends at most 7 + window / 450 s receives on a window (tests/unit/test_backoff.py);
+    # the smallest MaxReceiveCount allowed must exceed that for the longest window allowed.
+    parameters = TEMPLATE.document["Parameters"]
+    longest_window = parameters["RetryWindowHours"]["MaxValue"] * 3600
+    assert parameters["MaxReceiveCount"]["MinValue"] > 7 + longest_window // 450
+    retention = TEMPLATE.resources["SendQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert retention > longest_window + 86400
+
+
+def test_messages_table_has_ttl_gsis_and_point_in_time_recovery() -> None:
     table = TEMPLATE.resources["MessagesTable"]["Properties"]
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["KeySchema"] == [{"AttributeName": "request_id", "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    indexes = {index["IndexName"]: index["KeySchema"] for index in table["GlobalSecondaryIndexes"]}
-    assert indexes["sms_id-index"] == [{"AttributeName": "sms_id", "KeyType": "HASH"}]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert indexes["sms_id-index"]["KeySchema"] == [{"AttributeName": "sms_id", "KeyType": "HASH"}]
+    assert indexes["awaiting-index"]["KeySchema"] == [
+        {"AttributeName": "awaiting", "KeyType": "HASH"},
+        {"AttributeName": "check_at", "KeyType": "RANGE"},
+    ]
+
+
+def test_the_awaiting_index_projects_what_the_reconciler_reads_and_never_the_history() -> None:
+    from zns_relay.store.messages import WAITING_ATTRIBUTES  # noqa: PLC0415
+
+    table = TEMPLATE.resources["MessagesTable"]["Properties"]
+    [index] = [index for index in table["GlobalSecondaryIndexes"] if index["IndexName"] == "awaiting-index"]
+    projected = set(index["Projection"]["NonKeyAttributes"]) | {"request_id", "awaiting", "check_at"}
+    assert set(WAITING_ATTRIBUTES) <= projected
+    assert "history" not in projected
+
+
+def test_the_reconciler_runs_on_the_schedule_one_at_a_time() -> None:
+    spec = TEMPLATE.function("ReconcilerFunction")
+    assert spec.events["Schedule"]["Type"] == "Schedule"
+    assert spec.events["Schedule"]["Properties"]["Schedule"] == {"Ref": "ReconcileSchedule"}
+    assert TEMPLATE.resources["ReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+@pytest.mark.parametrize(
+    ("function", "secrets"),
+    [
+        ("SenderFunction", {"EsmsSecret", "CallbackKeySecret"}),
+        ("CallbackFunction", {"CallbackKeySecret"}),
+        ("ReconcilerFunction", {"EsmsSecret"}),
+    ],
+)
+def test_each_function_may_read_only_the_secrets_it_needs(function: str, secrets: set[str]) -> None:
+    policies = TEMPLATE.resources[function]["Properties"]["Policies"]
+    readable = {
+        policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]["Ref"]
+        for policy in policies
+        if "AWSSecretsManagerGetSecretValuePolicy" in policy
+    }
+    assert readable == secrets
 
 
 def test_runtime_is_a_supported_python() -> None:
@@ -113,7 +163,10 @@ def test_runtime_is_a_supported_python() -> None:
 
 
 def test_parameters_operators_tune() -> None:
-    expected = {"Stage", "DefaultOaId", "Sandbox", "MaxConcurrency", "MaxReceiveCount", "RetentionDays"}
+    expected = {
+        "Stage", "DefaultOaId", "Sandbox", "MaxConcurrency", "MaxReceiveCount", "RetentionDays",
+        "RetryWindowHours", "DefaultValidityHours", "ReconcileSchedule", "UnknownAfterHours",
+    }  # fmt: skip
     assert expected <= set(TEMPLATE.document["Parameters"])
 
 
@@ -132,9 +185,17 @@ def test_inline_policies_are_scoped_to_resources(function: str) -> None:
             assert all(not action.endswith(":*") for action in statement["Action"]), statement
 
 
+SETTINGS: dict[str, type[BaseModel]] = {
+    "SenderFunction": SenderSettings,
+    "CallbackFunction": CallbackSettings,
+    "ReconcilerFunction": ReconcilerSettings,
+}
+
+
 @pytest.mark.parametrize("function", TEMPLATE.functions())
 def test_every_environment_variable_is_one_the_code_reads(function: str) -> None:
-    known = {field.alias for field in Settings.model_fields.values()} | {"AWS_ENDPOINT_URL"}  # read by boto3
+    fields = SETTINGS[function].model_fields.values()
+    known = {field.alias for field in fields} | {"AWS_ENDPOINT_URL"}  # read by boto3
     names = set(TEMPLATE.function(function).environment)
     unknown = {name for name in names if not name.startswith("POWERTOOLS_")} - known
     assert not unknown, f"{function} sets variables nothing reads: {unknown}"

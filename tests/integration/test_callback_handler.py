@@ -7,7 +7,6 @@ import io
 import json
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -16,14 +15,16 @@ from hypothesis import strategies as st
 
 from local.lambda_runtime import function_output_to
 from local.template import Resolver
-from tests.conftest import LoadedFunction, load_event, load_function
-from tests.support.esms_stub import EsmsStub, accepted
+from tests.conftest import LoadedFunction, load_event, load_function, secret_values
+from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
+from zns_relay.callback_signing import sign
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.messages import MessageStore
-from zns_relay.store.parking import ParkedCallbacks
 
+REQUEST_ID = "order-DH240501-confirm"  # the message events/callback-*.json are signed for
 DELIVERED_SMS_ID = "d8e0f1f0702544b2acb456ca9ccfd111250"
 FAILED_SMS_ID = "f66545d2-c7e2-4603-984e-d2238c363c8292"
+CHECK_AT = 4102444800
 
 
 @pytest.fixture
@@ -31,10 +32,12 @@ def store(aws: boto3.Session, deployment: Resolver) -> MessageStore:
     return MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"))
 
 
-def accept(store: MessageStore, request_id: str, sms_id: str) -> None:
-    """A message the sender sent and eSMS accepted."""
-    store.claim(request_id, {"phone": "0901888484"}, lease_seconds=30)
-    store.transition(request_id, MessageStatus.ACCEPTED, "accepted by eSMS", {"sms_id": sms_id})
+def accept(store: MessageStore, request_id: str, sms_id: str | None) -> None:
+    """A message the sender sent and eSMS accepted (with no SMSID when eSMS answered 124)."""
+    store.claim(request_id, {"phone": "0901888484"}, lease_seconds=30, check_at=CHECK_AT)
+    store.transition(
+        request_id, MessageStatus.ACCEPTED, "accepted by eSMS", {"sms_id": sms_id}, check_at=CHECK_AT
+    )
 
 
 def status(store: MessageStore, request_id: str) -> str:
@@ -44,16 +47,30 @@ def status(store: MessageStore, request_id: str) -> str:
 
 
 def scan(aws: boto3.Session, deployment: Resolver) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for table in ("MessagesTable", "CallbacksTable"):
-        items += aws.resource("dynamodb").Table(deployment.ref(table)).scan(ConsistentRead=True)["Items"]
+    table = aws.resource("dynamodb").Table(deployment.ref("MessagesTable"))
+    items: list[dict[str, Any]] = table.scan(ConsistentRead=True)["Items"]
     return items
 
 
-def with_query(event: dict[str, Any], query: str) -> dict[str, Any]:
+def callback_key(aws: boto3.Session, deployment: Resolver) -> bytes:
+    return secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"].encode()
+
+
+def signed_for(
+    event: dict[str, Any], request_id: str, signature: str, query: str | None = None
+) -> dict[str, Any]:
+    """The event as API Gateway builds it for /callbacks/esms/<request_id>/<signature>?<query>."""
     event = copy.deepcopy(event)
-    event["rawQueryString"] = query
+    path = f"/callbacks/esms/{request_id}/{signature}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = {"request_id": request_id, "signature": signature}
+    if query is not None:
+        event["rawQueryString"] = query
     return event
+
+
+def with_query(event: dict[str, Any], query: str) -> dict[str, Any]:
+    return signed_for(event, **event["pathParameters"], query=query)
 
 
 def answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -68,46 +85,49 @@ def answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         ("callback-sent.json", DELIVERED_SMS_ID, "SENT"),
     ],
 )
-def test_documented_samples_move_their_message(
+def test_documented_samples_move_the_message_their_url_names(
     callback: LoadedFunction, store: MessageStore, event_name: str, sms_id: str, expected: str
 ) -> None:
     # Given a message eSMS accepted under this SMSID
-    accept(store, "order-1", sms_id)
+    accept(store, REQUEST_ID, sms_id)
 
-    # When eSMS calls back with the documented GET
+    # When eSMS calls back with the documented GET on the message's signed URL
     code, body = answer(callback.invoke(load_event(event_name)))
 
     # Then it answers 200 and the message moved
     assert (code, body) == (200, {"result": "applied"})
-    assert status(store, "order-1") == expected
+    assert status(store, REQUEST_ID) == expected
 
 
 def test_failed_sample_keeps_zalos_error_and_the_callback_fields(
     callback: LoadedFunction, store: MessageStore
 ) -> None:
-    accept(store, "order-1", FAILED_SMS_ID)
+    accept(store, REQUEST_ID, FAILED_SMS_ID)
+    event = load_event("callback-failed-114.json")
 
-    callback.invoke(load_event("callback-failed-114.json"))
+    callback.invoke(event)
 
-    record = store.get("order-1")
+    record = store.get(REQUEST_ID)
     assert record is not None
     assert record.error == (
         "Zalo -114: User is inactive, or reject the message, or using an outdated Zalo version,"
         " or other internal errors"
     )
+    assert record.check_at is None  # final: out of the reconciler's index
     last = record.history[-1]
     assert last.status == "FAILED"
     assert last.data is not None
     assert last.data["sms_id"] == FAILED_SMS_ID
     assert last.data["error_code"] == "-114"
     assert last.data["telco_id"] == "2"
-    assert "local-callback-token" not in json.dumps(record.model_dump())
+    assert last.data["source"] == "callback"
+    assert event["pathParameters"]["signature"] not in json.dumps(record.model_dump())
 
 
 def test_sent_then_delivered_then_late_sent_ends_delivered(
     callback: LoadedFunction, store: MessageStore
 ) -> None:
-    accept(store, "order-1", DELIVERED_SMS_ID)
+    accept(store, REQUEST_ID, DELIVERED_SMS_ID)
 
     results = [
         answer(callback.invoke(load_event(name)))[1]["result"]
@@ -120,136 +140,253 @@ def test_sent_then_delivered_then_late_sent_ends_delivered(
     ]
 
     assert results == ["applied", "applied", "unchanged", "unchanged"]
-    record = store.get("order-1")
+    record = store.get(REQUEST_ID)
     assert record is not None
     assert [entry.status for entry in record.history] == ["SENDING", "ACCEPTED", "SENT", "DELIVERED"]
 
 
-def test_wrong_token_is_forbidden_and_changes_nothing(
+def test_wrong_signature_is_forbidden_changes_nothing_and_is_never_logged(
     callback: LoadedFunction,
     store: MessageStore,
     aws: boto3.Session,
     deployment: Resolver,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    accept(store, "order-1", DELIVERED_SMS_ID)
+    accept(store, REQUEST_ID, DELIVERED_SMS_ID)
     before = scan(aws, deployment)
+    good = load_event("callback-delivered.json")
 
     logged = io.StringIO()
     with function_output_to(logged):
-        code, body = answer(callback.invoke(load_event("callback-bad-token.json")))
+        code, body = answer(callback.invoke(load_event("callback-bad-signature.json")))
         after_refusal = scan(aws, deployment)
-        callback.invoke(load_event("callback-delivered.json"))  # a good one, to have its log lines too
+        callback.invoke(good)  # a good one, to have its log lines too
 
     assert (code, body) == (403, {"message": "forbidden"})
     assert after_refusal == before
     output = logged.getvalue() + capsys.readouterr().out
-    assert '"message":"callback refused: wrong or missing token"' in output
+    assert '"message":"callback refused: wrong, missing or malformed signature"' in output
     assert '"message":"callback handled"' in output
-    assert "not-the-callback-token" not in output
-    assert "local-callback-token" not in output
+    assert good["pathParameters"]["signature"] not in output
+    assert "AAAAAAAAAAAAAAAAAAAAAA" not in output
 
 
-@pytest.mark.parametrize("path", ["/callbacks/esms", "/callbacks/esms/"])
-def test_missing_token_is_forbidden(callback: LoadedFunction, path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/callbacks/esms",
+        "/callbacks/esms/",
+        f"/callbacks/esms/{REQUEST_ID}",
+        f"/callbacks/esms/{REQUEST_ID}/",
+        f"/callbacks/esms/{REQUEST_ID}/tooshort",
+        f"/callbacks/esms/{REQUEST_ID}/{'x' * 23}",
+        f"/callbacks/esms/{REQUEST_ID}/{'!' * 22}",
+        f"/callbacks/esms/bad%20id/{'A' * 22}",
+    ],
+)
+def test_missing_or_malformed_signature_is_forbidden(
+    callback: LoadedFunction, store: MessageStore, path: str
+) -> None:
+    accept(store, REQUEST_ID, DELIVERED_SMS_ID)
     event = load_event("callback-delivered.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["pathParameters"] = {}
+    parts = path.split("/")[3:]
+    event["pathParameters"] = dict(zip(("request_id", "signature"), parts, strict=False))
 
     assert answer(callback.invoke(event))[0] == 403
+    assert status(store, REQUEST_ID) == "ACCEPTED"
 
 
-def test_previous_token_still_works_during_rotation(
+def test_a_callback_signed_for_one_message_cannot_change_another(
+    callback: LoadedFunction, store: MessageStore, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given two accepted messages, and a URL eSMS was given for message A (leaked, say)
+    accept(store, "message-a", "sms-a")
+    accept(store, "message-b", "sms-b")
+    signature_of_a = sign(callback_key(aws, deployment), "message-a")
+    delivered = load_event("callback-delivered.json")
+
+    # When someone presents A's signature with B's RequestId, with B's SMSID in the report
+    code, _ = answer(
+        callback.invoke(
+            signed_for(delivered, "message-b", signature_of_a, "SMSID=sms-b&SendStatus=5&SendSuccess=1")
+        )
+    )
+
+    # Then B is untouched; and A's own URL moves A only, whatever SMSID its report names
+    assert code == 403
+    assert status(store, "message-b") == "ACCEPTED"
+    code, _ = answer(
+        callback.invoke(
+            signed_for(delivered, "message-a", signature_of_a, "SMSID=sms-b&SendStatus=5&SendSuccess=1")
+        )
+    )
+    assert code == 200
+    assert (status(store, "message-a"), status(store, "message-b")) == ("DELIVERED", "ACCEPTED")
+
+
+def test_a_url_signed_with_the_previous_key_still_applies_during_rotation(
     callback: LoadedFunction,
     store: MessageStore,
     aws: boto3.Session,
     deployment: Resolver,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given an operator who rotated the token, keeping the old one as PreviousCallbackToken
+    # Given an operator who rotated the key, keeping the old one as PreviousCallbackKey
     secrets = aws.client("secretsmanager")
-    arn = deployment.ref("EsmsSecret")
-    values = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
-    rotated = {**values, "CallbackToken": "new-token-value", "PreviousCallbackToken": values["CallbackToken"]}
-    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(rotated))
+    arn = deployment.ref("CallbackKeySecret")
+    old = secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"]
+    secrets.put_secret_value(
+        SecretId=arn, SecretString=json.dumps({"CallbackKey": "a-new-key-value", "PreviousCallbackKey": old})
+    )
     fresh = load_function("CallbackFunction", deployment, monkeypatch, {})
-    accept(store, "order-1", DELIVERED_SMS_ID)
+    accept(store, REQUEST_ID, DELIVERED_SMS_ID)
+    accept(store, "sent-after-rotation", "sms-new")
 
-    # When callbacks arrive with the old token (messages sent before the rotation)
-    code, _ = answer(fresh.invoke(load_event("callback-delivered.json")))
+    # When callbacks arrive on URLs signed before the rotation, and after it
+    old_code, _ = answer(fresh.invoke(load_event("callback-delivered.json")))
+    new_signature = sign(b"a-new-key-value", "sent-after-rotation")
+    new_event = signed_for(
+        load_event("callback-delivered.json"),
+        "sent-after-rotation",
+        new_signature,
+        "SMSID=sms-new&SendStatus=5&SendSuccess=1",
+    )
+    new_code, _ = answer(fresh.invoke(new_event))
 
-    # Then they are applied
-    assert code == 200
-    assert status(store, "order-1") == "DELIVERED"
+    # Then both are applied
+    assert (old_code, new_code) == (200, 200)
+    assert status(store, REQUEST_ID) == status(store, "sent-after-rotation") == "DELIVERED"
 
 
-def test_unknown_sms_id_is_parked_not_applied(
+def test_a_key_rotated_after_the_function_started_is_picked_up(
     callback: LoadedFunction, store: MessageStore, aws: boto3.Session, deployment: Resolver
 ) -> None:
+    # Given a running function that cached the old key, then a rotation
+    callback.invoke(load_event("callback-sent.json"))
+    aws.client("secretsmanager").put_secret_value(
+        SecretId=deployment.ref("CallbackKeySecret"), SecretString=json.dumps({"CallbackKey": "rotated-key"})
+    )
+    accept(store, "after-rotation", "sms-r")
+    event = signed_for(
+        load_event("callback-delivered.json"),
+        "after-rotation",
+        sign(b"rotated-key", "after-rotation"),
+        "SMSID=sms-r&SendStatus=5&SendSuccess=1",
+    )
+
+    # Then a URL signed with the new key is accepted (the secret is re-read on a mismatch)
+    assert answer(callback.invoke(event))[0] == 200
+
+
+def test_a_signed_callback_for_a_message_we_do_not_have_is_404_and_creates_nothing(
+    callback: LoadedFunction, aws: boto3.Session, deployment: Resolver
+) -> None:
     code, body = answer(callback.invoke(load_event("callback-delivered.json")))
 
-    assert (code, body) == (200, {"result": "parked"})
-    messages = aws.resource("dynamodb").Table(deployment.ref("MessagesTable")).scan()["Items"]
-    assert messages == []
-    table = aws.resource("dynamodb").Table(deployment.ref("CallbacksTable"))
-    parked: Any = table.get_item(Key={"sms_id": DELIVERED_SMS_ID})["Item"]
-    assert parked["reports"][0]["params"]["SendStatus"] == "5"
+    assert (code, body) == (404, {"message": "no such message"})
+    assert scan(aws, deployment) == []
 
 
-def test_early_callback_is_applied_when_the_sender_records_the_sms_id(
+def test_a_callback_proves_acceptance_and_moves_a_message_still_retrying(
     callback: LoadedFunction,
     sender: LoadedFunction,
     esms: EsmsStub,
     store: MessageStore,
     deployment: Resolver,
 ) -> None:
-    # Given a delivery report that beat the sender's write
-    answer(callback.invoke(load_event("callback-delivered.json")))
-    esms.responder = lambda body: accepted(DELIVERED_SMS_ID)
-
-    # When the sender records the SMSID eSMS gave it
-    event = load_event("sender-eventbridge-wrapped.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
+    # Given a send that timed out (eSMS did accept it), so the message waits to be retried
+    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
+    event["Records"] = event["Records"][:1]  # order-DH240501-confirm
+    esms.responder = lambda body: Reply(delay_seconds=2.5, body=accepted(DELIVERED_SMS_ID).body)
     sender.invoke(event)
+    assert status(store, REQUEST_ID) == "RETRYING"
 
-    # Then the parked report is applied at once
-    assert status(store, "eb-order-DH240888") == "DELIVERED"
+    # When its delivery report arrives
+    code, _ = answer(callback.invoke(load_event("callback-delivered.json")))
+
+    # Then it is DELIVERED with the SMSID the report names, and the next receive sends nothing more
+    assert code == 200
+    record = store.get(REQUEST_ID)
+    assert record is not None
+    assert (record.status, record.sms_id, record.error) == (MessageStatus.DELIVERED, DELIVERED_SMS_ID, None)
+    esms.responder = lambda body: accepted("must-not-happen")
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
+    sender.invoke(event)
+    assert esms.sends_for(REQUEST_ID) == 1
 
 
-def test_parked_callback_outside_its_window_is_never_applied(
+def test_a_callback_that_beats_the_senders_own_write_wins(
     callback: LoadedFunction,
     sender: LoadedFunction,
     esms: EsmsStub,
     store: MessageStore,
     deployment: Resolver,
-    aws: boto3.Session,
 ) -> None:
-    answer(callback.invoke(load_event("callback-delivered.json")))
-    table = aws.resource("dynamodb").Table(deployment.ref("CallbacksTable"))
-    table.update_item(
-        Key={"sms_id": DELIVERED_SMS_ID},
-        UpdateExpression="SET apply_until = :past",
-        ExpressionAttributeValues={":past": 1},
-    )
-    esms.responder = lambda body: accepted(DELIVERED_SMS_ID)
+    # Given eSMS calling back before it answers the send (the message is still SENDING)
+    def deliver_then_answer(body: dict[str, Any]) -> Reply:
+        assert answer(callback.invoke(load_event("callback-delivered.json")))[0] == 200
+        return accepted(DELIVERED_SMS_ID)
 
-    sender.invoke(
-        load_event("sender-eventbridge-wrapped.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
-    )
+    esms.responder = deliver_then_answer
+    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
+    event["Records"] = event["Records"][:1]
 
-    assert status(store, "eb-order-DH240888") == "ACCEPTED"
+    response = sender.invoke(event)
+
+    # Then the sender's later ACCEPTED does not move it back: it stays DELIVERED, and SQS is done with it
+    assert response["batchItemFailures"] == []
+    record = store.get(REQUEST_ID)
+    assert record is not None
+    assert record.status is MessageStatus.DELIVERED
+    assert [entry.status for entry in record.history] == ["SENDING", "DELIVERED"]
 
 
-def test_sandbox_or_unsent_message_is_never_moved_by_a_callback(
-    callback: LoadedFunction, store: MessageStore
+def test_a_message_accepted_through_a_retrys_124_reaches_delivered_from_its_callback(
+    callback: LoadedFunction,
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    store: MessageStore,
+    deployment: Resolver,
 ) -> None:
-    # A message still SENDING (or RETRYING) was not accepted by eSMS: a callback cannot be about it
-    store.claim("order-1", {"phone": "0901888484", "sms_id": DELIVERED_SMS_ID}, lease_seconds=30)
+    # Given a first attempt whose answer was lost, and a retry that hears 124 (no SMSID in it)
+    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
+    event["Records"] = event["Records"][:1]
+    esms.responder = lambda body: Reply(drop=True)
+    sender.invoke(event)
+    esms.responder = lambda body: refused("124", "Request exist 1")
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
+    sender.invoke(event)
+    record = store.get(REQUEST_ID)
+    assert record is not None and (record.status, record.sms_id) == (MessageStatus.ACCEPTED, None)
 
-    code, body = answer(callback.invoke(load_event("callback-delivered.json")))
+    # When its callback comes (eSMS's callbacks leave RequestId empty: the URL names the message)
+    code, _ = answer(callback.invoke(load_event("callback-delivered.json")))
 
+    # Then it is DELIVERED and has learnt its SMSID
     assert code == 200
-    assert body["result"] == "unchanged"
-    assert status(store, "order-1") == "SENDING"
+    record = store.get(REQUEST_ID)
+    assert record is not None
+    assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, DELIVERED_SMS_ID)
+
+
+@pytest.mark.parametrize(
+    ("report", "expected"),
+    [("SendStatus=1", "ACCEPTED"), ("SendStatus=2", "ACCEPTED"), ("SendStatus=9", "ACCEPTED")],
+)
+def test_a_pending_report_proves_acceptance_without_deciding_the_outcome(
+    callback: LoadedFunction, store: MessageStore, report: str, expected: str
+) -> None:
+    store.claim(REQUEST_ID, {"phone": "0901888484"}, lease_seconds=30, check_at=CHECK_AT)
+
+    code, body = answer(callback.invoke(with_query(load_event("callback-sent.json"), f"SMSID=s-1&{report}")))
+    again = answer(callback.invoke(with_query(load_event("callback-sent.json"), f"SMSID=s-1&{report}")))
+
+    assert (code, body, again) == (200, {"result": "applied"}, (200, {"result": "noted"}))
+    record = store.get(REQUEST_ID)
+    assert record is not None
+    assert (record.status.value, record.sms_id) == (expected, "s-1")
+    assert record.check_at is not None  # still waiting for its outcome
 
 
 @pytest.mark.parametrize(
@@ -287,7 +424,7 @@ def test_malformed_callbacks_get_a_4xx_or_a_safe_no_op(
     query: str,
     expected_code: int,
 ) -> None:
-    accept(store, "order-1", "abc")
+    accept(store, REQUEST_ID, "abc")
     before = scan(aws, deployment)
 
     code, _ = answer(callback.invoke(with_query(load_event("callback-delivered.json"), query)))
@@ -295,25 +432,17 @@ def test_malformed_callbacks_get_a_4xx_or_a_safe_no_op(
     assert code == expected_code
     if code != 200:
         assert scan(aws, deployment) == before
-    assert status(store, "order-1") == "ACCEPTED"
+    assert status(store, REQUEST_ID) == "ACCEPTED"
 
 
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "application/json"])
-def test_post_with_the_fields_in_the_body_is_applied(
-    callback: LoadedFunction, store: MessageStore, content_type: str
-) -> None:
-    accept(store, "order-1", DELIVERED_SMS_ID)
-    fields = {"SMSID": DELIVERED_SMS_ID, "SendStatus": "5", "SendSuccess": "1", "SendFailed": "0"}
-    event = with_query(load_event("callback-delivered.json"), "")
+def test_only_get_is_routed_as_esms_calls_back(callback: LoadedFunction, store: MessageStore) -> None:
+    accept(store, REQUEST_ID, DELIVERED_SMS_ID)
+    event = load_event("callback-delivered.json")
     event["requestContext"]["http"]["method"] = "POST"
-    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /callbacks/esms/{token}"
-    event["headers"]["content-type"] = content_type
-    event["body"] = json.dumps(fields) if content_type == "application/json" else urlencode(fields)
+    event["body"] = json.dumps({"SMSID": DELIVERED_SMS_ID, "SendStatus": "5", "SendSuccess": "1"})
 
-    code, _ = answer(callback.invoke(event))
-
-    assert code == 200
-    assert status(store, "order-1") == "DELIVERED"
+    assert answer(callback.invoke(event))[0] in (403, 404, 405)
+    assert status(store, REQUEST_ID) == "ACCEPTED"
 
 
 # Each message gets a run of eSMS reports; whatever order and repetition they arrive in, the end
@@ -335,91 +464,48 @@ RUNS = {
     order=st.lists(st.integers(min_value=0, max_value=2), min_size=1, max_size=8),
 )
 def test_any_order_and_repetition_of_callbacks_ends_in_the_ordered_state(
-    callback: LoadedFunction, store: MessageStore, run: str, order: list[int]
+    callback: LoadedFunction,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+    run: str,
+    order: list[int],
 ) -> None:
     steps = RUNS[run]
     arrivals = [steps[index % len(steps)] for index in order] + steps  # every report arrives at least once
+    key = callback_key(aws, deployment)
     finals = {}
     for label, sequence in (("ordered", steps), ("shuffled", arrivals)):
         sms_id = f"{label}-{uuid.uuid4().hex}"
         request_id = f"r-{sms_id}"
         accept(store, request_id, sms_id)
         for query in sequence:
-            response = callback.invoke(
-                with_query(load_event("callback-delivered.json"), f"SMSID={sms_id}&{query}")
+            event = signed_for(
+                load_event("callback-delivered.json"),
+                request_id,
+                sign(key, request_id),
+                f"SMSID={sms_id}&{query}",
             )
-            assert response["statusCode"] == 200
+            assert callback.invoke(event)["statusCode"] == 200
         finals[label] = status(store, request_id)
     assert finals["shuffled"] == finals["ordered"]
 
 
-def test_callback_meets_the_senders_link_even_when_the_index_lags(
-    callback: LoadedFunction, store: MessageStore, aws: boto3.Session, deployment: Resolver
-) -> None:
-    # Given a message the sender linked to its SMSID, but which the sms_id index does not show yet
-    store.claim("order-1", {"phone": "0901888484"}, lease_seconds=30)
-    store.transition("order-1", MessageStatus.ACCEPTED, "accepted by eSMS")  # no sms_id: index misses it
-    parked = ParkedCallbacks(deployment.ref("CallbacksTable"), aws.client("dynamodb"), 3600, 30)
-    assert parked.link(DELIVERED_SMS_ID, "order-1") == []
-
-    # When the callback arrives
-    code, body = answer(callback.invoke(load_event("callback-delivered.json")))
-
-    # Then it is applied through the link, not left parked
-    assert (code, body) == (200, {"result": "applied"})
-    assert status(store, "order-1") == "DELIVERED"
-
-
-def test_callback_that_cannot_be_written_is_kept_in_the_log_without_the_token(
+def test_callback_that_cannot_be_written_is_kept_in_the_log_without_the_signature(
     callback: LoadedFunction, aws: boto3.Session, deployment: Resolver
 ) -> None:
     # Given DynamoDB failing (here: the table is gone)
     aws.client("dynamodb").delete_table(TableName=deployment.ref("MessagesTable"))
+    event = load_event("callback-delivered.json")
     logged = io.StringIO()
 
     with function_output_to(logged):
-        code, _ = answer(callback.invoke(load_event("callback-delivered.json")))
+        code, _ = answer(callback.invoke(event))
 
     # Then the answer says so, and the callback's fields can be replayed from the log
     assert code == 503
     [line] = [json.loads(text) for text in logged.getvalue().splitlines() if "callback not recorded" in text]
     assert line["callback"]["SMSID"] == DELIVERED_SMS_ID
     assert line["callback"]["SendStatus"] == "5"
-    assert "local-callback-token" not in logged.getvalue()
-
-
-def test_callback_naming_its_request_id_finds_a_message_whose_sms_id_was_never_learnt(
-    callback: LoadedFunction, store: MessageStore
-) -> None:
-    # Given a message accepted through a retry's 124: eSMS never told us its SMSID
-    store.claim("order-1", {"phone": "0901888484"}, lease_seconds=30)
-    store.transition(
-        "order-1", MessageStatus.ACCEPTED, "eSMS already holds this RequestId", {"esms_code": "124"}
-    )
-    query = load_event("callback-delivered.json")["rawQueryString"].replace(
-        "RequestId=&", "RequestId=order-1&"
-    )
-
-    # When a callback names the RequestId
-    code, body = answer(callback.invoke(with_query(load_event("callback-delivered.json"), query)))
-
-    # Then it is applied, and the SMSID is learnt for the callbacks after it
-    assert (code, body) == (200, {"result": "applied"})
-    record = store.get("order-1")
-    assert record is not None
-    assert record.status is MessageStatus.DELIVERED
-    assert record.sms_id == DELIVERED_SMS_ID
-
-
-def test_callback_cannot_take_over_a_message_that_has_another_sms_id(
-    callback: LoadedFunction, store: MessageStore
-) -> None:
-    accept(store, "order-1", "some-other-sms-id")
-    query = load_event("callback-delivered.json")["rawQueryString"].replace(
-        "RequestId=&", "RequestId=order-1&"
-    )
-
-    code, body = answer(callback.invoke(with_query(load_event("callback-delivered.json"), query)))
-
-    assert (code, body) == (200, {"result": "parked"})
-    assert status(store, "order-1") == "ACCEPTED"
+    assert line["correlation_id"] == REQUEST_ID
+    assert event["pathParameters"]["signature"] not in logged.getvalue()

@@ -6,6 +6,8 @@ import copy
 import io
 import json
 import threading
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -14,6 +16,7 @@ import pytest
 from local.lambda_runtime import function_output_to
 from local.template import Resolver
 from tests.conftest import (
+    CALLBACK_BASE_URL,
     LoadedFunction,
     load_event,
     load_function,
@@ -21,6 +24,7 @@ from tests.conftest import (
     sender_overrides,
 )
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
+from zns_relay.callback_signing import sign
 
 SEED_FIELDS = {
     "ApiKey", "SecretKey", "OAID", "Phone", "TempData", "SendDate", "TempID",
@@ -52,8 +56,34 @@ def failures(response: dict[str, Any]) -> list[str]:
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
 
-def batch(deployment: Resolver, name: str) -> dict[str, Any]:
-    return load_event(name, queue_arn=deployment.get_att("SendQueue", "Arn"))
+def batch(deployment: Resolver, name: str, **body_changes: str) -> dict[str, Any]:
+    """An event from events/ for the provisioned queue; `body_changes` edit each record's message."""
+    event = load_event(name, queue_arn=deployment.get_att("SendQueue", "Arn"))
+    for record in event["Records"] if body_changes else []:
+        record["body"] = json.dumps(_edit_message(json.loads(record["body"]), body_changes))
+    return event
+
+
+def _edit_message(document: dict[str, Any], changes: dict[str, str]) -> dict[str, Any]:
+    if "Message" in document:  # an SNS notification
+        return {**document, "Message": json.dumps(_edit_message(json.loads(document["Message"]), changes))}
+    if "detail" in document:  # an EventBridge event
+        return {**document, "detail": _edit_message(document["detail"], changes)}
+    return {**document, **changes}
+
+
+def end_retry_window(
+    aws: boto3.Session, deployment: Resolver, request_id: str, validity_too: bool = False
+) -> None:
+    """Time passing: the message's retry window (and, if asked, its validity) ended a minute ago."""
+    table = aws.resource("dynamodb").Table(deployment.ref("MessagesTable"))
+    past = int(time.time()) - 60
+    names = ["retry_until", "valid_until"] if validity_too else ["retry_until"]
+    table.update_item(
+        Key={"request_id": request_id},
+        UpdateExpression="SET " + ", ".join(f"{name} = :past" for name in names),
+        ExpressionAttributeValues={":past": past},
+    )
 
 
 def with_receive_count(event: dict[str, Any], count: int) -> dict[str, Any]:
@@ -69,6 +99,7 @@ def test_batch_of_ten_sends_ten_seed_shaped_requests_and_records_each_accepted(
     # Given ten valid messages in one batch
     event = batch(deployment, "sender-batch.json")
     credentials = secret_values(aws, deployment)
+    key = secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"].encode()
 
     # When Lambda invokes the sender
     response = sender.invoke(event)
@@ -83,10 +114,9 @@ def test_batch_of_ten_sends_ten_seed_shaped_requests_and_records_each_accepted(
         assert all(set(param) == {"key", "value"} for param in body["TempData"])
         assert body["ApiKey"] == credentials["ApiKey"]
         assert body["Phone"].startswith("0") and len(body["Phone"]) == 10
-        assert (
-            body["CallbackUrl"]
-            == f"https://callbacks.example.test/callbacks/esms/{credentials['CallbackToken']}"
-        )
+        # And each CallbackUrl names its message, signed with the callback key
+        request_id = body["RequestId"]
+        assert body["CallbackUrl"] == f"{CALLBACK_BASE_URL}/{request_id}/{sign(key, request_id)}"
     # And each message is ACCEPTED with eSMS's SMSID
     for record in event["Records"]:
         request_id = json.loads(record["body"])["RequestId"]
@@ -158,12 +188,17 @@ def test_malformed_bodies_are_rejected_with_their_reason_and_not_retried(
 
 
 @pytest.mark.parametrize(
-    "reply",
-    [Reply(status=500, body="Internal Server Error"), Reply(delay_seconds=2.5, body="{}")],
+    ("reply", "possibly_accepted"),
+    [(Reply(status=500, body="Internal Server Error"), False), (Reply(delay_seconds=2.5, body="{}"), True)],
     ids=["http-500", "timeout"],
 )
 def test_transient_failure_is_a_batch_item_failure_left_retrying(
-    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver, reply: Reply
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    aws: boto3.Session,
+    deployment: Resolver,
+    reply: Reply,
+    possibly_accepted: bool,
 ) -> None:
     esms.responder = lambda body: reply
     event = batch(deployment, "sender-sns-wrapped.json")
@@ -175,6 +210,10 @@ def test_transient_failure_is_a_batch_item_failure_left_retrying(
     assert stored is not None
     assert stored["status"] == "RETRYING"
     assert stored["attempts"] == 1
+    # A timeout may hide an acceptance: the message remembers it may already be with eSMS
+    assert ("uncertain_since" in stored) is possibly_accepted
+    # And the retry window is fixed at the first attempt, for every later receive
+    assert stored["retry_until"] > int(time.time())
 
 
 def test_retry_after_transient_failure_sends_again_and_is_accepted(
@@ -211,22 +250,114 @@ def test_permanent_code_ends_failed_and_is_not_retried(
     assert stored["error"] == "eSMS 789: template not configured for this OA (TemplateId is not config)"
 
 
-def test_exhausted_retries_end_failed_and_go_on_to_the_dlq(
+def test_window_over_after_certain_refusals_ends_failed_and_the_record_is_done(
     sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
 ) -> None:
+    # Given a message eSMS refused (HTTP 503) until its retry window ended
     esms.responder = lambda body: Reply(status=503, body="")
-    max_receives = int(deployment.parameters["MaxReceiveCount"])
-    event = with_receive_count(batch(deployment, "sender-sns-wrapped.json"), max_receives)
+    event = batch(deployment, "sender-sns-wrapped.json")
+    sender.invoke(event)
+    end_retry_window(aws, deployment, "sns-order-DH240777")
 
-    response = sender.invoke(event)
+    # When SQS offers it again
+    response = sender.invoke(with_receive_count(event, 2))
 
-    assert failures(response) == [event["Records"][0]["messageId"]]
+    # Then it is not sent again, ends FAILED with the last error, and SQS deletes it (no DLQ)
+    assert failures(response) == []
+    assert esms.sends_for("sns-order-DH240777") == 1
     stored = item(aws, deployment, "sns-order-DH240777")
     assert stored is not None
     assert stored["status"] == "FAILED"
-    assert stored["error"].startswith(
-        f"retries exhausted after {max_receives} receives: eSMS answered HTTP 503"
+    assert stored["error"] == (
+        "gave up after 1 attempts over the retry window (last: eSMS answered HTTP 503)"
     )
+    assert "check_at" not in stored  # final: out of the reconciler's index
+
+
+def test_window_over_after_a_timeout_waits_for_the_report_instead_of_failing(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given an attempt that timed out (eSMS may hold it) and a window that then ended
+    esms.responder = lambda body: Reply(delay_seconds=2.5, body="{}")
+    event = batch(deployment, "sender-sns-wrapped.json")
+    sender.invoke(event)
+    end_retry_window(aws, deployment, "sns-order-DH240777")
+
+    response = sender.invoke(with_receive_count(event, 2))
+
+    # Then it is never FAILED: it waits, not final, in the reconciler's index, for its report
+    assert failures(response) == []
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None
+    assert stored["status"] == "RETRYING"
+    assert "check_at" in stored and "uncertain_since" in stored
+    assert stored["history"][-1]["detail"].startswith(
+        "retry window over; an earlier attempt may have reached eSMS: waiting for its report"
+    )
+
+
+@pytest.mark.parametrize("seconds_past", [1, 0])
+def test_a_message_whose_validity_has_passed_is_expired_without_a_request(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver, seconds_past: int
+) -> None:
+    # Given a message whose ValidUntil is now, or a second ago
+    valid_until = datetime.fromtimestamp(int(time.time()) - seconds_past, UTC).isoformat()
+    event = batch(deployment, "sender-sns-wrapped.json", ValidUntil=valid_until)
+
+    response = sender.invoke(event)
+
+    # Then nothing goes to eSMS and the message is EXPIRED with the reason
+    assert failures(response) == []
+    assert esms.bodies == []
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None and stored["status"] == "EXPIRED"
+    assert stored["error"] == "not sent: its validity (ValidUntil) passed before it could be sent"
+
+
+def test_a_message_valid_a_little_longer_is_sent(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    valid_until = datetime.fromtimestamp(int(time.time()) + 120, UTC).isoformat()
+
+    sender.invoke(batch(deployment, "sender-sns-wrapped.json", ValidUntil=valid_until))
+
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None and stored["status"] == "ACCEPTED"
+    assert stored["valid_until"] == stored["retry_until"]  # the validity ends its retry window
+
+
+def test_a_retried_message_whose_validity_ends_is_expired_not_failed(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given a message refused for now (160) whose validity then ends
+    valid_until = datetime.fromtimestamp(int(time.time()) + 120, UTC).isoformat()
+    event = batch(deployment, "sender-sns-wrapped.json", ValidUntil=valid_until)
+    esms.responder = lambda body: refused("160", "TPS limit exceeded")
+    sender.invoke(event)
+    end_retry_window(aws, deployment, "sns-order-DH240777", validity_too=True)
+
+    sender.invoke(with_receive_count(event, 2))
+
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None and stored["status"] == "EXPIRED"
+    assert stored["error"].startswith("not sent: its validity (ValidUntil) passed before eSMS accepted it")
+    assert esms.sends_for("sns-order-DH240777") == 1
+
+
+def test_a_record_is_handed_back_unclaimed_when_too_little_time_is_left(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given an invocation with a second left (Lambda would stop it before an eSMS answer could land)
+    event = batch(deployment, "sender-sns-wrapped.json")
+    context = sender.context()
+    context.timeout_seconds = 1
+
+    response = sender.handler(event, context)
+
+    # Then the record goes back to SQS at once, unclaimed and unsent
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    assert esms.bodies == []
+    assert item(aws, deployment, "sns-order-DH240777") is None
 
 
 def test_duplicate_code_on_a_retry_means_already_accepted(
@@ -398,51 +529,33 @@ def test_no_secret_value_appears_in_any_log_line(
     assert '"message":"message accepted"' in output
     assert '"message":"message rejected: it breaks the producer contract"' in output
     assert '"_aws"' in output  # the metrics
-    for secret in secret_values(aws, deployment).values():
+    secrets = [
+        *secret_values(aws, deployment).values(),
+        *secret_values(aws, deployment, "CallbackKeySecret").values(),
+    ]
+    for secret in secrets:
         assert secret not in output
+    # Nor the CallbackUrl's signatures
+    for body in esms.bodies:
+        assert body["CallbackUrl"].rsplit("/", 1)[1] not in output
 
 
-def test_send_is_recorded_even_when_parked_callbacks_cannot_be_read(
-    sender: LoadedFunction, aws: boto3.Session, deployment: Resolver
-) -> None:
-    # Given the parked-callbacks table failing (here: gone)
-    aws.client("dynamodb").delete_table(TableName=deployment.ref("CallbacksTable"))
-
-    response = sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json"))
-
-    # Then the accepted send is neither failed nor retried (a retry would only find it claimed)
-    assert failures(response) == []
-    stored = item(aws, deployment, "eb-order-DH240888")
-    assert stored is not None and stored["status"] == "ACCEPTED"
-
-
-def test_account_problem_outlasting_the_retries_waits_in_the_dlq_and_a_redrive_sends_it(
+def test_account_problem_is_retried_through_the_window_then_fails_safe_to_republish(
     sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
 ) -> None:
-    # Given a balance problem (103) that lasts through every receive
+    # Given a balance problem (103) that outlasts the whole retry window
     esms.responder = lambda body: refused("103", "Balance not enough")
-    max_receives = int(deployment.parameters["MaxReceiveCount"])
     event = batch(deployment, "sender-eventbridge-wrapped.json")
-
-    response = sender.invoke(with_receive_count(event, max_receives))
-
-    # Then the record goes on to the DLQ, but the message is not condemned: it still waits to be sent
+    response = sender.invoke(event)
     assert failures(response) == [event["Records"][0]["messageId"]]
-    stored = item(aws, deployment, "eb-order-DH240888")
-    assert stored is not None
-    assert stored["status"] == "RETRYING"
-    assert stored["history"][-1]["detail"].startswith(
-        "retries exhausted on an account problem, waiting in the DLQ"
-    )
+    end_retry_window(aws, deployment, "eb-order-DH240888")
 
-    # When the operator tops up the balance and redrives the DLQ
-    esms.responder = lambda body: accepted("sms-after-top-up")
-    response = sender.invoke(with_receive_count(event, 1))
+    sender.invoke(with_receive_count(event, 2))
 
-    # Then the message is sent
-    assert failures(response) == []
+    # Then it ends FAILED naming the account problem: eSMS refused every attempt, so nothing was sent
     stored = item(aws, deployment, "eb-order-DH240888")
-    assert stored is not None and stored["status"] == "ACCEPTED" and stored["sms_id"] == "sms-after-top-up"
+    assert stored is not None and stored["status"] == "FAILED"
+    assert "eSMS 103: insufficient balance" in stored["error"]
 
 
 def test_log_lines_carry_the_request_id_as_correlation_id(

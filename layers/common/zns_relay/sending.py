@@ -136,6 +136,7 @@ class MessageSender:
             return self._reject(violation, delivery)
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
         if seconds_left < self._policy.min_seconds_to_send:
+            count("RecordsHandedBack")
             return SendOutcome(Outcome.HANDED_BACK, request.request_id, "too little time left to send")
 
         now = int(self._clock().timestamp())
