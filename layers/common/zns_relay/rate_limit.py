@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 
 class RateLimiter:
-    """Spaces calls at least 1/`per_second` apart, so that no one-second window holds more than
-    `per_second` of them; thread-safe. Clock and sleep are injectable for tests."""
+    """At most `per_second` calls in any one-second window, spaced evenly rather than in bursts.
+
+    Even spacing (1/`per_second` apart) keeps the calls smooth; the record of the last calls makes
+    the limit exact whatever rounding the clock does. Thread-safe; clock and sleep are injectable.
+    """
 
     def __init__(
         self,
@@ -20,16 +25,23 @@ class RateLimiter:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         self._interval = 1.0 / per_second
+        self._per_window = max(1, math.floor(per_second))
+        self._window = max(1.0, self._interval)  # one second, or longer below one call a second
+        self._recent: deque[float] = deque(maxlen=self._per_window)
         self._clock = clock
         self._sleep = sleep
-        self._next = float("-inf")
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
         """Wait until the next call is allowed, and take its slot."""
         with self._lock:
             now = self._clock()
-            if self._next > now:
-                self._sleep(self._next - now)
-                now = self._next
-            self._next = now + self._interval
+            allowed = now
+            if self._recent:
+                allowed = max(allowed, self._recent[-1] + self._interval)
+            if len(self._recent) == self._per_window:
+                allowed = max(allowed, self._recent[0] + self._window)
+            if allowed > now:
+                self._sleep(allowed - now)
+                now = max(self._clock(), allowed)
+            self._recent.append(now)

@@ -49,6 +49,8 @@ _PARAMETER_NAMES = {name.lower(): name for name in CALLBACK_PARAMETERS}
 _CODE_KEYS = ("error", "code", "error_code")
 _MESSAGE_KEYS = ("message", "msg")
 _MAX_DECODE_STEPS = 5
+# Zalo errors eSMS reports as a bare number (QueryZnsStatus's ErrorInfo), with what eSMS says they mean.
+BARE_ZALO_ERRORS = {1001: "the user was not online in time"}
 _NUMBER = re.compile(r"([+-]?\d{1,18})(?:\.(\d*))?", re.ASCII)
 _DECODER = json.JSONDecoder()
 
@@ -143,6 +145,9 @@ def parse_error_info(raw: str | None) -> ZaloError | None:
     text = _text(raw, MAX_ERROR_INFO_CHARS)
     if text is None:
         return None
+    bare = _lenient_int(text)
+    if bare is not None:
+        return ZaloError(code=bare, message=BARE_ZALO_ERRORS.get(bare, ""), raw=text)
     document = _decode_json_object(text) or {}
     fields = {str(key).lower(): value for key, value in document.items()}
     codes = (_lenient_int(fields.get(key)) for key in _CODE_KEYS)

@@ -1,0 +1,389 @@
+"""The reconciler on moto, asking a scripted eSMS (real HTTP on loopback) with a fake clock."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+from local.template import Resolver
+from tests.conftest import LoadedFunction, load_event, load_function
+from tests.support.esms_stub import EsmsStub, Reply
+from zns_relay.credentials import SecretCache, parse_esms_secret
+from zns_relay.delivery import DeliveryReports, FollowUp
+from zns_relay.esms.status import EsmsStatusClient
+from zns_relay.models.state import MessageStatus
+from zns_relay.rate_limit import RateLimiter
+from zns_relay.reconciling import ReconcilePolicy, Reconciler
+from zns_relay.store.messages import MessageStore, awaiting_shard
+
+START = 1_796_000_000  # epoch seconds the fake clock starts at
+HOUR = 3600
+POLICY = ReconcilePolicy(unknown_after_seconds=72 * HOUR, recheck_seconds=HOUR, abandon_after_seconds=1800)
+OA_ID = "1397492183140006179"
+
+
+@dataclass
+class FakeTime:
+    """A clock the store, the reconciler and its rate limiters share; sleeping advances it."""
+
+    now: float = START
+    sleeps: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def utc(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@dataclass
+class ScriptedStatus:
+    """eSMS's status endpoints as the test wants them: reports by SMSID, and when each call came."""
+
+    get_callback: dict[str, dict[str, Any]] = field(default_factory=dict)  # SMSID -> Data_callback item
+    query_status: dict[str, dict[str, Any]] = field(default_factory=dict)  # SMSID -> QueryZnsStatus Data
+    failing: bool = False
+    calls: list[tuple[str, float, int]] = field(default_factory=list)  # (endpoint, time, SMSIDs asked)
+
+    def answer(self, body: dict[str, Any], time: FakeTime) -> Reply:
+        if self.failing:
+            return Reply(status=503, body="")
+        if "ListRefid" in body:
+            self.calls.append(("GetCallback", time.now, len(body["ListRefid"])))
+            items = [self.get_callback[sms_id] for sms_id in body["ListRefid"] if sms_id in self.get_callback]
+            return Reply(body=json.dumps({"Code": 100, "Message": "Success", "Data_callback": items}))
+        self.calls.append(("QueryZnsStatus", time.now, 1))
+        data = self.query_status.get(body["SmsId"])
+        if data is None:
+            return Reply(body=json.dumps({"CodeResult": "105", "ErrorMessage": "SMSID not found"}))
+        return Reply(body=json.dumps({"CodeResult": "100", "Data": data}))
+
+
+def delivered_item(sms_id: str) -> dict[str, Any]:
+    """A GetCallback item exactly in the documented shape (numbers as numbers, RequestId null)."""
+    return {
+        "SMSID": sms_id, "SendFailed": 0, "SendSuccess": 1, "SendStatus": 5, "TotalPrice": 300.0,
+        "TotalReceiver": 1, "TotalSent": 1, "RequestId": None, "TypeId": 25, "Telcoid": 1,
+        "PhoneNumber": "0909090909", "CallbackUrl": "https://example.test/callbacks/esms/r/sig",
+        "Partnerids": "7984e9b198c40e9957d6", "ErrorInfo": None, "OAId": OA_ID, "ZnsTempId": "2056446",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def store(aws: boto3.Session, deployment: Resolver, time: FakeTime) -> MessageStore:
+    return MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"), clock=time.utc)
+
+
+@pytest.fixture
+def status_script(esms: EsmsStub, time: FakeTime) -> ScriptedStatus:
+    script = ScriptedStatus()
+    esms.responder = lambda body: script.answer(body, time)
+    return script
+
+
+@pytest.fixture
+def reconciler(
+    aws: boto3.Session, deployment: Resolver, esms: EsmsStub, store: MessageStore, time: FakeTime
+) -> Reconciler:
+    root = esms.base_url.removesuffix("/MainService.svc/json")
+    secrets = SecretCache(
+        deployment.ref("EsmsSecret"),
+        SecretsProvider(boto3_client=aws.client("secretsmanager")),
+        parse_esms_secret,
+    )
+    return Reconciler(
+        store,
+        EsmsStatusClient(esms.base_url, root, read_timeout=5),
+        secrets,
+        DeliveryReports(store, FollowUp(1800), clock=time.utc),
+        POLICY,
+        get_callback_limiter=RateLimiter(20, clock=time.monotonic, sleep=time.sleep),
+        query_status_limiter=RateLimiter(100, clock=time.monotonic, sleep=time.sleep),
+        clock=time.utc,
+    )
+
+
+def accepted(
+    store: MessageStore, request_id: str, sms_id: str | None, time: FakeTime, sandbox: bool = False
+) -> None:
+    """A message eSMS accepted now (with no SMSID when eSMS answered 124), waiting for its report."""
+    now = int(time.now)
+    store.claim(
+        request_id, {"oa_id": OA_ID}, 30, check_at=now + 1800, keep_fields={"retry_until": now + 12 * HOUR}
+    )
+    store.transition(
+        request_id, MessageStatus.ACCEPTED, "accepted by eSMS", {"sms_id": sms_id, "sandbox": sandbox},
+        keep_fields={"accepted_at": now}, check_at=None if sandbox else now + 1800,
+    )  # fmt: skip
+
+
+def run(reconciler: Reconciler, seconds_left: float = 300.0) -> Any:
+    return reconciler.run(seconds_left=lambda: seconds_left)
+
+
+def status_of(store: MessageStore, request_id: str) -> MessageStatus:
+    record = store.get(request_id)
+    assert record is not None
+    return record.status
+
+
+def test_a_lost_callback_is_recovered_from_getcallback_through_the_callback_code_path(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given a message accepted half an hour ago whose callback never came, and eSMS holding the report
+    accepted(store, "lost-1", "sms-lost-1", time)
+    status_script.get_callback["sms-lost-1"] = delivered_item("sms-lost-1")
+    time.now += 1800
+
+    summary = run(reconciler)
+
+    # Then it is DELIVERED, its history says where the report came from, and it left the index
+    record = store.get("lost-1")
+    assert record is not None and record.status is MessageStatus.DELIVERED
+    assert record.history[-1].data is not None and record.history[-1].data["source"] == "GetCallback"
+    assert record.check_at is None
+    assert [call[0] for call in status_script.calls] == ["GetCallback"]
+    assert summary.applied == 1
+
+
+def test_what_getcallback_does_not_know_is_asked_of_queryznsstatus(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given two messages: one eSMS knows only through QueryZnsStatus, where Zalo answered 1001
+    accepted(store, "q-1", "sms-q-1", time)
+    accepted(store, "q-2", "sms-q-2", time)
+    status_script.query_status["sms-q-1"] = {
+        "ErrorInfo": "1001", "FinalStatus": "1", "SMSID": "sms-q-1", "SendFailed": 1, "SendStatus": 5,
+        "SendSuccess": 0, "TotalPrice": 0.0, "TotalReceiver": 1, "TotalSent": 1, "ZaloMsgId": "",
+    }  # fmt: skip
+    status_script.query_status["sms-q-2"] = {
+        "ErrorInfo": None, "FinalStatus": "0", "SMSID": "sms-q-2", "SendFailed": 0, "SendStatus": 2,
+        "SendSuccess": 0, "TotalPrice": 0.0, "TotalReceiver": 1, "TotalSent": 0, "ZaloMsgId": "",
+    }  # fmt: skip
+    time.now += 1800
+
+    run(reconciler)
+
+    # Then the final answer applies (with Zalo's code as the reason); the pending one only waits longer
+    record = store.get("q-1")
+    assert record is not None and record.status is MessageStatus.FAILED
+    assert record.error is not None and "1001" in record.error
+    pending = store.get("q-2")
+    assert pending is not None and pending.status is MessageStatus.ACCEPTED
+    assert pending.check_at == int(time.now) + HOUR
+    assert len(pending.history) == 2  # asking wrote no history
+    assert Counter(call[0] for call in status_script.calls) == {"GetCallback": 1, "QueryZnsStatus": 2}
+
+
+def test_no_final_report_within_72_hours_ends_unknown(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    accepted(store, "silent", "sms-silent", time)
+    accepted(store, "via-124", None, time)  # accepted through a 124: no SMSID to ask about
+
+    time.now += 1800
+    run(reconciler)
+    assert status_of(store, "silent") is MessageStatus.ACCEPTED
+    assert status_of(store, "via-124") is MessageStatus.ACCEPTED
+    time.now = START + 72 * HOUR
+    run(reconciler)
+
+    for request_id in ("silent", "via-124"):
+        record = store.get(request_id)
+        assert record is not None and record.status is MessageStatus.UNKNOWN
+        assert record.error == "no final delivery report within 72 h of acceptance, though eSMS was asked"
+    # The message without an SMSID was never asked about
+    assert all(call[2] == 1 for call in status_script.calls if call[0] == "GetCallback")
+
+
+def test_a_sandbox_message_is_never_chased(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    accepted(store, "sandbox-1", "sms-sandbox", time, sandbox=True)
+    time.now += 100 * HOUR
+
+    summary = run(reconciler)
+
+    assert summary.examined == 0 and status_script.calls == []
+    assert status_of(store, "sandbox-1") is MessageStatus.ACCEPTED
+
+
+def retrying(store: MessageStore, request_id: str, time: FakeTime, *, uncertain: bool) -> None:
+    now = int(time.now)
+    claim = store.claim(
+        request_id, {"oa_id": OA_ID}, 30, check_at=now + 1800, keep_fields={"retry_until": now + 600}
+    )
+    assert claim is not None
+    keep = {"uncertain_since": now} if uncertain else {}
+    store.transition(
+        request_id,
+        MessageStatus.RETRYING,
+        "eSMS did not answer",
+        keep_fields=keep,
+        claim=claim,
+        check_at=now + 2400,
+    )
+
+
+def test_past_its_window_a_certainly_refused_message_fails_and_a_possibly_accepted_one_waits(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given two messages left RETRYING with no queue delivery to revisit them (they reached the DLQ)
+    retrying(store, "refused", time, uncertain=False)
+    retrying(store, "maybe", time, uncertain=True)
+
+    # When the reconciler runs inside their window plus the grace, then after it
+    time.now += 900
+    run(reconciler)
+    assert (status_of(store, "refused"), status_of(store, "maybe")) == (MessageStatus.RETRYING,) * 2
+    time.now += 1800
+    run(reconciler)
+
+    # Then only the one eSMS certainly refused is FAILED; the other waits for its report
+    assert status_of(store, "refused") is MessageStatus.FAILED
+    assert status_of(store, "maybe") is MessageStatus.RETRYING
+    time.now = START + 72 * HOUR
+    run(reconciler)
+    record = store.get("maybe")
+    assert record is not None and record.status is MessageStatus.UNKNOWN
+    assert record.error == "eSMS may have accepted it, but no delivery report came within 72 h"
+    assert status_script.calls == []  # no SMSID: nothing to ask
+
+
+def test_a_message_left_sending_by_a_dead_invocation_waits_for_its_report(
+    reconciler: Reconciler, store: MessageStore, time: FakeTime
+) -> None:
+    # Given one message whose sender died mid-send long ago, and one being sent right now
+    now = int(time.now)
+    store.claim("dead", {"oa_id": OA_ID}, 30, check_at=now, keep_fields={"retry_until": now - 4000})
+    time.now += 60
+    store.claim(
+        "alive", {"oa_id": OA_ID}, 3600, check_at=int(time.now), keep_fields={"retry_until": now - 4000}
+    )
+
+    run(reconciler)
+
+    # Then the dead one may have reached eSMS: it waits (not FAILED); the live one is left alone
+    dead = store.get("dead")
+    assert dead is not None and dead.status is MessageStatus.RETRYING and dead.uncertain_since is not None
+    assert status_of(store, "alive") is MessageStatus.SENDING
+
+
+def test_a_failing_getcallback_changes_nothing_and_is_asked_again_later(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    accepted(store, "r-1", "sms-1", time)
+    status_script.failing = True
+    time.now += 1800
+
+    summary = run(reconciler)
+
+    record = store.get("r-1")
+    assert record is not None and record.status is MessageStatus.ACCEPTED
+    assert record.check_at == int(time.now) + HOUR
+    assert summary.query_failures == 1
+
+
+def seed_accepted(aws: boto3.Session, deployment: Resolver, count: int, time: FakeTime) -> None:
+    """`count` messages accepted now, written as the sender leaves them (in batches: seeding is not
+    what the test is about)."""
+    table = aws.resource("dynamodb").Table(deployment.ref("MessagesTable"))
+    now = int(time.now)
+    with table.batch_writer() as writer:
+        for index in range(count):
+            request_id = f"m-{index}"
+            writer.put_item(
+                Item={
+                    "request_id": request_id, "status": "ACCEPTED", "sms_id": f"sms-{index}", "oa_id": OA_ID,
+                    "attempts": 1, "accepted_at": now, "retry_until": now + 12 * HOUR,
+                    "awaiting": awaiting_shard(request_id), "check_at": now + 1800,
+                    "created_at": "2026-11-30T00:00:00.000Z", "updated_at": "2026-11-30T00:00:00.000Z",
+                    "expires_at": now + 90 * 86400, "history": [],
+                }
+            )  # fmt: skip
+
+
+def test_five_thousand_waiting_messages_stay_within_esms_documented_rates(
+    reconciler: Reconciler,
+    aws: boto3.Session,
+    deployment: Resolver,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+) -> None:
+    # Given 5,000 accepted messages whose callbacks were lost; eSMS knows all but 50
+    seed_accepted(aws, deployment, 5000, time)
+    for index in range(50, 5000):
+        status_script.get_callback[f"sms-{index}"] = delivered_item(f"sms-{index}")
+    time.now += 1800
+
+    summary = run(reconciler)
+
+    # Then every GetCallback asked at most 200 SMSIDs, no second held more than 20 GetCallback calls
+    # or 100 QueryZnsStatus calls, and the 4,950 known reports were applied
+    get_callback = [(at, asked) for endpoint, at, asked in status_script.calls if endpoint == "GetCallback"]
+    queries = [at for endpoint, at, _ in status_script.calls if endpoint == "QueryZnsStatus"]
+    assert max(asked for _, asked in get_callback) <= 200
+    assert len(get_callback) == 25
+    assert max_in_any_second([at for at, _ in get_callback]) <= 20
+    assert max_in_any_second(queries) <= 100 and len(queries) == 50
+    assert summary.applied == 4950
+
+
+def max_in_any_second(times: list[float]) -> int:
+    ordered = sorted(times)
+    return max((sum(1 for other in ordered if start <= other < start + 1) for start in ordered), default=0)
+
+
+def test_a_run_that_runs_short_of_time_leaves_the_rest_due(
+    reconciler: Reconciler, store: MessageStore, time: FakeTime
+) -> None:
+    for index in range(5):
+        accepted(store, f"m-{index}", None, time)
+    time.now += 73 * HOUR
+    left = iter([300.0, 300.0, 5.0])
+
+    summary = reconciler.run(seconds_left=lambda: next(left, 5.0))
+
+    assert summary.stopped_early and summary.examined == 2
+    assert Counter(status_of(store, f"m-{index}") for index in range(5)) == {
+        MessageStatus.UNKNOWN: 2,
+        MessageStatus.ACCEPTED: 3,
+    }
+
+
+def test_the_scheduled_handler_reconciles(
+    aws: boto3.Session, deployment: Resolver, esms: EsmsStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a message accepted long ago, and the handler Lambda runs on the schedule
+    store = MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"))
+    accepted(store, "old", "sms-old", FakeTime(now=datetime.now(UTC).timestamp() - 73 * HOUR))
+    reconciler_function: LoadedFunction = load_function(
+        "ReconcilerFunction",
+        deployment,
+        monkeypatch,
+        {
+            "ESMS_BASE_URL": esms.base_url,
+            "ESMS_STATUS_URL": esms.base_url.removesuffix("/MainService.svc/json"),
+        },
+    )
+
+    result = reconciler_function.invoke(load_event("reconciler-scheduled.json"))
+
+    assert result["examined"] == 1 and result["ended"] == {"UNKNOWN": 1}
+    assert status_of(store, "old") is MessageStatus.UNKNOWN
