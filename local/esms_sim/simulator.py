@@ -333,7 +333,7 @@ class EsmsSimulator:
         path, _, query = target.partition("?")
         path = path.rstrip("/") or "/"
         if path.startswith("/_sim/"):
-            return self._control(method, path, raw)
+            return self._control(method, path, dict(parse_qsl(query)), raw)
         endpoint = _ENDPOINTS_BY_PATH.get(path)
         if endpoint is None:
             return json_reply({"error": f"no such resource: {path}"}, 404)
@@ -342,9 +342,9 @@ class EsmsSimulator:
         body = dict(parse_qsl(query, keep_blank_values=True)) if method == "GET" else _json_object(raw)
         return self._serve(endpoint, body)
 
-    def _control(self, method: str, path: str, raw: bytes) -> Reply:
+    def _control(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Reply:
         if method == "GET" and path == "/_sim/requests":
-            return json_reply(self.requests())
+            return json_reply(self.requests(query.get("endpoint")))
         if method == "GET" and path == "/_sim/callbacks":
             return json_reply(self.callbacks())
         if method == "GET" and path == "/_sim/stats":
