@@ -81,6 +81,16 @@ class AcceptedMessage:
         if not self.report.final:
             self.report = report
 
+    def final_report(self, price: float) -> Report | None:
+        """The report that ends this message as its outcome says; None for no_report."""
+        if self.outcome == NO_REPORT:
+            return None
+        if self.outcome == DELIVERED:
+            return Report(FINISHED, success=1, sent=1, price=price)
+        if self.outcome == SMS_FAILED:
+            return Report(FINISHED, failed=1, sent=1)  # as the SMS sample: counted as sent, nothing charged
+        return Report(FINISHED, failed=1, error=ZNS_FAILURES[self.outcome])  # as the ZNS sample: TotalSent 0
+
     def callback_parameters(self, report: Report) -> dict[str, str]:
         """The callback's query parameters for this report, in eSMS's order and text forms."""
         values = {
@@ -165,13 +175,3 @@ def _quoted_error_info(error: tuple[int, str] | None) -> str:
 def callback_query(parameters: dict[str, str]) -> str:
     """URL-encode like eSMS's sample: braces stay literal, everything else reserved is %-escaped."""
     return "&".join(f"{name}={quote(value, safe='{}')}" for name, value in parameters.items())
-
-
-def final_report(message: AcceptedMessage, price: float) -> Report | None:
-    if message.outcome == NO_REPORT:
-        return None
-    if message.outcome == DELIVERED:
-        return Report(FINISHED, success=1, sent=1, price=price)
-    if message.outcome == SMS_FAILED:
-        return Report(FINISHED, failed=1, sent=1)  # the SMS sample: counted as sent, nothing charged
-    return Report(FINISHED, failed=1, error=ZNS_FAILURES[message.outcome])  # the ZNS sample: TotalSent 0

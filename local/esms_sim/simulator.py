@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from local.esms_sim import answers
 from local.esms_sim.config import DELIVERED, SimulatorConfig
 from local.esms_sim.limits import SlidingWindow, TokenBucket
-from local.esms_sim.reports import SENT, SMS, ZNS, AcceptedMessage, Report, callback_query, final_report
+from local.esms_sim.reports import SENT, SMS, ZNS, AcceptedMessage, Report, callback_query
 from local.esms_sim.server import Reply, Server, html_reply, json_reply
 from local.esms_sim.validation import (
     SMS_TEXT_FIELDS,
@@ -63,23 +63,22 @@ LIMITS = (SEND_TPS, GET_CALLBACK_TPS, GET_CALLBACK_IDS, QUERY_ZNS_STATUS_TPS)
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One eSMS endpoint: its name in the request log, method, path under the root, and handler name."""
+    """One eSMS endpoint: its name in the request log and stats, its method and its path under the root."""
 
     name: str
     method: str
     path: str
-    handler: str
 
 
 ENDPOINTS = (
-    Endpoint("zns_send", "POST", f"{BASE_PATH}/SendZaloMessage_V5_post", "_zns_send"),
-    Endpoint("sms_send", "POST", f"{BASE_PATH}/SendMultipleMessage_V4_post_json", "_sms_send"),
-    Endpoint("get_callback", "POST", "/ZaloCallback/GetCallback", "_get_callback"),
-    Endpoint("query_zns_status", "POST", f"{BASE_PATH}/QueryZnsStatus", "_query_zns_status"),
-    Endpoint("get_balance", "POST", f"{BASE_PATH}/GetBalance_json", "_get_balance"),
-    Endpoint("get_quota", "POST", f"{BASE_PATH}/ZNS/GetQuota", "_get_quota"),
-    Endpoint("get_template", "POST", f"{BASE_PATH}/GetTemplate", "_get_template"),
-    Endpoint("get_zns_template_info", "GET", f"{BASE_PATH}/GetZnsTemplateInfo", "_get_zns_template_info"),
+    Endpoint("zns_send", "POST", f"{BASE_PATH}/SendZaloMessage_V5_post"),
+    Endpoint("sms_send", "POST", f"{BASE_PATH}/SendMultipleMessage_V4_post_json"),
+    Endpoint("get_callback", "POST", "/ZaloCallback/GetCallback"),
+    Endpoint("query_zns_status", "POST", f"{BASE_PATH}/QueryZnsStatus"),
+    Endpoint("get_balance", "POST", f"{BASE_PATH}/GetBalance_json"),
+    Endpoint("get_quota", "POST", f"{BASE_PATH}/ZNS/GetQuota"),
+    Endpoint("get_template", "POST", f"{BASE_PATH}/GetTemplate"),
+    Endpoint("get_zns_template_info", "GET", f"{BASE_PATH}/GetZnsTemplateInfo"),
 )
 SEND_ENDPOINTS = frozenset({"zns_send", "sms_send"})
 _ENDPOINTS_BY_PATH = {endpoint.path: endpoint for endpoint in ENDPOINTS}
@@ -137,6 +136,7 @@ class _Handled:
 
     answer: answers.Answer
     early_callbacks: threading.Event | None = None
+    log: Mapping[str, Any] = field(default_factory=dict)  # what the request log adds (detail, outcome...)
 
 
 class EsmsSimulator:
@@ -179,6 +179,16 @@ class EsmsSimulator:
         self._server: Server | None = None
         self._threads: list[threading.Thread] = []
         self._executor: ThreadPoolExecutor | None = None
+        self._handlers: dict[str, Callable[[dict[str, Any] | None, SimulatorConfig], _Handled]] = {
+            "zns_send": self._zns_send,
+            "sms_send": self._sms_send,
+            "get_callback": self._get_callback,
+            "query_zns_status": self._query_zns_status,
+            "get_balance": self._get_balance,
+            "get_quota": self._get_quota,
+            "get_template": self._get_template,
+            "get_zns_template_info": self._get_zns_template_info,
+        }
 
     # Lifecycle
 
@@ -404,9 +414,10 @@ class EsmsSimulator:
                 error_status, "Internal Server Error" if error_status == 500 else "Service Unavailable"
             )
         elif fault is None:
-            handler: Callable[[dict[str, Any] | None, SimulatorConfig, dict[str, Any]], _Handled]
-            handler = getattr(self, endpoint.handler)
-            handled = handler(body, config, record)
+            try:
+                handled = self._handlers[endpoint.name](body, config)
+            except Refusal as refusal:
+                handled = _Handled(refusal.answer, log={"detail": refusal.detail or None})
             reply = json_reply(handled.answer)
             if handled.early_callbacks is not None:
                 handled.early_callbacks.wait(config.early_callback_wait_seconds)
@@ -414,7 +425,7 @@ class EsmsSimulator:
             record["answered_at"] = _now_iso()
             record["http_status"] = reply.status if reply is not None else None
             if handled is not None:
-                record.update(answers.answer_summary(handled.answer))
+                record.update(answers.answer_summary(handled.answer), **handled.log)
         return reply
 
     def _count_traffic(self, endpoint: str) -> None:
@@ -473,32 +484,21 @@ class EsmsSimulator:
 
     # Send endpoints
 
-    def _zns_send(
-        self, body: dict[str, Any] | None, config: SimulatorConfig, record: dict[str, Any]
-    ) -> _Handled:
-        try:
-            fields = text_fields(body, ZNS_TEXT_FIELDS)
-            if fields is None or not fields["ApiKey"] or not fields["SecretKey"]:
-                raise refuse("210", "the body is not a JSON object of text fields with ApiKey and SecretKey")
-            self._check_sender(fields, config)
-            send = check_zns_send(fields, cast(dict[str, Any], body).get("TempData"), config)
-            return self._accept(send, config, record)
-        except Refusal as refusal:
-            record["detail"] = refusal.detail or None
-            return _Handled(refusal.answer)
+    def _zns_send(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
+        fields = text_fields(body, ZNS_TEXT_FIELDS)
+        if fields is None or not fields["ApiKey"] or not fields["SecretKey"]:
+            raise refuse("210", "the body is not a JSON object of text fields with ApiKey and SecretKey")
+        self._check_sender(fields, config)
+        return self._accept(
+            check_zns_send(fields, cast(dict[str, Any], body).get("TempData"), config), config
+        )
 
-    def _sms_send(
-        self, body: dict[str, Any] | None, config: SimulatorConfig, record: dict[str, Any]
-    ) -> _Handled:
-        try:
-            fields = text_fields(body, SMS_TEXT_FIELDS)
-            if fields is None:
-                raise Refusal(dict(answers.INVALID_REQUEST), "the body is not a JSON object of text fields")
-            self._check_sender(fields, config)
-            return self._accept(check_sms_send(fields, config), config, record)
-        except Refusal as refusal:
-            record["detail"] = refusal.detail or None
-            return _Handled(refusal.answer)
+    def _sms_send(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
+        fields = text_fields(body, SMS_TEXT_FIELDS)
+        if fields is None:
+            raise Refusal(dict(answers.INVALID_REQUEST), "the body is not a JSON object of text fields")
+        self._check_sender(fields, config)
+        return self._accept(check_sms_send(fields, config), config)
 
     def _check_sender(self, fields: Mapping[str, str], config: SimulatorConfig) -> None:
         if not self._authorized(fields):
@@ -506,7 +506,7 @@ class EsmsSimulator:
         if not self._admit_send(fields["ApiKey"], config):
             raise refuse("160", f"over tps_limit {config.tps_limit}/s")
 
-    def _accept(self, send: ZnsSend | SmsSend, config: SimulatorConfig, record: dict[str, Any]) -> _Handled:
+    def _accept(self, send: ZnsSend | SmsSend, config: SimulatorConfig) -> _Handled:
         """The 24-hour RequestId check (one memory for both send endpoints) and acceptance, atomically."""
         with self._state:
             now = self._now()
@@ -521,14 +521,13 @@ class EsmsSimulator:
                 self._accepted_at[send.request_id] = now
             message = self._new_message(send, sms_id, config)
             self._messages[sms_id] = message
-            record["outcome"] = message.outcome
-            record["callbacks_lost"] = message.callbacks_lost
+            log = {"outcome": message.outcome, "callbacks_lost": message.callbacks_lost}
             chain = self._plan_reports(message, config)
             if not chain.steps:
-                return _Handled(accepted)
+                return _Handled(accepted, log=log)
             early = chain.calls_back and self._chance(config.early_callbacks)
             self._push(_Delivery(chain, 0, 1), 0.0 if early else config.callback_delay_seconds)
-            return _Handled(accepted, chain.done if early else None)
+            return _Handled(accepted, chain.done if early else None, log)
 
     def _new_message(self, send: ZnsSend | SmsSend, sms_id: str, config: SimulatorConfig) -> AcceptedMessage:
         """Call with the state lock held: the outcome and loss draws of an accepted message."""
@@ -573,7 +572,7 @@ class EsmsSimulator:
         price = config.unit_price if message.channel == ZNS else config.sms_unit_price
         sent = Report(SENT, sent=1, price=price)
         steps: list[tuple[Report, bool]] = []
-        final = final_report(message, price)
+        final = message.final_report(price)
         if final is not None:
             steps.append((final, False))
         if self._chance(config.sent_first):
@@ -585,26 +584,34 @@ class EsmsSimulator:
 
     # Status and account endpoints
 
-    def _get_callback(
-        self, body: dict[str, Any] | None, config: SimulatorConfig, record: dict[str, Any]
-    ) -> _Handled:
+    def _caller(
+        self, body: dict[str, Any] | None, names: tuple[str, ...], unauthorized: answers.Answer
+    ) -> dict[str, str]:
+        """The fields of a status or account call with the right keys; else its refusal is raised."""
+        fields = text_fields(body, ("ApiKey", "SecretKey", *names))
+        if fields is None:
+            raise Refusal(dict(answers.INVALID_REQUEST), "the body is not a JSON object of text fields")
+        if not self._authorized(fields):
+            raise Refusal(unauthorized)
+        return fields
+
+    def _get_callback(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
         """Replays the reports of up to get_callback_max_ids SMSIDs sent with a CallbackUrl from OAId.
 
         More SMSIDs than that: eSMS documents it answers for the first ones only (counted as a violation).
         """
-        fields = text_fields(body, ("ApiKey", "SecretKey", "OAId"))
         ids = body.get("ListRefid") if body else None
-        if fields is None or not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
-            return _Handled(dict(answers.INVALID_REQUEST))
-        if not self._authorized(fields):
-            return _Handled(answers.get_callback_refusal("101"))
+        if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
+            raise Refusal(dict(answers.INVALID_REQUEST), "ListRefid is not a list of SMSIDs")
+        fields = self._caller(body, ("OAId",), answers.get_callback_refusal("101"))
         limit = config.get_callback_tps_limit
         if not self._admit_status_call("get_callback", fields["ApiKey"], limit, GET_CALLBACK_TPS):
-            return _Handled(answers.get_callback_refusal("160"))
+            raise Refusal(answers.get_callback_refusal("160"), f"over get_callback_tps_limit {limit}/s")
+        log = {}
         with self._state:
             if len(ids) > config.get_callback_max_ids:
                 self._violations[GET_CALLBACK_IDS] += 1
-                record["detail"] = f"{len(ids)} SMSIDs: only the first {config.get_callback_max_ids} answered"
+                log["detail"] = f"{len(ids)} SMSIDs: only the first {config.get_callback_max_ids} answered"
             items = []
             for sms_id in dict.fromkeys(ids[: config.get_callback_max_ids]):
                 message = self._messages.get(sms_id)
@@ -615,78 +622,50 @@ class EsmsSimulator:
                     and message.oa_id == fields["OAId"]
                 ):
                     items.append(message.get_callback_item())
-        return _Handled(answers.get_callback_answer(items))
+        return _Handled(answers.get_callback_answer(items), log=log)
 
-    def _query_zns_status(
-        self, body: dict[str, Any] | None, config: SimulatorConfig, record: dict[str, Any]
-    ) -> _Handled:
+    def _query_zns_status(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
         """One ZNS message's report by SMSID; 854 (the error table's "no data found") when eSMS has none."""
-        fields = text_fields(body, ("ApiKey", "SecretKey", "SmsId", "SmsType"))
-        if fields is None:
-            return _Handled(dict(answers.INVALID_REQUEST))
-        if not self._authorized(fields):
-            return _Handled(answers.status_refusal("101"))
+        fields = self._caller(body, ("SmsId", "SmsType"), answers.status_refusal("101"))
         limit = config.query_zns_status_tps_limit
         if not self._admit_status_call("query_zns_status", fields["ApiKey"], limit, QUERY_ZNS_STATUS_TPS):
-            return _Handled(answers.status_refusal("160"))
+            raise Refusal(answers.status_refusal("160"), f"over query_zns_status_tps_limit {limit}/s")
         if not fields["SmsId"]:
-            return _Handled(answers.status_refusal("851"))
+            raise Refusal(answers.status_refusal("851"))
         if fields["SmsType"] not in _QUERY_SMS_TYPES:
-            return _Handled(answers.status_refusal("118"))
+            raise Refusal(answers.status_refusal("118"), "SmsType must be 24 or 25")
         with self._state:
             message = self._messages.get(fields["SmsId"])
             if message is None or message.channel != ZNS:
-                return _Handled(answers.status_refusal("854"))
-            record["sms_id"] = message.sms_id
-            return _Handled({"CodeResult": "100", "Data": message.zns_status_data()})
+                raise Refusal(answers.status_refusal("854"))
+            data = message.zns_status_data()
+        return _Handled({"CodeResult": "100", "Data": data}, log={"sms_id": message.sms_id})
 
-    def _get_balance(
-        self, body: dict[str, Any] | None, config: SimulatorConfig, record: dict[str, Any]
-    ) -> _Handled:
-        fields = text_fields(body, ("ApiKey", "SecretKey"))
-        if fields is None:
-            return _Handled(dict(answers.INVALID_REQUEST))
-        if not self._authorized(fields):
-            return _Handled(answers.balance_refusal())
+    def _get_balance(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
+        self._caller(body, (), answers.balance_refusal())
         return _Handled(answers.balance_answer(config.balance))
 
-    def _get_quota(
-        self, body: dict[str, Any] | None, config: SimulatorConfig, record: dict[str, Any]
-    ) -> _Handled:
+    def _get_quota(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
         """DailyQuota as configured; RemainingQuota less each ZNS accepted since the last reset."""
-        fields = text_fields(body, ("ApiKey", "SecretKey", "OAID"))
-        if fields is None:
-            return _Handled(dict(answers.INVALID_REQUEST))
-        if not self._authorized(fields):
-            return _Handled(answers.status_refusal("101"))
+        fields = self._caller(body, ("OAID",), answers.status_refusal("101"))
         if not fields["OAID"]:
-            return _Handled(answers.status_refusal("791"))
+            raise Refusal(answers.status_refusal("791"))
         with self._state:
             used = sum(message.channel == ZNS for message in self._messages.values())
         return _Handled(answers.quota_answer(config.daily_quota, max(0, config.daily_quota - used)))
 
-    def _get_template(
-        self, body: dict[str, Any] | None, config: SimulatorConfig, record: dict[str, Any]
-    ) -> _Handled:
+    def _get_template(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
         """Every registered template, in GetTemplate's ZNSTemplates shape (one list for any OAId)."""
-        fields = text_fields(body, ("ApiKey", "SecretKey", "OAId", "SmsType"))
-        if fields is None:
-            return _Handled(dict(answers.INVALID_REQUEST))
-        if not self._authorized(fields):
-            return _Handled(answers.status_refusal("101"))
+        self._caller(body, ("OAId", "SmsType"), answers.status_refusal("101"))
         return _Handled(answers.template_list_answer(config.templates))
 
-    def _get_zns_template_info(
-        self, body: dict[str, Any] | None, config: SimulatorConfig, record: dict[str, Any]
-    ) -> _Handled:
-        fields = text_fields(body, ("ApiKey", "SecretKey", "OAId", "TemplateId"))
-        if fields is None:
-            return _Handled(dict(answers.INVALID_REQUEST))
-        if not self._authorized(fields):
-            return _Handled(answers.template_info_refusal("101"))
+    def _get_zns_template_info(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
+        fields = self._caller(body, ("OAId", "TemplateId"), answers.template_info_refusal("101"))
         template = config.templates.get(fields["TemplateId"])
         if template is None:
-            return _Handled(answers.template_info_refusal("789"))
+            raise Refusal(
+                answers.template_info_refusal("789"), f"TemplateId {fields['TemplateId']} is not registered"
+            )
         return _Handled(answers.template_info_answer(fields["TemplateId"], template))
 
     # Report dispatch

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -171,7 +171,7 @@ def check_sms_send(fields: Mapping[str, str], config: SimulatorConfig) -> SmsSen
     )
 
 
-def _check_common(fields: Mapping[str, str], refusal: Any) -> None:
+def _check_common(fields: Mapping[str, str], refusal: Callable[[str], Refusal]) -> None:
     """RequestId, SendDate and Sandbox: the same rules on both send endpoints, each its own refusal."""
     if len(fields["RequestId"]) > MAX_REQUEST_ID_CHARS:
         raise refusal(f"RequestId longer than {MAX_REQUEST_ID_CHARS}")
