@@ -15,6 +15,7 @@ from typing import Any
 
 from local.esms_sim.templates import REQUIRE_TYPES, ZnsTemplate
 
+Answer = dict[str, Any]
 ERROR_MESSAGES = {
     "101": "Authorize Failed",
     "104": "Brand name code is not exist",
@@ -30,15 +31,6 @@ ERROR_MESSAGES = {
     "851": "Missing SMSID",
     "854": "No data found",
 }
-# Documented verbatim on the SMS page (124 and 99 tabs); the 124 answer serves every send endpoint.
-DUPLICATE_REQUEST: dict[str, Any] = {
-    "CodeResult": "124",
-    "CountRegenerate": 0,
-    "ErrorMessage": "Request exist 1",
-    "SendStatus": "5",
-}
-INVALID_REQUEST: dict[str, Any] = {"error": "Invalid request"}
-Answer = dict[str, Any]
 ACCOUNT_USER_ID = 9999  # GetBalance_json's UserID in eSMS's sample
 TEMPLATE_TIMEOUT_MS = 7_200_000  # GetZnsTemplateInfo's Timeout in eSMS's sample
 _TEMPLATE_REASONS = {
@@ -50,9 +42,19 @@ _TEMPLATE_REASONS = {
 }
 
 
-def send_answer(code: str, *, sms_id: str | None = None, message: str | None = None) -> dict[str, Any]:
+def duplicate_request_answer() -> Answer:
+    """124 as the SMS page documents it (no SMSID), for every send endpoint."""
+    return {"CodeResult": "124", "CountRegenerate": 0, "ErrorMessage": "Request exist 1", "SendStatus": "5"}
+
+
+def invalid_request_answer() -> Answer:
+    """The SMS page's "99" tab: a body eSMS cannot read, answered without any result code."""
+    return {"error": "Invalid request"}
+
+
+def send_answer(code: str, *, sms_id: str | None = None, message: str | None = None) -> Answer:
     """A send's answer: 100 with its SMSID, a refusal with its ErrorMessage (146 with an SMSID too)."""
-    answer: dict[str, Any] = {"CodeResult": code, "CountRegenerate": 0}
+    answer: Answer = {"CodeResult": code, "CountRegenerate": 0}
     if code != "100":
         answer["ErrorMessage"] = message or ERROR_MESSAGES[code]
     if sms_id is not None:
@@ -65,20 +67,20 @@ def invalid_phone_message(phone: str) -> str:
     return f"The phone number {phone} is not valid."
 
 
-def status_refusal(code: str) -> dict[str, Any]:
+def status_refusal(code: str) -> Answer:
     """QueryZnsStatus, ZNS/GetQuota and GetTemplate refusals: their documented 101 shape."""
     return {"CodeResult": code, "ErrorMessage": ERROR_MESSAGES[code]}
 
 
-def balance_answer(balance: float) -> dict[str, Any]:
+def balance_answer(balance: float) -> Answer:
     return {"Balance": _number(balance), "CodeResponse": "100", "UserID": ACCOUNT_USER_ID}
 
 
-def balance_refusal() -> dict[str, Any]:
+def balance_refusal() -> Answer:
     return {"Balance": 0, "CodeResponse": "101", "ErrorMessage": ERROR_MESSAGES["101"]}
 
 
-def quota_answer(daily: int, remaining: int) -> dict[str, Any]:
+def quota_answer(daily: int, remaining: int) -> Answer:
     """ZNS/GetQuota's documented fields; the promotion quotas are not simulated and stay 0."""
     return {
         "CodeResult": "100",
@@ -93,17 +95,17 @@ def quota_answer(daily: int, remaining: int) -> dict[str, Any]:
     }
 
 
-def get_callback_answer(items: list[dict[str, Any]]) -> dict[str, Any]:
+def get_callback_answer(items: list[dict[str, Any]]) -> Answer:
     return {"Code": 100, "Message": "Success", "Data_callback": items}
 
 
-def get_callback_refusal(code: str) -> dict[str, Any]:
+def get_callback_refusal(code: str) -> Answer:
     """Undocumented: GetCallback's own envelope (`Code` a number) with eSMS's code and text for it
     (101 wrong keys, 160 over 20 calls a second, as GetZaloMessageStatus documents 160 for its TPS)."""
     return {"Code": int(code), "Message": ERROR_MESSAGES[code], "Data_callback": []}
 
 
-def template_info_refusal(code: str) -> dict[str, Any]:
+def template_info_refusal(code: str) -> Answer:
     """Undocumented: GetZnsTemplateInfo's own envelope (`Error` a number) with eSMS's code and text."""
     return {"Data": None, "Error": int(code), "Message": ERROR_MESSAGES[code]}
 
@@ -113,7 +115,7 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-def template_list_answer(templates: Mapping[str, ZnsTemplate]) -> dict[str, Any]:
+def template_list_answer(templates: Mapping[str, ZnsTemplate]) -> Answer:
     """GetTemplate's answer: every template with its parameters' limits and types."""
     return {
         "CodeResult": "100",
@@ -122,7 +124,7 @@ def template_list_answer(templates: Mapping[str, ZnsTemplate]) -> dict[str, Any]
     }
 
 
-def _template_summary(temp_id: str, template: ZnsTemplate) -> dict[str, Any]:
+def _template_summary(temp_id: str, template: ZnsTemplate) -> Answer:
     return {
         "TempContent": template.content,
         "TempId": int(temp_id),
@@ -139,7 +141,7 @@ def _template_summary(temp_id: str, template: ZnsTemplate) -> dict[str, Any]:
     }
 
 
-def template_info_answer(temp_id: str, template: ZnsTemplate) -> dict[str, Any]:
+def template_info_answer(temp_id: str, template: ZnsTemplate) -> Answer:
     """GetZnsTemplateInfo's answer, with the sample's keys and types (TemplateQuality is the text "null")."""
     data = {
         "ListButtons": [],
@@ -166,7 +168,7 @@ def template_info_answer(temp_id: str, template: ZnsTemplate) -> dict[str, Any]:
     return {"Data": data, "Error": 0, "Message": "Success"}
 
 
-def answer_summary(answer: Answer) -> dict[str, Any]:
+def answer_summary(answer: Answer) -> Answer:
     """What the request log keeps of an answer: its result code as text, its error text, its SMSID."""
     code = next(
         (answer[key] for key in ("CodeResult", "CodeResponse", "Code", "Error") if key in answer), None

@@ -496,7 +496,7 @@ class EsmsSimulator:
     def _sms_send(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
         fields = text_fields(body, SMS_TEXT_FIELDS)
         if fields is None:
-            raise Refusal(dict(answers.INVALID_REQUEST), "the body is not a JSON object of text fields")
+            raise Refusal(answers.invalid_request_answer(), "the body is not a JSON object of text fields")
         self._check_sender(fields, config)
         return self._accept(check_sms_send(fields, config), config)
 
@@ -590,7 +590,7 @@ class EsmsSimulator:
         """The fields of a status or account call with the right keys; else its refusal is raised."""
         fields = text_fields(body, ("ApiKey", "SecretKey", *names))
         if fields is None:
-            raise Refusal(dict(answers.INVALID_REQUEST), "the body is not a JSON object of text fields")
+            raise Refusal(answers.invalid_request_answer(), "the body is not a JSON object of text fields")
         if not self._authorized(fields):
             raise Refusal(unauthorized)
         return fields
@@ -602,7 +602,7 @@ class EsmsSimulator:
         """
         ids = body.get("ListRefid") if body else None
         if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
-            raise Refusal(dict(answers.INVALID_REQUEST), "ListRefid is not a list of SMSIDs")
+            raise Refusal(answers.invalid_request_answer(), "ListRefid is not a list of SMSIDs")
         fields = self._caller(body, ("OAId",), answers.get_callback_refusal("101"))
         limit = config.get_callback_tps_limit
         if not self._admit_status_call("get_callback", fields["ApiKey"], limit, GET_CALLBACK_TPS):

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from local.esms_sim.answers import DUPLICATE_REQUEST, INVALID_REQUEST, invalid_phone_message, send_answer
+from local.esms_sim.answers import (
+    duplicate_request_answer,
+    invalid_phone_message,
+    invalid_request_answer,
+    send_answer,
+)
 from local.esms_sim.config import SimulatorConfig
 from local.esms_sim.phones import local_phone
 
@@ -65,7 +70,7 @@ def refuse(code: str, detail: str = "", *, message: str | None = None) -> Refusa
 
 
 def duplicate_request(request_id: str) -> Refusal:
-    return Refusal(dict(DUPLICATE_REQUEST), f"RequestId {request_id!r} was accepted within 24 hours")
+    return Refusal(duplicate_request_answer(), f"RequestId {request_id!r} was accepted within 24 hours")
 
 
 def new_sms_id() -> str:
@@ -154,10 +159,10 @@ def check_sms_send(fields: Mapping[str, str], config: SimulatorConfig) -> SmsSen
     if phone is None:
         raise refuse("108", message=invalid_phone_message(fields["Phone"]))
     if not fields["Content"]:
-        raise Refusal(dict(INVALID_REQUEST), "Content is empty")
-    _check_common(fields, lambda detail: Refusal(dict(INVALID_REQUEST), detail))
+        raise Refusal(invalid_request_answer(), "Content is empty")
+    _check_common(fields, lambda detail: Refusal(invalid_request_answer(), detail))
     if fields["IsUnicode"] not in _FLAGS:
-        raise Refusal(dict(INVALID_REQUEST), "IsUnicode must be 0 or 1")
+        raise Refusal(invalid_request_answer(), "IsUnicode must be 0 or 1")
     if fields["Brandname"] not in config.brandnames:
         raise refuse("104", f"Brandname {fields['Brandname']!r} is not registered")
     if config.sms_refused_pattern and re.search(config.sms_refused_pattern, fields["Content"]):
