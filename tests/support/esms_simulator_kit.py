@@ -25,7 +25,7 @@ from local.esms_simulator import (
 OA_ID = "1397492183140006179"
 SIGNATURE = "s1gn4ture"
 NO_FAULTS = {"drop_rate": 0.0, "timeout_rate": 0.0, "error_rate_5xx": 0.0}
-# A template with a parameter of each kind, all required: what 790 is checked against.
+# Template 777: a required parameter of each type and an optional one that may be empty (for 790).
 STRICT_TEMPLATE = ZnsTemplate(
     "Xác nhận đơn hàng",
     (
