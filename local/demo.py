@@ -21,15 +21,17 @@ NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạ
 PREFIXES = ["090", "091", "093", "094", "096", "097", "098", "032", "035", "070", "077", "081", "086", "088"]
 FINAL = {status.value for status in FINAL_STATUSES}
 
-# Faults a real day brings: latency, a few 5xx, throttling, timeouts and dropped connections, plus
-# callbacks that come twice, out of order or before the send's answer.
+# Faults a real day brings: latency, a few 5xx, timeouts and dropped connections, eSMS's TPS limit (the
+# demo's busiest seconds send about 20, so a few sends hear 160), plus callbacks that come twice, out of
+# order or before the send's answer.
 DEMO_FAULTS = SimulatorConfig(
     seed=7,
     latency_ms=(15, 60),
     error_rate_5xx=0.03,
-    throttle_rate=0.03,
     timeout_rate=0.01,
     drop_rate=0.01,
+    tps_limit=15,
+    tps_burst=10,
     timeout_sleep_seconds=3,
     suffix_outcomes=FAILING_SUFFIXES,
     sent_first=0.5,
@@ -188,7 +190,7 @@ def report(stack: LocalStack, result: DemoResult, out: TextIO) -> None:
     out.write(f"\n{'status':<10} {'expected':>8} {'actual':>8}\n")
     for status in sorted(set(expected) | set(actual)):
         out.write(f"{status:<10} {expected[status]:>8} {actual[status]:>8}\n")
-    requests = stack.simulator.requests()
+    requests = stack.simulator.requests("zns_send")
     answers = Counter(str(request.get("code_result") or request.get("fault") or "?") for request in requests)
     out.write(
         f"\neSMS simulator: {len(requests)} send requests, answers {dict(sorted(answers.items()))}; "
