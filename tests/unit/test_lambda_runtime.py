@@ -162,6 +162,18 @@ def test_an_invocation_returns_once_its_log_lines_are_in_the_output(
     assert [entry["request_id"] for entry in logged] == [result["request_id"]]
 
 
+@pytest.mark.parametrize(
+    ("action", "ending"), [("kill", "signal: killed"), ("segfault", "signal: segmentation fault")]
+)
+def test_an_environment_ended_by_a_signal_fails_its_invocation_with_the_signal_named(
+    probe: ExecutionEnvironments, action: str, ending: str
+) -> None:
+    with pytest.raises(RuntimeExited, match=f"Runtime exited with error: {ending}$"):
+        probe.invoke({"action": action})
+
+    assert probe.invoke({"action": "echo"})["pid"]
+
+
 def test_a_handler_error_fails_the_invocation_and_keeps_the_environment(probe: ExecutionEnvironments) -> None:
     pid = probe.invoke({"action": "echo"})["pid"]
 

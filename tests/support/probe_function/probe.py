@@ -5,8 +5,10 @@ The action comes from the event's "action", an HTTP API event's path parameter, 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import resource
 import signal
 import socket
 import sys
@@ -37,6 +39,9 @@ def handler(event: dict[str, Any], context: Any) -> Any:
     if action == "kill":
         print(f"pid {os.getpid()} about to be killed")
         os.kill(os.getpid(), signal.SIGKILL)
+    if action == "segfault":
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file in the repository
+        ctypes.string_at(0)
     if action == "raise":
         raise ValueError("probe told to fail")
     raise ValueError(f"unknown action {action}")
