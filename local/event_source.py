@@ -3,7 +3,9 @@
 Like the real mapping it receives up to BatchSize messages, hands the function an SQS event of the
 same shape, deletes the records not named in batchItemFailures, leaves the failed ones to their
 visibility timeout (or whatever visibility the function set), lets the queue's redrive policy move
-exhausted messages to the DLQ, and runs at most MaximumConcurrency invocations at once.
+exhausted messages to the DLQ, and runs at most MaximumConcurrency invocations at once. An invocation
+that fails (the handler raised, it timed out, its environment died) deletes nothing: the whole batch
+returns after its visibility timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.lambda_runtime import ExecutionEnvironments
+from local.lambda_runtime import ExecutionEnvironments, InvocationError
 
 log = logging.getLogger("local.event_source")
 
@@ -90,16 +92,18 @@ class SqsEventSource:
     def _invoke(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [self._record(message) for message in messages]}
         self.stats.add(invocations=1, records=len(messages))
-        started = time.monotonic()
         try:
             response = self._function.invoke(event)
-        except Exception:
-            # An invocation error fails the whole batch: every message returns after its visibility timeout.
-            log.exception("invocation failed")
+        except Exception as error:
+            # A function's failure is told by its log; a traceback only for a failure of ours.
+            log.warning(
+                "invocation failed; its %d messages return to the queue: %s",
+                len(messages),
+                error,
+                exc_info=not isinstance(error, InvocationError),
+            )
             self.stats.add(errors=1, failed=len(messages))
             return
-        if time.monotonic() - started > self._function.spec.timeout_seconds:
-            log.warning("invocation ran past the function timeout (Lambda would have stopped it)")
         failed_ids = {failure["itemIdentifier"] for failure in (response or {}).get("batchItemFailures", [])}
         done = [message for message in messages if message["MessageId"] not in failed_ids]
         if done:

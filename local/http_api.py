@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from local.lambda_runtime import ExecutionEnvironments
+from local.lambda_runtime import ExecutionEnvironments, FunctionTimedOut, InvocationError, RuntimeExited
 from local.template import PSEUDO_PARAMETERS
 
 log = logging.getLogger("local.http_api")
@@ -90,14 +90,12 @@ class HttpApiServer:
                 )
                 try:
                     result = route.function.invoke(event)
-                except Exception:
-                    log.exception("function failed")
-                    _respond(
-                        request,
-                        500,
-                        {"content-type": "application/json"},
-                        b'{"message":"Internal Server Error"}',
+                except Exception as error:
+                    # A function's failure is told by its log; a traceback only for a failure of ours.
+                    log.warning(
+                        "invocation failed: %s", error, exc_info=not isinstance(error, InvocationError)
                     )
+                    _respond(request, *_failure_parts(error))
                     return
                 _respond(request, *_response_parts(result))
                 return
@@ -159,6 +157,18 @@ def _event(
             event["body"] = base64.b64encode(body).decode("ascii")
             event["isBase64Encoded"] = True
     return event
+
+
+def _failure_parts(error: Exception) -> tuple[int, dict[str, str], bytes]:
+    """API Gateway's answer when the invocation fails: no detail, a status by kind of failure.
+
+    A timeout is HTTP API's integration timeout answer, 503; a runtime that died is a failed
+    integration, 502; any other failure (the handler raised) is HTTP API's 500.
+    """
+    if isinstance(error, FunctionTimedOut):
+        return 503, {"content-type": "application/json"}, b'{"message":"Service Unavailable"}'
+    status = 502 if isinstance(error, RuntimeExited) else 500
+    return status, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
 
 
 def _response_parts(result: Any) -> tuple[int, dict[str, str], bytes]:

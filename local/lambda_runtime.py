@@ -1,25 +1,60 @@
-"""Load a function's handler the way Lambda does (code dir + layers on the path) and give it a context."""
+"""Lambda's execution environments, played locally; and, for in-process tests, a handler and its context.
+
+Each environment is a process of its own that loads the function's handler once (a cold start) and runs
+one invocation at a time, reused while it lives (warm starts), exactly as on Lambda:
+- an environment that dies (killed, exited, crashed) fails the invocation it was running with Lambda's
+  Runtime.ExitError; it is discarded, and a new one starts when one is next needed; the others run on;
+- an invocation still running at the function's Timeout is stopped: its environment is killed and the
+  invocation fails with Lambda's "Task timed out after N seconds";
+- every line an environment writes, stdout and stderr, reaches the function output as it is written
+  (so a killed environment's last lines are there), saying which environment wrote it.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
+import json
 import os
 import signal
+import socket
+import subprocess
 import sys
+import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
-from local.template import PSEUDO_PARAMETERS, FunctionSpec
+from local.crashes import CrashPlan, install_crash_hooks
+from local.template import PSEUDO_PARAMETERS, ROOT, FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+ENVIRONMENT_FIELD = "execution_environment"  # the field naming the environment in a JSON log line
+# Lambda gives an init 10 s; a loaded test machine importing boto3, Powertools and pydantic needs more.
+INIT_TIMEOUT_SECONDS = 60
+# How long invoke() waits for an invocation's last log lines to be copied before it returns anyway.
+LOG_DRAIN_SECONDS = 5
+# Written by an environment after each invocation's output; never copied to the function output.
+_END_OF_INVOCATION = "\x1eend-of-invocation:"
+_ENVIRONMENT_MAIN = (
+    "import sys; from local.lambda_runtime import serve_environment; serve_environment(int(sys.argv[1]))"
+)
+# How Lambda (in Go's words) names the signal that ended a runtime.
+_SIGNAL_NAMES = {
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGTERM: "terminated",
+    signal.SIGBUS: "bus error",
+}
 
 
 @dataclass
@@ -51,12 +86,15 @@ class LambdaContext:
         return max(0, int((self.timeout_seconds - elapsed) * 1000))
 
 
-def context_for(spec: FunctionSpec) -> LambdaContext:
-    return LambdaContext(
+def context_for(spec: FunctionSpec, request_id: str | None = None) -> LambdaContext:
+    context = LambdaContext(
         function_name=f"zns-relay-local-{spec.logical_id}",
         timeout_seconds=spec.timeout_seconds,
         memory_limit_in_mb=spec.memory_mb,
     )
+    if request_id is not None:
+        context.aws_request_id = request_id
+    return context
 
 
 def load_handler(spec: FunctionSpec, environment: Mapping[str, str]) -> tuple[Handler, ModuleType]:
@@ -80,13 +118,39 @@ def load_handler(spec: FunctionSpec, environment: Mapping[str, str]) -> tuple[Ha
     return handler, module
 
 
+class InvocationError(Exception):
+    """An invocation that failed, as Lambda reports it: an error type and an error message."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.error_message = message
+
+
+class FunctionError(InvocationError):
+    """The handler raised, or returned what cannot be serialised; its environment lives on."""
+
+
+class RuntimeExited(InvocationError):
+    """The environment's process died during the invocation (Runtime.ExitError)."""
+
+
+class FunctionTimedOut(InvocationError):
+    """The invocation ran into the function's Timeout and was stopped (Sandbox.Timedout)."""
+
+
+class InitError(InvocationError):
+    """An environment could not start: its handler module failed to import."""
+
+
 class ExecutionEnvironments:
     """Lambda's scaling, played locally: each concurrent invocation runs in an execution environment
     of its own, a separate process, created on demand (a cold start) and reused (warm starts).
 
     As on Lambda, an environment runs one invocation at a time and shares nothing with the others:
     the module-level state handlers keep (Powertools' batch processor, its resolver's current event,
-    its Logger and Metrics) is never seen by a concurrent invocation.
+    its Logger and Metrics) is never seen by a concurrent invocation. At most `max_environments`
+    invocations run at once; more wait for one to finish.
     """
 
     def __init__(
@@ -95,48 +159,305 @@ class ExecutionEnvironments:
         environment: Mapping[str, str],
         max_environments: int,
         output: Path | None = None,
+        crashes: CrashPlan | None = None,
     ) -> None:
         self.spec = spec
         self.environment = dict(environment)
-        self._pool = ProcessPoolExecutor(
-            max_workers=max_environments,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_cold_start,
-            initargs=(spec, self.environment, str(output) if output else None),
-        )
+        self._output = FunctionOutput(output)
+        self._crashes = crashes
+        self._capacity = threading.BoundedSemaphore(max_environments)
+        self._lock = threading.Lock()
+        self._idle: list[_Environment] = []
+        self._busy: set[_Environment] = set()
+        self._started = 0
+        self._closed = False
 
     def warm_up(self) -> None:
         """Start one environment now, so that a function that cannot even import fails at once."""
-        self._pool.submit(_is_warm).result()
+        with self._capacity:
+            self._release(self._acquire())
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        return self._pool.submit(_invoke, event).result()
+        """Run one invocation; raises an InvocationError when it fails as a Lambda invocation can."""
+        with self._capacity:
+            environment = self._acquire()
+            try:
+                return environment.invoke(str(uuid.uuid4()), event, self.spec.timeout_seconds)
+            finally:
+                self._release(environment)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop every environment (one still running an invocation fails it) and the log copying."""
+        with self._lock:
+            self._closed = True
+            idle, busy = list(self._idle), list(self._busy)
+            self._idle.clear()
+        for environment in busy:
+            environment.kill()  # its invocation fails; releasing it then stops it
+        for environment in idle:
+            environment.stop()
+        self._output.close()
+
+    def _acquire(self) -> _Environment:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.spec.logical_id}'s environments are closed")
+            while self._idle:
+                environment = self._idle.pop()
+                if environment.alive:
+                    self._busy.add(environment)
+                    return environment
+                environment.stop()  # died while idle: Lambda would never route to it
+            self._started += 1
+            name = f"{self.spec.logical_id}#{self._started}"
+        environment = _Environment(name, self._output)
+        environment.start(self.spec, self.environment, self._crashes)
+        with self._lock:
+            self._busy.add(environment)
+        return environment
+
+    def _release(self, environment: _Environment) -> None:
+        with self._lock:
+            self._busy.discard(environment)
+            if environment.alive and not self._closed:
+                self._idle.append(environment)
+                return
+        environment.stop()
 
 
-# Inside an environment's process only: its function, loaded once by _cold_start.
-_environment: tuple[FunctionSpec, Handler] | None = None
+class FunctionOutput:
+    """Where a function's environments write: a file, or else this process's stdout and stderr.
+
+    Each line is written whole and flushed at once, so lines from several environments never mix.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._file = path.open("a", encoding="utf-8") if path is not None else None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def write(self, line: str, *, error_stream: bool = False) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            target = self._file or (sys.stderr if error_stream else sys.stdout)
+            target.write(line + "\n")
+            target.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._file is not None:
+                self._file.close()
 
 
-def _cold_start(spec: FunctionSpec, environment: Mapping[str, str], output: str | None) -> None:
-    global _environment  # noqa: PLW0603 - one per process, set once before any invocation
+def tagged(line: str, environment: str) -> str:
+    """A line as the function output shows it: a JSON object gains an "execution_environment" field
+    (still one parseable object, its other fields untouched); any other line gets an `[environment] ` prefix.
+    """
+    text = line.strip()
+    if text.startswith("{") and text.endswith("}") and text != "{}":
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return f"{{{json.dumps(ENVIRONMENT_FIELD)}:{json.dumps(environment)},{text[1:]}"
+    return f"[{environment}] {line}"
+
+
+class _Environment:
+    """One execution environment, seen from the stack: its process, its control connection, its logs."""
+
+    def __init__(self, name: str, output: FunctionOutput) -> None:
+        self.name = name
+        self._output = output
+        self._invocations = 0
+        parent_end, child_end = socket.socketpair()
+        python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        self._process = subprocess.Popen(  # noqa: S603 - this interpreter, running our own module
+            [sys.executable, "-u", "-c", _ENVIRONMENT_MAIN, str(child_end.fileno())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(child_end.fileno(),),
+            env={**os.environ, "PYTHONPATH": python_path},
+        )
+        child_end.close()
+        self._connection = Connection(parent_end.detach())
+        assert self._process.stdout is not None
+        assert self._process.stderr is not None
+        self._logs = [
+            _LogCopier(self._process.stdout, name, output, error_stream=False),
+            _LogCopier(self._process.stderr, name, output, error_stream=True),
+        ]
+        for copier in self._logs:
+            copier.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def start(self, spec: FunctionSpec, environment: Mapping[str, str], crashes: CrashPlan | None) -> None:
+        """The cold start: load the handler (crash hooks first, when a plan is given)."""
+        crash_root = str(crashes.root) if crashes is not None else None
+        try:
+            self._connection.send(("init", spec, dict(environment), self.name, crash_root))
+            ready = self._connection.poll(INIT_TIMEOUT_SECONDS)
+            reply = (
+                self._connection.recv() if ready else ("init_error", "Runtime.InitTimeout", "init timed out")
+            )
+        except (EOFError, OSError):
+            reply = ("init_error", "Runtime.ExitError", self._exit_detail())
+        if reply[0] != "ready":
+            self.stop()
+            raise InitError(reply[1], f"{self.name} could not start: {reply[2]}")
+
+    def invoke(self, request_id: str, event: dict[str, Any], timeout_seconds: int) -> Any:
+        self._invocations += 1
+        try:
+            self._connection.send(("invoke", request_id, event))
+            finished = self._connection.poll(timeout_seconds)
+            reply = self._connection.recv() if finished else None
+        except (EOFError, OSError):
+            raise self._exited(request_id) from None
+        if reply is None:
+            raise self._timed_out(request_id, timeout_seconds)
+        for copier in self._logs:
+            copier.wait_for_end_of(self._invocations, LOG_DRAIN_SECONDS)
+        if reply[0] == "result":
+            return json.loads(reply[1])
+        raise FunctionError(reply[1], reply[2])
+
+    def stop(self) -> None:
+        """Close the connection (an idle environment then exits), kill what is left, copy the last lines."""
+        self._connection.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        for copier in self._logs:
+            copier.join(LOG_DRAIN_SECONDS)
+
+    def kill(self) -> None:
+        self._process.kill()
+
+    def _exited(self, request_id: str) -> RuntimeExited:
+        self._process.wait()
+        for copier in self._logs:
+            copier.join(LOG_DRAIN_SECONDS)  # its last lines are out before the caller hears of it
+        message = f"RequestId: {request_id} Error: Runtime exited with error: {self._exit_detail()}"
+        self._platform_line(f"{message}\nRuntime.ExitError")
+        return RuntimeExited("Runtime.ExitError", message)
+
+    def _timed_out(self, request_id: str, timeout_seconds: int) -> FunctionTimedOut:
+        self.kill()
+        self._process.wait()
+        for copier in self._logs:
+            copier.join(LOG_DRAIN_SECONDS)
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        message = f"{now} {request_id} Task timed out after {timeout_seconds:.2f} seconds"
+        self._platform_line(message)
+        return FunctionTimedOut("Sandbox.Timedout", message)
+
+    def _exit_detail(self) -> str:
+        code = self._process.wait()
+        if code < 0:
+            return f"signal: {_SIGNAL_NAMES.get(signal.Signals(-code), signal.Signals(-code).name)}"
+        return f"exit status {code}"
+
+    def _platform_line(self, text: str) -> None:
+        """A line Lambda itself adds to the function's log."""
+        for line in text.splitlines():
+            self._output.write(tagged(line, self.name), error_stream=True)
+
+
+class _LogCopier(threading.Thread):
+    """Copies one of an environment's pipes to the function output, a line at a time as it comes."""
+
+    def __init__(
+        self, pipe: IO[bytes], environment: str, output: FunctionOutput, *, error_stream: bool
+    ) -> None:
+        super().__init__(name=f"logs-{environment}-{'stderr' if error_stream else 'stdout'}", daemon=True)
+        self._pipe = pipe
+        self._environment = environment
+        self._output = output
+        self._error_stream = error_stream
+        self._progress = threading.Condition()
+        self._invocations_ended = 0
+        self._pipe_ended = False
+
+    def run(self) -> None:
+        for raw in iter(self._pipe.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            text, marker, number = line.partition(_END_OF_INVOCATION)
+            if text or not marker:
+                self._output.write(tagged(text, self._environment), error_stream=self._error_stream)
+            if marker:
+                with self._progress:
+                    self._invocations_ended = int(number)
+                    self._progress.notify_all()
+        self._pipe.close()
+        with self._progress:
+            self._pipe_ended = True
+            self._progress.notify_all()
+
+    def wait_for_end_of(self, invocation: int, timeout: float) -> None:
+        """Until this pipe's lines of that invocation are copied (or the pipe ended, or the timeout)."""
+        with self._progress:
+            self._progress.wait_for(
+                lambda: self._invocations_ended >= invocation or self._pipe_ended, timeout
+            )
+
+
+def serve_environment(connection_fd: int) -> None:
+    """An environment process's life: a cold start, then one invocation at a time, until the stack
+    closes the connection."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the stack, which then stops us
-    if output is not None:
-        sys.stdout = open(output, "a", buffering=1)  # noqa: SIM115 - the process's stdout until it ends
-    handler, _ = load_handler(spec, environment)
-    _environment = (spec, handler)
+    connection = Connection(connection_fd)
+    _, spec, environment, name, crash_root = connection.recv()
+    try:
+        os.environ.update(environment)  # before the hooks: boto3's default session reads it
+        if crash_root is not None:
+            install_crash_hooks(CrashPlan(Path(crash_root)), name)
+        handler, _ = load_handler(spec, environment)
+    except Exception as error:
+        _log_error(error)
+        connection.send(("init_error", type(error).__name__, str(error)))
+        return
+    connection.send(("ready",))
+    invocations = 0
+    while True:
+        try:
+            _, request_id, event = connection.recv()
+        except EOFError:
+            return
+        reply = _run(handler, spec, request_id, event)
+        invocations += 1
+        for stream in (sys.stdout, sys.stderr):
+            stream.write(f"{_END_OF_INVOCATION}{invocations}\n")
+            stream.flush()
+        connection.send(reply)
 
 
-def _is_warm() -> bool:
-    return _environment is not None
+def _run(handler: Handler, spec: FunctionSpec, request_id: str, event: dict[str, Any]) -> tuple[str, ...]:
+    try:
+        result = handler(event, context_for(spec, request_id))
+    except Exception as error:
+        _log_error(error)
+        return ("error", type(error).__name__, str(error))
+    try:
+        return ("result", json.dumps(result))
+    except (TypeError, ValueError) as error:
+        return ("error", "Runtime.MarshalError", f"Unable to marshal response: {error}")
 
 
-def _invoke(event: dict[str, Any]) -> Any:
-    assert _environment is not None, "the environment did not start"
-    spec, handler = _environment
-    return handler(event, context_for(spec))
+def _log_error(error: Exception) -> None:
+    """As Lambda's Python runtime does: the error and its traceback in the function's log."""
+    trace = "".join(traceback.format_tb(error.__traceback__))
+    sys.stderr.write(f"[ERROR] {type(error).__name__}: {error}\nTraceback (most recent call last):\n{trace}")
+    sys.stderr.flush()
 
 
 @contextmanager

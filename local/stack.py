@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from local.aws import function_environment, provision
+from local.crashes import CrashPlan
 from local.esms_simulator import BASE_PATH as ESMS_BASE_PATH
 from local.esms_simulator import EsmsSimulator, SimulatorConfig
 from local.event_source import SqsEventSource
@@ -117,6 +120,8 @@ class LocalStack:
     """Start, use and stop everything; `advertise_host` is the address others (containers) reach us at.
 
     `function_output` takes the functions' log lines and metrics (a file), instead of this stdout.
+    `crashes` arms crashes in the functions' environments and records those that fired; it lives in
+    `crash_dir` when given (kept after stop), else in a temporary directory removed at stop.
     """
 
     def __init__(
@@ -130,6 +135,7 @@ class LocalStack:
         function_output: Path | None = None,
         template: Template | None = None,
         schedule_seconds: float = SCHEDULE_SECONDS,
+        crash_dir: Path | None = None,
     ) -> None:
         self.template = template or Template()
         self._host = host
@@ -137,6 +143,8 @@ class LocalStack:
         self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self._overrides = {**LOCAL_FUNCTION_OVERRIDES, **(function_overrides or {})}
         self._function_output = function_output  # where the functions' log lines go (default: stdout)
+        self._temporary_crash_dir = crash_dir is None
+        self.crashes = CrashPlan(crash_dir or Path(tempfile.mkdtemp(prefix="zns-relay-crashes-")))
         self.moto = MotoServer(host)
         self.simulator = EsmsSimulator(host=host, config=simulator_config)
         self.http_api = HttpApiServer(host)
@@ -156,6 +164,8 @@ class LocalStack:
             raise
 
     def _start(self) -> StackInfo:
+        if self._temporary_crash_dir:
+            self._started.append(lambda: shutil.rmtree(self.crashes.root, ignore_errors=True))
         self._started.append(self.moto.start().stop)
         endpoint = f"http://{self._advertise}:{self.moto.port}"
         os.environ.update({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint})
@@ -222,6 +232,7 @@ class LocalStack:
             function_environment(spec, self.resolver, overrides),
             max(concurrency, 1),
             self._function_output,
+            self.crashes,
         )
         self._started.append(function.close)
         function.warm_up()

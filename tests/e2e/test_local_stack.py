@@ -7,15 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from local.demo import DEMO_FAULTS, build_mix, run_demo
 from local.stack import LocalStack, StackInfo
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,16 +27,6 @@ def stack() -> Iterator[LocalStack]:
         yield running
     os.environ.clear()
     os.environ.update(saved)
-
-
-def wait_for(condition: Any, timeout: float, interval: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    return condition()
 
 
 def test_a_realistic_mix_with_faults_ends_as_each_input_calls_for(stack: LocalStack) -> None:
@@ -86,6 +75,7 @@ def test_exhausted_messages_end_failed_and_exactly_they_reach_the_dlq(stack: Loc
     finally:
         stack.simulator.configure(error_rate_5xx=0.0)
 
+    assert in_dlq is not None
     assert sorted(in_dlq) == doomed
     final = info.statuses()
     assert {request_id: final[request_id] for request_id in doomed} == dict.fromkeys(doomed, "FAILED")
