@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import boto3
@@ -17,6 +17,7 @@ from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, Reply
 from zns_relay.credentials import SecretCache, parse_esms_secret
 from zns_relay.delivery import DeliveryReports, FollowUp
+from zns_relay.discovery import SmsIdFinder
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.state import MessageStatus
 from zns_relay.rate_limit import RateLimiter
@@ -27,6 +28,8 @@ START = 1_796_000_000  # epoch seconds the fake clock starts at
 HOUR = 3600
 POLICY = ReconcilePolicy(unknown_after_seconds=72 * HOUR, recheck_seconds=HOUR, abandon_after_seconds=1800)
 OA_ID = "1397492183140006179"
+PHONE = "0901888484"
+VIETNAM = timezone(timedelta(hours=7))
 
 
 @dataclass
@@ -53,6 +56,9 @@ class ScriptedStatus:
 
     get_callback: dict[str, dict[str, Any]] = field(default_factory=dict)  # SMSID -> Data_callback item
     query_status: dict[str, dict[str, Any]] = field(default_factory=dict)  # SMSID -> QueryZnsStatus Data
+    sent: list[tuple[float, str, str]] = field(
+        default_factory=list
+    )  # GetSmsSentData_V2: (time, phone, SMSID)
     failing: bool = False
     calls: list[tuple[str, float, int]] = field(default_factory=list)  # (endpoint, time, SMSIDs asked)
 
@@ -63,11 +69,43 @@ class ScriptedStatus:
             self.calls.append(("GetCallback", time.now, len(body["ListRefid"])))
             items = [self.get_callback[sms_id] for sms_id in body["ListRefid"] if sms_id in self.get_callback]
             return Reply(body=json.dumps({"Code": 100, "Message": "Success", "Data_callback": items}))
+        if "From" in body:
+            self.calls.append(("GetSmsSentData_V2", time.now, 0))
+            return Reply(body=json.dumps(self.sent_page(body)))
         self.calls.append(("QueryZnsStatus", time.now, 1))
         data = self.query_status.get(body["SmsId"])
         if data is None:
             return Reply(body=json.dumps({"CodeResult": "105", "ErrorMessage": "SMSID not found"}))
         return Reply(body=json.dumps({"CodeResult": "100", "Data": data}))
+
+    def sent_page(self, body: dict[str, Any]) -> dict[str, Any]:
+        """GetSmsSentData_V2's documented answer for the body's range (Vietnam time) and page."""
+        start, end = (
+            datetime.strptime(body[key], "%Y-%m-%d %H:%M:%S").replace(tzinfo=VIETNAM)
+            for key in ("From", "To")
+        )
+        rows = [
+            {
+                "Campaign": "",
+                "Content": "",
+                "Phone": phone,
+                "ReferenceId": sms_id,
+                "SellPrice": 300.0,
+                "SendResult": 2,
+                "SendStatus": 7,
+                "SentTime": f"/Date({int(at * 1000)}+0700)/",
+                "SmsId": index,
+                "SmsType": int(body["SmsType"]),
+            }
+            for index, (at, phone, sms_id) in enumerate(self.sent)
+            if start.timestamp() <= at <= end.timestamp() and body["SmsType"] == "25"
+        ]
+        size, page = int(body["PageSize"]), int(body["Page"])
+        return {
+            "CodeResult": "100",
+            "CountTotal": len(rows),
+            "SentData": rows[(page - 1) * size : page * size],
+        }
 
 
 def delivered_item(sms_id: str) -> dict[str, Any]:
@@ -107,14 +145,16 @@ def reconciler(
         SecretsProvider(boto3_client=aws.client("secretsmanager")),
         parse_esms_secret,
     )
+    status = EsmsStatusClient(esms.base_url, root, read_timeout=5)
     return Reconciler(
         store,
-        EsmsStatusClient(esms.base_url, root, read_timeout=5),
+        status,
         secrets,
         DeliveryReports(store, FollowUp(1800), clock=time.utc),
         POLICY,
         get_callback_limiter=RateLimiter(20, clock=time.monotonic, sleep=time.sleep),
         query_status_limiter=RateLimiter(100, clock=time.monotonic, sleep=time.sleep),
+        finder=SmsIdFinder(store, status, RateLimiter(5, clock=time.monotonic, sleep=time.sleep)),
         clock=time.utc,
     )
 
@@ -125,7 +165,11 @@ def accepted(
     """A message eSMS accepted now (with no SMSID when eSMS answered 124), waiting for its report."""
     now = int(time.now)
     store.claim(
-        request_id, {"oa_id": OA_ID}, 30, check_at=now + 1800, keep_fields={"retry_until": now + 12 * HOUR}
+        request_id,
+        {"oa_id": OA_ID, "phone": PHONE},
+        30,
+        check_at=now + 1800,
+        keep_fields={"retry_until": now + 12 * HOUR},
     )
     store.transition(
         request_id, MessageStatus.ACCEPTED, "accepted by eSMS", {"sms_id": sms_id, "sandbox": sandbox},
@@ -227,7 +271,11 @@ def test_a_sandbox_message_is_never_chased(
 def retrying(store: MessageStore, request_id: str, time: FakeTime, *, uncertain: bool) -> None:
     now = int(time.now)
     claim = store.claim(
-        request_id, {"oa_id": OA_ID}, 30, check_at=now + 1800, keep_fields={"retry_until": now + 600}
+        request_id,
+        {"oa_id": OA_ID, "phone": PHONE},
+        30,
+        check_at=now + 1800,
+        keep_fields={"retry_until": now + 600},
     )
     assert claim is not None
     keep = {"uncertain_since": now} if uncertain else {}
@@ -263,7 +311,8 @@ def test_past_its_window_a_certainly_refused_message_fails_and_a_possibly_accept
     record = store.get("maybe")
     assert record is not None and record.status is MessageStatus.UNKNOWN
     assert record.error == "eSMS may have accepted it, but no delivery report came within 72 h"
-    assert status_script.calls == []  # no SMSID: nothing to ask
+    # It had no SMSID to ask about: eSMS's sent list was searched for it, nothing more
+    assert {call[0] for call in status_script.calls} == {"GetSmsSentData_V2"}
 
 
 def test_a_message_left_sending_by_a_dead_invocation_waits_for_its_report(
@@ -387,3 +436,90 @@ def test_the_scheduled_handler_reconciles(
 
     assert result["examined"] == 1 and result["ended"] == {"UNKNOWN": 1}
     assert status_of(store, "old") is MessageStatus.UNKNOWN
+
+
+def accepted_through_124(store: MessageStore, request_id: str, time: FakeTime, phone: str = PHONE) -> None:
+    """A first attempt that timed out (eSMS accepted it), then a retry's 124: no SMSID learnt."""
+    now = int(time.now)
+    claim = store.claim(
+        request_id, {"oa_id": OA_ID, "phone": phone}, 30, check_at=now, keep_fields={"retry_until": now + 600}
+    )
+    store.transition(
+        request_id,
+        MessageStatus.RETRYING,
+        "timeout",
+        keep_fields={"uncertain_since": now + 10},
+        claim=claim,
+        check_at=now + 2400,
+    )
+    time.now += 30
+    claim = store.claim(request_id, {"oa_id": OA_ID, "phone": phone}, 30, check_at=now)
+    store.transition(
+        request_id, MessageStatus.ACCEPTED, "eSMS already holds this RequestId", {"esms_code": "124"},
+        keep_fields={"accepted_at": int(time.now)}, claim=claim, check_at=int(time.now) + 1800,
+    )  # fmt: skip
+
+
+def test_a_124_acceptance_whose_callback_was_lost_is_found_in_esms_list_and_delivered(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given a message accepted through a retry's 124, whose callback was lost, and eSMS's sent list
+    # holding it (sent when the first attempt went out) beside another phone's message
+    accepted_through_124(store, "otp-1", time)
+    status_script.sent = [(START + 2, PHONE, "sms-otp-1"), (START + 3, "0912345678", "sms-other")]
+    status_script.get_callback["sms-otp-1"] = delivered_item("sms-otp-1")
+    time.now += 1800
+
+    summary = run(reconciler)
+
+    # Then its SMSID is found by phone and time, recorded, and its report applied
+    record = store.get("otp-1")
+    assert record is not None
+    assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, "sms-otp-1")
+    assert summary.sms_ids_found == 1
+    assert [entry.detail for entry in record.history][-2] == "SMSID found in eSMS's list of sent messages"
+
+
+def test_a_possibly_accepted_message_past_its_window_found_in_esms_list_is_accepted(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given a message whose attempts timed out until its window ended (waiting, RETRYING)
+    retrying(store, "maybe", time, uncertain=True)
+    status_script.sent = [(START + 1, PHONE, "sms-maybe")]
+    time.now += 3600
+
+    run(reconciler)
+
+    # Then it is ACCEPTED with the SMSID eSMS listed (not FAILED, not UNKNOWN), and asked about
+    record = store.get("maybe")
+    assert record is not None
+    assert (record.status, record.sms_id) == (MessageStatus.ACCEPTED, "sms-maybe")
+    assert [call[0] for call in status_script.calls].count("GetCallback") == 1
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        [(START + 2, PHONE, "sms-a"), (START + 4, PHONE, "sms-b")],  # two messages to the phone
+        [(START + 2, PHONE, "sms-held")],  # the only fit is another message's
+        [(START - 4000, PHONE, "sms-early")],  # outside the time of the attempt
+    ],
+    ids=["ambiguous", "taken", "out-of-window"],
+)
+def test_an_smsid_is_adopted_only_when_exactly_one_unclaimed_message_fits(
+    reconciler: Reconciler,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+    sent: list[tuple[float, str, str]],
+) -> None:
+    accepted(store, "holder", "sms-held", time)
+    accepted_through_124(store, "otp-1", time)
+    status_script.sent = sent
+    time.now += 1800
+
+    run(reconciler)
+
+    record = store.get("otp-1")
+    assert record is not None
+    assert (record.status, record.sms_id) == (MessageStatus.ACCEPTED, None)

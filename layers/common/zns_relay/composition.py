@@ -12,6 +12,7 @@ from botocore.config import Config
 from zns_relay.callback_signing import CallbackSigner
 from zns_relay.credentials import SecretCache, SecretModel, parse_callback_secret, parse_esms_secret
 from zns_relay.delivery import DeliveryReports, FollowUp
+from zns_relay.discovery import SmsIdFinder
 from zns_relay.esms.client import EsmsClient
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.esms import CallbackKeys, EsmsCredentials
@@ -131,4 +132,5 @@ def build_reconciler(settings: ReconcilerSettings) -> Reconciler:
         policy,
         get_callback_limiter=RateLimiter(settings.get_callback_per_second),
         query_status_limiter=RateLimiter(settings.query_status_per_second),
+        finder=SmsIdFinder(store, status, RateLimiter(settings.sent_data_per_second)),
     )

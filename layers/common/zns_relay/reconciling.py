@@ -5,6 +5,8 @@ It takes what the sparse awaiting-index says is due (a Query per shard, never a 
   second; QueryZnsStatus for what GetCallback does not know) and applies a final answer through the
   same code as a callback; without one, asks again later, and ends the message UNKNOWN once the
   report is overdue (72 hours after acceptance by default).
+- One that eSMS accepted (or may have) without our learning its SMSID: looks for it in eSMS's list of
+  sent messages (zns_relay.discovery), then asks about it as above.
 - SENDING whose holder died, or RETRYING, after the retry window (no queue delivery will revisit it):
   if an attempt may have reached eSMS, waits for its report like an accepted message (UNKNOWN when
   overdue); if eSMS certainly refused every attempt, FAILED (or EXPIRED when its validity ended).
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from zns_relay.credentials import SecretCache
 from zns_relay.delivery import DeliveryReports, ReportResult
+from zns_relay.discovery import SmsIdFinder
 from zns_relay.esms.status import MAX_SMS_IDS_PER_GET_CALLBACK, StatusQueryFailed
 from zns_relay.models.callback import InvalidCallback, parse_delivery_report, target_status
 from zns_relay.models.errors import ConfigurationError
@@ -62,8 +65,23 @@ class ReconcileSummary:
     applied: int = 0
     ended: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rescheduled: int = 0
+    sms_ids_found: int = 0
     query_failures: int = 0
     stopped_early: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "examined": self.examined,
+            "asked": self.asked,
+            "get_callback_calls": self.get_callback_calls,
+            "query_status_calls": self.query_status_calls,
+            "applied": self.applied,
+            "ended": dict(self.ended),
+            "rescheduled": self.rescheduled,
+            "sms_ids_found": self.sms_ids_found,
+            "query_failures": self.query_failures,
+            "stopped_early": self.stopped_early,
+        }
 
 
 class Reconciler:
@@ -77,6 +95,7 @@ class Reconciler:
         *,
         get_callback_limiter: RateLimiter,
         query_status_limiter: RateLimiter,
+        finder: SmsIdFinder | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._store = store
@@ -86,6 +105,7 @@ class Reconciler:
         self._policy = policy
         self._get_callback_limiter = get_callback_limiter
         self._query_status_limiter = query_status_limiter
+        self._finder = finder
         self._clock = clock
 
     def run(self, seconds_left: Callable[[], float], margin_seconds: float = 10.0) -> ReconcileSummary:
@@ -94,22 +114,94 @@ class Reconciler:
         summary = ReconcileSummary()
         now = self._now()
         batches: dict[str, list[WaitingMessage]] = defaultdict(list)
+        unidentified: list[WaitingMessage] = []
         for message in self._store.due(now):
             if seconds_left() < margin_seconds:
                 summary.stopped_early = True
                 break
             summary.examined += 1
-            if message.status in WAITING_FOR_REPORT and message.sms_id and not self._overdue(message, now):
-                batch = batches[message.oa_id or ""]
-                batch.append(message)
-                if len(batch) == MAX_SMS_IDS_PER_GET_CALLBACK:
-                    self._ask(batches.pop(message.oa_id or ""), summary)
-            else:
+            if self._overdue(message, now) or not self._may_hold_report(message, now):
                 self._decide_alone(message, now, summary)
+            elif message.sms_id:
+                self._add_to_batch(batches, message, summary)
+            elif self._finder is not None:
+                unidentified.append(message)
+            else:
+                self._recheck(message, now, summary)
+        if unidentified:
+            self._identify(unidentified, batches, now, summary)
         for batch in batches.values():
             self._ask(batch, summary)
-        logger.info("reconciler run", extra={"summary": _summary_fields(summary)})
+        logger.info("reconciler run", extra={"summary": summary.as_dict()})
         return summary
+
+    def _may_hold_report(self, message: WaitingMessage, now: int) -> bool:
+        """eSMS may hold a report for it: accepted, or possibly accepted with its retry window over."""
+        if message.status in WAITING_FOR_REPORT:
+            return True
+        window_end = (message.retry_until or 0) + self._policy.abandon_after_seconds
+        return (
+            message.status is MessageStatus.RETRYING
+            and message.uncertain_since is not None
+            and now >= window_end
+        )
+
+    def _add_to_batch(
+        self, batches: dict[str, list[WaitingMessage]], message: WaitingMessage, summary: ReconcileSummary
+    ) -> None:
+        batch = batches[message.oa_id or ""]
+        batch.append(message)
+        if len(batch) == MAX_SMS_IDS_PER_GET_CALLBACK:
+            self._ask(batches.pop(message.oa_id or ""), summary)
+
+    def _identify(
+        self,
+        messages: list[WaitingMessage],
+        batches: dict[str, list[WaitingMessage]],
+        now: int,
+        summary: ReconcileSummary,
+    ) -> None:
+        """Find the SMSIDs eSMS never told us, record them, and ask about those messages like the rest."""
+        assert self._finder is not None
+        try:
+            found = self._finder.find(messages, self._credentials.get(), now)
+        except ConfigurationError as error:
+            logger.error("cannot ask eSMS: configuration", extra={"reason": str(error)})
+            found = {}
+        for message in messages:
+            sms_id = found.get(message.request_id)
+            if sms_id is not None and self._adopt(message, sms_id, now):
+                summary.sms_ids_found += 1
+                self._add_to_batch(
+                    batches, replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED), summary
+                )
+            else:
+                self._recheck(message, now, summary)
+
+    def _adopt(self, message: WaitingMessage, sms_id: str, now: int) -> bool:
+        """Record an SMSID found in eSMS's list: proof, too, that eSMS accepted the message."""
+        data = {"sms_id": sms_id, "source": "GetSmsSentData_V2"}
+        if message.status is MessageStatus.RETRYING:
+            return bool(
+                self._store.transition(
+                    message.request_id,
+                    MessageStatus.ACCEPTED,
+                    "eSMS holds it: found in its list of sent messages",
+                    keep_fields={"sms_id": sms_id, "accepted_at": now},
+                    data=data,
+                    only_from=frozenset({MessageStatus.RETRYING}),
+                    check_at=now + self._policy.recheck_seconds,
+                )
+            )
+        return bool(
+            self._store.note(
+                message.request_id,
+                "SMSID found in eSMS's list of sent messages",
+                data,
+                while_in=frozenset({message.status}),
+                keep_fields={"sms_id": sms_id},
+            )
+        )
 
     def _now(self) -> int:
         return int(self._clock().timestamp())
@@ -124,10 +216,7 @@ class Reconciler:
     def _decide_alone(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
         """Everything that needs no question to eSMS: overdue reports, abandoned and waiting messages."""
         if message.status in WAITING_FOR_REPORT:
-            if self._overdue(message, now):
-                self._end_unknown(message, summary)
-            else:  # no SMSID (accepted through a 124): only its callback can tell
-                self._recheck(message, now, summary)
+            self._end_unknown(message, summary)  # overdue: the only way it gets here
             return
         window_end = (message.retry_until or 0) + self._policy.abandon_after_seconds
         if now < max(window_end, message.lease_until or 0):
@@ -268,17 +357,3 @@ class Reconciler:
         ):
             summary.rescheduled += 1
             count("MessagesAbandonedMidSend")
-
-
-def _summary_fields(summary: ReconcileSummary) -> dict[str, object]:
-    return {
-        "examined": summary.examined,
-        "asked": summary.asked,
-        "get_callback_calls": summary.get_callback_calls,
-        "query_status_calls": summary.query_status_calls,
-        "applied": summary.applied,
-        "ended": dict(summary.ended),
-        "rescheduled": summary.rescheduled,
-        "query_failures": summary.query_failures,
-        "stopped_early": summary.stopped_early,
-    }

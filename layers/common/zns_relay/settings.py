@@ -91,6 +91,8 @@ class ReconcilerSettings(_EsmsSettings):
     # eSMS's documented limits: GetCallback 20 calls a second (200 SMSIDs each), QueryZnsStatus 100.
     get_callback_per_second: Annotated[float, Field(alias="GET_CALLBACK_PER_SECOND", gt=0, le=20)] = 20.0
     query_status_per_second: Annotated[float, Field(alias="QUERY_STATUS_PER_SECOND", gt=0, le=100)] = 100.0
+    # GetSmsSentData_V2 has no documented limit: ask it gently.
+    sent_data_per_second: Annotated[float, Field(alias="SENT_DATA_PER_SECOND", gt=0, le=20)] = 5.0
 
     @property
     def unknown_after_seconds(self) -> int:

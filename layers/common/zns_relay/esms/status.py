@@ -1,11 +1,16 @@
 """eSMS's status endpoints, for the reconciler: GetCallback (a replay of the delivery callbacks of up
-to 200 SMSIDs) and QueryZnsStatus (one SMSID). Both answers are turned into the callback's own
-parameters, so that one parser and one code path apply every report, however it arrived."""
+to 200 SMSIDs) and QueryZnsStatus (one SMSID), whose answers are turned into the callback's own
+parameters, so that one parser and one code path apply every report, however it arrived; and
+GetSmsSentData_V2 (the account's messages in a time range), where the SMSID of a message eSMS accepted
+without our hearing its answer can be found."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -16,12 +21,32 @@ from zns_relay.models.esms import EsmsCredentials
 
 GET_CALLBACK_PATH = "/ZaloCallback/GetCallback"
 QUERY_ZNS_STATUS_PATH = "QueryZnsStatus/"
+SENT_DATA_PATH = "GetSmsSentData_V2"
+MAX_SENT_DATA_PAGE = 500  # documented
+ZNS_SMS_TYPES = ("25", "24")  # normal and priority ZNS
+_NET_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
 MAX_SMS_IDS_PER_GET_CALLBACK = 200  # documented
 SUCCESS = "100"
 # GetCallback's item fields whose names differ from the callback's parameters (the rest match
 # case-insensitively: Telcoid, PhoneNumber, Partnerids, OAId).
 _GET_CALLBACK_NAMES = {"errorinfo": "error_info", "znstempid": "tempid"}
 _PARAMETER_NAMES = {name.lower(): name for name in CALLBACK_PARAMETERS}
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One row of GetSmsSentData_V2: a message eSMS holds, with the SMSID its send returned."""
+
+    phone: str
+    sms_id: str
+    sent_at: datetime | None
+    campaign: str
+
+
+@dataclass(frozen=True)
+class SentPage:
+    messages: list[SentMessage]
+    total: int
 
 
 class StatusQueryFailed(Exception):
@@ -41,6 +66,7 @@ class EsmsStatusClient:
     ) -> None:
         self._get_callback_url = f"{status_url.rstrip('/')}{GET_CALLBACK_PATH}"
         self._query_url = f"{base_url.rstrip('/')}/{QUERY_ZNS_STATUS_PATH}"
+        self._sent_data_url = f"{base_url.rstrip('/')}/{SENT_DATA_PATH}"
         self._timeout = (connect_timeout, read_timeout)
         self._session = session or pooled_session(4)
 
@@ -75,6 +101,38 @@ class EsmsStatusClient:
             parameters.pop("SendStatus", None)  # not final: whatever it says, it decides nothing yet
         return parameters
 
+    def sent_messages(
+        self,
+        sms_type: str,
+        start: str,
+        end: str,
+        credentials: EsmsCredentials,
+        *,
+        page: int,
+        page_size: int = MAX_SENT_DATA_PAGE,
+    ) -> SentPage:
+        """One page of the messages eSMS created between `start` and `end` (`yyyy-MM-dd HH:mm:ss`,
+        Vietnam time); rows without a phone or an SMSID are skipped."""
+        body = {
+            **_keys(credentials),
+            "SmsType": sms_type,
+            "From": start,
+            "To": end,
+            "Page": page,
+            "PageSize": page_size,
+        }
+        answer = self._post(self._sent_data_url, body)
+        code = str(answer.get("CodeResult", "")).strip()
+        rows = answer.get("SentData") or []
+        if code != SUCCESS or not isinstance(rows, list):
+            raise StatusQueryFailed(f"GetSmsSentData_V2 answered code {code or 'none'}")
+        messages = [_sent_message(row) for row in rows if isinstance(row, dict)]
+        try:
+            total = int(answer.get("CountTotal") or 0)
+        except (TypeError, ValueError):
+            total = len(messages)
+        return SentPage([message for message in messages if message is not None], total)
+
     def _post(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
             response = self._session.post(url, json=body, timeout=self._timeout, allow_redirects=False)
@@ -100,6 +158,27 @@ def callback_parameters(item: Mapping[str, Any], renamed: Mapping[str, str]) -> 
         if name is not None and value is not None:
             parameters[name] = value if isinstance(value, str) else json.dumps(value)
     return parameters
+
+
+def _sent_message(row: Mapping[str, Any]) -> SentMessage | None:
+    phone, sms_id = row.get("Phone"), row.get("ReferenceId")
+    if not isinstance(phone, str) or not phone or sms_id in (None, ""):
+        return None
+    return SentMessage(
+        phone=phone.strip(),
+        sms_id=str(sms_id).strip(),
+        sent_at=_net_date(row.get("SentTime")),
+        campaign=str(row.get("Campaign") or ""),
+    )
+
+
+def _net_date(value: object) -> datetime | None:
+    """eSMS's `/Date(1705484048995+0700)/` (milliseconds since the epoch; the offset only says how to
+    show it), or None."""
+    match = _NET_DATE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
 
 
 def _keys(credentials: EsmsCredentials) -> dict[str, str]:

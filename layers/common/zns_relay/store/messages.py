@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 AWAITING_INDEX = "awaiting-index"
+SMS_ID_INDEX = "sms_id-index"
 # Items waiting for the reconciler spread over this many index partitions, so that a busy day's
 # writes to the sparse index never meet one partition's throughput limit.
 AWAITING_SHARDS = 16
@@ -41,6 +42,7 @@ WAITING_ATTRIBUTES = (
     "status",
     "sms_id",
     "oa_id",
+    "phone",
     "attempts",
     "lease_until",
     "retry_until",
@@ -110,6 +112,7 @@ class WaitingMessage:
     check_at: int
     sms_id: str | None = None
     oa_id: str | None = None
+    phone: str | None = None
     attempts: int = 0
     lease_until: int | None = None
     retry_until: int | None = None
@@ -324,6 +327,18 @@ class MessageStore:
                 if "LastEvaluatedKey" not in response:
                     break
                 arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def owner_of(self, sms_id: str) -> str | None:
+        """The RequestId of the message that holds `sms_id` (the sms_id-index: eventually consistent)."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=SMS_ID_INDEX,
+            KeyConditionExpression="sms_id = :sms_id",
+            ExpressionAttributeValues={":sms_id": {"S": sms_id}},
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return str(items[0]["request_id"]["S"]) if items else None
 
     def get(self, request_id: str) -> MessageRecord | None:
         response = self._client.get_item(

@@ -1,0 +1,148 @@
+"""Finding the SMSID of a message eSMS accepted without our hearing its answer.
+
+A send that timed out may still have been accepted; its retry then hears 124 ("duplicate RequestId"),
+which carries no SMSID, and its callbacks carry the SMSID but can be lost. Without the SMSID nothing
+can be asked of eSMS about the message. eSMS's list of sent messages (GetSmsSentData_V2) gives, for a
+time range, each message's phone and SMSID: a message is matched by its phone and the time of the
+attempt that may have reached eSMS, and only when exactly one listed message fits, whose SMSID no other
+message of ours holds. A message with no match keeps waiting for its callback.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from zns_relay.esms.status import MAX_SENT_DATA_PAGE, ZNS_SMS_TYPES, SentMessage, SentPage, StatusQueryFailed
+from zns_relay.models.contract import ESMS_TIMEZONE
+from zns_relay.models.esms import EsmsCredentials
+from zns_relay.observability import logger
+from zns_relay.rate_limit import RateLimiter
+from zns_relay.store.messages import MessageStore, WaitingMessage
+
+# eSMS keeps a RequestId for 24 hours: a 124 means an attempt within that time reached it.
+DUPLICATE_MEMORY_SECONDS = 24 * 3600
+MAX_RANGE = timedelta(days=3)  # the longest range eSMS lists at once (documented for V1)
+_ESMS_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class SentMessagesSource(Protocol):
+    def sent_messages(
+        self,
+        sms_type: str,
+        start: str,
+        end: str,
+        credentials: EsmsCredentials,
+        *,
+        page: int,
+        page_size: int = ...,
+    ) -> SentPage: ...
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: int  # epoch seconds
+    end: int
+
+    def holds(self, moment: datetime | None) -> bool:
+        return moment is None or self.start <= moment.timestamp() <= self.end
+
+
+class SmsIdFinder:
+    def __init__(
+        self,
+        store: MessageStore,
+        source: SentMessagesSource,
+        limiter: RateLimiter,
+        *,
+        margin_seconds: int = 180,
+        max_pages: int = 100,
+    ) -> None:
+        self._store = store
+        self._source = source
+        self._limiter = limiter
+        self._margin = margin_seconds
+        self._max_pages = max_pages
+
+    def find(
+        self, messages: Sequence[WaitingMessage], credentials: EsmsCredentials, now: int
+    ) -> dict[str, str]:
+        """The SMSID of each message that can be matched without doubt, by RequestId."""
+        wanted = [message for message in messages if message.phone]
+        if not wanted:
+            return {}
+        windows = {message.request_id: self._window(message, now) for message in wanted}
+        listed = self._list(_merged(windows.values()), credentials)
+        found: dict[str, str] = {}
+        for message in wanted:
+            window = windows[message.request_id]
+            candidates = {
+                row.sms_id for row in listed.get(message.phone or "", []) if window.holds(row.sent_at)
+            }
+            unclaimed = {
+                sms_id for sms_id in candidates if self._store.owner_of(sms_id) in (None, message.request_id)
+            }
+            if len(unclaimed) == 1:
+                found[message.request_id] = unclaimed.pop()
+            elif len(unclaimed) > 1:
+                logger.info(
+                    "several sent messages fit; SMSID left unknown", extra={"request_id": message.request_id}
+                )
+        return found
+
+    def _window(self, message: WaitingMessage, now: int) -> _Window:
+        """When the attempt that reached eSMS was made: from the first uncertain attempt (or, for a
+        124 with no such mark, eSMS's 24-hour memory before acceptance) to the acceptance."""
+        end = message.accepted_at or message.uncertain_since or now
+        start = message.uncertain_since or end - DUPLICATE_MEMORY_SECONDS
+        return _Window(start - self._margin, end + self._margin)
+
+    def _list(self, ranges: Iterable[_Window], credentials: EsmsCredentials) -> dict[str, list[SentMessage]]:
+        """eSMS's sent ZNS messages in the ranges, by phone; stops at the page budget."""
+        by_phone: dict[str, list[SentMessage]] = defaultdict(list)
+        pages = 0
+        for window in ranges:
+            for start, end in _slices(window):
+                for sms_type in ZNS_SMS_TYPES:
+                    page = 1
+                    while pages < self._max_pages:
+                        self._limiter.acquire()
+                        pages += 1
+                        try:
+                            listed = self._source.sent_messages(sms_type, start, end, credentials, page=page)
+                        except StatusQueryFailed as error:
+                            logger.warning("GetSmsSentData_V2 failed", extra={"reason": str(error)})
+                            break
+                        for row in listed.messages:
+                            by_phone[row.phone].append(row)
+                        if not listed.messages or page * MAX_SENT_DATA_PAGE >= listed.total:
+                            break
+                        page += 1
+        return by_phone
+
+
+def _merged(windows: Iterable[_Window]) -> list[_Window]:
+    merged: list[_Window] = []
+    for window in sorted(windows, key=lambda item: item.start):
+        if merged and window.start <= merged[-1].end:
+            merged[-1] = _Window(merged[-1].start, max(merged[-1].end, window.end))
+        else:
+            merged.append(window)
+    return merged
+
+
+def _slices(window: _Window) -> Iterable[tuple[str, str]]:
+    """The window as eSMS's From/To pairs (Vietnam time), no longer than it lists at once."""
+    start = datetime.fromtimestamp(window.start, UTC)
+    end = datetime.fromtimestamp(window.end, UTC)
+    while start < end:
+        stop = min(end, start + MAX_RANGE)
+        yield _esms_time(start), _esms_time(stop)
+        start = stop
+
+
+def _esms_time(moment: datetime) -> str:
+    return moment.astimezone(ESMS_TIMEZONE).strftime(_ESMS_TIME_FORMAT)
