@@ -13,7 +13,7 @@ from typing import Any
 
 from local.stack import STATE_DIR, STATE_FILE, LocalStack, StackInfo, history_lines
 
-DEMO_TIMEOUT_SECONDS = 50
+DEMO_TIMEOUT_SECONDS = 120
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,13 +17,15 @@ from zns_relay.models.state import FINAL_STATUSES
 UNKNOWN_TEMPLATE = "99999"
 TEMPLATE_ID = "2056446"
 FAILING_SUFFIXES = {"114": "failed_114", "118": "failed_118"}
+NO_REPORT_SUFFIX = "777"  # eSMS accepts these but never learns their outcome: they end UNKNOWN
+SUFFIX_OUTCOMES = {**FAILING_SUFFIXES, NO_REPORT_SUFFIX: "no_report"}
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thu Dung", "Hoàng Minh Đức", "Vũ Thị Hà"]
 PREFIXES = ["090", "091", "093", "094", "096", "097", "098", "032", "035", "070", "077", "081", "086", "088"]
 FINAL = {status.value for status in FINAL_STATUSES}
 
 # Faults a real day brings: latency, a few 5xx, timeouts and dropped connections, eSMS's TPS limit (the
-# demo's busiest seconds send about 20, so a few sends hear 160), plus callbacks that come twice, out of
-# order or before the send's answer.
+# demo's busiest seconds send about 20, so a few sends hear 160), callbacks that come twice, out of
+# order, before the send's answer, or never (the reconciler asks eSMS for those reports).
 DEMO_FAULTS = SimulatorConfig(
     seed=7,
     latency_ms=(15, 60),
@@ -33,7 +35,8 @@ DEMO_FAULTS = SimulatorConfig(
     tps_limit=15,
     tps_burst=10,
     timeout_sleep_seconds=3,
-    suffix_outcomes=FAILING_SUFFIXES,
+    suffix_outcomes=SUFFIX_OUTCOMES,
+    callback_loss_rate=0.1,
     sent_first=0.5,
     duplicate_callbacks=0.1,
     reorder=0.1,
@@ -79,6 +82,12 @@ def build_mix(count: int, seed: int = 11) -> list[DemoMessage]:
         elif roll < 0.23:
             body["Sandbox"] = "1"
             messages.append(DemoMessage(body, "ACCEPTED", "sandbox"))
+        elif roll < 0.25:
+            body["Phone"] = _phone(rng, suffix=NO_REPORT_SUFFIX)
+            messages.append(DemoMessage(body, "UNKNOWN", "no delivery report ever"))
+        elif roll < 0.27:
+            body["ValidUntil"] = "2026-01-01T08:00:00+07:00"
+            messages.append(DemoMessage(body, "EXPIRED", "validity already passed"))
         else:
             if rng.random() < 0.5:
                 body["TempData"] = [{"key": key, "value": value} for key, value in body["TempData"].items()]
@@ -95,6 +104,7 @@ _INVALID_CHANGES: list[dict[str, Any]] = [
     {"SendDate": "2026-02-30 08:00:00"},
     {"SendingMode": "3", "SendDate": "2026-12-01 08:00:00"},
     {"ApiKey": "should-not-be-here"},
+    {"SendDate": "2030-01-01 08:00:00", "ValidUntil": "2030-01-01T07:59:59+07:00"},
 ]
 
 
@@ -102,7 +112,7 @@ def _phone(rng: random.Random, suffix: str = "") -> str:
     while True:
         digits = rng.choice(PREFIXES) + "".join(rng.choice("0123456789") for _ in range(7))
         number = digits[: len(digits) - len(suffix)] + suffix
-        if suffix or not any(number.endswith(failing) for failing in FAILING_SUFFIXES):
+        if suffix or not any(number.endswith(special) for special in SUFFIX_OUTCOMES):
             return rng.choice([number, "84" + number[1:], f"+84 {number[1:3]} {number[3:6]} {number[6:]}"])
 
 
@@ -196,11 +206,12 @@ def report(stack: LocalStack, result: DemoResult, out: TextIO) -> None:
         f"\neSMS simulator: {len(requests)} send requests, answers {dict(sorted(answers.items()))}; "
         f"{len(stack.simulator.callbacks())} callbacks\n"
         f"SQS event source: {_poller_summary(stack)}\n"
+        f"reconciler: {_reconciler_summary(stack)}\n"
         f"RequestIds accepted by eSMS more than once: {len(result.sent_twice)}; "
         f"messages in the DLQ: {result.dlq_depth}\n"
     )
-    for kind in ("deliverable", "no Zalo / inactive user", "breaks the contract"):
-        _print_history(stack.info, result, kind, out)
+    for kind, status in _SHOWN_KINDS:
+        _print_history(stack.info, result, kind, status, out)
     if result.mismatches:
         out.write(f"\n{len(result.mismatches)} messages did not reach their expected state:\n")
         for request_id, (want, got) in sorted(result.mismatches.items())[:20]:
@@ -218,18 +229,35 @@ def _poller_summary(stack: LocalStack) -> str:
     )
 
 
-def _print_history(info: StackInfo, result: DemoResult, kind: str, out: TextIO) -> None:
-    candidates = sorted(r for r, status in result.actual.items() if status == _KIND_STATUS[kind])
-    message = info.message(candidates[0]) if candidates else None
-    if message is None:
+def _reconciler_summary(stack: LocalStack) -> str:
+    runs = sum(schedule.invocations for schedule in stack.schedules)
+    recovered = [
+        callback
+        for callback in stack.simulator.requests("get_callback")
+        if callback.get("code_result") == "100"
+    ]
+    return f"{runs} runs, {len(recovered)} GetCallback answers"
+
+
+def _print_history(info: StackInfo, result: DemoResult, kind: str, status: str, out: TextIO) -> None:
+    """The first message of the kind, with its history; "recovered" picks a report the reconciler got."""
+    for request_id in sorted(r for r, actual in result.actual.items() if actual == status):
+        message = info.message(request_id)
+        if message is None:
+            continue
+        sources = {(entry.get("data") or {}).get("source") for entry in message.get("history", [])}
+        if (kind == "callback lost, report recovered") != bool(sources & {"GetCallback", "QueryZnsStatus"}):
+            continue
+        out.write(f"\n{request_id} ({kind}):\n")
+        for line in history_lines(message):
+            out.write(f"  {line}\n")
         return
-    out.write(f"\n{candidates[0]} ({kind}):\n")
-    for line in history_lines(message):
-        out.write(f"  {line}\n")
 
 
-_KIND_STATUS = {
-    "deliverable": "DELIVERED",
-    "no Zalo / inactive user": "FAILED",
-    "breaks the contract": "REJECTED",
-}
+_SHOWN_KINDS = [
+    ("deliverable", "DELIVERED"),
+    ("callback lost, report recovered", "DELIVERED"),
+    ("no Zalo / inactive user", "FAILED"),
+    ("no delivery report ever", "UNKNOWN"),
+    ("breaks the contract", "REJECTED"),
+]

@@ -48,7 +48,7 @@ LOCAL_FUNCTION_OVERRIDES = {
     "RECONCILE_AFTER_MINUTES": "0.05",  # 3 s
     "RECHECK_MINUTES": "0.05",  # 3 s
     "ABANDON_AFTER_MINUTES": "0.1",  # 6 s
-    "UNKNOWN_AFTER_HOURS": "0.005",  # 18 s
+    "UNKNOWN_AFTER_HOURS": "0.01",  # 36 s
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 SCHEDULE_SECONDS = 3.0  # how often the template's scheduled functions run locally

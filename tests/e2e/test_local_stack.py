@@ -54,50 +54,6 @@ def test_a_realistic_mix_with_faults_ends_as_each_input_calls_for(stack: LocalSt
     assert result.dlq_depth == 0
 
 
-def test_exhausted_messages_end_failed_and_exactly_they_reach_the_dlq(stack: LocalStack) -> None:
-    assert stack.info is not None
-    info = stack.info
-    max_receives = int(stack.resolver.parameters["MaxReceiveCount"])
-    doomed = [f"doomed-{index}" for index in range(3)]
-    stack.simulator.configure(error_rate_5xx=1.0)
-    try:
-        sqs = info.client("sqs")
-        for request_id in doomed:
-            body = {
-                "Phone": "0901888484",
-                "TempID": "2056446",
-                "TempData": {"otp": "1"},
-                "RequestId": request_id,
-            }
-            sqs.send_message(QueueUrl=info.queue_url, MessageBody=json.dumps(body))
-
-        in_dlq = wait_for(lambda: _dlq_request_ids(info) if len(_dlq_request_ids(info)) >= 3 else None, 60)
-    finally:
-        stack.simulator.configure(error_rate_5xx=0.0)
-
-    assert in_dlq is not None
-    assert sorted(in_dlq) == doomed
-    final = info.statuses()
-    assert {request_id: final[request_id] for request_id in doomed} == dict.fromkeys(doomed, "FAILED")
-    item = info.client("dynamodb").get_item(TableName=info.table_name, Key={"request_id": {"S": doomed[0]}})[
-        "Item"
-    ]
-    assert item["error"]["S"].startswith(f"retries exhausted after {max_receives} receives")
-    assert int(item["attempts"]["N"]) == max_receives
-
-
-def _dlq_request_ids(info: StackInfo) -> list[str]:
-    """The RequestIds in the DLQ, read without consuming them (visibility 0)."""
-    sqs = info.client("sqs")
-    found: dict[str, str] = {}
-    for _ in range(3):
-        for message in sqs.receive_message(
-            QueueUrl=info.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
-        ).get("Messages", []):
-            found[message["MessageId"]] = json.loads(message["Body"])["RequestId"]
-    return list(found.values())
-
-
 def test_up_prints_its_endpoints_and_a_published_message_ends_delivered(tmp_path: Path) -> None:
     environment = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}"}
     environment.pop("AWS_ENDPOINT_URL", None)

@@ -37,6 +37,14 @@ WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
 ZNS_SMS_TYPE = "25"
 
 
+def duration_text(seconds: int) -> str:
+    """72 h, 30 min, 36 s: the largest whole unit."""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
 class StatusSource(Protocol):
     def get_callbacks(
         self, sms_ids: Sequence[str], oa_id: str, credentials: EsmsCredentials
@@ -311,11 +319,11 @@ class Reconciler:
             summary.rescheduled += 1
 
     def _end_unknown(self, message: WaitingMessage, summary: ReconcileSummary) -> None:
-        hours = self._policy.unknown_after_seconds / 3600
+        overdue = duration_text(self._policy.unknown_after_seconds)
         if message.status in WAITING_FOR_REPORT:
-            detail = f"no final delivery report within {hours:g} h of acceptance, though eSMS was asked"
+            detail = f"no final delivery report within {overdue} of acceptance, though eSMS was asked"
         else:
-            detail = f"eSMS may have accepted it, but no delivery report came within {hours:g} h"
+            detail = f"eSMS may have accepted it, but no delivery report came within {overdue}"
         self._end(message, MessageStatus.UNKNOWN, detail, summary)
 
     def _end_refused(self, message: WaitingMessage, summary: ReconcileSummary) -> None:
