@@ -34,7 +34,9 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
         receive_count=int(attributes.approximate_receive_count),
         sent_at=datetime.fromtimestamp(int(attributes.sent_timestamp) / 1000, UTC),
     )
-    result = sender.process(delivery, seconds_left=lambda_context.get_remaining_time_in_millis() / 1000)
+    result = sender.process(
+        delivery, seconds_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000
+    )
     if result.outcome in BACK_TO_QUEUE:
         visibility.postpone(record.event_source_arn, record.receipt_handle, result.retry_after_seconds)
         raise RetryLater(f"{result.detail} (next try in {result.retry_after_seconds}s)")

@@ -82,7 +82,9 @@ def test_refresh_rereads_the_secret_but_not_more_often_than_asked(
 
 
 def test_settings_name_every_missing_variable() -> None:
-    with pytest.raises(ConfigurationError, match="TABLE_NAME, ESMS_SECRET_ID, CALLBACK_SECRET_ID"):
+    with pytest.raises(
+        ConfigurationError, match="TABLE_NAME, ESMS_SECRET_ID, CALLBACK_SECRET_ID, THROTTLE_TABLE_NAME"
+    ):
         SenderSettings.from_environment({})
 
 
@@ -98,6 +100,7 @@ def test_settings_read_the_template_values() -> None:
             "TABLE_NAME": "t",
             "ESMS_SECRET_ID": "s",
             "CALLBACK_SECRET_ID": "c",
+            "THROTTLE_TABLE_NAME": "r",
             "SANDBOX": "1",
             "RETRY_WINDOW_HOURS": "0.5",
         }
@@ -111,5 +114,11 @@ def test_a_retry_window_beyond_esms_duplicate_memory_is_refused() -> None:
     # eSMS forgets a RequestId after 24 h: a later retry could be accepted twice
     with pytest.raises(ConfigurationError, match="RETRY_WINDOW_HOURS"):
         SenderSettings.from_environment(
-            {"TABLE_NAME": "t", "ESMS_SECRET_ID": "s", "CALLBACK_SECRET_ID": "c", "RETRY_WINDOW_HOURS": "24"}
+            {
+                "TABLE_NAME": "t",
+                "ESMS_SECRET_ID": "s",
+                "CALLBACK_SECRET_ID": "c",
+                "THROTTLE_TABLE_NAME": "r",
+                "RETRY_WINDOW_HOURS": "24",
+            }
         )

@@ -16,12 +16,14 @@ from zns_relay.discovery import SmsIdFinder
 from zns_relay.esms.client import EsmsClient
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.esms import CallbackKeys, EsmsCredentials
+from zns_relay.pacing import SendPacer
 from zns_relay.rate_limit import RateLimiter
 from zns_relay.reconciling import ReconcilePolicy, Reconciler
 from zns_relay.sending import MessageSender, SenderPolicy
 from zns_relay.settings import CallbackSettings, ReconcilerSettings, SenderSettings
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.queue import QueueVisibility
+from zns_relay.store.throttle import SharedRate
 
 _AnySettings = CallbackSettings | SenderSettings | ReconcilerSettings
 
@@ -80,8 +82,15 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         abandon_after_seconds=settings.abandon_after_seconds,
         # A send can take the connect and read timeouts twice (a re-read secret after a 101).
         min_seconds_to_send=2 * (settings.esms_connect_timeout + settings.esms_read_timeout) + 2,
+        throttle_backlog=settings.sender_max_concurrency * settings.send_concurrency,
     )
-    store = build_store(settings, settings.send_concurrency)
+    client = boto3.client("dynamodb", config=aws_config(settings.send_concurrency))
+    store = MessageStore(settings.table_name, client, retention_days=settings.retention_days)
+    pacer = SendPacer(
+        SharedRate(settings.throttle_table_name, client, ceiling=settings.esms_rate_limit),
+        ceiling=settings.esms_rate_limit,
+        senders=settings.sender_max_concurrency,
+    )
     return MessageSender(
         store,
         esms,
@@ -91,6 +100,7 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         else None,
         policy=policy,
         follow_up=FollowUp(settings.reconcile_after_seconds),
+        pacer=pacer,
     )
 
 

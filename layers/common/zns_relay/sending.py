@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -33,9 +33,11 @@ from zns_relay.models.esms import (
 )
 from zns_relay.models.state import MessageStatus
 from zns_relay.observability import count, logger, milliseconds
+from zns_relay.pacing import SendPacer
 from zns_relay.store.messages import ClaimedMessage, Clock, MessageStore, utc_now
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
+TPS_LIMIT_CODE = "160"
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5
 # Retries beyond this many receives still count attempts but add no history entry: a message retried
@@ -54,7 +56,7 @@ class Outcome(StrEnum):
     EXPIRED = "expired"
     WAITING = "waiting"  # the window ended after an attempt eSMS may have accepted: its report decides
     RETRY = "retry"  # back to the queue, seen again after `retry_after_seconds`
-    HANDED_BACK = "handed back"  # not claimed: too little of the invocation was left to send it
+    HANDED_BACK = "handed back"  # not claimed: no time left in the invocation, or no send slot in time
     SKIPPED = "skipped"  # another delivery owns or has finished this RequestId
 
 
@@ -94,6 +96,8 @@ class SenderPolicy:
     abandon_after_seconds: int = 1800
     # Claim nothing with less than this left of the invocation: a send could not finish in time.
     min_seconds_to_send: float = 20.0
+    # Records that may be in flight at once across all senders: what a throttled record waits behind.
+    throttle_backlog: int = 50
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class MessageSender:
         signer: CallbackSigner | None,
         policy: SenderPolicy,
         follow_up: FollowUp,
+        pacer: SendPacer | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
     ) -> None:
@@ -123,19 +128,21 @@ class MessageSender:
         self._signer = signer
         self._policy = policy
         self._follow_up = follow_up
+        self._pacer = pacer
         self._clock = clock
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
 
-    def process(self, delivery: SqsDelivery, seconds_left: float) -> SendOutcome:
-        """Send one queued message; `seconds_left` is what remains of the invocation."""
+    def process(self, delivery: SqsDelivery, seconds_left: Callable[[], float]) -> SendOutcome:
+        """Send one queued message; `seconds_left()` tells what remains of the invocation."""
         try:
             message = parse_message_body(delivery.body)
             request = self._resolve(message, delivery)
         except ContractViolation as violation:
             return self._reject(violation, delivery)
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
-        if seconds_left < self._policy.min_seconds_to_send:
+        spare = seconds_left() - self._policy.min_seconds_to_send
+        if spare < 0:
             count("RecordsHandedBack")
             return SendOutcome(Outcome.HANDED_BACK, request.request_id, "too little time left to send")
 
@@ -143,10 +150,15 @@ class MessageSender:
         window = self._window(message, delivery, now)
         if window.valid_until is not None and now >= window.valid_until and self._expire_unclaimed(request):
             return SendOutcome(Outcome.EXPIRED, request.request_id, "validity passed before any attempt")
+        if self._pacer is not None and not self._pacer.turn(max_wait=spare):
+            count("RecordsHandedBack")
+            delay = self._throttle_delay()
+            return SendOutcome(Outcome.HANDED_BACK, request.request_id, "no send slot in time", delay)
+        now = int(self._clock().timestamp())
         claim = self._store.claim(
             request.request_id,
             _item_fields(request),
-            int(seconds_left) + LEASE_MARGIN_SECONDS,
+            int(seconds_left()) + LEASE_MARGIN_SECONDS,
             check_at=window.retry_until + self._policy.abandon_after_seconds,
             keep_fields={"retry_until": window.retry_until, "valid_until": window.valid_until},
             history=delivery.receive_count <= HISTORY_RECEIVES,
@@ -227,6 +239,11 @@ class MessageSender:
             request = replace(request, callback_url=self._signer.url_for(request.request_id))
         result = self._esms.send_zalo_message(request, credentials)
         milliseconds("EsmsLatency", result.latency_ms)
+        if self._pacer is not None and result.code is not None:
+            if result.code == TPS_LIMIT_CODE:
+                self._pacer.throttled()
+            else:
+                self._pacer.answered()
         if result.code is not None and not is_known_code(result.code):
             logger.warning("eSMS answered an unknown code; retrying", extra={"esms_code": result.code})
         return result
@@ -273,8 +290,10 @@ class MessageSender:
         remaining = (claim.retry_until or now) - now
         if remaining <= 0:
             return self._close_window(claim, result)
-        # The last retry lands at the window's end; the receive after it closes the window.
-        delay = min(self._retry_delay(receive_count), remaining)
+        # The last retry lands at the window's end; the receive after it closes the window. A throttled
+        # record waits for the backlog at the shared rate, not for an error's backoff.
+        throttled = result.code == TPS_LIMIT_CODE and self._pacer is not None
+        delay = min(self._throttle_delay() if throttled else self._retry_delay(receive_count), remaining)
         fields = {"esms_code": result.code, "error": result.description}
         keep = {"uncertain_since": now} if result.possibly_accepted or claim.took_over else {}
         self._write(
@@ -289,6 +308,11 @@ class MessageSender:
         count("MessagesRetried")
         logger.info("send failed for now; will retry", extra={"reason": result.description, "delay": delay})
         return SendOutcome(Outcome.RETRY, claim.request_id, result.description, retry_after_seconds=delay)
+
+    def _throttle_delay(self) -> int:
+        assert self._pacer is not None
+        with self._rng_lock:
+            return self._pacer.retry_delay(self._policy.throttle_backlog, self._rng)
 
     def _retry_delay(self, receive_count: int) -> int:
         with self._rng_lock:

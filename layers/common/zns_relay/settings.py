@@ -57,6 +57,12 @@ class _EsmsSettings(_Settings):
 
 class SenderSettings(_EsmsSettings):
     callback_secret_id: Annotated[str, Field(alias="CALLBACK_SECRET_ID", min_length=1)]
+    throttle_table_name: Annotated[str, Field(alias="THROTTLE_TABLE_NAME", min_length=1)]
+    # The most sends a second to eSMS across all senders (the account's TPS limit): the shared rate's
+    # ceiling; eSMS's 160 answers lower the rate below it.
+    esms_rate_limit: Annotated[float, Field(alias="ESMS_RATE_LIMIT", gt=0)] = 30.0
+    # How many sender invocations may run at once (SQS MaximumConcurrency): each paces at its share.
+    sender_max_concurrency: Annotated[int, Field(alias="SENDER_MAX_CONCURRENCY", ge=1)] = 5
     default_oa_id: Annotated[str, Field(alias="DEFAULT_OA_ID")] = ""
     sandbox_default: Annotated[bool, Field(alias="SANDBOX")] = False
     callback_base_url: Annotated[str, Field(alias="CALLBACK_BASE_URL")] = ""
