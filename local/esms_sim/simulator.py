@@ -84,7 +84,6 @@ ENDPOINTS = (
     Endpoint("get_zns_template_info", "GET", f"{BASE_PATH}/GetZnsTemplateInfo"),
     Endpoint("get_sms_sent_data", "POST", f"{BASE_PATH}/GetSmsSentData_V2"),
 )
-SEND_ENDPOINTS = frozenset({"zns_send", "sms_send"})
 _ENDPOINTS_BY_PATH = {endpoint.path: endpoint for endpoint in ENDPOINTS}
 
 
@@ -380,8 +379,9 @@ class EsmsSimulator:
         """Log the request, apply latency and faults, let the endpoint answer, then deliver or lose it.
 
         A 5xx fault answers before any check: eSMS did nothing. A drop or timeout fault loses the answer
-        of a request eSMS processed as usual, as a server that answered into a broken connection: a valid
-        send is accepted (its RequestId remembered, its reports planned) though the client never hears it.
+        of a request eSMS processed as usual, as a server whose answer met a closed connection or came
+        after the client's read timeout (a client still waiting then hears 504): a valid send is accepted
+        (its RequestId remembered, its reports planned) though the client never hears it.
         """
         request_id = body.get("RequestId") if body else None
         record: dict[str, Any] = {
