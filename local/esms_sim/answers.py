@@ -1,11 +1,12 @@
 """eSMS's answer envelopes, one family per endpoint, as esms_responses.json documents them.
 
 Send endpoints answer `{"CodeResult", "CountRegenerate", "SMSID" | "ErrorMessage"}` (146 carries both,
-124 carries `SendStatus` and no SMSID) or `{"error": "Invalid request"}`; QueryZnsStatus, ZNS/GetQuota
-and GetTemplate answer `{"CodeResult", "ErrorMessage", ...}`; GetBalance_json `{"Balance",
-"CodeResponse", ...}`; GetCallback `{"Code": <number>, "Message", "Data_callback"}`; GetZnsTemplateInfo
-`{"Data", "Error": <number>, "Message"}`. Where eSMS documents no error answer for an endpoint, the
-refusal below keeps that endpoint's own envelope (said at each builder).
+124 carries `SendStatus` and no SMSID) or `{"error": "Invalid request"}`; QueryZnsStatus, ZNS/GetQuota,
+GetTemplate and GetSmsSentData_V2 answer `{"CodeResult", ...}`, refusing with `{"CodeResult",
+"ErrorMessage"}`; GetBalance_json `{"Balance", "CodeResponse", ...}`; GetCallback `{"Code": <number>,
+"Message", "Data_callback"}`; GetZnsTemplateInfo `{"Data", "Error": <number>, "Message"}`. Where eSMS
+documents no error answer for an endpoint, the refusal below keeps that endpoint's own envelope (said at
+each builder).
 """
 
 from __future__ import annotations
@@ -67,9 +68,15 @@ def invalid_phone_message(phone: str) -> str:
     return f"The phone number {phone} is not valid."
 
 
-def status_refusal(code: str) -> Answer:
-    """QueryZnsStatus, ZNS/GetQuota and GetTemplate refusals: their documented 101 shape."""
-    return {"CodeResult": code, "ErrorMessage": ERROR_MESSAGES[code]}
+def status_refusal(code: str, message: str | None = None) -> Answer:
+    """QueryZnsStatus, ZNS/GetQuota, GetTemplate and GetSmsSentData_V2 refusals: the documented 101 shape."""
+    return {"CodeResult": code, "ErrorMessage": message or ERROR_MESSAGES[code]}
+
+
+def sent_data_answer(count_total: int, items: list[dict[str, Any]]) -> Answer:
+    """GetSmsSentData_V2's 100, with the sample's types (its sample is not JSON: a comma and a quote are
+    missing; CountTotal is a number there although the field table says string)."""
+    return {"CodeResult": "100", "CountTotal": count_total, "SentData": items}
 
 
 def balance_answer(balance: float) -> Answer:

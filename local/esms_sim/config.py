@@ -54,7 +54,8 @@ class SimulatorConfig:
 
     seed: int = 0
     latency_ms: float | tuple[float, float] = 0.0  # fixed, or (min, max) drawn uniformly
-    # Faults, on every eSMS endpoint: one draw per request decides at most one, in this order.
+    # Faults, on every eSMS endpoint: one draw per request decides at most one, in this order. Drops and
+    # timeouts lose the answer of a request eSMS processed (a valid send is accepted); 5xx process nothing.
     drop_rate: float = 0.0  # close the connection without an answer
     timeout_rate: float = 0.0  # sleep timeout_sleep_seconds, then answer HTTP 504
     error_rate_5xx: float = 0.0  # HTTP 500 or 503 with an HTML error page

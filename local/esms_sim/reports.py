@@ -1,9 +1,9 @@
-"""What eSMS knows about a message it accepted, and the three documented ways it tells it.
+"""What eSMS knows about a message it accepted, and the four documented ways it tells it.
 
 One report (SendStatus with its counters and Zalo's error) is rendered as the GET callback's query
 parameters (esms_callbacks.txt: ZNS and SMS "CSKH" parameter sets, in eSMS's order), as a GetCallback
-`Data_callback` item and as QueryZnsStatus's `Data` (esms_responses.json), with each field's documented
-JSON type.
+`Data_callback` item, as QueryZnsStatus's `Data` (esms_responses.json) and, with the message itself, as
+a GetSmsSentData_V2 `SentData` item, with each field's documented JSON type.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ ZNS_CALLBACK_PARAMETERS = (
 )
 SMS_CALLBACK_PARAMETERS = (*ZNS_CALLBACK_PARAMETERS[:11], "switchsmsid")
 WAITING, FINISHED, SENT = 2, 5, 7  # SendStatus: waiting to send, finished, sent and waiting for the report
+SUCCESS, FAILURE, NOT_KNOWN_YET = 1, 0, 2  # GetSmsSentData_V2's SendResult
+VIETNAM_UTC_OFFSET = "+0700"  # eSMS's time zone, as its .NET JSON dates write it
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,11 @@ NOT_SENT_YET = Report(WAITING)
 
 @dataclass
 class AcceptedMessage:
-    """A message eSMS answered 100 (not sandbox); `report` moves forward only, as the steps happen."""
+    """A message eSMS answered 100 (not sandbox); `report` moves forward only, as the steps happen.
+
+    `created_at` is the simulator's clock (seconds since the epoch) at acceptance; `portal_id` the
+    numeric id eSMS's portal shows (GetSmsSentData_V2's SmsId); `unit_price` what one costs.
+    """
 
     channel: str
     sms_id: str
@@ -70,6 +76,11 @@ class AcceptedMessage:
     phone: str
     callback_url: str
     outcome: str
+    created_at: float
+    portal_id: int
+    unit_price: float
+    campaign: str = ""
+    content: str = ""
     zalo_msg_id: str = ""
     oa_id: str = ""
     temp_id: str = ""
@@ -81,12 +92,12 @@ class AcceptedMessage:
         if not self.report.final:
             self.report = report
 
-    def final_report(self, price: float) -> Report | None:
+    def final_report(self) -> Report | None:
         """The report that ends this message as its outcome says; None for no_report."""
         if self.outcome == NO_REPORT:
             return None
         if self.outcome == DELIVERED:
-            return Report(FINISHED, success=1, sent=1, price=price)
+            return Report(FINISHED, success=1, sent=1, price=self.unit_price)
         if self.outcome == SMS_FAILED:
             return Report(FINISHED, failed=1, sent=1)  # as the SMS sample: counted as sent, nothing charged
         return Report(FINISHED, failed=1, error=ZNS_FAILURES[self.outcome])  # as the ZNS sample: TotalSent 0
@@ -153,6 +164,26 @@ class AcceptedMessage:
             "TotalReceiver": 1,
             "TotalSent": report.sent,
             "ZaloMsgId": self._zalo_msg_id(report),
+        }
+
+    def sent_data_item(self) -> dict[str, Any]:
+        """The message as a GetSmsSentData_V2 `SentData` item: the sample's keys and JSON types.
+
+        SellPrice is the unit price (documented "unit price of message"; the sample's failed one has it
+        too); SentTime is when eSMS accepted it, in the V2 sample's .NET form.
+        """
+        report = self.report
+        return {
+            "Campaign": self.campaign,
+            "Content": self.content,
+            "Phone": self.phone,
+            "ReferenceId": self.sms_id,
+            "SellPrice": float(self.unit_price),
+            "SendResult": (SUCCESS if report.success else FAILURE) if report.final else NOT_KNOWN_YET,
+            "SendStatus": report.send_status,
+            "SentTime": f"/Date({round(self.created_at * 1000)}{VIETNAM_UTC_OFFSET})/",
+            "SmsId": self.portal_id,
+            "SmsType": int(TYPE_ID[self.channel]),
         }
 
     def _zalo_msg_id(self, report: Report) -> str:

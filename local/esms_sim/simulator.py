@@ -1,8 +1,9 @@
 """EsmsSimulator: eSMS's send, status and account endpoints on loopback, with its faults and callbacks.
 
 Everything random draws from one seeded random.Random, so a run is reproducible for a given
-configuration and request order. Rate limits and the 24-hour RequestId memory run on the simulator's
-clock (`clock` plus `advance_clock`), so tests can drive them exactly. local/README.md is the guide.
+configuration and request order. Rate limits, the 24-hour RequestId memory and messages' creation times
+run on the simulator's clock (`clock` plus `advance_clock`), so tests can drive them exactly.
+local/README.md is the guide.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from local.esms_sim import answers
 from local.esms_sim.config import DELIVERED, SimulatorConfig
 from local.esms_sim.limits import SlidingWindow, TokenBucket
 from local.esms_sim.reports import SENT, SMS, ZNS, AcceptedMessage, Report, callback_query
+from local.esms_sim.sent_data import QUERY_FIELDS, sent_data_query
 from local.esms_sim.server import Reply, Server, html_reply, json_reply
 from local.esms_sim.validation import (
     SMS_TEXT_FIELDS,
@@ -51,6 +53,7 @@ LOCAL_API_KEY = "local-api-key"
 LOCAL_SECRET_KEY = "local-secret-key"
 DEDUP_WINDOW_SECONDS = 24 * 3600.0
 CALLBACK_WORKERS = 4
+FIRST_PORTAL_ID = 29028845  # the SmsId of GetSmsSentData_V2's sample; the next messages count up from it
 _CREDENTIAL_KEYS = frozenset({"apikey", "secretkey"})
 _QUERY_SMS_TYPES = ("24", "25")
 # Limit names, as limit_violations() and GET /_sim/stats report them.
@@ -79,8 +82,8 @@ ENDPOINTS = (
     Endpoint("get_quota", "POST", f"{BASE_PATH}/ZNS/GetQuota"),
     Endpoint("get_template", "POST", f"{BASE_PATH}/GetTemplate"),
     Endpoint("get_zns_template_info", "GET", f"{BASE_PATH}/GetZnsTemplateInfo"),
+    Endpoint("get_sms_sent_data", "POST", f"{BASE_PATH}/GetSmsSentData_V2"),
 )
-SEND_ENDPOINTS = frozenset({"zns_send", "sms_send"})
 _ENDPOINTS_BY_PATH = {endpoint.path: endpoint for endpoint in ENDPOINTS}
 
 
@@ -150,9 +153,10 @@ class EsmsSimulator:
         config: SimulatorConfig | None = None,
         api_key: str = LOCAL_API_KEY,
         secret_key: str = LOCAL_SECRET_KEY,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        """`clock` (seconds, monotonic) drives the rate limits and the RequestId memory, not real waits."""
+        """`clock` (seconds since the epoch) drives the rate limits, the RequestId memory and the creation
+        times GetSmsSentData_V2 lists and filters by; not real waits (report delays are real time)."""
         self._address = (host, port)
         self._api_key = api_key.encode()
         self._secret_key = secret_key.encode()
@@ -165,6 +169,7 @@ class EsmsSimulator:
         self._callbacks: list[dict[str, Any]] = []
         self._messages: dict[str, AcceptedMessage] = {}  # SMSID -> what eSMS knows of it
         self._accepted_at: dict[str, float] = {}  # RequestId -> simulated time of its 100 answer
+        self._portal_ids = itertools.count(FIRST_PORTAL_ID)
         self._buckets: dict[str, TokenBucket] = {}  # ApiKey -> its send bucket
         self._windows: dict[tuple[str, str], SlidingWindow] = {}  # (endpoint, ApiKey) -> admitted calls
         self._traffic: dict[str, SlidingWindow] = {}  # endpoint -> every call of the last second
@@ -188,6 +193,7 @@ class EsmsSimulator:
             "get_quota": self._get_quota,
             "get_template": self._get_template,
             "get_zns_template_info": self._get_zns_template_info,
+            "get_sms_sent_data": self._get_sms_sent_data,
         }
 
     # Lifecycle
@@ -277,12 +283,14 @@ class EsmsSimulator:
             for counters in (self._windows, self._traffic, self._peaks, self._violations):
                 counters.clear()
             self._clock_offset = 0.0
+            self._portal_ids = itertools.count(FIRST_PORTAL_ID)
             self._generation += 1
             self._rng = random.Random(self._config.seed)
             self._cancel_schedule()
 
     def advance_clock(self, seconds: float) -> None:
-        """Move the simulator's clock: ages RequestIds out of the 24-hour memory, refills rate limits."""
+        """Move the simulator's clock: ages RequestIds out of the 24-hour memory, refills rate limits, dates
+        the next messages later."""
         with self._state:
             self._clock_offset += seconds
 
@@ -298,18 +306,11 @@ class EsmsSimulator:
             return copy.deepcopy(self._callbacks)
 
     def accepted_count_by_request_id(self) -> dict[str, int]:
-        """How many real (non-sandbox) sends eSMS answered 100, per non-empty RequestId, on both channels."""
-        counts: Counter[str] = Counter()
+        """How many real (non-sandbox) sends eSMS accepted, per non-empty RequestId, on both channels:
+        those whose 100 answer a drop or timeout fault lost included."""
         with self._state:
-            for record in self._requests:
-                if (
-                    record["endpoint"] in SEND_ENDPOINTS
-                    and record["code_result"] == "100"
-                    and not record["sandbox"]
-                    and record["request_id"]
-                ):
-                    counts[record["request_id"]] += 1
-        return dict(counts)
+            accepted = [record["request_id"] for record in self._requests if record["accepted"]]
+        return dict(Counter(request_id for request_id in accepted if request_id))
 
     def limit_violations(self) -> dict[str, int]:
         """Calls that broke a limit, by name (LIMITS): send_tps, get_callback_tps, get_callback_ids, ..."""
@@ -375,7 +376,13 @@ class EsmsSimulator:
         return json_reply({"error": f"no such resource: {method} {path}"}, 404)
 
     def _serve(self, endpoint: Endpoint, body: dict[str, Any] | None) -> Reply | None:
-        """Log the request, apply latency and faults, then let the endpoint answer."""
+        """Log the request, apply latency and faults, let the endpoint answer, then deliver or lose it.
+
+        A 5xx fault answers before any check: eSMS did nothing. A drop or timeout fault loses the answer
+        of a request eSMS processed as usual, as a server whose answer met a closed connection or came
+        after the client's read timeout (a client still waiting then hears 504): a valid send is accepted
+        (its RequestId remembered, its reports planned) though the client never hears it.
+        """
         request_id = body.get("RequestId") if body else None
         record: dict[str, Any] = {
             "endpoint": endpoint.name,
@@ -384,6 +391,7 @@ class EsmsSimulator:
             "body": _redact(body),
             "request_id": request_id if isinstance(request_id, str) else None,
             "sandbox": bool(body and str(body.get("Sandbox")) == "1"),
+            "accepted": False,
             "fault": None,
             "http_status": None,
             "code_result": None,
@@ -405,27 +413,27 @@ class EsmsSimulator:
         self._stopping.wait(latency)
 
         reply: Reply | None = None
-        handled: _Handled | None = None
-        if fault == "timeout":
-            self._stopping.wait(config.timeout_sleep_seconds)
-            reply = html_reply(504, "Gateway Timeout")
-        elif fault == "5xx":
+        if fault == "5xx":
             reply = html_reply(
                 error_status, "Internal Server Error" if error_status == 500 else "Service Unavailable"
             )
-        elif fault is None:
+        else:
             try:
                 handled = self._handlers[endpoint.name](body, config)
             except Refusal as refusal:
                 handled = _Handled(refusal.answer, log={"detail": refusal.detail or None})
-            reply = json_reply(handled.answer)
-            if handled.early_callbacks is not None:
-                handled.early_callbacks.wait(config.early_callback_wait_seconds)
+            with self._state:  # logged at once: a test may wait for an acceptance whose answer is held
+                record.update(answers.answer_summary(handled.answer), **handled.log)
+            if fault == "timeout":
+                self._stopping.wait(config.timeout_sleep_seconds)
+                reply = html_reply(504, "Gateway Timeout")
+            elif fault is None:
+                reply = json_reply(handled.answer)
+                if handled.early_callbacks is not None:
+                    handled.early_callbacks.wait(config.early_callback_wait_seconds)
         with self._state:
             record["answered_at"] = _now_iso()
             record["http_status"] = reply.status if reply is not None else None
-            if handled is not None:
-                record.update(answers.answer_summary(handled.answer), **handled.log)
         return reply
 
     def _count_traffic(self, endpoint: str) -> None:
@@ -519,9 +527,9 @@ class EsmsSimulator:
                 return _Handled(accepted)
             if send.request_id:
                 self._accepted_at[send.request_id] = now
-            message = self._new_message(send, sms_id, config)
+            message = self._new_message(send, sms_id, now, config)
             self._messages[sms_id] = message
-            log = {"outcome": message.outcome, "callbacks_lost": message.callbacks_lost}
+            log = {"accepted": True, "outcome": message.outcome, "callbacks_lost": message.callbacks_lost}
             chain = self._plan_reports(message, config)
             if not chain.steps:
                 return _Handled(accepted, log=log)
@@ -529,29 +537,31 @@ class EsmsSimulator:
             self._push(_Delivery(chain, 0, 1), 0.0 if early else config.callback_delay_seconds)
             return _Handled(accepted, chain.done if early else None, log)
 
-    def _new_message(self, send: ZnsSend | SmsSend, sms_id: str, config: SimulatorConfig) -> AcceptedMessage:
-        """Call with the state lock held: the outcome and loss draws of an accepted message."""
+    def _new_message(
+        self, send: ZnsSend | SmsSend, sms_id: str, created_at: float, config: SimulatorConfig
+    ) -> AcceptedMessage:
+        """Call with the state lock held: an accepted message, with its outcome and loss draws."""
+        zns = isinstance(send, ZnsSend)
+        message = AcceptedMessage(
+            channel=ZNS if zns else SMS,
+            sms_id=sms_id,
+            request_id=send.request_id,
+            phone=send.phone,
+            callback_url=send.callback_url,
+            outcome=(
+                self._pick_zns_outcome(send.phone, config)
+                if zns
+                else config.sms_phone_outcomes.get(send.phone, DELIVERED)
+            ),
+            created_at=created_at,
+            portal_id=next(self._portal_ids),
+            unit_price=config.unit_price if zns else config.sms_unit_price,
+            campaign=send.campaign,
+            content=send.content,
+        )
         if isinstance(send, ZnsSend):
-            message = AcceptedMessage(
-                channel=ZNS,
-                sms_id=sms_id,
-                request_id=send.request_id,
-                phone=send.phone,
-                callback_url=send.callback_url,
-                outcome=self._pick_zns_outcome(send.phone, config),
-                zalo_msg_id=f"{self._rng.getrandbits(80):020x}",  # Zalo's msg_id: 20 hex digits
-                oa_id=send.oa_id,
-                temp_id=send.temp_id,
-            )
-        else:
-            message = AcceptedMessage(
-                channel=SMS,
-                sms_id=sms_id,
-                request_id=send.request_id,
-                phone=send.phone,
-                callback_url=send.callback_url,
-                outcome=config.sms_phone_outcomes.get(send.phone, DELIVERED),
-            )
+            message.zalo_msg_id = f"{self._rng.getrandbits(80):020x}"  # Zalo's msg_id: 20 hex digits
+            message.oa_id, message.temp_id = send.oa_id, send.temp_id
         message.callbacks_lost = bool(send.callback_url) and self._chance(config.callback_loss_rate)
         return message
 
@@ -569,10 +579,9 @@ class EsmsSimulator:
 
     def _plan_reports(self, message: AcceptedMessage, config: SimulatorConfig) -> _Chain:
         """Call with the state lock held: the final report (none for no_report), with the quirks drawn."""
-        price = config.unit_price if message.channel == ZNS else config.sms_unit_price
-        sent = Report(SENT, sent=1, price=price)
+        sent = Report(SENT, sent=1, price=message.unit_price)
         steps: list[tuple[Report, bool]] = []
-        final = message.final_report(price)
+        final = message.final_report()
         if final is not None:
             steps.append((final, False))
         if self._chance(config.sent_first):
@@ -667,6 +676,16 @@ class EsmsSimulator:
                 answers.template_info_refusal("789"), f"TemplateId {fields['TemplateId']} is not registered"
             )
         return _Handled(answers.template_info_answer(fields["TemplateId"], template))
+
+    def _get_sms_sent_data(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
+        """Every message eSMS accepted (never a sandbox or refused send), of one SmsType, created in a range
+        of Vietnam time, oldest first, a page at a time; each with its current report. No rate limit is
+        documented, so none is simulated. The refusals of a bad query are chosen: see sent_data.py."""
+        query = sent_data_query(self._caller(body, QUERY_FIELDS, answers.status_refusal("101")))
+        with self._state:
+            count_total, page = query.page_of(self._messages.values())
+            items = [message.sent_data_item() for message in page]
+        return _Handled(answers.sent_data_answer(count_total, items))
 
     # Report dispatch
 

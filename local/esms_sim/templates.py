@@ -101,7 +101,19 @@ class ZnsTemplate:
     @property
     def content(self) -> str:
         """The template text GetTemplate reports: its placeholders, as eSMS writes them."""
-        return " ".join(f"{{{{{param.name}}}}}" for param in self.params)
+        return " ".join(_placeholder(param.name) for param in self.params)
+
+    def rendered(self, pairs: Iterable[tuple[str, str]]) -> str:
+        """The text a send's TempData makes of the template: placeholders filled, absent ones dropped."""
+        text = self.content
+        values = dict(pairs)
+        for param in self.params:
+            text = text.replace(_placeholder(param.name), values.get(param.name, ""))
+        return " ".join(text.split())
+
+
+def _placeholder(name: str) -> str:
+    return f"{{{{{name}}}}}"
 
 
 def _is_date(value: str) -> bool:

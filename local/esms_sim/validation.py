@@ -79,21 +79,26 @@ def new_sms_id() -> str:
 
 
 @dataclass(frozen=True)
-class ZnsSend:
+class Send:
+    """A send that passed every check: what eSMS keeps of it (`content` is the message's text)."""
+
     phone: str
-    oa_id: str
-    temp_id: str
     request_id: str
     callback_url: str
     sandbox: bool
+    campaign: str
+    content: str
 
 
 @dataclass(frozen=True)
-class SmsSend:
-    phone: str
-    request_id: str
-    callback_url: str
-    sandbox: bool
+class ZnsSend(Send):
+    oa_id: str
+    temp_id: str
+
+
+@dataclass(frozen=True)
+class SmsSend(Send):
+    """An SMS send (SmsType 2, customer care)."""
 
 
 def text_fields(body: Mapping[str, Any] | None, names: tuple[str, ...]) -> dict[str, str] | None:
@@ -137,11 +142,13 @@ def check_zns_send(fields: Mapping[str, str], temp_data: object, config: Simulat
         raise refuse("801")
     return ZnsSend(
         phone=phone,
-        oa_id=fields["OAID"],
-        temp_id=fields["TempID"],
         request_id=fields["RequestId"],
         callback_url=fields["CallbackUrl"],
         sandbox=fields["Sandbox"] == "1",
+        campaign=fields["campaignid"],
+        content=template.rendered(pairs),
+        oa_id=fields["OAID"],
+        temp_id=fields["TempID"],
     )
 
 
@@ -173,6 +180,8 @@ def check_sms_send(fields: Mapping[str, str], config: SimulatorConfig) -> SmsSen
         request_id=fields["RequestId"],
         callback_url=fields["CallbackUrl"],
         sandbox=fields["Sandbox"] == "1",
+        campaign=fields["campaignid"],
+        content=fields["Content"],
     )
 
 

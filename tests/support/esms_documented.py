@@ -229,6 +229,30 @@ GET_ZNS_TEMPLATE_INFO: dict[str, Any] = {
     "Message": "Success",
 }
 
+# GetSmsSentData_V2 ("Get the message status"), tab 100, its first item. Not in reference/realworld/: from
+# eSMS's page itself, developers.esms.vn/en/esms-api/retrive-and-register-functions/
+# ham-kiem-tra-trang-thai-tin-nhan-theo-khoang-thoi-gian (= devesms/gitbook_esms_for_develop:
+# esms-api/ham-truy-xuat-thong-tin-sms-brandname-zns/, the page of that name, .md).
+# Two edits make it JSON: the comma missing after CountTotal, and `"SendStatus:5` read as "SendStatus": 5.
+GET_SMS_SENT_DATA: dict[str, Any] = {
+    "CodeResult": "100",
+    "CountTotal": 2,
+    "SentData": [
+        {
+            "Campaign": "Chiến dịch 02/10/2023",
+            "Content": "Cam on quy khach da su dung dich vu cua chung toi. Chuc quy khach mot ngay tot lanh!",
+            "Phone": "0901888484",
+            "ReferenceId": "35781d6c25524e40a035c26663189549",
+            "SellPrice": 345.0,
+            "SendResult": 0,
+            "SendStatus": 5,
+            "SentTime": "/Date(1705484048995+0700)/",
+            "SmsId": 29028845,
+            "SmsType": 2,
+        }
+    ],
+}
+
 # "Callback mẫu cho loại tin Zalo", its query string
 # devesms/gitbook_esms_for_develop_v2: esms-api/callback-url.md
 ZNS_CALLBACK = (

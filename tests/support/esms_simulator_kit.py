@@ -43,10 +43,10 @@ FAST = SimulatorConfig(
 
 
 class FakeClock:
-    """The simulator's clock in tests: still until advanced."""
+    """The simulator's clock in tests (seconds since the epoch): still until advanced."""
 
-    def __init__(self) -> None:
-        self.now = 1000.0
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
 
     def __call__(self) -> float:
         return self.now

@@ -32,6 +32,7 @@ from tests.support.esms_simulator_kit import (
     post,
     send_body,
 )
+from tests.support.waiting import wait_for
 
 
 def test_accepted_send_answers_100_and_calls_back_with_esms_fields(
@@ -247,37 +248,60 @@ def test_sandbox_validates_only(
     assert post(http, sim, send_body()).json()["CodeResult"] == "100"  # the RequestId was not kept
 
 
-FAULTS: dict[str, dict[str, float]] = {
-    "drop": {"drop_rate": 1.0},
-    "timeout": {"timeout_rate": 1.0, "timeout_sleep_seconds": 0.5},
-    "5xx": {"error_rate_5xx": 1.0},
-}
-
-
-@pytest.mark.parametrize("fault", list(FAULTS))
-def test_faults_are_never_acceptances(
-    fault: str, sim: EsmsSimulator, http: requests.Session, receiver: CallbackReceiver
+def test_a_5xx_fault_answers_before_any_check(
+    sim: EsmsSimulator, http: requests.Session, receiver: CallbackReceiver
 ) -> None:
-    sim.configure(**FAULTS[fault])
+    # Given an eSMS whose every answer is a server error
+    sim.configure(error_rate_5xx=1.0)
     body = send_body(CallbackUrl=receiver.url())
 
-    if fault == "drop":
-        with pytest.raises(requests.ConnectionError):
-            post(http, sim, body)
-    elif fault == "timeout":
-        with pytest.raises(requests.ReadTimeout):
-            post(http, sim, body, timeout=0.1)
-    else:
-        response = post(http, sim, body)
-        assert response.status_code in {500, 503}
-        assert response.headers["Content-Type"].startswith("text/html")
+    # When a valid send is posted
+    response = post(http, sim, body)
 
-    assert sim.requests()[0]["fault"] == fault
+    # Then an HTML error page comes back, and eSMS did nothing with the send
+    assert response.status_code in {500, 503}
+    assert response.headers["Content-Type"].startswith("text/html")
+    [record] = sim.requests()
+    assert (record["fault"], record["accepted"], record["code_result"]) == ("5xx", False, None)
     assert sim.accepted_count_by_request_id() == {}
     sim.configure(**NO_FAULTS)
     assert post(http, sim, body).json()["CodeResult"] == "100"  # the RequestId was not kept
     assert sim.wait_for_callbacks_idle(2.0)
     assert len(receiver.raw_queries()) == 1
+
+
+LOST_ANSWERS: dict[str, dict[str, float]] = {
+    "drop": {"drop_rate": 1.0},
+    "timeout": {"timeout_rate": 1.0, "timeout_sleep_seconds": 0.5},
+}
+
+
+@pytest.mark.parametrize("fault", list(LOST_ANSWERS))
+def test_a_send_whose_answer_is_lost_was_accepted_all_the_same(
+    fault: str, sim: EsmsSimulator, http: requests.Session, receiver: CallbackReceiver
+) -> None:
+    # Given an eSMS that processes every request but loses its answer (the connection closed, or the
+    # answer held past the client's read timeout)
+    sim.configure(**LOST_ANSWERS[fault])
+    body = send_body(CallbackUrl=receiver.url())
+
+    # When a valid send is posted, the client hears nothing
+    with pytest.raises(requests.ConnectionError if fault == "drop" else requests.ReadTimeout):
+        post(http, sim, body, timeout=0.1)
+
+    # Then eSMS accepted it, and its request log says so, with the SMSID the client never heard
+    [record] = wait_for(lambda: [r for r in sim.requests() if r["accepted"]], 2.0)
+    assert (record["fault"], record["code_result"], record["outcome"]) == (fault, "100", "delivered")
+    assert record["sms_id"]
+    assert sim.accepted_count_by_request_id() == {"req-1": 1}
+    # And its RequestId is remembered: the client's retry hears 124
+    sim.configure(**NO_FAULTS)
+    assert post(http, sim, body).json() == documented.SMS_DUPLICATE_REQUEST
+    # And its report is called back, once
+    assert sim.wait_for_callbacks_idle(2.0)
+    [callback] = receiver.queries()
+    assert (callback["SMSID"], callback["SendStatus"]) == (record["sms_id"], "5")
+    assert sim.accepted_count_by_request_id() == {"req-1": 1}
 
 
 def test_fault_and_outcome_draws_are_seeded(sim: EsmsSimulator, http: requests.Session) -> None:
