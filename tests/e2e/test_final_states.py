@@ -109,4 +109,8 @@ def test_with_callbacks_lost_and_sends_timing_out_every_message_ends_final_and_t
     }
     assert statuses["final-expired"] == "EXPIRED"
     # And the lost callbacks were really lost (the reconciler, not a callback, brought those reports)
-    assert stack.simulator.stats()["callbacks_lost"] > 0
+    stats = stack.simulator.stats()
+    assert stats["callbacks"]["lost"] > 0
+    assert stats["requests"]["get_callback"] > 0
+    # And the reconciler kept within eSMS's documented limits
+    assert set(stats["limit_violations"].values()) == {0}

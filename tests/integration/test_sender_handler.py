@@ -568,3 +568,22 @@ def test_log_lines_carry_the_request_id_as_correlation_id(
     lines = [json.loads(line) for line in output.getvalue().splitlines() if '"level"' in line]
     accepted_lines = [line for line in lines if line["message"] == "message accepted"]
     assert [line["correlation_id"] for line in accepted_lines] == ["sns-order-DH240777"]
+
+
+def test_a_160_slows_every_sender_and_the_record_waits_for_the_backlog_not_an_error_backoff(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given eSMS answering 160 (the account's TPS limit)
+    esms.responder = lambda body: refused("160", "TPS limit exceeded")
+    event = batch(deployment, "sender-sns-wrapped.json")
+
+    response = sender.invoke(event)
+
+    # Then the message waits (RETRYING), and the rate every sender shares went down from its ceiling
+    assert failures(response) == [event["Records"][0]["messageId"]]
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None and stored["status"] == "RETRYING" and stored["esms_code"] == "160"
+    table = aws.resource("dynamodb").Table(deployment.ref("ThrottleTable"))
+    shared: Any = table.get_item(Key={"limiter": "esms-send"})["Item"]
+    ceiling = float(sender.environment["ESMS_RATE_LIMIT"])
+    assert float(shared["rate"]) == pytest.approx(ceiling * 0.7)
