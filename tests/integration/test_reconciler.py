@@ -22,7 +22,7 @@ from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.state import MessageStatus
 from zns_relay.rate_limit import RateLimiter
 from zns_relay.reconciling import ReconcilePolicy, Reconciler
-from zns_relay.store.messages import MessageStore, awaiting_shard
+from zns_relay.store.messages import ClaimedMessage, MessageStore, awaiting_shard
 
 START = 1_796_000_000  # epoch seconds the fake clock starts at
 HOUR = 3600
@@ -277,7 +277,7 @@ def retrying(store: MessageStore, request_id: str, time: FakeTime, *, uncertain:
         check_at=now + 1800,
         keep_fields={"retry_until": now + 600},
     )
-    assert claim is not None
+    assert isinstance(claim, ClaimedMessage)
     keep = {"uncertain_since": now} if uncertain else {}
     store.transition(
         request_id,
@@ -444,6 +444,7 @@ def accepted_through_124(store: MessageStore, request_id: str, time: FakeTime, p
     claim = store.claim(
         request_id, {"oa_id": OA_ID, "phone": phone}, 30, check_at=now, keep_fields={"retry_until": now + 600}
     )
+    assert isinstance(claim, ClaimedMessage)
     store.transition(
         request_id,
         MessageStatus.RETRYING,
@@ -454,6 +455,7 @@ def accepted_through_124(store: MessageStore, request_id: str, time: FakeTime, p
     )
     time.now += 30
     claim = store.claim(request_id, {"oa_id": OA_ID, "phone": phone}, 30, check_at=now)
+    assert isinstance(claim, ClaimedMessage)
     store.transition(
         request_id, MessageStatus.ACCEPTED, "eSMS already holds this RequestId", {"esms_code": "124"},
         keep_fields={"accepted_at": int(time.now)}, claim=claim, check_at=int(time.now) + 1800,

@@ -12,7 +12,7 @@ import pytest
 
 from local.template import Resolver
 from zns_relay.models.state import ALLOWED_SOURCES, FINAL_STATUSES, MessageStatus
-from zns_relay.store.messages import MessageStore, Written, awaiting_shard
+from zns_relay.store.messages import ClaimLost, MessageStore, Written, awaiting_shard
 
 NOW = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
 FIELDS = {"phone": "0901888484", "temp_id": "2056446", "oa_id": "1", "campaign_id": None, "sandbox": False}
@@ -21,7 +21,9 @@ CHECK_AT = EPOCH + 3600
 
 
 def claim(store: MessageStore, request_id: str = "r-1", lease_seconds: int = 60, **keep: Any) -> Any:
-    return store.claim(request_id, FIELDS, lease_seconds, check_at=CHECK_AT, keep_fields=keep)
+    """The claim, or None when it was lost."""
+    result = store.claim(request_id, FIELDS, lease_seconds, check_at=CHECK_AT, keep_fields=keep)
+    return None if isinstance(result, ClaimLost) else result
 
 
 def raw_item(aws: boto3.Session, deployment: Resolver, request_id: str = "r-1") -> dict[str, Any]:
@@ -68,9 +70,16 @@ def test_first_claim_creates_the_item_in_sending_and_in_the_awaiting_index(
     ]
 
 
-def test_second_claim_while_leased_is_lost(store: MessageStore) -> None:
+def test_second_claim_while_leased_is_lost_and_says_whose_lease_it_waits_for(store: MessageStore) -> None:
     claim(store)
-    assert claim(store) is None
+    lost = store.claim("r-1", FIELDS, 60, check_at=CHECK_AT)
+    assert lost == ClaimLost(MessageStatus.SENDING, lease_until=EPOCH + 60)
+
+
+def test_a_claim_on_a_finished_message_is_lost(store: MessageStore) -> None:
+    claim(store)
+    store.transition("r-1", MessageStatus.FAILED, "eSMS 789")
+    assert store.claim("r-1", FIELDS, 60, check_at=CHECK_AT) == ClaimLost(MessageStatus.FAILED)
 
 
 def test_claim_after_lease_expiry_wins_and_knows_it_took_over(store: MessageStore) -> None:

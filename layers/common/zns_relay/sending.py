@@ -34,7 +34,7 @@ from zns_relay.models.esms import (
 from zns_relay.models.state import MessageStatus
 from zns_relay.observability import count, logger, milliseconds
 from zns_relay.pacing import SendPacer
-from zns_relay.store.messages import ClaimedMessage, Clock, MessageStore, utc_now
+from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
 TPS_LIMIT_CODE = "160"
@@ -163,10 +163,8 @@ class MessageSender:
             keep_fields={"retry_until": window.retry_until, "valid_until": window.valid_until},
             history=delivery.receive_count <= HISTORY_RECEIVES,
         )
-        if claim is None:
-            count("DuplicatesSkipped")
-            logger.info("RequestId already claimed or finished: not sent again")
-            return SendOutcome(Outcome.SKIPPED, request.request_id, "already claimed")
+        if isinstance(claim, ClaimLost):
+            return self._lost(claim, request.request_id, now)
         if now >= (claim.retry_until or window.retry_until):
             return self._close_window(claim, None)
 
@@ -177,6 +175,22 @@ class MessageSender:
             logger.error("cannot send: configuration", extra={"reason": str(error)})
             result = SendResult(ResultClass.ACCOUNT, None, message=f"configuration: {error}")
         return self._record(request, claim, result, delivery.receive_count)
+
+    def _lost(self, lost: ClaimLost, request_id: str, now: int) -> SendOutcome:
+        """Another delivery is sending it right now: come back when its lease ends, in case it dies
+        (this record may be the only copy left). Otherwise it is past sending: nothing to do."""
+        if lost.status is MessageStatus.SENDING and (lost.lease_until or 0) >= now:
+            count("RecordsHandedBack")
+            logger.info("another delivery is sending this RequestId; back after its lease")
+            return SendOutcome(
+                Outcome.HANDED_BACK,
+                request_id,
+                "being sent by another delivery",
+                lost.lease_until - now + 1 if lost.lease_until else 1,
+            )
+        count("DuplicatesSkipped")
+        logger.info("RequestId already sent or finished: not sent again", extra={"status": lost.status})
+        return SendOutcome(Outcome.SKIPPED, request_id, f"already {lost.status.value}")
 
     def _resolve(self, message: ZnsMessage, delivery: SqsDelivery) -> ZaloSendRequest:
         request_id = message.request_id or delivery.message_id

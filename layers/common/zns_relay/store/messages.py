@@ -104,6 +104,14 @@ class ClaimedMessage:
 
 
 @dataclass(frozen=True)
+class ClaimLost:
+    """A claim another delivery won (or the message is past sending): how the message stands."""
+
+    status: MessageStatus
+    lease_until: int | None = None  # a live holder's lease, while it is SENDING
+
+
+@dataclass(frozen=True)
 class WaitingMessage:
     """A message the awaiting-index lists: what the reconciler needs to decide about it."""
 
@@ -150,10 +158,10 @@ class MessageStore:
         check_at: int,
         keep_fields: Mapping[str, Any] | None = None,
         history: bool = True,
-    ) -> ClaimedMessage | None:
+    ) -> ClaimedMessage | ClaimLost:
         """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING.
 
-        Returns None when the claim is lost: another delivery owns or has finished the message.
+        Returns ClaimLost when another delivery owns the message now, or it is past sending.
         `keep_fields` are set only where the item has no value yet (the first claim's retry window).
         The claim carries a fresh token: if the SDK retries a write whose first try did commit, the
         retry's condition fails, and the token in the item shows the claim was ours after all.
@@ -187,7 +195,7 @@ class MessageStore:
         applied, old = self._update(request_id, write, condition, return_values="ALL_OLD")
         if not applied:
             if old.get("claim_token") != token:
-                return None
+                return ClaimLost(MessageStatus(old["status"]), old.get("lease_until"))
             # An SDK retry of our own committed claim: the item as it stands is our claim.
             return _claimed(request_id, token, old, attempts=int(old["attempts"]), took_over=False)
         took_over = old.get("status") == MessageStatus.SENDING.value
