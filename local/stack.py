@@ -136,8 +136,10 @@ class LocalStack:
         template: Template | None = None,
         schedule_seconds: float = SCHEDULE_SECONDS,
         crash_dir: Path | None = None,
+        resource_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        self.template = template or Template()
+        """`resource_overrides` replace template properties by logical id, for this stack only."""
+        self.template = (template or Template()).with_properties(resource_overrides or {})
         self._host = host
         self._advertise = advertise_host or ("127.0.0.1" if host in ("0.0.0.0", "") else host)
         self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}

@@ -1,0 +1,80 @@
+"""A sender killed at each point of a send, through the embedded stack: the message still ends in its
+true final state, accepted by eSMS exactly once.
+
+The stack runs with a short SenderFunction timeout and SendQueue visibility (the template's values,
+scaled down), so that a crashed invocation's record comes back, and its claim's lease ends, in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from local.crashes import CrashPoint
+from local.stack import LocalStack
+from tests.support.waiting import wait_for
+from zns_relay.models.state import FINAL_STATUSES
+
+pytestmark = pytest.mark.e2e
+FINAL = {status.value for status in FINAL_STATUSES}
+SHORT = {"SenderFunction": {"Timeout": 20}, "SendQueue": {"VisibilityTimeout": 10}}
+
+
+@pytest.fixture(scope="module")
+def crashed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, dict[str, str]]]:
+    """One message per crash point, each crashed once at its point, all left to recover together."""
+    saved = dict(os.environ)
+    log = tmp_path_factory.mktemp("crashes") / "functions.log"
+    with LocalStack(resource_overrides=SHORT, function_output=log) as stack:
+        assert stack.info is not None
+        info = stack.info
+        request_ids = {point.value: f"crash-{point.value}" for point in CrashPoint}
+        for point in CrashPoint:
+            stack.crashes.arm(point, request_id=request_ids[point.value])
+        sqs = info.client("sqs")
+        for request_id in request_ids.values():
+            body = {
+                "Phone": "0901888484",
+                "TempID": "2056446",
+                "TempData": {"otp": "1"},
+                "RequestId": request_id,
+            }
+            sqs.send_message(QueueUrl=info.queue_url, MessageBody=json.dumps(body))
+
+        def all_final() -> dict[str, str] | None:
+            statuses = info.statuses()
+            mine = {point: statuses.get(request_id) for point, request_id in request_ids.items()}
+            return (
+                {point: str(status) for point, status in mine.items()}
+                if set(mine.values()) <= FINAL
+                else None
+            )
+
+        final = wait_for(all_final, timeout=180)
+        assert final is not None, info.statuses()
+        assert {record.point for record in stack.crashes.fired()} == set(CrashPoint)
+        yield stack, final
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.mark.parametrize("point", list(CrashPoint), ids=[point.value for point in CrashPoint])
+def test_a_send_killed_at_any_point_ends_delivered_accepted_by_esms_once(
+    crashed: tuple[LocalStack, dict[str, str]], point: CrashPoint
+) -> None:
+    stack, final = crashed
+    request_id = f"crash-{point.value}"
+
+    # The message reaches DELIVERED (its callback, or the reconciler, brings the report), and eSMS
+    # accepted its RequestId exactly once, whatever the crash left behind
+    assert final[point.value] == "DELIVERED"
+    assert stack.simulator.accepted_count_by_request_id().get(request_id) == 1
+    info = stack.info
+    assert info is not None
+    dlq = info.client("sqs").get_queue_attributes(
+        QueueUrl=info.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
