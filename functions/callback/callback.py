@@ -31,7 +31,7 @@ _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 settings = CallbackSettings.from_environment()
 signer, reports = build_callback_receiver(settings)
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(debug=False)  # its debug mode prints every event, signature and all
 
 
 @app.get(ROUTE)
@@ -116,7 +116,7 @@ def _too_many(_: ValueError) -> Response[str]:
     return _answer(400, {"message": "too many parameters"})
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
     return result.outcome.value
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from zns_relay.models.errors import ConfigurationError
 from zns_relay.models.esms import CallbackKeys, EsmsCredentials
+from zns_relay.observability import secret_values
 
 SecretModel = TypeVar("SecretModel", bound=BaseModel)
 
@@ -83,9 +84,14 @@ def _parse(document: Any, model: type[SecretModel], keys: Mapping[str, str], nam
         raise ConfigurationError(f"{name} must be a JSON object")
     values = {field: document[key] for key, field in keys.items() if document.get(key)}
     try:
-        return model.model_validate(values)
+        parsed = model.model_validate(values)
     except ValidationError as error:
         missing = sorted(
             key for key, field in keys.items() if any(issue["loc"][0] == field for issue in error.errors())
         )
         raise ConfigurationError(f"{name} lacks or mistypes: {', '.join(missing)}") from None
+    # Whatever the log settings, these values never reach a log line from here on.
+    secret_values.add(
+        *(value.get_secret_value() for value in parsed.__dict__.values() if isinstance(value, SecretStr))
+    )
+    return parsed

@@ -17,8 +17,10 @@ from zns_relay.models.esms import (
     ZaloSendRequest,
     classify_code,
 )
+from zns_relay.observability import secret_values
 
 SEND_ZALO_PATH = "SendZaloMessage_V5_post/"
+MAX_ERROR_MESSAGE_CHARS = 300  # eSMS's messages are short; anything longer is not worth keeping
 
 
 def build_send_body(request: ZaloSendRequest, credentials: EsmsCredentials) -> dict[str, Any]:
@@ -108,7 +110,8 @@ def parse_send_response(http_status: int, text: str, latency_ms: float = 0.0) ->
         result_class=classify_code(code),
         code=code,
         sms_id=str(sms_id) if sms_id not in (None, "") else None,
-        message=str(payload.get("ErrorMessage") or ""),
+        # Stored and logged: never let it carry a key back, or grow an item.
+        message=secret_values.scrub(str(payload.get("ErrorMessage") or ""))[:MAX_ERROR_MESSAGE_CHARS],
         latency_ms=latency_ms,
     )
 
