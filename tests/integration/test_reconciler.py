@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.exceptions import ClientError
 
 from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
@@ -390,7 +391,7 @@ def test_five_thousand_waiting_messages_stay_within_esms_documented_rates(
     assert max(asked for _, asked in get_callback) <= 200
     assert len(get_callback) == 25
     assert max_in_any_second([at for at, _ in get_callback]) <= 20
-    assert max_in_any_second(queries) <= 100 and len(queries) == 50
+    assert max_in_any_second(queries) <= 100 and len(queries) == 100  # each unknown SMSID: type 25, then 24
     assert summary.applied == 4950
 
 
@@ -525,3 +526,109 @@ def test_an_smsid_is_adopted_only_when_exactly_one_unclaimed_message_fits(
     record = store.get("otp-1")
     assert record is not None
     assert (record.status, record.sms_id) == (MessageStatus.ACCEPTED, None)
+
+
+def test_one_listed_message_fitting_two_waiting_messages_goes_to_neither(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given two waiting messages to the same phone (a customer pressing "resend" during an incident),
+    # and eSMS listing only one message for that phone at that time
+    accepted_through_124(store, "otp-1", time)
+    retrying(store, "otp-2", time, uncertain=True)
+    status_script.sent = [(START + 2, PHONE, "sms-one")]
+    time.now += 3600
+
+    summary = run(reconciler)
+
+    # Then neither takes the SMSID: it belongs to at most one of them
+    assert summary.sms_ids_found == 0
+    for request_id in ("otp-1", "otp-2"):
+        record = store.get(request_id)
+        assert record is not None and record.sms_id is None
+
+
+def test_a_listing_cut_short_adopts_nothing(
+    aws: boto3.Session,
+    deployment: Resolver,
+    esms: EsmsStub,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+) -> None:
+    # Given a finder allowed one page, and a listing two pages long whose first page holds one fit
+    accepted_through_124(store, "otp-1", time)
+    status_script.sent = [
+        (START + 2, PHONE, "sms-fit"),
+        *[(START + 3, f"09{n:08d}", f"s-{n}") for n in range(600)],
+    ]
+    root = esms.base_url.removesuffix("/MainService.svc/json")
+    status = EsmsStatusClient(esms.base_url, root, read_timeout=5)
+    finder = SmsIdFinder(store, status, RateLimiter(5, clock=time.monotonic, sleep=time.sleep), max_pages=1)
+    credentials = parse_esms_secret(
+        json.loads(
+            aws.client("secretsmanager").get_secret_value(SecretId=deployment.ref("EsmsSecret"))[
+                "SecretString"
+            ]
+        )
+    )
+    [waiting] = list(store.due(int(time.now) + 10_000))
+
+    # Then the true row might be on the page not read: nothing is adopted
+    assert finder.find([waiting], credentials, int(time.now)) == {}
+
+
+def test_getcallback_replaying_a_sent_then_a_final_report_applies_the_final_one(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    accepted(store, "m-1", "sms-1", time)
+    sent_report = {**delivered_item("sms-1"), "SendStatus": 7, "SendSuccess": 0}
+    status_script.get_callback["sms-1"] = delivered_item("sms-1")
+    original = status_script.answer
+
+    def replay_both(body: dict[str, Any], time: FakeTime) -> Reply:
+        reply = original(body, time)
+        if "ListRefid" not in body:
+            return reply
+        answer = json.loads(reply.body)
+        answer["Data_callback"] = [sent_report, *answer["Data_callback"]]
+        return Reply(body=json.dumps(answer))
+
+    status_script.answer = replay_both  # type: ignore[method-assign]
+    time.now += 1800
+
+    run(reconciler)
+
+    assert status_of(store, "m-1") is MessageStatus.DELIVERED
+
+
+def test_a_message_the_store_fails_on_does_not_stop_the_others(
+    reconciler: Reconciler,
+    aws: boto3.Session,
+    deployment: Resolver,
+    store: MessageStore,
+    time: FakeTime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given three overdue messages, and the store failing on the first one's write (say, an item that
+    # grew past DynamoDB's size limit)
+    for index in range(3):
+        accepted(store, f"m-{index}", None, time)
+    time.now += 73 * HOUR
+    real_transition = store.transition
+
+    def failing_on_m0(request_id: str, *args: Any, **kwargs: Any) -> Any:
+        if request_id == "m-0":
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Item size"}}, "UpdateItem"
+            )
+        return real_transition(request_id, *args, **kwargs)
+
+    monkeypatch.setattr(store, "transition", failing_on_m0)
+
+    summary = run(reconciler)
+
+    # Then the others still end UNKNOWN, and the failure is counted
+    assert summary.store_errors == 1
+    assert [status_of(store, f"m-{index}") for index in range(3)] == [
+        MessageStatus.ACCEPTED, MessageStatus.UNKNOWN, MessageStatus.UNKNOWN,
+    ]  # fmt: skip

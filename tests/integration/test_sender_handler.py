@@ -189,8 +189,12 @@ def test_malformed_bodies_are_rejected_with_their_reason_and_not_retried(
 
 @pytest.mark.parametrize(
     ("reply", "possibly_accepted"),
-    [(Reply(status=500, body="Internal Server Error"), False), (Reply(delay_seconds=2.5, body="{}"), True)],
-    ids=["http-500", "timeout"],
+    [
+        (Reply(status=503, body="Service Unavailable"), False),
+        (Reply(status=502, body="Bad Gateway"), True),
+        (Reply(delay_seconds=2.5, body="{}"), True),
+    ],
+    ids=["http-503", "http-502", "timeout"],
 )
 def test_transient_failure_is_a_batch_item_failure_left_retrying(
     sender: LoadedFunction,

@@ -93,20 +93,22 @@ def test_error_answer_keeps_code_and_message(client: EsmsClient, stub: EsmsStub)
 
 
 @pytest.mark.parametrize(
-    ("reply", "message"),
+    ("reply", "message", "possibly_accepted"),
     [
-        (Reply(status=500, body="oops"), "eSMS answered HTTP 500"),
-        (Reply(status=503, body=""), "eSMS answered HTTP 503"),
-        (Reply(status=404, body="<html>"), "eSMS answered HTTP 404"),
-        (Reply(body="<html>maintenance</html>"), "eSMS answered with a body that is not JSON"),
-        (Reply(body='{"CountRegenerate": 0}'), "eSMS answered without a CodeResult"),
-        (Reply(body="[]"), "eSMS answered without a CodeResult"),
-        (Reply(body="{}", delay_seconds=1.0), "eSMS did not answer in time"),
+        (Reply(status=500, body="oops"), "eSMS answered HTTP 500", True),
+        (Reply(status=502, body=""), "eSMS answered HTTP 502", True),
+        (Reply(status=504, body=""), "eSMS answered HTTP 504", True),
+        (Reply(status=503, body=""), "eSMS answered HTTP 503", False),
+        (Reply(status=404, body="<html>"), "eSMS answered HTTP 404", False),
+        (Reply(body="<html>maintenance</html>"), "eSMS answered with a body that is not JSON", True),
+        (Reply(body='{"CountRegenerate": 0}'), "eSMS answered without a CodeResult", True),
+        (Reply(body="[]"), "eSMS answered without a CodeResult", True),
+        (Reply(body="{}", delay_seconds=1.0), "eSMS did not answer in time", True),
     ],
-    ids=["500", "503", "404", "html", "no-code", "list", "timeout"],
+    ids=["500", "502", "504", "503", "404", "html", "no-code", "list", "timeout"],
 )
-def test_unusable_answers_are_transient(
-    client: EsmsClient, stub: EsmsStub, reply: Reply, message: str
+def test_unusable_answers_are_transient_and_say_whether_esms_may_hold_the_message(
+    client: EsmsClient, stub: EsmsStub, reply: Reply, message: str, possibly_accepted: bool
 ) -> None:
     stub.responder = lambda body: reply
 
@@ -115,8 +117,20 @@ def test_unusable_answers_are_transient(
     assert result.result_class is ResultClass.TRANSIENT
     assert result.code is None
     assert result.description == message
-    # Only a request that got no answer at all may have been accepted unseen
-    assert result.possibly_accepted is (message == "eSMS did not answer in time")
+    # Only an answer that shows eSMS did not take the request counts as a certain refusal: a gateway's
+    # error or a garbled answer may hide an acceptance, and such a message is never FAILED for it
+    assert result.possibly_accepted is possibly_accepted
+
+
+def test_esms_documented_invalid_request_answer_is_a_permanent_refusal(
+    client: EsmsClient, stub: EsmsStub
+) -> None:
+    stub.responder = lambda body: Reply(body='{"error": "Invalid request"}')
+
+    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+
+    assert result.result_class is ResultClass.PERMANENT
+    assert result.description == "eSMS refused the request: Invalid request"
 
 
 def test_a_connection_dropped_after_the_request_may_have_been_accepted(

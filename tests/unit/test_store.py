@@ -299,3 +299,21 @@ def test_a_taken_over_claim_can_no_longer_record_a_result(store: MessageStore) -
     assert store.transition("r-1", MessageStatus.ACCEPTED, "accepted", {"sms_id": "s"}, claim=current)
     record = store.get("r-1")
     assert record is not None and record.status is MessageStatus.ACCEPTED
+
+
+def test_notes_stop_before_the_history_can_grow_an_item_without_bound(store: MessageStore) -> None:
+    # Given a message receiving inconclusive reports over and over (a replayed callback URL, say)
+    claim(store)
+    store.transition("r-1", MessageStatus.ACCEPTED, "accepted", check_at=CHECK_AT)
+    waiting = frozenset({MessageStatus.ACCEPTED})
+
+    written = [
+        store.note("r-1", "eSMS holds it (SendStatus 2)", {"x": "y" * 400}, while_in=waiting)
+        for _ in range(60)
+    ]
+
+    # Then notes stop at the cap, while status changes still apply
+    record = store.get("r-1")
+    assert record is not None and len(record.history) == 50
+    assert written.count(Written.APPLIED) == 48 and written[-1] is Written.REFUSED
+    assert store.transition("r-1", MessageStatus.DELIVERED, "delivered")

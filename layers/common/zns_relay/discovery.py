@@ -4,14 +4,15 @@ A send that timed out may still have been accepted; its retry then hears 124 ("d
 which carries no SMSID, and its callbacks carry the SMSID but can be lost. Without the SMSID nothing
 can be asked of eSMS about the message. eSMS's list of sent messages (GetSmsSentData_V2) gives, for a
 time range, each message's phone and SMSID: a message is matched by its phone and the time of the
-attempt that may have reached eSMS, and only when exactly one listed message fits, whose SMSID no other
-message of ours holds. A message with no match keeps waiting for its callback.
+attempt that may have reached eSMS, and only when the listing is complete and exactly one listed
+message fits, whose SMSID no other message of ours holds or could take. A message with no match keeps
+waiting for its callback.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -48,7 +49,7 @@ class _Window:
     end: int
 
     def holds(self, moment: datetime | None) -> bool:
-        return moment is None or self.start <= moment.timestamp() <= self.end
+        return moment is not None and self.start <= moment.timestamp() <= self.end
 
 
 class SmsIdFinder:
@@ -68,28 +69,44 @@ class SmsIdFinder:
         self._max_pages = max_pages
 
     def find(
-        self, messages: Sequence[WaitingMessage], credentials: EsmsCredentials, now: int
+        self,
+        messages: Sequence[WaitingMessage],
+        credentials: EsmsCredentials,
+        now: int,
+        time_is_up: Callable[[], bool] = lambda: False,
     ) -> dict[str, str]:
-        """The SMSID of each message that can be matched without doubt, by RequestId."""
+        """The SMSID of each message that can be matched without doubt, by RequestId; nothing when
+        the listing cannot be read whole before `time_is_up()`."""
         wanted = [message for message in messages if message.phone]
         if not wanted:
             return {}
         windows = {message.request_id: self._window(message, now) for message in wanted}
-        listed = self._list(_merged(windows.values()), credentials)
+        listed = self._list(_merged(windows.values()), credentials, time_is_up)
+        if listed is None:
+            return {}  # an incomplete listing proves nothing: the true row may be on a page not read
+        candidates = {
+            message.request_id: {
+                row.sms_id
+                for row in listed.get(message.phone or "", [])
+                if windows[message.request_id].holds(row.sent_at)
+            }
+            for message in wanted
+        }
+        # An SMSID that fits two of the messages looked for belongs to at most one: neither takes it.
+        fits = Counter(sms_id for found in candidates.values() for sms_id in found)
         found: dict[str, str] = {}
         for message in wanted:
-            window = windows[message.request_id]
-            candidates = {
-                row.sms_id for row in listed.get(message.phone or "", []) if window.holds(row.sent_at)
-            }
             unclaimed = {
-                sms_id for sms_id in candidates if self._store.owner_of(sms_id) in (None, message.request_id)
+                sms_id
+                for sms_id in candidates[message.request_id]
+                if fits[sms_id] == 1 and self._store.owner_of(sms_id) in (None, message.request_id)
             }
             if len(unclaimed) == 1:
                 found[message.request_id] = unclaimed.pop()
-            elif len(unclaimed) > 1:
+            elif candidates[message.request_id]:
                 logger.info(
-                    "several sent messages fit; SMSID left unknown", extra={"request_id": message.request_id}
+                    "no single sent message fits; SMSID left unknown",
+                    extra={"request_id": message.request_id},
                 )
         return found
 
@@ -100,26 +117,31 @@ class SmsIdFinder:
         start = message.uncertain_since or end - DUPLICATE_MEMORY_SECONDS
         return _Window(start - self._margin, end + self._margin)
 
-    def _list(self, ranges: Iterable[_Window], credentials: EsmsCredentials) -> dict[str, list[SentMessage]]:
-        """eSMS's sent ZNS messages in the ranges, by phone; stops at the page budget."""
+    def _list(
+        self, ranges: Iterable[_Window], credentials: EsmsCredentials, time_is_up: Callable[[], bool]
+    ) -> dict[str, list[SentMessage]] | None:
+        """eSMS's sent ZNS messages in the ranges, by phone; None when the listing could not be read
+        whole (a failure, or the page budget spent)."""
         by_phone: dict[str, list[SentMessage]] = defaultdict(list)
         pages = 0
         for window in ranges:
             for start, end in _slices(window):
                 for sms_type in ZNS_SMS_TYPES:
-                    page = 1
-                    while pages < self._max_pages:
+                    page, done = 1, False
+                    while not done:
+                        if pages == self._max_pages or time_is_up():
+                            logger.warning("GetSmsSentData_V2 not read whole; no SMSID adopted this run")
+                            return None
                         self._limiter.acquire()
                         pages += 1
                         try:
                             listed = self._source.sent_messages(sms_type, start, end, credentials, page=page)
                         except StatusQueryFailed as error:
                             logger.warning("GetSmsSentData_V2 failed", extra={"reason": str(error)})
-                            break
+                            return None
                         for row in listed.messages:
                             by_phone[row.phone].append(row)
-                        if not listed.messages or page * MAX_SENT_DATA_PAGE >= listed.total:
-                            break
+                        done = not listed.messages or page * MAX_SENT_DATA_PAGE >= listed.total
                         page += 1
         return by_phone
 

@@ -88,14 +88,20 @@ class SendPacer:
         return rate / self._senders
 
     def _refresh(self) -> None:
+        """Re-read the shared rate when our view is stale; the read happens outside the lock, so the
+        other send threads never wait on DynamoDB (one thread reads; the rest use the view they have)."""
         with self._lock:
             if self._monotonic() - self._read_at < REFRESH_SECONDS:
                 return
             self._read_at = self._monotonic()
-            try:
-                self._apply(self._shared.read())
-            except (ClientError, BotoCoreError) as error:
-                logger.warning("could not read the shared send rate", extra={"error": type(error).__name__})
+        try:
+            state = self._shared.read()
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("could not read the shared send rate", extra={"error": type(error).__name__})
+            return
+        with self._lock:
+            if state.changed_at >= self._state.changed_at:
+                self._apply(state)
 
     def _set(self, seen: RateState, rate: float) -> None:
         """Call with the lock held."""

@@ -20,11 +20,23 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from zns_relay.credentials import SecretCache
 from zns_relay.delivery import DeliveryReports, ReportResult
 from zns_relay.discovery import SmsIdFinder
-from zns_relay.esms.status import MAX_SMS_IDS_PER_GET_CALLBACK, StatusQueryFailed
-from zns_relay.models.callback import InvalidCallback, parse_delivery_report, target_status
+from zns_relay.esms.status import (
+    MAX_SMS_IDS_PER_GET_CALLBACK,
+    NOT_FOUND_CODES,
+    ZNS_SMS_TYPES,
+    StatusQueryFailed,
+)
+from zns_relay.models.callback import (
+    DeliveryReport,
+    InvalidCallback,
+    parse_delivery_report,
+    target_status,
+)
 from zns_relay.models.errors import ConfigurationError
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.state import MessageStatus
@@ -33,8 +45,9 @@ from zns_relay.rate_limit import RateLimiter
 from zns_relay.store.messages import Clock, MessageStore, WaitingMessage, utc_now
 
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
-# The type eSMS files an ordinary ZNS message under (24 is the priority/OTP kind).
-ZNS_SMS_TYPE = "25"
+# Stop starting work this long before the invocation ends: more than one eSMS call's timeouts.
+DEFAULT_MARGIN_SECONDS = 20.0
+STORE_ERRORS = (ClientError, BotoCoreError)
 
 
 def duration_text(seconds: int) -> str:
@@ -75,6 +88,7 @@ class ReconcileSummary:
     rescheduled: int = 0
     sms_ids_found: int = 0
     query_failures: int = 0
+    store_errors: int = 0
     stopped_early: bool = False
 
     def as_dict(self) -> dict[str, object]:
@@ -88,6 +102,7 @@ class ReconcileSummary:
             "rescheduled": self.rescheduled,
             "sms_ids_found": self.sms_ids_found,
             "query_failures": self.query_failures,
+            "store_errors": self.store_errors,
             "stopped_early": self.stopped_early,
         }
 
@@ -115,33 +130,63 @@ class Reconciler:
         self._query_status_limiter = query_status_limiter
         self._finder = finder
         self._clock = clock
+        self._time_is_up: Callable[[], bool] = lambda: False
 
-    def run(self, seconds_left: Callable[[], float], margin_seconds: float = 10.0) -> ReconcileSummary:
+    def run(
+        self, seconds_left: Callable[[], float], margin_seconds: float = DEFAULT_MARGIN_SECONDS
+    ) -> ReconcileSummary:
         """Handle every due message, or as many as fit before `seconds_left()` drops to the margin
-        (the rest stay due for the next run)."""
+        (the rest stay due for the next run). A message the store fails on is skipped, never the run."""
         summary = ReconcileSummary()
+        self._time_is_up = lambda: seconds_left() < margin_seconds
         now = self._now()
         batches: dict[str, list[WaitingMessage]] = defaultdict(list)
         unidentified: list[WaitingMessage] = []
         for message in self._store.due(now):
-            if seconds_left() < margin_seconds:
-                summary.stopped_early = True
+            if self._time_is_up():
                 break
             summary.examined += 1
-            if self._overdue(message, now) or not self._may_hold_report(message, now):
-                self._decide_alone(message, now, summary)
-            elif message.sms_id:
-                self._add_to_batch(batches, message, summary)
-            elif self._finder is not None:
-                unidentified.append(message)
-            else:
-                self._recheck(message, now, summary)
-        if unidentified:
-            self._identify(unidentified, batches, now, summary)
+            self._guarded(summary, self._route, message, now, batches, unidentified, summary)
         for batch in batches.values():
             self._ask(batch, summary)
+        if unidentified and not self._time_is_up():
+            batches.clear()
+            self._identify(unidentified, batches, now, summary)
+            for batch in batches.values():
+                self._ask(batch, summary)
+        summary.stopped_early = self._time_is_up()
         logger.info("reconciler run", extra={"summary": summary.as_dict()})
         return summary
+
+    def _route(
+        self,
+        message: WaitingMessage,
+        now: int,
+        batches: dict[str, list[WaitingMessage]],
+        unidentified: list[WaitingMessage],
+        summary: ReconcileSummary,
+    ) -> None:
+        if self._overdue(message, now) or not self._may_hold_report(message, now):
+            self._decide_alone(message, now, summary)
+        elif message.sms_id:
+            self._add_to_batch(batches, message, summary)
+        elif self._finder is not None:
+            unidentified.append(message)
+        else:
+            self._recheck(message, now, summary)
+
+    @staticmethod
+    def _guarded(summary: ReconcileSummary, action: Callable[..., object], *arguments: object) -> None:
+        """Run one message's step; a store failure (throttling, an item grown too big) is counted and
+        logged, and the run goes on with the next message."""
+        try:
+            action(*arguments)
+        except STORE_ERRORS as error:
+            summary.store_errors += 1
+            count("ReconcileStoreErrors")
+            logger.warning(
+                "could not update a message; the next run retries", extra={"error": type(error).__name__}
+            )
 
     def _may_hold_report(self, message: WaitingMessage, now: int) -> bool:
         """eSMS may hold a report for it: accepted, or possibly accepted with its retry window over."""
@@ -172,19 +217,30 @@ class Reconciler:
         """Find the SMSIDs eSMS never told us, record them, and ask about those messages like the rest."""
         assert self._finder is not None
         try:
-            found = self._finder.find(messages, self._credentials.get(), now)
+            found = self._finder.find(messages, self._credentials.get(), now, time_is_up=self._time_is_up)
         except ConfigurationError as error:
             logger.error("cannot ask eSMS: configuration", extra={"reason": str(error)})
             found = {}
         for message in messages:
-            sms_id = found.get(message.request_id)
-            if sms_id is not None and self._adopt(message, sms_id, now):
-                summary.sms_ids_found += 1
-                self._add_to_batch(
-                    batches, replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED), summary
-                )
-            else:
-                self._recheck(message, now, summary)
+            self._guarded(
+                summary, self._identified, message, found.get(message.request_id), now, batches, summary
+            )
+
+    def _identified(
+        self,
+        message: WaitingMessage,
+        sms_id: str | None,
+        now: int,
+        batches: dict[str, list[WaitingMessage]],
+        summary: ReconcileSummary,
+    ) -> None:
+        if sms_id is not None and self._adopt(message, sms_id, now):
+            summary.sms_ids_found += 1
+            self._add_to_batch(
+                batches, replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED), summary
+            )
+        else:
+            self._recheck(message, now, summary)
 
     def _adopt(self, message: WaitingMessage, sms_id: str, now: int) -> bool:
         """Record an SMSID found in eSMS's list: proof, too, that eSMS accepted the message."""
@@ -240,7 +296,10 @@ class Reconciler:
             self._end_refused(message, summary)
 
     def _ask(self, batch: list[WaitingMessage], summary: ReconcileSummary) -> None:
-        """GetCallback for a batch of one OA's messages; QueryZnsStatus for SMSIDs it does not know."""
+        """GetCallback for a batch of one OA's messages; QueryZnsStatus for SMSIDs it does not know.
+        A batch the time left cannot cover stays due, unasked."""
+        if not batch or self._time_is_up():
+            return
         try:
             credentials = self._credentials.get()
         except ConfigurationError as error:
@@ -260,37 +319,38 @@ class Reconciler:
             summary.query_failures += 1
             self._recheck_all(batch, summary)
             return
-        unanswered = dict(by_sms_id)
-        for parameters in answers:
-            message = unanswered.pop(parameters.get("SMSID", ""), None)
-            if message is not None:
-                self._apply(message, parameters, "GetCallback", summary)
-        for message in unanswered.values():
-            self._query_one(message, credentials, summary)
+        best = _most_final_by_sms_id(answers)
+        for sms_id, message in by_sms_id.items():
+            if sms_id in best:
+                self._guarded(summary, self._apply, message, best[sms_id], "GetCallback", summary)
+            elif not self._time_is_up():
+                self._guarded(summary, self._query_one, message, credentials, summary)
 
     def _query_one(
         self, message: WaitingMessage, credentials: EsmsCredentials, summary: ReconcileSummary
     ) -> None:
-        self._query_status_limiter.acquire()
-        summary.query_status_calls += 1
-        try:
-            parameters = self._status.query_zns_status(message.sms_id or "", ZNS_SMS_TYPE, credentials)
-        except StatusQueryFailed as error:
-            logger.info("QueryZnsStatus has nothing yet", extra={"reason": str(error)})
-            self._recheck(message, self._now(), summary)
+        """QueryZnsStatus wants the message's type: an ordinary ZNS first, then a priority (OTP) one."""
+        for sms_type in ZNS_SMS_TYPES:
+            self._query_status_limiter.acquire()
+            summary.query_status_calls += 1
+            try:
+                parameters = self._status.query_zns_status(message.sms_id or "", sms_type, credentials)
+            except StatusQueryFailed as error:
+                if error.code in NOT_FOUND_CODES:
+                    continue
+                logger.info("QueryZnsStatus failed; asking again later", extra={"reason": str(error)})
+                break
+            self._apply(message, parameters, "QueryZnsStatus", summary)
             return
-        self._apply(message, parameters, "QueryZnsStatus", summary)
+        self._recheck(message, self._now(), summary)
 
     def _apply(
         self, message: WaitingMessage, parameters: dict[str, str], source: str, summary: ReconcileSummary
     ) -> None:
         """Apply a final answer as a callback would be; an inconclusive one only moves the next look."""
-        try:
-            report = parse_delivery_report(parameters)
-        except InvalidCallback as error:
-            logger.warning(
-                "eSMS's status answer does not parse", extra={"reason": str(error), "source": source}
-            )
+        report = _parsed(parameters)
+        if report is None:
+            logger.warning("eSMS's status answer does not parse", extra={"source": source})
             self._recheck(message, self._now(), summary)
             return
         target = target_status(report)
@@ -365,3 +425,31 @@ class Reconciler:
         ):
             summary.rescheduled += 1
             count("MessagesAbandonedMidSend")
+
+
+def _parsed(parameters: dict[str, str]) -> DeliveryReport | None:
+    try:
+        return parse_delivery_report(parameters)
+    except InvalidCallback:
+        return None
+
+
+def _most_final_by_sms_id(answers: Iterable[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """One answer per SMSID: eSMS may replay each of a message's callbacks (a 7, then a 5); the one
+    that decides the outcome wins."""
+    best: dict[str, dict[str, str]] = {}
+    for parameters in answers:
+        sms_id = parameters.get("SMSID", "")
+        report = _parsed(parameters)
+        if report is None:
+            continue
+        if sms_id not in best or _finality(report) > _finality(_parsed(best[sms_id])):
+            best[sms_id] = parameters
+    return best
+
+
+def _finality(report: DeliveryReport | None) -> int:
+    target = target_status(report) if report is not None else None
+    if target in (MessageStatus.DELIVERED, MessageStatus.FAILED):
+        return 2
+    return 1 if target is MessageStatus.SENT else 0

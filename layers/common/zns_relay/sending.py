@@ -38,6 +38,7 @@ from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageSt
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
 TPS_LIMIT_CODE = "160"
+RESEND_SLOT_WAIT_SECONDS = 2.0  # how long a resend with re-read keys may wait for its send slot
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5
 # Retries beyond this many receives still count attempts but add no history entry: a message retried
@@ -152,7 +153,7 @@ class MessageSender:
             return SendOutcome(Outcome.EXPIRED, request.request_id, "validity passed before any attempt")
         if self._pacer is not None and not self._pacer.turn(max_wait=spare):
             count("RecordsHandedBack")
-            delay = self._throttle_delay()
+            delay = self._throttle_delay(delivery.receive_count)
             return SendOutcome(Outcome.HANDED_BACK, request.request_id, "no send slot in time", delay)
         now = int(self._clock().timestamp())
         claim = self._store.claim(
@@ -241,9 +242,12 @@ class MessageSender:
         result = self._call(request, credentials)
         if result.code == CREDENTIALS_CODE:
             # The secret may have been rotated since we cached it: read it again, and if it did
-            # change, try once more at once (eSMS refused the first call, so nothing is doubled).
+            # change, try once more at once if a send slot is free (eSMS refused the first call, so
+            # nothing is doubled); else the next receive sends it with the new keys.
             fresh = self._credentials.refresh()
-            if fresh != credentials:
+            if fresh != credentials and (
+                self._pacer is None or self._pacer.turn(max_wait=RESEND_SLOT_WAIT_SECONDS)
+            ):
                 logger.info("eSMS refused the cached credentials; retrying with the re-read secret")
                 result = self._call(request, fresh)
         return result
@@ -307,7 +311,9 @@ class MessageSender:
         # The last retry lands at the window's end; the receive after it closes the window. A throttled
         # record waits for the backlog at the shared rate, not for an error's backoff.
         throttled = result.code == TPS_LIMIT_CODE and self._pacer is not None
-        delay = min(self._throttle_delay() if throttled else self._retry_delay(receive_count), remaining)
+        delay = min(
+            self._throttle_delay(receive_count) if throttled else self._retry_delay(receive_count), remaining
+        )
         fields = {"esms_code": result.code, "error": result.description}
         keep = {"uncertain_since": now} if result.possibly_accepted or claim.took_over else {}
         self._write(
@@ -323,10 +329,13 @@ class MessageSender:
         logger.info("send failed for now; will retry", extra={"reason": result.description, "delay": delay})
         return SendOutcome(Outcome.RETRY, claim.request_id, result.description, retry_after_seconds=delay)
 
-    def _throttle_delay(self) -> int:
+    def _throttle_delay(self, receive_count: int) -> int:
+        """Long enough for the backlog at the shared rate; and, as throttling persists, at least half an
+        error's backoff, so that a record's receives over a window stay bounded (maxReceiveCount)."""
         assert self._pacer is not None
         with self._rng_lock:
-            return self._pacer.retry_delay(self._policy.throttle_backlog, self._rng)
+            backlog = self._pacer.retry_delay(self._policy.throttle_backlog, self._rng)
+        return max(backlog, self._retry_delay(receive_count) // 2)
 
     def _retry_delay(self, receive_count: int) -> int:
         with self._rng_lock:

@@ -86,24 +86,37 @@ class EsmsClient:
 
 
 def parse_send_response(http_status: int, text: str, latency_ms: float = 0.0) -> SendResult:
-    """Classify any HTTP answer: JSON with CodeResult, an error page, or something unparseable."""
+    """Classify any HTTP answer: JSON with CodeResult, an error page, or something unparseable.
+
+    Only an answer that shows eSMS did not take the request counts as a refusal; one that could hide
+    an acceptance (a gateway's 502 or 504, a 500, a garbled 200) is marked possibly accepted.
+    """
     if http_status >= 300:
+        # 503: the service did not take the request; 3xx and 4xx: it was not handled as a send.
+        refused = http_status < 500 or http_status == 503
         return SendResult(
-            ResultClass.TRANSIENT, None, message=f"eSMS answered HTTP {http_status}", latency_ms=latency_ms
+            ResultClass.TRANSIENT,
+            None,
+            message=f"eSMS answered HTTP {http_status}",
+            latency_ms=latency_ms,
+            possibly_accepted=not refused,
         )
     try:
         payload = json.loads(text)
     except ValueError:
+        return _unreadable("eSMS answered with a body that is not JSON", latency_ms)
+    if (
+        isinstance(payload, dict)
+        and payload.get("CodeResult") in (None, "")
+        and isinstance(payload.get("error"), str)
+    ):
+        # eSMS's documented refusal of a malformed request: {"error": "Invalid request"}
+        reason = secret_values.scrub(payload["error"])[:MAX_ERROR_MESSAGE_CHARS]
         return SendResult(
-            ResultClass.TRANSIENT,
-            None,
-            message="eSMS answered with a body that is not JSON",
-            latency_ms=latency_ms,
+            ResultClass.PERMANENT, None, message=f"eSMS refused the request: {reason}", latency_ms=latency_ms
         )
     if not isinstance(payload, dict) or payload.get("CodeResult") in (None, ""):
-        return SendResult(
-            ResultClass.TRANSIENT, None, message="eSMS answered without a CodeResult", latency_ms=latency_ms
-        )
+        return _unreadable("eSMS answered without a CodeResult", latency_ms)
     code = str(payload["CodeResult"]).strip()
     sms_id = payload.get("SMSID")
     return SendResult(
@@ -116,14 +129,22 @@ def parse_send_response(http_status: int, text: str, latency_ms: float = 0.0) ->
     )
 
 
+def _unreadable(message: str, latency_ms: float) -> SendResult:
+    """An HTTP 200 we cannot read: eSMS may have taken the request."""
+    return SendResult(
+        ResultClass.TRANSIENT, None, message=message, latency_ms=latency_ms, possibly_accepted=True
+    )
+
+
 def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
 def _request_may_have_arrived(error: requests.RequestException) -> bool:
-    """False only when the connection itself failed (refused, unresolvable, TLS): nothing was sent."""
+    """False only when the connection itself failed (refused, unresolvable, an untrusted certificate):
+    nothing was sent. A TLS error after the handshake can come after the request went out."""
     if isinstance(error, requests.exceptions.SSLError):
-        return False
+        return "certificate verify failed" not in str(error).lower()
     reason = error.args[0] if error.args else None
     if isinstance(reason, MaxRetryError):
         reason = reason.reason

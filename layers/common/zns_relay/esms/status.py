@@ -24,6 +24,7 @@ QUERY_ZNS_STATUS_PATH = "QueryZnsStatus/"
 SENT_DATA_PATH = "GetSmsSentData_V2"
 MAX_SENT_DATA_PAGE = 500  # documented
 ZNS_SMS_TYPES = ("25", "24")  # normal and priority ZNS
+NOT_FOUND_CODES = frozenset({"105", "854"})  # SMSID not found; no data
 _NET_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
 MAX_SMS_IDS_PER_GET_CALLBACK = 200  # documented
 SUCCESS = "100"
@@ -51,6 +52,10 @@ class SentPage:
 
 class StatusQueryFailed(Exception):
     """eSMS did not answer a status query usefully (transport error, HTTP error, or a refusal code)."""
+
+    def __init__(self, reason: str, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code  # eSMS's refusal code, when it gave one
 
 
 class EsmsStatusClient:
@@ -94,7 +99,7 @@ class EsmsStatusClient:
         code = str(answer.get("CodeResult", "")).strip()
         data = answer.get("Data")
         if code != SUCCESS or not isinstance(data, dict):
-            raise StatusQueryFailed(f"QueryZnsStatus answered code {code or 'none'}")
+            raise StatusQueryFailed(f"QueryZnsStatus answered code {code or 'none'}", code or None)
         parameters = callback_parameters(data, {"errorinfo": "error_info"})
         parameters.setdefault("SMSID", sms_id)
         if str(data.get("FinalStatus", "")).strip() != "1":

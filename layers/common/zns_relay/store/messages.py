@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 AWAITING_INDEX = "awaiting-index"
 SMS_ID_INDEX = "sms_id-index"
+# A note (a history entry that changes no status) is written only while the history is shorter than
+# this: replayed reports, even through a leaked callback URL, cannot grow an item toward 400 KB.
+MAX_HISTORY_FOR_NOTES = 50
 # Items waiting for the reconciler spread over this many index partitions, so that a busy day's
 # writes to the sparse index never meet one partition's throughput limit.
 AWAITING_SHARDS = 16
@@ -196,8 +199,10 @@ class MessageStore:
         if not applied:
             if old.get("claim_token") != token:
                 return ClaimLost(MessageStatus(old["status"]), old.get("lease_until"))
-            # An SDK retry of our own committed claim: the item as it stands is our claim.
-            return _claimed(request_id, token, old, attempts=int(old["attempts"]), took_over=False)
+            # An SDK retry of our own committed claim: the item as it stands is our claim. What it
+            # replaced is unknown: after an earlier attempt, a dead holder may have reached eSMS.
+            attempts = int(old["attempts"])
+            return _claimed(request_id, token, old, attempts=attempts, took_over=attempts > 1)
         took_over = old.get("status") == MessageStatus.SENDING.value
         merged = {**{key: value for key, value in (keep_fields or {}).items() if value is not None}, **old}
         return _claimed(
@@ -302,7 +307,11 @@ class MessageStore:
         With `check_at`, the reconciler's next look is moved there.
         """
         write = _Write(self._clock(), None, detail, data=data)
-        condition = f"attribute_exists(request_id) AND {write.status_in(while_in, 'in')}"
+        condition = (
+            f"attribute_exists(request_id) AND {write.status_in(while_in, 'in')}"
+            " AND size(history) < :max_history"
+        )
+        write.values[":max_history"] = MAX_HISTORY_FOR_NOTES
         write.set_fields(fields or {})
         write.keep_fields(keep_fields or {})
         if check_at is not None:
