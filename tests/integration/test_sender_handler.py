@@ -600,3 +600,44 @@ def test_a_160_slows_every_sender_and_the_record_waits_for_the_backlog_not_an_er
     shared: Any = table.get_item(Key={"limiter": "esms-send"})["Item"]
     ceiling = float(sender.environment["ESMS_RATE_LIMIT"])
     assert float(shared["rate"]) == pytest.approx(ceiling * 0.7)
+
+
+@pytest.mark.parametrize(
+    ("send_date", "reason"),
+    [
+        ("2020-01-01 08:00:00", "SendDate: is in the past (it is read in Vietnam time, UTC+7)"),
+        ("2099-01-01 08:00:00", "SendDate: is more than a year ahead (a typo?)"),
+    ],
+    ids=["past", "years-ahead"],
+)
+def test_a_send_date_in_the_past_or_years_ahead_is_rejected_unsent(
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    aws: boto3.Session,
+    deployment: Resolver,
+    send_date: str,
+    reason: str,
+) -> None:
+    sender.invoke(batch(deployment, "sender-sns-wrapped.json", SendDate=send_date))
+
+    stored = item(aws, deployment, "sns-order-DH240777")
+    assert stored is not None and (stored["status"], stored["error"]) == ("REJECTED", reason)
+    assert esms.bodies == []
+
+
+def test_a_forced_sandbox_stage_never_really_sends_and_an_unlisted_oa_is_rejected(
+    deployment: Resolver, esms: EsmsStub, aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a dev stage that forces sandbox and sends only for one OA
+    overrides = {**sender_overrides(esms), "FORCE_SANDBOX": "true", "ALLOWED_OA_IDS": "1397492183140006179"}
+    dev = load_function("SenderFunction", deployment, monkeypatch, overrides)
+
+    # When a message asks for a real send, and another names an OA the stage does not send for
+    dev.invoke(batch(deployment, "sender-sns-wrapped.json", Sandbox="0"))
+    dev.invoke(batch(deployment, "sender-eventbridge-wrapped.json", OAID="4097311281936189049"))
+
+    # Then the first goes to eSMS as a sandbox message, the second is rejected unsent
+    assert [body["Sandbox"] for body in esms.bodies] == ["1"]
+    other = item(aws, deployment, "eb-order-DH240888")
+    assert other is not None and other["status"] == "REJECTED"
+    assert other["error"] == "OAID: 4097311281936189049 is not one this deployment sends for"

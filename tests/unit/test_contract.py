@@ -232,7 +232,7 @@ def test_eventbridge_event_is_unwrapped() -> None:
 
 def test_sns_notification_with_non_json_message_is_a_violation() -> None:
     notification = {"Type": "Notification", "Message": "hello"}
-    assert violation(json.dumps(notification)) == "the SNS notification's Message is not JSON"
+    assert violation(json.dumps(notification)).startswith("the SNS notification's Message is not JSON")
 
 
 def test_committed_json_schema_matches_the_model() -> None:
@@ -247,3 +247,57 @@ def test_schema_uses_the_contract_field_names() -> None:
     }  # fmt: skip
     assert set(schema["required"]) == {"Phone", "TempID", "TempData"}
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[" * 20_000 + "]" * 20_000, "body nests too deeply to be a ZNS message"),
+        (
+            json.dumps({**VALID, "TempData": {"k": "v" * 70_000}}),
+            "body is larger than 64 KB: not a ZNS message",
+        ),
+        (
+            json.dumps({"Type": "Notification", "Message": "[" * 20_000 + "]" * 20_000}),
+            "the SNS notification's Message nests too deeply to be a ZNS message",
+        ),
+    ],
+    ids=["deep", "huge", "deep-in-sns"],
+)
+def test_hostile_bodies_are_violations_with_a_short_reason(text: str, reason: str) -> None:
+    assert violation(text) == reason
+
+
+def test_a_huge_template_key_gives_a_bounded_reason_that_names_the_field() -> None:
+    reason = violation(body(TempData={"k" * 50_000: "v"}))
+    assert reason.startswith("TempData.")
+    assert "at most 100 characters" in reason
+    assert len(reason) <= 500
+
+
+@pytest.mark.parametrize(
+    "temp_data",
+    [
+        {"k" * 101: "v"},
+        [{"key": "k" * 101, "value": "v"}],
+        {"name": "v" * 501},
+        {f"p{index}": "v" for index in range(41)},
+    ],
+    ids=["long-key-object", "long-key-list", "long-value", "too-many"],
+)
+def test_template_data_is_bounded_in_both_forms(temp_data: Any) -> None:
+    assert violation(body(TempData=temp_data)).startswith("TempData")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("Phone", "09\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667"), ("TempID", "\u0661\u0662\u0663")],
+    ids=["arabic-indic-phone", "arabic-indic-template"],
+)
+def test_digits_are_ascii_digits(field: str, value: str) -> None:
+    assert violation(body(**{field: value})).startswith(field)
+
+
+def test_reasons_are_never_longer_than_500_characters() -> None:
+    many = {f"{'k' * 99}{index}": "v" * 501 for index in range(30)}
+    assert len(violation(body(TempData=many, Phone="bad", TempID="x"))) <= 500

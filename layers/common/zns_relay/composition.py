@@ -75,6 +75,8 @@ def build_sender(settings: SenderSettings) -> MessageSender:
     policy = SenderPolicy(
         default_oa_id=settings.default_oa_id,
         sandbox_default=settings.sandbox_default,
+        force_sandbox=settings.force_sandbox,
+        allowed_oa_ids=settings.allowed_oa_ids,
         retry_window_seconds=settings.retry_window_seconds,
         default_validity_seconds=settings.default_validity_seconds,
         retry_base_seconds=settings.retry_base_seconds,

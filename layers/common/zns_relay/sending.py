@@ -38,7 +38,9 @@ from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageSt
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
 TPS_LIMIT_CODE = "160"
-RESEND_SLOT_WAIT_SECONDS = 2.0  # how long a resend with re-read keys may wait for its send slot
+RESEND_SLOT_WAIT_SECONDS = 2.0
+SCHEDULE_GRACE = timedelta(minutes=5)  # a SendDate this little in the past is clock skew or queue time
+MAX_SCHEDULE_AHEAD = timedelta(days=365)  # how long a resend with re-read keys may wait for its send slot
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5
 # Retries beyond this many receives still count attempts but add no history entry: a message retried
@@ -90,6 +92,8 @@ class SenderPolicy:
     default_oa_id: str
     sandbox_default: bool
     retry_window_seconds: int
+    force_sandbox: bool = False  # a dev stage: no message is really sent, whatever it asks
+    allowed_oa_ids: frozenset[str] = frozenset()  # empty: any OA
     default_validity_seconds: int = 0  # 0: a message without ValidUntil never expires
     retry_base_seconds: int = 10
     retry_max_seconds: int = 900
@@ -194,11 +198,16 @@ class MessageSender:
         return SendOutcome(Outcome.SKIPPED, request_id, f"already {lost.status.value}")
 
     def _resolve(self, message: ZnsMessage, delivery: SqsDelivery) -> ZaloSendRequest:
+        """The send request, by the deployment's rules: its OA, its sandbox, the schedule's bounds."""
         request_id = message.request_id or delivery.message_id
         oa_id = message.oa_id or self._policy.default_oa_id
         if not oa_id:
             raise ContractViolation("OAID: required, since this deployment has no DefaultOaId", request_id)
+        if self._policy.allowed_oa_ids and oa_id not in self._policy.allowed_oa_ids:
+            raise ContractViolation(f"OAID: {oa_id} is not one this deployment sends for", request_id)
+        self._check_schedule(message, request_id)
         sandbox = message.sandbox == "1" if message.sandbox is not None else self._policy.sandbox_default
+        sandbox = sandbox or self._policy.force_sandbox
         return ZaloSendRequest(
             phone=message.phone,
             oa_id=oa_id,
@@ -210,6 +219,18 @@ class MessageSender:
             campaign_id=message.campaign_id,
             sending_mode=message.sending_mode,
         )
+
+    def _check_schedule(self, message: ZnsMessage, request_id: str) -> None:
+        scheduled = message.scheduled_at()
+        if scheduled is None:
+            return
+        now = self._clock()
+        if scheduled < now - SCHEDULE_GRACE:
+            raise ContractViolation(
+                "SendDate: is in the past (it is read in Vietnam time, UTC+7)", request_id
+            )
+        if scheduled > now + MAX_SCHEDULE_AHEAD:
+            raise ContractViolation("SendDate: is more than a year ahead (a typo?)", request_id)
 
     def _window(self, message: ZnsMessage, delivery: SqsDelivery, now: int) -> _Window:
         """Retry for the retry window from the first attempt (the store keeps the first claim's end),

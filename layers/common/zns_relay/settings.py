@@ -65,6 +65,9 @@ class SenderSettings(_EsmsSettings):
     sender_max_concurrency: Annotated[int, Field(alias="SENDER_MAX_CONCURRENCY", ge=1)] = 5
     default_oa_id: Annotated[str, Field(alias="DEFAULT_OA_ID")] = ""
     sandbox_default: Annotated[bool, Field(alias="SANDBOX")] = False
+    force_sandbox: Annotated[bool, Field(alias="FORCE_SANDBOX")] = False
+    # The OAs this deployment sends for, comma-separated (empty: any).
+    allowed_oa_ids_text: Annotated[str, Field(alias="ALLOWED_OA_IDS")] = ""
     callback_base_url: Annotated[str, Field(alias="CALLBACK_BASE_URL")] = ""
     send_concurrency: Annotated[int, Field(alias="SEND_CONCURRENCY", ge=1, le=64)] = 10
     retry_base_seconds: Annotated[int, Field(alias="RETRY_BASE_SECONDS", ge=0)] = 10
@@ -74,6 +77,10 @@ class SenderSettings(_EsmsSettings):
     retry_window_hours: Annotated[float, Field(alias="RETRY_WINDOW_HOURS", gt=0, le=23)] = 12.0
     # A message without ValidUntil is valid this long after it was published (0: no limit).
     default_validity_hours: Annotated[float, Field(alias="DEFAULT_VALIDITY_HOURS", ge=0)] = 0.0
+
+    @property
+    def allowed_oa_ids(self) -> frozenset[str]:
+        return frozenset(oa_id.strip() for oa_id in self.allowed_oa_ids_text.split(",") if oa_id.strip())
 
     @property
     def retry_window_seconds(self) -> int:

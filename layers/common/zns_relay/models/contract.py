@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -27,8 +28,13 @@ ESMS_TIMEZONE = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 # Vietnamese mobile numbers since the 2018 renumbering: 03x, 05x, 07x, 08x, 09x plus 8 digits.
-_LOCAL_MOBILE = re.compile(r"^0[35789]\d{8}$")
-_SEND_DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+# Digits are ASCII digits: `\d` would also take Arabic-Indic and other scripts' digits.
+_LOCAL_MOBILE = re.compile(r"^0[35789][0-9]{8}$")
+_SEND_DATE_SHAPE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
+MAX_BODY_BYTES = 64 * 1024  # a ZNS message is a few hundred bytes; anything near this is not one
+MAX_TEMPLATE_PARAMS = 40
+MAX_PARAM_KEY_CHARS = 100
+MAX_PARAM_VALUE_CHARS = 500  # ZNS templates cap their parameters far lower (30 to 100 characters)
 
 
 def normalise_phone(raw: str) -> str:
@@ -54,11 +60,17 @@ class TemplateParam(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    key: Annotated[str, Field(min_length=1, max_length=100)]
-    value: str
+    key: Annotated[str, Field(min_length=1, max_length=MAX_PARAM_KEY_CHARS)]
+    value: Annotated[str, Field(max_length=MAX_PARAM_VALUE_CHARS)]
 
 
-TempDataInput = dict[str, str] | list[TemplateParam]
+TempDataInput = (
+    dict[
+        Annotated[str, StringConstraints(max_length=MAX_PARAM_KEY_CHARS)],
+        Annotated[str, StringConstraints(max_length=MAX_PARAM_VALUE_CHARS)],
+    ]
+    | list[TemplateParam]
+)
 
 
 class ZnsMessage(BaseModel):
@@ -79,7 +91,7 @@ class ZnsMessage(BaseModel):
     )
 
     phone: Annotated[str, Field(alias="Phone", description="Vietnamese mobile, any common form")]
-    temp_id: Annotated[str, Field(alias="TempID", pattern=r"^\d{1,20}$", description="ZNS template id")]
+    temp_id: Annotated[str, Field(alias="TempID", pattern=r"^[0-9]{1,20}$", description="ZNS template id")]
     temp_data: Annotated[
         TempDataInput,
         Field(alias="TempData", description="template parameters: an object of strings or [{key, value}]"),
@@ -127,6 +139,8 @@ class ZnsMessage(BaseModel):
         keys = list(value) if isinstance(value, dict) else [param.key for param in value]
         if not keys:
             raise ValueError("must hold at least one template parameter")
+        if len(keys) > MAX_TEMPLATE_PARAMS:
+            raise ValueError(f"must hold at most {MAX_TEMPLATE_PARAMS} template parameters")
         if any(not key.strip() for key in keys):
             raise ValueError("parameter names must not be blank")
         if len(set(keys)) != len(keys):
@@ -183,29 +197,37 @@ def unwrap_envelope(document: Any) -> Any:
     if not isinstance(document, dict):
         return document
     if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
-        try:
-            return json.loads(document["Message"])
-        except json.JSONDecodeError:
-            raise ContractViolation("the SNS notification's Message is not JSON") from None
+        return _loads(document["Message"], "the SNS notification's Message")
     if "detail-type" in document and "detail" in document:
         detail = document["detail"]
-        if isinstance(detail, str):
-            try:
-                return json.loads(detail)
-            except json.JSONDecodeError:
-                raise ContractViolation("the EventBridge event's detail is not JSON") from None
-        return detail
+        return _loads(detail, "the EventBridge event's detail") if isinstance(detail, str) else detail
     return document
 
 
+def _loads(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ContractViolation(
+            f"{what} is not JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    except RecursionError:
+        raise ContractViolation(f"{what} nests too deeply to be a ZNS message") from None
+
+
 def describe_validation_error(error: ValidationError) -> str:
-    """One line naming each broken field with the contract's own field name."""
+    """One line naming each broken field with the contract's own field name (a producer's own key
+    names shortened: the line is stored and logged)."""
     parts = []
     for issue in error.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in issue["loc"] if part not in ("dict[str,str]",))
+        location = ".".join(_short(str(part)) for part in issue["loc"] if not str(part).startswith("dict["))
         message = issue["msg"].removeprefix("Value error, ")
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(dict.fromkeys(parts))
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}..."
 
 
 def _usable_request_id(document: dict[str, Any]) -> str | None:
@@ -221,13 +243,9 @@ def parse_message_body(body: str) -> ZnsMessage:
     A violation keeps the body's RequestId when that field itself is valid, so the rejection is
     recorded under the id the producer will look for.
     """
-    try:
-        document = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise ContractViolation(
-            f"body is not JSON ({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
-    document = unwrap_envelope(document)
+    if len(body.encode("utf-8", "replace")) > MAX_BODY_BYTES:
+        raise ContractViolation(f"body is larger than {MAX_BODY_BYTES // 1024} KB: not a ZNS message")
+    document = unwrap_envelope(_loads(body, "body"))
     if not isinstance(document, dict):
         raise ContractViolation(f"body must be a JSON object, got {type(document).__name__}")
     try:

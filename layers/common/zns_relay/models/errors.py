@@ -10,7 +10,11 @@ class ZnsRelayError(Exception):
 class ContractViolation(ZnsRelayError):
     """A queued body broke the producer contract: it is recorded REJECTED and never sent."""
 
+    MAX_REASON_CHARS = 500  # stored and logged: bounded whatever the body held
+
     def __init__(self, reason: str, request_id: str | None = None) -> None:
+        if len(reason) > self.MAX_REASON_CHARS:
+            reason = reason[: self.MAX_REASON_CHARS - 3] + "..."
         super().__init__(reason)
         self.reason = reason
         self.request_id = request_id
