@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
 
-.PHONY: dev demo test unit integration infra-tests e2e lint format schema build deploy bench pr clean
+.PHONY: dev demo soak test unit integration infra-tests e2e lint format schema build deploy bench pr clean
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed
 
@@ -28,6 +28,9 @@ $(SAM_VENV)/.installed: requirements-sam.txt $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m local demo
+
+soak: $(VENV)/.installed
+	$(BIN)/python -m local soak
 
 test: dev lint
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(dir $(PYTHON)):$$PATH" $(BIN)/pytest -n 2 --dist loadfile

@@ -45,8 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run a realistic mix end to end and check every outcome")
     demo.add_argument("--count", type=int, default=300, help="how many distinct messages to publish")
 
+    soak = commands.add_parser(
+        "soak", help="thousands of messages under every fault at once; exits 1 unless all is well"
+    )
+    soak.add_argument("--messages", type=int, default=5000, help="how many distinct messages to publish")
+    soak.add_argument("--outage-seconds", type=float, default=300.0, help="how long eSMS is down mid-run")
+    soak.add_argument("--tps-limit", type=float, default=20.0, help="eSMS's TPS limit for the account")
+
     arguments = parser.parse_args(argv)
-    handlers = {"up": _up, "send": _send, "status": _status, "demo": _demo}
+    handlers = {"up": _up, "send": _send, "status": _status, "demo": _demo, "soak": _soak}
     return handlers[arguments.command](arguments)
 
 
@@ -149,6 +156,28 @@ def _demo(arguments: argparse.Namespace) -> int:
             stack, arguments.count, DEMO_TIMEOUT_SECONDS, progress=lambda line: _line(out, line)
         )
         report(stack, result, out)
+    out.write(f"function logs: {log_path}\n")
+    return 0 if result.ok else 1
+
+
+def _soak(arguments: argparse.Namespace) -> int:
+    from local.soak import SoakPlan, report, run_soak, soak_stack  # noqa: PLC0415
+
+    plan = SoakPlan(
+        messages=arguments.messages,
+        outage_seconds=arguments.outage_seconds,
+        outage_after_messages=arguments.messages * 2 // 5,
+        tps_limit=arguments.tps_limit,
+    )
+    STATE_DIR.mkdir(exist_ok=True)
+    log_path = STATE_DIR / "soak-functions.log"
+    log_path.write_text("")
+    out = sys.stdout
+    out.write("starting the embedded stack for the soak...\n")
+    with soak_stack(plan, function_output=log_path) as stack:
+        result = run_soak(stack, plan, progress=lambda line: _line(out, line))
+    out.write("\n")
+    report(result, out)
     out.write(f"function logs: {log_path}\n")
     return 0 if result.ok else 1
 

@@ -1,0 +1,274 @@
+"""The soak: thousands of messages through the embedded stack under everything that goes wrong at
+once, then the figures that must be zero.
+
+Faults: 20% of sends fail transiently (5xx, answers lost after the sender's timeout, dropped
+connections), eSMS's TPS limit sits below the offered rate, eSMS is down (every send 503) for a stretch
+in the middle, 5% of messages are published twice (half of those at the same moment), a share of
+invocations is killed at every crash point of a send, and callbacks come twice, out of order, early,
+or never. The stack runs with the template's timeouts scaled down (the sender's timeout, the queue's
+visibility) and a retry window longer than the outage.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from local.crashes import CrashPoint
+from local.esms_simulator import SimulatorConfig
+from local.stack import LocalStack, StackInfo
+from zns_relay.models.state import FINAL_STATUSES
+
+FINAL = {status.value for status in FINAL_STATUSES}
+FAILED_OUTCOMES = {"failed_108", "failed_114", "failed_118", "failed_1001"}
+# The template's timeouts, scaled down so that a killed sender's message comes back in seconds.
+SOAK_RESOURCES = {"SenderFunction": {"Timeout": 20}, "SendQueue": {"VisibilityTimeout": 10}}
+
+
+@dataclass(frozen=True)
+class SoakPlan:
+    messages: int = 5000
+    tps_limit: float = 20.0  # eSMS's limit, below what the senders can offer
+    outage_seconds: float = 300.0
+    outage_after_messages: int = 2000  # the outage starts once this many messages are final
+    crash_probability: float = 0.0005  # per message and crash point: about 2% of invocations
+    duplicate_share: float = 0.05
+    seed: int = 17
+    timeout_seconds: float = 1500.0  # give up waiting for the end after this long
+
+    def simulator(self) -> SimulatorConfig:
+        return SimulatorConfig(
+            seed=self.seed,
+            latency_ms=(10, 60),
+            error_rate_5xx=0.10,
+            timeout_rate=0.05,
+            timeout_sleep_seconds=3,
+            drop_rate=0.05,
+            tps_limit=self.tps_limit,
+            tps_burst=int(self.tps_limit),
+            suffix_outcomes={"114": "failed_114", "118": "failed_118", "777": "no_report"},
+            sent_first=0.5,
+            reorder=0.2,
+            duplicate_callbacks=0.1,
+            early_callbacks=0.05,
+            early_callback_wait_seconds=1,
+            callback_loss_rate=0.1,
+        )
+
+    def function_overrides(self) -> dict[str, str]:
+        """A retry window well past the outage, and the reconciler's waits scaled to the soak."""
+        window_hours = (self.outage_seconds * 3 + 300) / 3600
+        return {"RETRY_WINDOW_HOURS": f"{window_hours:.4f}", "ESMS_RATE_LIMIT": f"{self.tps_limit * 2:g}"}
+
+
+@dataclass
+class SoakResult:
+    published: int
+    request_ids: set[str]
+    statuses: dict[str, str]
+    accepted_by_esms: dict[str, int]
+    outcomes: dict[str, str]  # RequestId -> the simulator's delivery outcome, for those it accepted
+    sends: int
+    throttled: int
+    dlq_depth: int
+    crashes: int
+    invocations: int
+    seconds: float
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def sent_twice(self) -> dict[str, int]:
+        return {request_id: count for request_id, count in self.accepted_by_esms.items() if count > 1}
+
+    @property
+    def lost(self) -> set[str]:
+        """Messages with no item, or not final."""
+        return {request_id for request_id in self.request_ids if self.statuses.get(request_id) not in FINAL}
+
+    @property
+    def falsely_failed(self) -> set[str]:
+        """FAILED or EXPIRED, although eSMS accepted them and did not report a failed delivery."""
+        return {
+            request_id
+            for request_id, outcome in self.outcomes.items()
+            if self.statuses.get(request_id) in {"FAILED", "EXPIRED"} and outcome not in FAILED_OUTCOMES
+        }
+
+    @property
+    def ok(self) -> bool:
+        return not self.sent_twice and not self.lost and not self.falsely_failed
+
+
+def build_bodies(plan: SoakPlan) -> list[dict[str, Any]]:
+    rng = random.Random(plan.seed)
+    bodies = []
+    for index in range(plan.messages):
+        suffix = rng.choices(["", "114", "118", "777"], weights=[90, 4, 4, 2])[0]
+        digits = "09" + "".join(rng.choice("0123456789") for _ in range(8))
+        if suffix:
+            digits = digits[: -len(suffix)] + suffix
+        elif digits.endswith(("114", "118", "777")):
+            digits = digits[:-1] + "0"
+        bodies.append(
+            {
+                "Phone": digits,
+                "TempID": "2056446",
+                "TempData": {"otp": f"{rng.randrange(10**6):06d}", "customer_name": "Soak"},
+                "RequestId": f"soak-{index:05d}",
+                "campaignid": "soak",
+            }
+        )
+    return bodies
+
+
+def run_soak(
+    stack: LocalStack, plan: SoakPlan, progress: Callable[[str], None] = lambda line: None
+) -> SoakResult:
+    """Publish, break things on schedule, wait until every message is final (or the timeout)."""
+    assert stack.info is not None
+    info = stack.info
+    rng = random.Random(plan.seed + 1)
+    for point in CrashPoint:
+        stack.crashes.arm_random(point, plan.crash_probability, seed=plan.seed)
+    bodies = build_bodies(plan)
+    request_ids = {str(body["RequestId"]) for body in bodies}
+    duplicates = rng.sample(bodies, int(len(bodies) * plan.duplicate_share))
+    started = time.monotonic()
+    publisher = threading.Thread(target=_publish, args=(info, bodies, duplicates, rng), daemon=True)
+    publisher.start()
+    progress(f"publishing {len(bodies)} messages and {len(duplicates)} duplicates to {info.queue_url}")
+
+    outage_started: float | None = None
+    outage_over = False
+    statuses: dict[str, str] = {}
+    last_report = 0.0
+    while time.monotonic() - started < plan.timeout_seconds:
+        statuses = info.statuses()
+        final = sum(1 for request_id in request_ids if statuses.get(request_id) in FINAL)
+        if outage_started is None and final >= plan.outage_after_messages:
+            outage_started = time.monotonic()
+            stack.simulator.configure(error_rate_5xx=1.0, timeout_rate=0.0, drop_rate=0.0)
+            progress(f"[{time.monotonic() - started:6.1f}s] eSMS down for {plan.outage_seconds:.0f}s")
+        if (
+            outage_started is not None
+            and not outage_over
+            and time.monotonic() - outage_started >= plan.outage_seconds
+        ):
+            outage_over = True
+            stack.simulator.configure(error_rate_5xx=0.10, timeout_rate=0.05, drop_rate=0.05)
+            progress(f"[{time.monotonic() - started:6.1f}s] eSMS back")
+        if time.monotonic() - last_report >= 10:
+            last_report = time.monotonic()
+            counts = Counter(statuses.get(request_id, "(none)") for request_id in request_ids)
+            progress(
+                f"[{time.monotonic() - started:6.1f}s] "
+                + "  ".join(f"{s} {n}" for s, n in sorted(counts.items()))
+            )
+        if final == len(request_ids) and not publisher.is_alive() and (outage_over or outage_started is None):
+            break
+        time.sleep(1.0)
+    publisher.join()
+    return _result(
+        stack,
+        published=len(bodies) + len(duplicates),
+        request_ids=request_ids,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _publish(
+    info: StackInfo, bodies: list[dict[str, Any]], duplicates: list[dict[str, Any]], rng: random.Random
+) -> None:
+    """Every body once, in batches of ten; the duplicates later, half of them twice at the same moment."""
+    sqs = info.client("sqs")
+    twice_now = {id(body) for body in duplicates[: len(duplicates) // 2]}
+    queue: list[dict[str, Any]] = []
+    for body in bodies:
+        queue.append(body)
+        if id(body) in twice_now:
+            queue.append(body)  # the same batch: two deliveries of one RequestId, concurrently
+    later = duplicates[len(duplicates) // 2 :]
+    rng.shuffle(later)
+    for start in range(0, len(queue), 10):
+        _send_batch(sqs, info.queue_url, queue[start : start + 10])
+    for start in range(0, len(later), 10):
+        _send_batch(sqs, info.queue_url, later[start : start + 10])
+
+
+def _send_batch(sqs: Any, queue_url: str, bodies: list[dict[str, Any]]) -> None:
+    entries = [{"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(bodies)]
+    sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+
+
+def _result(stack: LocalStack, *, published: int, request_ids: set[str], seconds: float) -> SoakResult:
+    assert stack.info is not None
+    info = stack.info
+    statuses = info.statuses()
+    sends = stack.simulator.requests("zns_send")
+    outcomes = {
+        str(record["request_id"]): str(record["outcome"])
+        for record in sends
+        if record.get("outcome") and record.get("request_id") in request_ids
+    }
+    dlq = info.client("sqs").get_queue_attributes(
+        QueueUrl=info.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return SoakResult(
+        published=published,
+        request_ids=request_ids,
+        statuses={request_id: statuses[request_id] for request_id in request_ids if request_id in statuses},
+        accepted_by_esms=stack.simulator.accepted_count_by_request_id(),
+        outcomes=outcomes,
+        sends=len(sends),
+        throttled=sum(1 for record in sends if record.get("code_result") == "160"),
+        dlq_depth=int(dlq["Attributes"]["ApproximateNumberOfMessages"]),
+        crashes=len(stack.crashes.fired()),
+        invocations=sum(source.stats.invocations for source in stack.event_sources),
+        seconds=seconds,
+    )
+
+
+def report(result: SoakResult, out: TextIO) -> None:
+    counts = Counter(result.statuses.values())
+    throttled = f"{result.throttled} of {result.sends} ({_share(result.throttled, result.sends)})"
+    crashed = f"{result.crashes} of {result.invocations} ({_share(result.crashes, result.invocations)})"
+    rows = [
+        ("messages published", f"{result.published} ({len(result.request_ids)} RequestIds)"),
+        ("RequestIds accepted by eSMS more than once", f"{len(result.sent_twice)}  (must be 0)"),
+        ("messages lost (no item, or not final)", f"{len(result.lost)}  (must be 0)"),
+        ("messages FAILED although eSMS accepted them", f"{len(result.falsely_failed)}  (must be 0)"),
+        ("final states", "  ".join(f"{status} {n}" for status, n in sorted(counts.items()))),
+        ("sends answered 160", throttled),
+        ("invocations killed at a crash point", crashed),
+        ("messages in the DLQ", str(result.dlq_depth)),
+        ("wall time", f"{result.seconds:.0f} s"),
+    ]
+    out.write("".join(f"{label:<44}{value}\n" for label, value in rows))
+    problems = (
+        ("accepted twice", result.sent_twice),
+        ("lost", result.lost),
+        ("falsely failed", result.falsely_failed),
+    )
+    for name, found in problems:
+        if found:
+            out.write(f"{name}: {sorted(found)[:20]}\n")
+    out.write(("soak passed" if result.ok else "soak FAILED") + "\n")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "n/a"
+
+
+def soak_stack(plan: SoakPlan, **options: Any) -> LocalStack:
+    return LocalStack(
+        simulator_config=plan.simulator(),
+        function_overrides=plan.function_overrides(),
+        resource_overrides=SOAK_RESOURCES,
+        **options,
+    )

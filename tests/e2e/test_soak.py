@@ -1,0 +1,39 @@
+"""The soak, reduced to a few hundred messages and a short outage: every must-be-zero figure is zero."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from local.soak import SoakPlan, report, run_soak, soak_stack
+
+pytestmark = pytest.mark.e2e
+REDUCED = SoakPlan(
+    messages=300,
+    tps_limit=6,  # below what the stack offers, so that eSMS throttles and the senders slow down
+    outage_seconds=20,
+    outage_after_messages=100,
+    crash_probability=0.004,  # enough to kill a few invocations in a few hundred messages
+    timeout_seconds=400,
+)
+
+
+def test_a_reduced_soak_loses_nothing_sends_nothing_twice_and_fails_nothing_falsely() -> None:
+    saved = dict(os.environ)
+    try:
+        with soak_stack(REDUCED) as stack:
+            result = run_soak(stack, REDUCED)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    printed = io.StringIO()
+    report(result, printed)
+
+    assert result.sent_twice == {}, printed.getvalue()
+    assert result.lost == set(), printed.getvalue()
+    assert result.falsely_failed == set(), printed.getvalue()
+    assert result.dlq_depth == 0, printed.getvalue()
+    # And the faults really happened
+    assert result.throttled > 0 and result.crashes > 0, printed.getvalue()
