@@ -1,5 +1,5 @@
 """`python -m bench` (or `make bench`): run every benchmark."""
 
-from bench.batch_concurrency import main
+from bench import batch_concurrency, local_stack_throughput
 
-raise SystemExit(main())
+raise SystemExit(max(batch_concurrency.main(), local_stack_throughput.main([])))

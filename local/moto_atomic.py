@@ -1,57 +1,251 @@
-"""Make moto's DynamoDB apply each request atomically, as DynamoDB itself does.
+"""Make moto's DynamoDB apply each write atomically, as DynamoDB does, without reads stalling writes.
 
-DynamoDB evaluates a ConditionExpression and applies the write as one atomic step; moto checks
-and writes without a lock, so two concurrent claims of one RequestId could both win inside moto
-even though they never could on AWS. The idempotency tests and the local stack depend on the
-real semantics, so DynamoDB requests are serialised here (in-process mocks and server mode).
+DynamoDB evaluates a ConditionExpression and applies the write as one atomic step; moto checks and
+writes without a lock, so two concurrent claims of one RequestId could both win inside moto even though
+they never could on AWS. The idempotency tests and the local stack depend on the real semantics. The
+same patches serve the in-process mock (atomic_dynamodb_in_process) and the moto server (installed in
+its process by local.moto_server). Checked against moto 5.2.5 (see local.moto_patching):
+
+- Writes (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems, PartiQL) hold the lock of
+  every table they name for the whole request: moto's condition check, its write and the old image it
+  reads for ReturnValues are one step. One lock per table, so writes to different tables never wait.
+- moto's UpdateItem changes the stored item in place. Here it changes a private copy that then stands
+  in the table (copy on write): an item object, once the write that made it is over, never changes.
+- Reads hold the table's lock only while they pick up what they read: GetItem its item, Scan and Query
+  a copy of the table's item map, DynamoDB Streams' GetRecords the shard's records. They do their work
+  unlocked, on items no write will touch: a Scan never blocks writes for its duration, and never sees
+  half a write.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from moto.core.botocore_stubber import BotocoreStubber
+from moto.dynamodb.exceptions import MockValidationException, ResourceNotFoundException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-_DYNAMODB_TARGET = "DynamoDB_"
-_lock = threading.RLock()
+from local.moto_patching import Patch, apply
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+TableKey = tuple[str, str, str]  # account, region, table name
+Action = Callable[[Any], Any]
 
 
-def _is_dynamodb(target: str | bytes | None) -> bool:
-    if isinstance(target, bytes):
-        target = target.decode("ascii", "replace")
-    return bool(target) and str(target).startswith(_DYNAMODB_TARGET)
+class TableLocks:
+    """One re-entrant lock per table. Several are always taken in sorted order, so they cannot deadlock."""
+
+    def __init__(self) -> None:
+        self._locks: dict[TableKey, threading.RLock] = {}
+        self._guard = threading.Lock()
+
+    def of(self, key: TableKey) -> threading.RLock:
+        lock = self._locks.get(key)
+        if lock is None:
+            with self._guard:
+                lock = self._locks.setdefault(key, threading.RLock())
+        return lock
+
+    @contextmanager
+    def holding(self, keys: Iterable[TableKey]) -> Iterator[None]:
+        with ExitStack() as stack:
+            for key in sorted(set(keys)):
+                stack.enter_context(self.of(key))
+            yield
+
+
+LOCKS = TableLocks()
+
+
+def table_key(table: Table) -> TableKey:
+    return (table.account_id, table.region_name, table.name)
+
+
+# --- Writes: the whole request under the locks of the tables it names --------------------------------
+
+
+def _one_table(handler: DynamoHandler) -> Iterable[Any]:
+    return [handler.body.get("TableName")]
+
+
+def _batch_tables(handler: DynamoHandler) -> Iterable[Any]:
+    return list(handler.body.get("RequestItems") or {})
+
+
+def _transaction_tables(handler: DynamoHandler) -> Iterable[Any]:
+    return [
+        operation.get("TableName")
+        for entry in handler.body.get("TransactItems") or []
+        for operation in entry.values()
+        if isinstance(operation, dict)
+    ]
+
+
+def _every_table(handler: DynamoHandler) -> Iterable[Any]:
+    """PartiQL statements read every table (moto hands them all to its PartiQL engine)."""
+    return list(handler.dynamodb_backend.tables)
+
+
+def _table_name(name_or_arn: str) -> str:
+    if name_or_arn.startswith("arn:") and ":table/" in name_or_arn:
+        return name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
+    return name_or_arn
+
+
+def _locking(tables_named: Callable[[DynamoHandler], Iterable[Any]]) -> Callable[[Action], Action]:
+    def replace(action: Action) -> Action:
+        @functools.wraps(action)
+        def locked(handler: DynamoHandler) -> Any:
+            try:
+                names = [_table_name(name) for name in tables_named(handler) if isinstance(name, str)]
+            except (AttributeError, TypeError):  # a malformed request: moto answers it with its own error
+                names = []
+            keys = [(handler.current_account, handler.region, name) for name in names]
+            with LOCKS.holding(keys):
+                return action(handler)
+
+        return locked
+
+    return replace
+
+
+# --- Copy on write ---------------------------------------------------------------------------------
+
+
+def _key_values(table: Table, key: dict[str, Any]) -> tuple[DynamoType, DynamoType | None] | None:
+    """The item's hash and range key as moto stores them; None when `key` does not name them."""
+    if not isinstance(key, dict) or table.hash_key_attr not in key:
+        return None
+    if table.range_key_attr is None:
+        return DynamoType(key[table.hash_key_attr]), None
+    if table.range_key_attr not in key:
+        return None
+    return DynamoType(key[table.hash_key_attr]), DynamoType(key[table.range_key_attr])
+
+
+def _put(table: Table, hash_value: DynamoType, range_value: DynamoType | None, item: Item | None) -> None:
+    """Make `item` the stored item under these keys (None: no item)."""
+    slot: dict[Any, Any] = table.items if range_value is None else table.items[hash_value]
+    slot_key = hash_value if range_value is None else range_value
+    if item is None:
+        slot.pop(slot_key, None)
+    else:
+        slot[slot_key] = item
+
+
+def _copy_on_write(update_item: Callable[..., Item]) -> Callable[..., Item]:
+    @functools.wraps(update_item)
+    def update(
+        backend: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Item:
+        try:
+            table = backend.get_table(table_name)
+        except ResourceNotFoundException:
+            return update_item(backend, table_name, key, *args, **kwargs)  # moto's own error
+        keys = _key_values(table, key)
+        if keys is None:
+            return update_item(backend, table_name, key, *args, **kwargs)
+        with LOCKS.of(table_key(table)):
+            try:
+                stored = table.get_item(*keys)
+            except MockValidationException:
+                return update_item(backend, table_name, key, *args, **kwargs)
+            if stored is not None:
+                _put(table, *keys, copy.deepcopy(stored))
+            try:
+                return update_item(backend, table_name, key, *args, **kwargs)
+            except BaseException:
+                _put(table, *keys, stored)  # refused or failed: the item stays exactly as it was
+                raise
+
+    return update
+
+
+# --- Reads: pick up under the lock, work without it --------------------------------------------------
+
+
+def _locked_get(get_item: Callable[..., Item | None]) -> Callable[..., Item | None]:
+    @functools.wraps(get_item)
+    def get(backend: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Item | None:
+        try:
+            table = backend.get_table(table_name)
+        except ResourceNotFoundException:
+            return get_item(backend, table_name, *args, **kwargs)
+        with LOCKS.of(table_key(table)):
+            return get_item(backend, table_name, *args, **kwargs)
+
+    return get
+
+
+def snapshot(table: Table) -> Table:
+    """A view of the table whose item map is a copy taken under the table's lock (the items are shared)."""
+    # object.__new__, not BaseModel.__new__: moto would keep every view (and so its item map) forever.
+    view = object.__new__(Table)  # type: ignore[type-abstract]
+    view.__dict__.update(table.__dict__)
+    with LOCKS.of(table_key(table)):
+        if table.range_key_attr is None:
+            view.items = defaultdict(dict, table.items)
+        else:
+            view.items = defaultdict(dict, {hash_key: dict(items) for hash_key, items in table.items.items()})
+    return view
+
+
+def _on_snapshot(read: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(read)
+    def read_snapshot(table: Table, *args: Any, **kwargs: Any) -> Any:
+        return read(snapshot(table), *args, **kwargs)
+
+    return read_snapshot
+
+
+def _locked_records(get_records: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    @functools.wraps(get_records)
+    def records(backend: DynamoDBStreamsBackend, iterator_arn: str, limit: int) -> dict[str, Any]:
+        iterator = backend.shard_iterators.get(iterator_arn)
+        if iterator is None:
+            return get_records(backend, iterator_arn, limit)  # moto's own error
+        with LOCKS.of(table_key(iterator.stream_shard.table)):
+            return get_records(backend, iterator_arn, limit)
+
+    return records
+
+
+PATCHES = (
+    Patch(DynamoHandler, "put_item", _locking(_one_table), "4c9efb732751"),
+    Patch(DynamoHandler, "update_item", _locking(_one_table), "638893af1afd"),
+    Patch(DynamoHandler, "delete_item", _locking(_one_table), "677cb014c5c4"),
+    Patch(DynamoHandler, "batch_write_item", _locking(_batch_tables), "26221a09e2b2"),
+    Patch(DynamoHandler, "transact_write_items", _locking(_transaction_tables), "61c163fff213"),
+    Patch(DynamoHandler, "transact_get_items", _locking(_transaction_tables), "6275dc506a3f"),
+    Patch(DynamoHandler, "execute_statement", _locking(_every_table), "c4bc8beea6ff"),
+    Patch(DynamoHandler, "execute_transaction", _locking(_every_table), "df37e1963ff3"),
+    Patch(DynamoHandler, "batch_execute_statement", _locking(_every_table), "375aba1cc470"),
+    Patch(DynamoDBBackend, "update_item", _copy_on_write, "218984588dd6"),
+    Patch(DynamoDBBackend, "get_item", _locked_get, "290b95c46b38"),
+    Patch(Table, "scan", _on_snapshot, "5ef1ab21eef0"),
+    Patch(Table, "query", _on_snapshot, "002b4d00be6d"),
+    Patch(DynamoDBStreamsBackend, "get_records", _locked_records, "db8c6cb04430"),
+)
+
+
+def install_atomic_dynamodb() -> Callable[[], None]:
+    """Patch moto's DynamoDB in this process; returns what undoes it."""
+    return apply(PATCHES)
 
 
 @contextmanager
 def atomic_dynamodb_in_process() -> Iterator[None]:
-    """For `mock_aws()`: run each mocked DynamoDB request under one lock."""
-    original = BotocoreStubber.process_request
-
-    def process_request(self: BotocoreStubber, request: Any) -> Any:
-        if _is_dynamodb(request.headers.get("X-Amz-Target")):
-            with _lock:
-                return original(self, request)
-        return original(self, request)
-
-    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+    """For `mock_aws()`: atomic conditional writes while the context lasts."""
+    undo = install_atomic_dynamodb()
     try:
         yield
     finally:
-        BotocoreStubber.process_request = original  # type: ignore[method-assign]
-
-
-def atomic_dynamodb_wsgi(app: WsgiApp) -> WsgiApp:
-    """For moto's server: a WSGI middleware that runs each DynamoDB request under one lock."""
-
-    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if _is_dynamodb(environ.get("HTTP_X_AMZ_TARGET")):
-            with _lock:
-                return list(app(environ, start_response))
-        return app(environ, start_response)
-
-    return middleware
+        undo()

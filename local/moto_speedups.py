@@ -1,0 +1,452 @@
+"""Speed-ups for moto in the local stack's moto server process: SQS, DynamoDB writes and responses, serving.
+
+Profiled with bench/local_stack_throughput.py (py-spy on the server process), moto 5.2.5 as shipped:
+
+- Each SendMessage, and each message a ReceiveMessage returns, builds the queue's whole attribute map
+  (moto reads ContentBasedDeduplication and MessageRetentionPeriod through it), and that map counts the
+  visible, in-flight and delayed messages by walking the whole queue, reading the clock (a datetime round
+  trip of ~4 µs) twice per message: ~100 ms per message at a depth of 5,000.
+- ReceiveMessage walks the whole queue before picking ten; DeleteMessage and ChangeMessageVisibility
+  find their receipt handle by walking the whole queue, building a list of each message's handles.
+- ReceiveMessage deep-copies each message it returns, and moto keeps every model object it ever made
+  (BaseModel.instances_tracked, for its dashboard), so copies of messages and of DynamoDB items pile up.
+- Every request, under the dispatcher's one lock, lists moto's package directory (a stat per service)
+  and tries the URL patterns of every service to learn which service a host name means.
+- DynamoDB responses go through moto's generic, shape-driven serializer, which looks each of the ten
+  members of every attribute value up through its attribute pickers: a page of a Scan takes seconds.
+- An UpdateItem parses its UpdateExpression twice, and validates it (twice when it creates the item)
+  with ten walks of a deep copy of the tree: each walk rebuilds its node-type map at every node, and
+  one of them counts the SET, ADD and REMOVE clauses under every node again (quadratic). This is most
+  of the CPU time of a conditional write.
+
+Here the clock is read once per request, the retention check reads the queue's setting, ReceiveMessage
+stops at the tenth message it can deliver, receipt handles are indexed, a received message is copied
+shallowly (moto's response only reads it), messages and items are not tracked, the service of each host
+name is remembered, attribute values are serialized directly, a parsed UpdateExpression is reused (moto
+only ever validates a copy of it), the tree is copied without deepcopy's generic machinery, each walker
+builds its map once, and the clause counts of a node are added up from its children's. ReceiveMessage,
+DeleteMessage and ChangeMessageVisibility also run under the queue's lock: unlocked, as in moto, two
+pollers can receive one message, and a delete (which rebuilds the list) can drop a message sent meanwhile.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.common_models import BaseModel
+from moto.core.serialize import BaseJSONSerializer
+from moto.core.utils import unix_time, unix_time_millis
+from moto.dynamodb.exceptions import TooManyClauses
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
+    DepthFirstTraverser,
+    Expression,
+    Node,
+    UpdateExpressionAddClause,
+    UpdateExpressionFunction,
+    UpdateExpressionRemoveClause,
+    UpdateExpressionSetClause,
+)
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+from moto.dynamodb.parsing.validators import ActionCountValidator
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.sqs.exceptions import InvalidParameterValue
+from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
+
+from local.moto_patching import Patch, apply
+
+MAX_VISIBILITY_TIMEOUT_MS = 43_200_000  # SQS: a message is invisible for at most 12 hours in all
+RECEIVE_WAIT_SLICE_SECONDS = 1.0  # a long poll re-checks this often for messages whose visibility ran out
+UNTRACKED_MODELS = (Message, Item)
+
+
+def _receipts(queue: Queue) -> dict[str, Message]:
+    """Every receipt handle a message still in the queue was received with (moto accepts old ones too)."""
+    receipts: dict[str, Message] = queue.__dict__.setdefault("_receipts_by_handle", {})
+    return receipts
+
+
+def _forget_receipts(queue: Queue, message: Message) -> None:
+    receipts = _receipts(queue)
+    for handle in message.all_receipt_handles:
+        receipts.pop(handle, None)  # type: ignore[arg-type]
+
+
+def _indexed(queue: Queue, receipt_handle: str) -> Message | None:
+    """The message still in `queue` that was received with this handle, if the index knows it."""
+    message = _receipts(queue).get(receipt_handle)
+    # `in` on the list compares identities in C: microseconds even for a deep queue.
+    return message if message is not None and message in queue._messages else None
+
+
+# --- Counting ----------------------------------------------------------------------------------------
+
+
+def _available(_original: property) -> property:
+    def messages(queue: Queue) -> list[Message]:
+        now = unix_time_millis()
+        return [m for m in queue._messages if m.visible_at < now and m.delayed_until <= now]
+
+    return property(messages)
+
+
+def _delayed_count(_original: property) -> property:
+    def count(queue: Queue) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in queue._messages if m.delayed_until > now)
+
+    return property(count)
+
+
+def _not_visible_count(_original: property) -> property:
+    def count(queue: Queue) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in queue._messages if m.visible_at >= now)
+
+    return property(count)
+
+
+def _retention_from_setting(_original: Callable[..., bool]) -> Callable[..., bool]:
+    def is_message_valid_based_on_retention_period(
+        backend: SQSBackend, queue_name: str, message: Message
+    ) -> bool:
+        retention_seconds = backend.get_queue(queue_name).message_retention_period  # type: ignore[attr-defined]
+        return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
+
+    return is_message_valid_based_on_retention_period
+
+
+# --- Receiving ---------------------------------------------------------------------------------------
+
+
+def _take(
+    backend: SQSBackend,
+    queue: Queue,
+    count: int,
+    visibility_timeout: int,
+    attribute_names: list[str],
+) -> list[Message]:
+    """moto's ReceiveMessage pass, without its walks of the whole queue; the caller holds the queue's lock."""
+    now = unix_time_millis()
+    pending_groups = queue.pending_message_groups
+    redrive_after = (
+        queue.redrive_policy["maxReceiveCount"] if queue.dead_letter_queue and queue.redrive_policy else None
+    )
+    received: list[Message] = []
+    to_dead_letters: list[Message] = []
+    for message in list(queue._messages):
+        if message.visible_at >= now or message.delayed_until > now:
+            continue
+        if message in queue.pending_messages:  # visible again: its consumer's visibility timeout ran out
+            queue.pending_messages.remove(message)
+            pending_groups = queue.pending_message_groups
+        if message.group_id and queue.fifo_queue and message.group_id in pending_groups:
+            continue
+        if redrive_after is not None and message.approximate_receive_count >= redrive_after:
+            to_dead_letters.append(message)
+            continue
+        queue.pending_messages.add(message)
+        message.mark_received(visibility_timeout=visibility_timeout)
+        _receipts(queue)[message.receipt_handle] = message  # type: ignore[index]
+        delivered = copy.copy(message)  # what the response shows, frozen; moto's response only reads it
+        _filter_message_attributes(delivered, attribute_names)
+        if not backend.is_message_valid_based_on_retention_period(queue.name, message):
+            break
+        received.append(delivered)
+        if len(received) >= count:
+            break
+    for message in to_dead_letters:
+        queue._messages.remove(message)
+        _forget_receipts(queue, message)
+        queue.dead_letter_queue.add_message(message)  # type: ignore[union-attr]
+    return received
+
+
+def _receive_without_scanning(_original: Callable[..., list[Message]]) -> Callable[..., list[Message]]:
+    def receive_message(  # noqa: PLR0917 - moto's signature
+        backend: SQSBackend,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Message]:
+        queue = backend.get_queue(queue_name)
+        polling_end = unix_time() + wait_seconds_timeout
+        with queue._messages_lock:
+            while True:
+                received = _take(backend, queue, count, visibility_timeout, message_attribute_names or [])
+                remaining = polling_end - unix_time()
+                if received or remaining <= 0:
+                    return received
+                queue._messages_lock.wait(min(remaining, RECEIVE_WAIT_SLICE_SECONDS))  # SendMessage wakes it
+
+    return receive_message
+
+
+# --- Deleting and changing visibility by receipt handle ---------------------------------------------
+
+
+def _indexed_delete(original: Callable[[Queue, str], None]) -> Callable[[Queue, str], None]:
+    @functools.wraps(original)
+    def delete_message(queue: Queue, receipt_handle: str) -> None:
+        with queue._messages_lock:
+            message = _indexed(queue, receipt_handle)
+            if message is None:  # deleted already, never received here, or invalid: moto's own answer
+                original(queue, receipt_handle)
+                return
+            queue._messages.remove(message)
+            queue.pending_messages.discard(message)
+            queue.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
+            _forget_receipts(queue, message)
+
+    return delete_message
+
+
+def _indexed_visibility(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def change_message_visibility(
+        backend: SQSBackend, queue_name: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
+        queue = backend.get_queue(queue_name)
+        with queue._messages_lock:
+            message = _indexed(queue, receipt_handle)
+            if message is None:
+                original(backend, queue_name, receipt_handle, visibility_timeout)
+                return
+            visible_again_at = unix_time_millis() + int(visibility_timeout) * 1000
+            if visible_again_at - message.sent_timestamp > MAX_VISIBILITY_TIMEOUT_MS:  # type: ignore[operator]
+                raise InvalidParameterValue(
+                    f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+                    "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+                )
+            message.change_visibility(visibility_timeout)
+            if message.visible and message in queue.pending_messages:
+                queue.pending_messages.remove(message)
+
+    return change_message_visibility
+
+
+def _purge_forgets_receipts(original: Callable[[SQSBackend, str], None]) -> Callable[[SQSBackend, str], None]:
+    @functools.wraps(original)
+    def purge_queue(backend: SQSBackend, queue_name: str) -> None:
+        queue = backend.get_queue(queue_name)
+        with queue._messages_lock:
+            original(backend, queue_name)
+            _receipts(queue).clear()
+
+    return purge_queue
+
+
+# --- Update expressions ------------------------------------------------------------------------------
+
+
+PARSED_EXPRESSIONS_KEPT = 1024
+
+
+def _reused_parse(original: classmethod) -> classmethod:  # type: ignore[type-arg]
+    parse = original.__func__
+
+    @functools.lru_cache(maxsize=PARSED_EXPRESSIONS_KEPT)
+    def parsed(parser: Any, expression: str) -> Any:
+        return parse(parser, expression)
+
+    def make(parser: Any, expression_str: str) -> Any:
+        # Shared between requests: moto reads the tree (find_clauses) and validates a deep copy of it.
+        return parsed(parser, expression_str)
+
+    return classmethod(make)
+
+
+def _processing_map_of(traverser: DepthFirstTraverser) -> dict[type, Callable[[Any], Any]]:
+    """The traverser's node-type map, built once (it maps types to its own bound methods)."""
+    built: dict[type, Callable[[Any], Any]] | None = traverser.__dict__.get("_built_processing_map")
+    if built is None:
+        built = traverser.__dict__["_built_processing_map"] = traverser._processing_map()
+    return built
+
+
+def _node_types_once(_original: Callable[..., Any]) -> Callable[..., Any]:
+    def nodes_to_be_processed(traverser: DepthFirstTraverser) -> tuple[type, ...]:
+        return tuple(_processing_map_of(traverser))
+
+    return nodes_to_be_processed
+
+
+def _process_with_map_once(_original: Callable[..., Any]) -> Callable[..., Any]:
+    def process(traverser: DepthFirstTraverser, node: Any) -> Any:
+        for node_type, processor in _processing_map_of(traverser).items():
+            if isinstance(node, node_type):
+                return processor(node)
+        return None
+
+    return process
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def _tree_copy(_absent: Any) -> Callable[[Any, dict[int, Any]], Any]:
+    def __deepcopy__(node: Node, memo: dict[int, Any]) -> Any:  # noqa: N807 - the copy protocol's name
+        """What copy.deepcopy makes of a node (its __dict__, deeply), without copying immutable leaves."""
+        copied = object.__new__(type(node))
+        memo[id(node)] = copied
+        for name, value in vars(node).items():
+            if isinstance(value, _IMMUTABLE):
+                copied.__dict__[name] = value
+            elif name == "children" and type(value) is list:
+                copied.__dict__[name] = [
+                    child if isinstance(child, _IMMUTABLE) else copy.deepcopy(child, memo) for child in value
+                ]
+            else:
+                copied.__dict__[name] = copy.deepcopy(value, memo)
+        return copied
+
+    return __deepcopy__
+
+
+_COUNTED_CLAUSES = (UpdateExpressionAddClause, UpdateExpressionRemoveClause, UpdateExpressionSetClause)
+
+
+def _clause_counts(validator: ActionCountValidator, node: Node) -> tuple[int, ...]:
+    """How many ADD, REMOVE and SET clauses node.find_clauses finds under `node`, each node counted once."""
+    counted: dict[int, tuple[Node, tuple[int, ...]]] = validator.__dict__.setdefault("_clause_counts", {})
+    if id(node) in counted:
+        return counted[id(node)][1]
+    counts = [0] * len(_COUNTED_CLAUSES)
+    for child in node.children or []:
+        nested = (
+            _clause_counts(validator, child)
+            if isinstance(child, Expression | UpdateExpressionFunction)
+            else (0,) * len(_COUNTED_CLAUSES)
+        )
+        for index, clause in enumerate(_COUNTED_CLAUSES):
+            counts[index] += 1 if type(child) is clause else nested[index]
+    counted[id(node)] = (node, tuple(counts))  # the node kept alive, so its id stays its own
+    return tuple(counts)
+
+
+def _counts_added_up(_original: Callable[..., Any]) -> Callable[..., Any]:
+    def verify_action_counts(validator: ActionCountValidator, node: Node) -> Node:
+        for count, name in zip(_clause_counts(validator, node), ("ADD", "REMOVE", "SET"), strict=True):
+            if count > 1:
+                raise TooManyClauses(name)
+        return node
+
+    return verify_action_counts
+
+
+# --- Model bookkeeping ---------------------------------------------------------------------------------
+
+
+def _untracked(original: staticmethod) -> staticmethod:  # type: ignore[type-arg]
+    track = original.__func__
+
+    def __new__(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:  # noqa: N807 - it is __new__
+        if issubclass(cls, UNTRACKED_MODELS):
+            return object.__new__(cls)
+        return track(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    return staticmethod(__new__)
+
+
+# --- Serving -------------------------------------------------------------------------------------------
+
+
+def _remembered_backends(original: Callable[..., Any]) -> Callable[..., Any]:
+    found: dict[str | None, Any] = {}
+
+    @functools.wraps(original)
+    def get_backend_for_host(dispatcher: DomainDispatcherApplication, host: str | None) -> Any:
+        # The answer depends on the host name alone; moto calls this under the dispatcher's lock.
+        if host not in found:
+            found[host] = original(dispatcher, host)
+        return found[host]
+
+    return get_backend_for_host
+
+
+_ATTRIBUTE_VALUE_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+_AS_IS = frozenset({"S", "N", "SS", "NS", "NULL", "BOOL"})
+
+
+class _NotPlain(Exception):
+    """An attribute value not in the {type: value} form of moto's DynamoResult: moto serializes it."""
+
+
+def _plain_attribute_value(serializer: BaseJSONSerializer, value: Any) -> dict[str, Any]:
+    """What moto's serializer makes of an AttributeValue ({"S": "x"}, {"M": {...}}, ...), member by member."""
+    if not isinstance(value, dict):
+        raise _NotPlain
+    plain: dict[str, Any] = {}
+    for kind, inner in value.items():
+        if inner is None:
+            continue
+        if kind in _AS_IS:
+            plain[kind] = list(inner) if isinstance(inner, list) else inner
+        elif kind == "B":
+            plain[kind] = serializer._base64(inner)
+        elif kind == "BS":
+            plain[kind] = [serializer._base64(blob) for blob in inner]
+        elif kind == "M":
+            plain[kind] = {
+                name: _plain_attribute_value(serializer, member)
+                for name, member in inner.items()
+                if member is not None
+            }
+        elif kind == "L":
+            plain[kind] = [
+                None if member is None else _plain_attribute_value(serializer, member) for member in inner
+            ]
+    return plain
+
+
+def _direct_attribute_values(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def _serialize_type_structure(
+        serializer: BaseJSONSerializer, serialized: dict[str, Any], value: Any, shape: Any, key: str
+    ) -> None:
+        if (
+            key
+            and value is not None
+            and shape.name == "AttributeValue"
+            and serializer.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
+        ):
+            try:
+                serialized[serializer.get_serialized_name(shape, key)] = _plain_attribute_value(
+                    serializer, value
+                )
+                return
+            except _NotPlain:
+                pass
+        original(serializer, serialized, value, shape, key)
+
+    return _serialize_type_structure
+
+
+PATCHES = (
+    Patch(Queue, "messages", _available, "03a531dbcbcf"),
+    Patch(Queue, "approximate_number_of_messages_delayed", _delayed_count, "c3c1dadb0c42"),
+    Patch(Queue, "approximate_number_of_messages_not_visible", _not_visible_count, "5dbecc4dda17"),
+    Patch(SQSBackend, "is_message_valid_based_on_retention_period", _retention_from_setting, "cca23b94a5f3"),
+    Patch(SQSBackend, "receive_message", _receive_without_scanning, "065f3e5e7d21"),
+    Patch(Queue, "delete_message", _indexed_delete, "fa6fd5b9bd2c"),
+    Patch(SQSBackend, "change_message_visibility", _indexed_visibility, "f0e9df5f6662"),
+    Patch(SQSBackend, "purge_queue", _purge_forgets_receipts, "443ea1ae7b15"),
+    Patch(BaseModel, "__new__", _untracked, "08cf0ef20e88"),
+    Patch(DomainDispatcherApplication, "get_backend_for_host", _remembered_backends, "1f41972c1e4e"),
+    Patch(UpdateExpressionParser, "make", _reused_parse, "2c00ed96d6e1"),
+    Patch(DepthFirstTraverser, "nodes_to_be_processed", _node_types_once, "1c2c84c8097e"),
+    Patch(Node, "__deepcopy__", _tree_copy, "73e3e0773294", relies_on=Node.__init__),
+    Patch(ActionCountValidator, "verify_action_counts", _counts_added_up, "8cd8c9a3ae3a"),
+    Patch(DepthFirstTraverser, "process", _process_with_map_once, "58328ec7c2f9"),
+    Patch(BaseJSONSerializer, "_serialize_type_structure", _direct_attribute_values, "36873909cd0a"),
+)
+
+
+def install_speedups() -> Callable[[], None]:
+    """Patch moto's SQS and model bookkeeping in this process; returns what undoes it."""
+    return apply(PATCHES)

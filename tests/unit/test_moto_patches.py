@@ -1,0 +1,320 @@
+"""The local stack's patches of moto: pinned to the code they were written for, and doing what they claim.
+
+In-process here (moto's mock, as the other tests use it); tests/e2e/test_moto_server.py runs the same
+concurrency scenarios against the moto server process, and DynamoDB Streams there (moto 5.2.5's
+in-process mock does not route dynamodbstreams requests: it answers them 404).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+from moto.core.utils import get_service_model
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
+from moto.sqs.models import Message
+
+from local import moto_atomic, moto_server, moto_speedups
+from local.moto_patching import (
+    MOTO_VERSION_CHECKED,
+    WERKZEUG_VERSION_CHECKED,
+    Patch,
+    apply,
+    source_fingerprint,
+)
+from local.template import Resolver
+from tests.support.moto_concurrency import claim_winners, deliveries, torn_reads
+
+EVERY_PATCH = [*moto_atomic.PATCHES, *moto_speedups.PATCHES, moto_server.NO_TRAILING_READ]
+
+
+def patch_name(patch: Patch) -> str:
+    return f"{getattr(patch.owner, '__name__', patch.owner)}.{patch.name}"
+
+
+@pytest.mark.parametrize("patch", EVERY_PATCH, ids=patch_name)
+def test_each_patch_still_matches_the_code_it_was_written_for(patch: Patch) -> None:
+    # Given a patch written against moto MOTO_VERSION_CHECKED and werkzeug WERKZEUG_VERSION_CHECKED
+    # When the installed code it replaces (or relies on) is fingerprinted
+    fingerprint = source_fingerprint(patch.checked_code())
+
+    # Then it is still that code; if not, re-read the patch against the new code, then update the fingerprint
+    assert fingerprint == patch.fingerprint, (
+        f"{patch_name(patch)} is not as in moto {MOTO_VERSION_CHECKED} / werkzeug {WERKZEUG_VERSION_CHECKED}:"
+        f" check that the patch still holds, then set its fingerprint to {fingerprint!r}"
+    )
+
+
+# --- DynamoDB: atomic writes, whole reads, Scans that do not block --------------------------------------
+
+
+@pytest.fixture
+def eager_thread_switches() -> Iterator[None]:
+    """Threads switch as often as CPython allows, so that a race has every chance to show.
+
+    (Without the patches, the scenarios below then see two or more winners, and half-applied updates.)
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+@pytest.fixture
+def dynamodb(aws: boto3.Session) -> Any:
+    return aws.client("dynamodb")
+
+
+@pytest.fixture
+def table(deployment: Resolver) -> str:
+    return deployment.ref("MessagesTable")
+
+
+def test_concurrent_conditional_writes_of_one_new_item_have_exactly_one_winner(
+    dynamodb: Any, table: str
+) -> None:
+    # Given eight writers creating the same item at the same moment, each only if it does not exist yet
+    # When they race, round after round
+    winners = claim_winners(dynamodb, table, rounds=10)
+
+    # Then each round has exactly one winner, as on DynamoDB
+    assert winners == [1] * 10
+
+
+@pytest.mark.usefixtures("eager_thread_switches")
+def test_scans_and_reads_never_see_half_an_update(dynamodb: Any, table: str) -> None:
+    # Given an item whose two attributes every update sets to the same new value
+    # When Scans and GetItems read it while the updates run
+    reads, torn = torn_reads(dynamodb, table, writes=60)
+
+    # Then every read saw both attributes from the same update
+    assert reads > 0
+    assert torn == []
+
+
+def test_a_scan_in_progress_does_not_hold_up_writes_to_its_table(
+    dynamodb: Any, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a Scan of the table that is paused halfway (it has taken its snapshot of the table)
+    dynamodb.put_item(TableName=table, Item={"request_id": {"S": "before"}})
+    scanning, resume = threading.Event(), threading.Event()
+    read_all_items = Table.all_items
+
+    def paused_all_items(view: Table) -> Any:
+        scanning.set()
+        resume.wait(timeout=30)
+        return read_all_items(view)
+
+    monkeypatch.setattr(Table, "all_items", paused_all_items)
+    with ThreadPoolExecutor(2) as pool:
+        scan = pool.submit(dynamodb.scan, TableName=table)
+        try:
+            assert scanning.wait(timeout=30)
+
+            # When another client writes to the table meanwhile
+            write = pool.submit(
+                dynamodb.put_item,
+                TableName=table,
+                Item={"request_id": {"S": "during"}},
+                ConditionExpression="attribute_not_exists(request_id)",
+            )
+
+            # Then the write completes while the Scan is still paused
+            write.result(timeout=30)
+            assert not scan.done()
+        finally:
+            resume.set()
+        # And the Scan shows the table as it was when it started
+        assert [item["request_id"]["S"] for item in scan.result(timeout=30)["Items"]] == ["before"]
+
+
+# --- The speed-ups keep moto's behaviour -----------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_moto(aws: boto3.Session) -> Iterator[boto3.Session]:
+    """moto with the speed-ups the moto server process installs."""
+    undo = moto_speedups.install_speedups()
+    try:
+        yield aws
+    finally:
+        undo()
+
+
+@pytest.fixture
+def sqs(fast_moto: boto3.Session) -> Any:
+    return fast_moto.client("sqs")
+
+
+@pytest.mark.usefixtures("eager_thread_switches")
+def test_concurrent_pollers_receive_each_message_exactly_once(sqs: Any) -> None:
+    # Given a queue that five pollers receive from and delete from while messages are being sent
+    queue_url = sqs.create_queue(QueueName="work", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+
+    # When 300 messages go through it
+    delivered = deliveries(sqs, queue_url, messages=300, pollers=5)
+
+    # Then each was delivered once: none lost, none twice
+    assert delivered == Counter({f"message-{index}": 1 for index in range(300)})
+
+
+def test_a_message_can_be_deleted_with_any_handle_it_was_received_with(sqs: Any) -> None:
+    # Given a message received, made visible again and received a second time
+    queue_url = sqs.create_queue(QueueName="handles")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="once")
+    first = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])["Messages"][0]
+    sqs.change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0
+    )
+    second = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])["Messages"][0]
+    assert second["Attributes"]["ApproximateReceiveCount"] == "2"
+
+    # When it is deleted with its first receipt handle (moto accepts any handle it was received with)
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=first["ReceiptHandle"])
+
+    # Then the queue is empty, deleting it again is harmless, and a handle never issued is refused
+    counts = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]) == (
+        "0",
+        "0",
+    )
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=second["ReceiptHandle"])
+    with pytest.raises(ClientError) as refused:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle="never-issued")
+    assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_a_message_received_max_receive_count_times_moves_to_the_dead_letter_queue(sqs: Any) -> None:
+    # Given a queue that gives a message up after two receives
+    dlq_url = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    queue_url = sqs.create_queue(QueueName="live", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="poison")
+
+    # When it is received twice and released each time
+    for _ in range(2):
+        message = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]
+        sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+
+    # Then the next receive finds it in the dead-letter queue, not in the queue, and it can be deleted there
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url)
+    dead = sqs.receive_message(QueueUrl=dlq_url)["Messages"]
+    assert [message["Body"] for message in dead] == ["poison"]
+    sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=dead[0]["ReceiptHandle"])
+
+
+def test_queue_counts_tell_visible_in_flight_and_delayed_messages_apart(sqs: Any) -> None:
+    # Given a queue with a delayed message, a received one and two waiting
+    queue_url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="later", DelaySeconds=600)
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+    sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)
+
+    # When its counts are read
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+
+    # Then each message is counted where it is
+    assert attributes["ApproximateNumberOfMessages"] == "2"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+def test_served_messages_are_not_kept_by_moto_bookkeeping(sqs: Any) -> None:
+    # Given moto's record of every Message object it made
+    queue_url = sqs.create_queue(QueueName="untracked")["QueueUrl"]
+    tracked = len(Message.instances_tracked)  # type: ignore[attr-defined]
+
+    # When messages are sent and received (each receive copies the message)
+    sqs.send_message_batch(
+        QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(10)]
+    )
+    sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+
+    # Then none of them stays in that record
+    assert len(Message.instances_tracked) == tracked  # type: ignore[attr-defined]
+
+
+def test_invalid_update_expressions_are_still_refused(fast_moto: boto3.Session, table: str) -> None:
+    dynamodb = fast_moto.client("dynamodb")
+    key = {"request_id": {"S": "r-1"}}
+    value = {":v": {"S": "x"}}
+    # Given expressions with two SET clauses, and with one attribute set twice
+    for expression, complaint in (
+        ("SET a = :v SET b = :v", 'The "SET" section can only be used once in an update expression'),
+        ("SET a = :v, a = :v", "Two document paths overlap with each other"),
+    ):
+        # When an UpdateItem uses one
+        with pytest.raises(ClientError) as refused:
+            dynamodb.update_item(
+                TableName=table, Key=key, UpdateExpression=expression, ExpressionAttributeValues=value
+            )
+
+        # Then moto refuses it as DynamoDB would
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert complaint in refused.value.response["Error"]["Message"]
+
+
+def test_attribute_values_serialize_exactly_as_moto_serializes_them() -> None:
+    # Given a Scan result holding every kind of attribute value, nested ones included
+    values: dict[str, dict[str, Any]] = {
+        "s": {"S": "x"},
+        "n": {"N": "1.5"},
+        "b": {"B": base64.b64encode(b"\x00\x01").decode()},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2"]},
+        "bs": {"BS": [base64.b64encode(b"zz").decode()]},
+        "null": {"NULL": True},
+        "yes": {"BOOL": True},
+        "no": {"BOOL": False},
+        "m": {
+            "M": {
+                "a": {"S": "1"},
+                "empty": {"M": {}},
+                "l": {"L": [{"N": "1"}, {"M": {"x": {"BOOL": False}}}]},
+            }
+        },
+        "empty": {"L": []},
+    }
+    item = {name: DynamoType(value) for name, value in values.items()}
+    result = {"Count": 1, "ScannedCount": 1, "Items": [item], "LastEvaluatedKey": {"s": {"S": "x"}}}
+
+    # When it is serialized by moto's generic serializer, and with the speed-up
+    as_moto_does = scan_response_body(result)
+    undo = apply(patch for patch in moto_speedups.PATCHES if patch.name == "_serialize_type_structure")
+    try:
+        with_the_speedup = scan_response_body(result)
+    finally:
+        undo()
+
+    # Then both write the same document
+    assert json.loads(with_the_speedup) == json.loads(as_moto_does)
+
+
+def scan_response_body(result: dict[str, Any]) -> str:
+    service = get_service_model("dynamodb")
+    serializer = get_serializer_class("dynamodb", service.protocol)(
+        operation_model=service.operation_model("Scan"),
+        pretty_print=False,
+        value_picker=XFormedAttributePicker(response_transformers=None),
+    )
+    return str(serializer.serialize(DynamoResult(result).result)["body"])
