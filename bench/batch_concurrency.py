@@ -64,6 +64,7 @@ def _seconds_per_batch(concurrency: int, template: Template, resolver: Resolver,
         "ESMS_BASE_URL": esms_url,
         "CALLBACK_BASE_URL": "",
         "SEND_CONCURRENCY": str(concurrency),
+        "ESMS_RATE_LIMIT": "1000",  # this measures a batch's concurrency, not the pacing under a TPS limit
     }
     handler, _ = load_handler(spec, function_environment(spec, resolver, overrides))
     queue_arn = resolver.get_att("SendQueue", "Arn")

@@ -35,7 +35,7 @@ from local.aws import provision
 from local.moto_server import MotoServer
 from local.template import PSEUDO_PARAMETERS, Template
 from zns_relay.models.state import MessageStatus
-from zns_relay.store.messages import MessageStore
+from zns_relay.store.messages import ClaimLost, MessageStore
 
 MESSAGES = 5_000
 BATCH_SIZE = 10
@@ -183,12 +183,16 @@ class Soak:
     def _send(self, message: dict[str, Any]) -> None:
         """The sender's DynamoDB work for one record: claim it, then record eSMS's acceptance."""
         request_id = json.loads(message["Body"])["RequestId"]
-        claim = self.store.claim(request_id, {"phone": "0901888484", "temp_id": "2056446"}, lease_seconds=60)
-        if claim is None:
+        fields = {"phone": "0901888484", "temp_id": "2056446"}
+        check_at = int(time.time()) + 1800
+        claim = self.store.claim(request_id, fields, lease_seconds=60, check_at=check_at)
+        if isinstance(claim, ClaimLost):
             self.seen.errors.append(f"{request_id}: claim lost, the message was delivered twice")
             return
-        fields = {"sms_id": uuid.uuid4().hex}
-        if not self.store.transition(request_id, MessageStatus.ACCEPTED, "accepted", fields, claim=claim):
+        accepted = {"sms_id": uuid.uuid4().hex}
+        if not self.store.transition(
+            request_id, MessageStatus.ACCEPTED, "accepted", accepted, claim=claim, check_at=check_at
+        ):
             self.seen.errors.append(f"{request_id}: ACCEPTED refused")
 
     def _write(self, keys: list[str]) -> None:

@@ -90,17 +90,20 @@ def test_another_sender_sees_the_lowered_rate_once_its_view_is_stale(
     assert other.rate == pytest.approx(14.0)
 
 
-def test_each_sender_paces_at_its_share_and_gives_up_a_slot_it_cannot_get_in_time(
+def test_each_sender_paces_at_its_share_bursting_a_second_of_it_and_gives_up_a_slot_too_far(
     shared: SharedRate, time: FakeTime
 ) -> None:
     # Given a rate of 20 a second shared by 4 senders: 5 a second each
     sender = pacer(shared, time, senders=4)
     start = time.now
 
-    taken = [sender.turn(max_wait=10) for _ in range(11)]
+    burst = [sender.turn(max_wait=0) for _ in range(5)]
+    after_burst = time.now
+    taken = [sender.turn(max_wait=10) for _ in range(50)]
 
+    assert all(burst) and after_burst == start  # a second's worth goes out together
     assert all(taken)
-    assert time.now - start == pytest.approx(2.0)  # 11 sends, 0.2 s apart
+    assert time.now - start == pytest.approx(10.0)  # then 5 a second: 55 sends in 10 s
     assert sender.turn(max_wait=0.05) is False  # the next slot is 0.2 s away
 
 

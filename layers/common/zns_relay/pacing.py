@@ -4,7 +4,8 @@ eSMS answers 160 when the account's TPS limit is exceeded. The senders keep one 
 starting at the configured ceiling (the account's limit as the operator knows it): a 160 lowers it
 (multiplicatively, once a second at most, whoever meets it), and a few seconds of answers without
 160 raise it again (additively, up to the ceiling). Each execution environment sends at its share of
-the rate (the rate over the function's maximum concurrency), so that together they stay under it.
+the rate (the rate over the function's maximum concurrency), so that together they stay under it; up to a
+second's worth of sends goes out at once, so that a batch's records are still sent concurrently.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from zns_relay.observability import count, logger
-from zns_relay.rate_limit import RateLimiter
+from zns_relay.rate_limit import TokenBucket
 from zns_relay.store.throttle import RateState, SharedRate
 
 DECREASE = 0.7  # a 160 takes the rate to 70 %
@@ -49,7 +50,8 @@ class SendPacer:
         self._lock = threading.Lock()
         self._state = RateState(ceiling, 0.0)
         self._read_at = float("-inf")
-        self._limiter = RateLimiter(self._share(ceiling), clock=monotonic, sleep=sleep)
+        share = self._share(ceiling)
+        self._limiter = TokenBucket(share, _burst(share), clock=monotonic, sleep=sleep)
 
     @property
     def rate(self) -> float:
@@ -115,5 +117,11 @@ class SendPacer:
 
     def _apply(self, state: RateState) -> None:
         if state.rate != self._state.rate:
-            self._limiter.set_rate(self._share(state.rate))
+            share = self._share(state.rate)
+            self._limiter.set_rate(share, _burst(share))
         self._state = state
+
+
+def _burst(share: float) -> float:
+    """A second's worth of this sender's share: a batch's records go out together."""
+    return max(1.0, share)

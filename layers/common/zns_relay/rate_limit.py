@@ -64,3 +64,54 @@ class RateLimiter:
         if allowed > now:
             self._sleep(allowed - now)
         return True
+
+
+class TokenBucket:
+    """`per_second` calls on average, with bursts of up to `capacity`: a batch goes out at once when
+    the bucket is full, and the rate holds over time. Thread-safe; clock and sleep are injectable."""
+
+    def __init__(
+        self,
+        per_second: float,
+        capacity: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = capacity
+        self._updated = clock()
+        self._rate = per_second
+        self._capacity = capacity
+        self.set_rate(per_second, capacity)
+
+    def set_rate(self, per_second: float, capacity: float) -> None:
+        if per_second <= 0 or capacity < 1:
+            raise ValueError("the rate must be positive and the capacity at least 1")
+        with self._lock:
+            self._refill(self._clock())
+            self._rate = per_second
+            self._capacity = capacity
+            self._tokens = min(self._tokens, capacity)
+
+    def try_acquire(self, max_wait: float) -> bool:
+        """Take a token if one comes within `max_wait` seconds (waiting for it); else take none.
+
+        The token is taken under the lock (the balance may go below zero: later callers queue behind)
+        and waited for outside it."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            wait = max(0.0, (1.0 - self._tokens) / self._rate)
+            if wait > max_wait:
+                return False
+            self._tokens -= 1.0
+        if wait > 0:
+            self._sleep(wait)
+        return True
+
+    def _refill(self, now: float) -> None:
+        """Call with the lock held."""
+        self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
