@@ -160,8 +160,10 @@ def test_one_request_id_twice_in_a_batch_is_sent_once(
 
     response = sender.invoke(event)
 
-    # Then nothing is handed back to SQS, and the RequestId reached eSMS once
-    assert failures(response) == []
+    # Then the RequestId reached eSMS once; of its two records, the one that found the other sending
+    # it (if they overlapped) went back to SQS, to be dropped on its next receive
+    duplicates = {event["Records"][0]["messageId"], event["Records"][3]["messageId"]}
+    assert set(failures(response)) <= duplicates and len(failures(response)) <= 1
     assert esms.sends_for("otp-7f3a9c-login") == 1
     stored = item(aws, deployment, "otp-7f3a9c-login")
     assert stored is not None and stored["status"] == "ACCEPTED"
@@ -174,7 +176,8 @@ def test_malformed_bodies_are_rejected_with_their_reason_and_not_retried(
 
     response = sender.invoke(event)
 
-    assert failures(response) == []
+    # Neither is handed back to SQS: a rejected body is done with
+    assert not {event["Records"][1]["messageId"], event["Records"][2]["messageId"]} & set(failures(response))
     bad_phone = item(aws, deployment, "otp-bad-phone-1")
     assert bad_phone is not None
     assert bad_phone["status"] == "REJECTED"
