@@ -89,11 +89,12 @@ CALLBACK_BASE_URL = "https://callbacks.example.test/callbacks/esms"
 
 
 def sender_overrides(esms: EsmsStub) -> dict[str, str]:
-    """What the tests' sender gets instead of the deployed URLs: the loopback eSMS, a 1 s read timeout."""
+    """What the tests' sender gets instead of the deployed URLs: the loopback eSMS, a 3 s read timeout."""
     return {
         "ESMS_BASE_URL": esms.base_url,
         "CALLBACK_BASE_URL": CALLBACK_BASE_URL,
-        "ESMS_READ_TIMEOUT_SECONDS": "1",
+        # Long enough for any answer on a busy machine; an answer that must time out never comes.
+        "ESMS_READ_TIMEOUT_SECONDS": "3",
     }
 
 

@@ -298,7 +298,7 @@ def test_a_callback_proves_acceptance_and_moves_a_message_still_retrying(
     # Given a send that timed out (eSMS did accept it), so the message waits to be retried
     event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
     event["Records"] = event["Records"][:1]  # order-DH240501-confirm
-    esms.responder = lambda body: Reply(delay_seconds=2.5, body=accepted(DELIVERED_SMS_ID).body)
+    esms.responder = lambda body: Reply(hang=True)
     sender.invoke(event)
     assert status(store, REQUEST_ID) == "RETRYING"
 

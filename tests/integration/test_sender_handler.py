@@ -195,7 +195,7 @@ def test_malformed_bodies_are_rejected_with_their_reason_and_not_retried(
     [
         (Reply(status=503, body="Service Unavailable"), False),
         (Reply(status=502, body="Bad Gateway"), True),
-        (Reply(delay_seconds=2.5, body="{}"), True),
+        (Reply(hang=True), True),
     ],
     ids=["http-503", "http-502", "timeout"],
 )
@@ -285,7 +285,7 @@ def test_window_over_after_a_timeout_waits_for_the_report_instead_of_failing(
     sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
 ) -> None:
     # Given an attempt that timed out (eSMS may hold it) and a window that then ended
-    esms.responder = lambda body: Reply(delay_seconds=2.5, body="{}")
+    esms.responder = lambda body: Reply(hang=True)
     event = batch(deployment, "sender-sns-wrapped.json")
     sender.invoke(event)
     end_retry_window(aws, deployment, "sns-order-DH240777")
@@ -372,7 +372,7 @@ def test_duplicate_code_on_a_retry_means_already_accepted(
 ) -> None:
     # Given an attempt whose answer was lost (a timeout), then eSMS saying it holds the RequestId
     event = batch(deployment, "sender-sns-wrapped.json")
-    esms.responder = lambda body: Reply(delay_seconds=2.5, body="{}")
+    esms.responder = lambda body: Reply(hang=True)
     sender.invoke(event)
     esms.responder = lambda body: refused("124", "Duplicate RequestId")
 

@@ -18,6 +18,7 @@ class Reply:
     delay_seconds: float = 0.0
     headers: tuple[tuple[str, str], ...] = ()
     drop: bool = False  # close the connection without answering, after reading the request
+    hang: bool = False  # never answer: the client's read timeout decides, however busy the machine is
 
 
 def accepted(sms_id: str) -> Reply:
@@ -39,6 +40,7 @@ class EsmsStub:
         self.paths: list[str] = []
         self.responder: Responder = lambda body: accepted(f"sms-{body.get('RequestId', 'x')}")
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +51,9 @@ class EsmsStub:
                     stub.bodies.append(body)
                     stub.paths.append(self.path)
                 reply = stub.responder(body)
+                if reply.hang:
+                    stub._closing.wait()
+                    return
                 time.sleep(reply.delay_seconds)
                 if reply.drop:
                     self.close_connection = True
@@ -85,5 +90,6 @@ class EsmsStub:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()

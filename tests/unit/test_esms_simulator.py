@@ -290,7 +290,7 @@ def test_a_send_whose_answer_is_lost_was_accepted_all_the_same(
         post(http, sim, body, timeout=0.1)
 
     # Then eSMS accepted it, and its request log says so, with the SMSID the client never heard
-    [record] = wait_for(lambda: [r for r in sim.requests() if r["accepted"]], 2.0)
+    [record] = wait_for(lambda: [r for r in sim.requests() if r["accepted"]], 30.0)
     assert (record["fault"], record["code_result"], record["outcome"]) == (fault, "100", "delivered")
     assert record["sms_id"]
     assert sim.accepted_count_by_request_id() == {"req-1": 1}

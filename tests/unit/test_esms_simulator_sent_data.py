@@ -154,7 +154,7 @@ def test_messages_whose_callbacks_or_answer_were_lost_are_listed_with_their_smsi
     )
     with pytest.raises(requests.ReadTimeout):
         post(http, sim, timed_out, timeout=0.1)
-    wait_for(lambda: sim.accepted_count_by_request_id().get("b"), 2.0)
+    wait_for(lambda: sim.accepted_count_by_request_id().get("b"), 30.0)
     sim.configure(**NO_FAULTS)
     assert post(http, sim, timed_out).json()["CodeResult"] == "124"
     assert sim.wait_for_callbacks_idle(2.0)
