@@ -67,7 +67,7 @@ def eager_thread_switches() -> Iterator[None]:
     (Without the patches, the scenarios below then see two or more winners, and half-applied updates.)
     """
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
+    sys.setswitchinterval(1e-5)
     try:
         yield
     finally:
