@@ -32,10 +32,10 @@ class KeepAliveRequestHandler(MotoRequestHandler):
 
     werkzeug's development server (3.1) answers every request with "Connection: close", and after each
     response reads whatever else the client sends, waiting 10 ms for it (the next request line, with
-    keep-alive). So each boto3 call opened a new connection, the server started a thread for it, and the
-    thread lingered: a fifth of the server's time in a soak. Here the request body is read to its
-    Content-Length after the response, the trailing read is skipped (NO_TRAILING_READ), and the
-    connection stays open; a request with a chunked body still closes it.
+    keep-alive). So each boto3 call opened a new connection, and the server started a thread for it that
+    lingered 10 ms after answering. Here the request body is read to its Content-Length after the
+    response, the trailing read is skipped (NO_TRAILING_READ), and the connection stays open; a request
+    with a chunked body still closes it.
     """
 
     _unread_body: LimitedStream | None = None
