@@ -14,7 +14,9 @@ its process by local.moto_server). Checked against moto 5.2.5 (see local.moto_pa
 - Reads hold the table's lock only while they pick up what they read: GetItem its item, Scan and Query
   a copy of the table's item map, DynamoDB Streams' GetRecords the shard's records. They do their work
   unlocked, on items no write will touch: a Scan never blocks writes for its duration, and never sees
-  half a write.
+  half a write. And since no write changes an item it has published, Scan and Query share the items
+  they return where moto would deep-copy each one, and remember each item's size (which moto adds up
+  again for every item of every page): together two thirds of a Scan's time.
 """
 
 from __future__ import annotations
@@ -198,12 +200,45 @@ def snapshot(table: Table) -> Table:
     return view
 
 
+_reading_snapshot = threading.local()  # .active: this thread is in a Scan or Query on a snapshot
+
+
 def _on_snapshot(read: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(read)
     def read_snapshot(table: Table, *args: Any, **kwargs: Any) -> Any:
-        return read(snapshot(table), *args, **kwargs)
+        view = snapshot(table)
+        was_active = getattr(_reading_snapshot, "active", False)
+        _reading_snapshot.active = True
+        try:
+            return read(view, *args, **kwargs)
+        finally:
+            _reading_snapshot.active = was_active
 
     return read_snapshot
+
+
+def _shared_while_reading(deepcopy_item: Callable[[Item, dict[int, Any]], Item]) -> Callable[..., Item]:
+    @functools.wraps(deepcopy_item)
+    def __deepcopy__(item: Item, memo: dict[int, Any]) -> Item:  # noqa: N807 - the copy protocol's name
+        if getattr(_reading_snapshot, "active", False):
+            return item  # a published item never changes (copy on write): what a copy would be
+        return deepcopy_item(item, memo)
+
+    return __deepcopy__
+
+
+def _size_remembered_while_reading(size: Callable[[Item], int]) -> Callable[[Item], int]:
+    @functools.wraps(size)
+    def remembered_size(item: Item) -> int:
+        if not getattr(_reading_snapshot, "active", False):
+            return size(item)  # a write may be sizing its own copy, which it is still changing
+        known: int | None = item.__dict__.get("_published_size")
+        if known is None:
+            # Safe to keep: the item is published, and Item.__deepcopy__ (a write's copy) does not copy it.
+            known = item.__dict__["_published_size"] = size(item)
+        return known
+
+    return remembered_size
 
 
 def _locked_records(get_records: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -232,6 +267,8 @@ PATCHES = (
     Patch(DynamoDBBackend, "get_item", _locked_get, "290b95c46b38"),
     Patch(Table, "scan", _on_snapshot, "5ef1ab21eef0"),
     Patch(Table, "query", _on_snapshot, "002b4d00be6d"),
+    Patch(Item, "size", _size_remembered_while_reading, "7621d16ad7ce", relies_on=Item.__deepcopy__),
+    Patch(Item, "__deepcopy__", _shared_while_reading, "7621d16ad7ce"),
     Patch(DynamoDBStreamsBackend, "get_records", _locked_records, "db8c6cb04430"),
 )
 

@@ -14,6 +14,8 @@ Profiled with bench/local_stack_throughput.py (py-spy on the server process), mo
   and tries the URL patterns of every service to learn which service a host name means.
 - DynamoDB responses go through moto's generic, shape-driven serializer, which looks each of the ten
   members of every attribute value up through its attribute pickers: a page of a Scan takes seconds.
+  Before that, moto converts each value to plain data, re-importing DynamoType at every value.
+- Each page of a Scan sorts the whole table, casting both keys' values again at every comparison.
 - An UpdateItem parses its UpdateExpression twice, and validates it (twice when it creates the item)
   with ten walks of a deep copy of the tree: each walk rebuilds its node-type map at every node, and
   one of them counts the SET, ADD and REMOVE clauses under every node again (quadratic). This is most
@@ -22,7 +24,8 @@ Profiled with bench/local_stack_throughput.py (py-spy on the server process), mo
 Here the clock is read once per request, the retention check reads the queue's setting, ReceiveMessage
 stops at the tenth message it can deliver, receipt handles are indexed, a received message is copied
 shallowly (moto's response only reads it), messages and items are not tracked, the service of each host
-name is remembered, attribute values are serialized directly, a parsed UpdateExpression is reused (moto
+name is remembered, attribute values are converted and serialized directly, a Scan sorts by key values
+cast once per item, a parsed UpdateExpression is reused (moto
 only ever validates a copy of it), the tree is copied without deepcopy's generic machinery, each walker
 builds its map once, and the clause counts of a node are added up from its children's. ReceiveMessage,
 DeleteMessage and ChangeMessageVisibility also run under the queue's lock: unlocked, as in moto, two
@@ -36,11 +39,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import moto.dynamodb.responses
 from moto.core.common_models import BaseModel
 from moto.core.serialize import BaseJSONSerializer
 from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb.exceptions import TooManyClauses
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
     DepthFirstTraverser,
     Expression,
@@ -378,30 +383,75 @@ class _NotPlain(Exception):
 
 
 def _plain_attribute_value(serializer: BaseJSONSerializer, value: Any) -> dict[str, Any]:
-    """What moto's serializer makes of an AttributeValue ({"S": "x"}, {"M": {...}}, ...), member by member."""
-    if not isinstance(value, dict):
+    """What moto's serializer makes of an AttributeValue as dynamo_to_dict shaped it: {"S": "x"}, ...
+
+    A scalar or a set of strings is written as it stands (value is the response's own copy), a map or a
+    list member by member, binary values in base64; any other shape goes moto's way (_NotPlain).
+    """
+    if type(value) is not dict or len(value) != 1:
         raise _NotPlain
-    plain: dict[str, Any] = {}
-    for kind, inner in value.items():
-        if inner is None:
-            continue
-        if kind in _AS_IS:
-            plain[kind] = list(inner) if isinstance(inner, list) else inner
-        elif kind == "B":
-            plain[kind] = serializer._base64(inner)
-        elif kind == "BS":
-            plain[kind] = [serializer._base64(blob) for blob in inner]
-        elif kind == "M":
-            plain[kind] = {
+    ((kind, inner),) = value.items()
+    if inner is None:
+        raise _NotPlain
+    if kind in _AS_IS:
+        return value
+    if kind == "M":
+        return {
+            kind: {
                 name: _plain_attribute_value(serializer, member)
                 for name, member in inner.items()
                 if member is not None
             }
-        elif kind == "L":
-            plain[kind] = [
-                None if member is None else _plain_attribute_value(serializer, member) for member in inner
-            ]
-    return plain
+        }
+    if kind == "L":
+        return {
+            kind: [None if member is None else _plain_attribute_value(serializer, member) for member in inner]
+        }
+    if kind == "B":
+        return {kind: serializer._base64(inner)}
+    if kind == "BS":
+        return {kind: [serializer._base64(blob) for blob in inner]}
+    raise _NotPlain
+
+
+_PLAIN_DATA = (str, int, float, bool, bytes, type(None))
+
+
+def _plain_values(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def dynamo_to_dict(obj: Any) -> Any:
+        """moto's dynamo_to_dict, with the common cases (exact types) first and without its import."""
+        kind = type(obj)
+        if kind is dict:
+            return {key: dynamo_to_dict(value) for key, value in obj.items()}
+        if kind is list:
+            return [dynamo_to_dict(value) for value in obj]
+        if kind is DynamoType and obj.type not in ("B", "BS"):
+            return {obj.type: dynamo_to_dict(obj.value)}
+        if kind in _PLAIN_DATA:
+            return obj
+        return original(obj)  # binary values, datetimes, objects with to_json: moto's own way
+
+    return dynamo_to_dict
+
+
+def _key_values(item: Item) -> Any:
+    """What moto sorts a table's items by, as plain values (DynamoType compares by cast_value)."""
+    if item.range_key:
+        return (item.hash_key.cast_value, item.range_key.cast_value)
+    return item.hash_key.cast_value
+
+
+def _sorted_by_key_values(_original: Callable[[Table], list[Item]]) -> Callable[[Table], list[Item]]:
+    def all_items(table: Table) -> list[Item]:
+        items: list[Item] = []
+        for stored in table.items.values():
+            if table.range_key_attr:
+                items.extend(stored.values())
+            else:
+                items.append(stored)  # type: ignore[arg-type]
+        return sorted(items, key=_key_values)
+
+    return all_items
 
 
 def _direct_attribute_values(original: Callable[..., None]) -> Callable[..., None]:
@@ -443,6 +493,8 @@ PATCHES = (
     Patch(Node, "__deepcopy__", _tree_copy, "73e3e0773294", relies_on=Node.__init__),
     Patch(ActionCountValidator, "verify_action_counts", _counts_added_up, "8cd8c9a3ae3a"),
     Patch(DepthFirstTraverser, "process", _process_with_map_once, "58328ec7c2f9"),
+    Patch(moto.dynamodb.responses, "dynamo_to_dict", _plain_values, "80f600124c13"),
+    Patch(Table, "all_items", _sorted_by_key_values, "c80d2ee3c896"),
     Patch(BaseJSONSerializer, "_serialize_type_structure", _direct_attribute_values, "36873909cd0a"),
 )
 
