@@ -1,4 +1,5 @@
-"""moto in server mode on a loopback port: SQS, DynamoDB and Secrets Manager for the local stack.
+"""moto in server mode on a loopback port: SQS, DynamoDB (and its streams), EventBridge and Secrets
+Manager for the local stack.
 
 It runs in a child process: moto is CPU-bound Python, and giving it its own interpreter (and so its
 own core) keeps it from competing for the GIL with the functions, the poller and the simulator.
@@ -17,6 +18,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from local.moto_atomic import atomic_dynamodb_wsgi
+from local.moto_streams import patch_for_server
 
 STARTUP_TIMEOUT_SECONDS = 30
 
@@ -60,6 +62,7 @@ def serve(host: str) -> None:
     """The child process: serve until terminated, after printing the port on one JSON line."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the stack, which then stops us
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    patch_for_server()
     app = atomic_dynamodb_wsgi(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler)
     print(json.dumps({"port": server.server_port}), flush=True)

@@ -1,5 +1,5 @@
-"""The embedded stack: AWS (moto), eSMS (simulator), the SQS event source and the HTTP API, wired from
-template.yaml, running the real handlers unchanged in this process."""
+"""The embedded stack: AWS (moto), eSMS (simulator), the SQS and DynamoDB stream event sources and the
+HTTP API, wired from template.yaml, running the real handlers unchanged in this process."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from local.aws import function_environment, provision
 from local.crashes import CrashPlan
 from local.esms_simulator import BASE_PATH as ESMS_BASE_PATH
 from local.esms_simulator import EsmsSimulator, SimulatorConfig
+from local.event_bus import watch_events
 from local.event_source import SqsEventSource
 from local.http_api import HttpApiServer, Route
 from local.lambda_runtime import ExecutionEnvironments
 from local.moto_server import MotoServer
 from local.schedule import Schedule
+from local.streams import DynamoDBStreamEventSource, StreamMapping
 from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
 from zns_relay.store.messages import from_item
 
@@ -64,6 +66,9 @@ class StackInfo:
     table_name: str
     callback_base_url: str
     esms_url: str
+    event_bus_name: str
+    events_queue_url: str  # every event of the bus, for `python -m local events`
+    status_api_url: str
     region: str = PSEUDO_PARAMETERS["AWS::Region"]
 
     def client(self, service: str) -> Any:
@@ -149,6 +154,7 @@ class LocalStack:
         self.simulator = EsmsSimulator(host=host, config=simulator_config)
         self.http_api = HttpApiServer(host)
         self.event_sources: list[SqsEventSource] = []
+        self.stream_sources: list[DynamoDBStreamEventSource] = []
         self.schedules: list[Schedule] = []
         self._schedule_seconds = schedule_seconds
         self.functions: dict[str, ExecutionEnvironments] = {}
@@ -173,6 +179,8 @@ class LocalStack:
         self.resolver = provision(self.template, session, endpoint_url=endpoint, parameters=self._parameters)
         for api in self.template.resources_of_type("AWS::Serverless::HttpApi"):
             self.resolver.refs[api] = "local"  # the one local HTTP API serves every HttpApi of the template
+        event_bus_name = self.resolver.ref("StatusEventBus")
+        watch = watch_events(session.client("events"), session.client("sqs"), event_bus_name)
         self._started.append(self.simulator.start().stop)
         self._started.append(self.http_api.start().stop)
         callback_base_url = f"http://{self._advertise}:{self.http_api.port}/callbacks/esms"
@@ -193,6 +201,9 @@ class LocalStack:
             table_name=self.resolver.ref("MessagesTable"),
             callback_base_url=callback_base_url,
             esms_url=esms_url,
+            event_bus_name=event_bus_name,
+            events_queue_url=watch.queue_url,
+            status_api_url=f"http://{self._advertise}:{self.http_api.port}",
         )
         return self.info
 
@@ -217,7 +228,8 @@ class LocalStack:
 
     def _start_function(self, spec: FunctionSpec, overrides: dict[str, str], session: boto3.Session) -> None:
         events = [
-            (event["Type"], self.resolver.resolve(event["Properties"])) for event in spec.events.values()
+            (event["Type"], self.resolver.resolve(event["Properties"]), event["Properties"])
+            for event in spec.events.values()
         ]
         concurrency = sum(
             int(properties.get("ScalingConfig", {}).get("MaximumConcurrency", 2))
@@ -225,7 +237,7 @@ class LocalStack:
             else HTTP_ENVIRONMENTS
             if kind == "HttpApi"
             else 1
-            for kind, properties in events
+            for kind, properties, _ in events
         )
         function = ExecutionEnvironments(
             spec,
@@ -237,7 +249,7 @@ class LocalStack:
         self._started.append(function.close)
         function.warm_up()
         self.functions[spec.logical_id] = function
-        for kind, properties in events:
+        for kind, properties, declared in events:
             if kind == "SQS":
                 queue_arn = properties["Queue"]
                 queue_name = queue_arn.rsplit(":", 1)[1]
@@ -254,8 +266,47 @@ class LocalStack:
                 self.event_sources.append(source.start())
                 self._started.append(source.stop)
             elif kind == "HttpApi":
-                self.http_api.routes.append(Route(properties["Method"].upper(), properties["Path"], function))
+                self.http_api.routes.append(
+                    Route(
+                        properties["Method"].upper(),
+                        properties["Path"],
+                        function,
+                        self.template.route_authorizer(declared),
+                    )
+                )
+            elif kind == "DynamoDB":
+                self._start_stream_source(spec, properties, function, session)
             elif kind == "Schedule":
                 schedule = Schedule(function, self._schedule_seconds).start()
                 self.schedules.append(schedule)
                 self._started.append(schedule.stop)
+
+    def _start_stream_source(
+        self,
+        spec: FunctionSpec,
+        properties: dict[str, Any],
+        function: ExecutionEnvironments,
+        session: boto3.Session,
+    ) -> None:
+        endpoint = os.environ["AWS_ENDPOINT_URL"]
+        sqs = session.client("sqs", endpoint_url=endpoint)
+        region, account = PSEUDO_PARAMETERS["AWS::Region"], PSEUDO_PARAMETERS["AWS::AccountId"]
+        mapping = StreamMapping.of(
+            properties,
+            f"arn:aws:lambda:{region}:{account}:function:zns-relay-local-{spec.logical_id}",
+            region,
+        )
+        destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        destination_url = (
+            sqs.get_queue_url(QueueName=destination.rsplit(":", 1)[1])["QueueUrl"] if destination else None
+        )
+
+        def on_failure(record: dict[str, Any]) -> None:
+            if destination_url:
+                sqs.send_message(QueueUrl=destination_url, MessageBody=json.dumps(record))
+
+        source = DynamoDBStreamEventSource(
+            session.client("dynamodbstreams", endpoint_url=endpoint), mapping, function, on_failure
+        ).start()
+        self.stream_sources.append(source)
+        self._started.append(source.stop)
