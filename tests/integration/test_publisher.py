@@ -10,14 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
-from local.template import Resolver, Template
-from tests.conftest import EVENTS, ROOT, LoadedFunction, load_event, load_function
-from tests.support.outcomes import SteppingClock, TableStream, drain, queue_for_rule
+from local.template import Resolver
+from tests.conftest import EVENTS, LoadedFunction, load_event, load_function
+from tests.support.outcomes import SteppingClock, TableStream, drain, example_rule_pattern, queue_for_rule
 from zns_relay.models.events import DETAIL_TYPE, EVENT_SOURCE
 from zns_relay.models.state import ALLOWED_SOURCES, BEFORE_ACCEPTANCE, MessageStatus
 from zns_relay.store.messages import MessageStore
 
-EXAMPLE_RULE = ROOT / "examples" / "final-events-to-queue.yaml"
 CHECK_AT = 4102444800
 FIELDS = {"phone": "0901888484", "temp_id": "2056446", "oa_id": "1", "sandbox": False}
 Change = tuple[str | None, str]  # (previousStatus, status) of one event
@@ -42,7 +41,11 @@ def stream(aws: boto3.Session, deployment: Resolver) -> TableStream:
 def bus_queue(aws: boto3.Session, deployment: Resolver) -> str:
     """A queue hearing every event of the status bus."""
     return queue_for_rule(
-        aws, deployment.ref("StatusEventBus"), "all-status-events", {"source": [EVENT_SOURCE]}
+        aws.client("events"),
+        aws.client("sqs"),
+        deployment.ref("StatusEventBus"),
+        "all-status-events",
+        {"source": [EVENT_SOURCE]},
     )
 
 
@@ -92,7 +95,7 @@ def test_the_sample_stream_event_publishes_each_status_change_once_and_the_note_
 
     # Then the bus got three events each time, with the same ids, in the stream's order
     assert first == again == {"batchItemFailures": []}
-    events = drain(aws, bus_queue)
+    events = drain(aws.client("sqs"), bus_queue)
     assert [(e["source"], e["detail-type"]) for e in events] == [(EVENT_SOURCE, DETAIL_TYPE)] * 6
     details = [event["detail"] for event in events]
     assert [(d["previousStatus"], d["status"], d["isFinal"]) for d in details[:3]] == [
@@ -128,7 +131,7 @@ def test_every_transition_of_the_state_machine_is_exactly_one_event(
     assert publish(publisher, stream) == {"batchItemFailures": []}
 
     # Then each message's events are exactly its status changes, each transition once
-    assert changes_by_message(drain(aws, bus_queue)) == expected
+    assert changes_by_message(drain(aws.client("sqs"), bus_queue)) == expected
     assert len(TRANSITIONS) == sum(len(sources) for sources in ALLOWED_SOURCES.values())
 
 
@@ -148,7 +151,7 @@ def test_writes_that_change_no_status_publish_nothing(
     publish(publisher, stream)
 
     # Then only the two status changes made events
-    assert changes_by_message(drain(aws, bus_queue)) == {
+    assert changes_by_message(drain(aws.client("sqs"), bus_queue)) == {
         "quiet": [(None, "SENDING"), ("SENDING", "ACCEPTED")]
     }
 
@@ -161,10 +164,9 @@ def test_the_readme_rule_routes_one_campaigns_final_events_to_the_producers_queu
     deployment: Resolver,
 ) -> None:
     # Given the example rule (examples/), deployed for campaign autumn-sale with its own queue
-    example = Template(EXAMPLE_RULE)
-    rule = example.resources["FinalEventsRule"]["Properties"]
-    pattern = Resolver(parameters={"Campaign": "autumn-sale"}).resolve(rule["EventPattern"])
-    outcomes = queue_for_rule(aws, deployment.ref("StatusEventBus"), "autumn-sale-outcomes", pattern)
+    pattern = example_rule_pattern("autumn-sale")
+    bus = deployment.ref("StatusEventBus")
+    outcomes = queue_for_rule(aws.client("events"), aws.client("sqs"), bus, "autumn-sale-outcomes", pattern)
     # And messages of that campaign and of another one, some final and one still waiting
     for request_id, campaign, statuses in [
         ("a-delivered", "autumn-sale", [MessageStatus.ACCEPTED, MessageStatus.DELIVERED]),
@@ -180,7 +182,7 @@ def test_the_readme_rule_routes_one_campaigns_final_events_to_the_producers_queu
     publish(publisher, stream)
 
     # Then the producer's queue holds exactly the final events of its campaign
-    routed = drain(aws, outcomes)
+    routed = drain(aws.client("sqs"), outcomes)
     assert sorted((e["detail"]["requestId"], e["detail"]["status"]) for e in routed) == [
         ("a-delivered", "DELIVERED"),
         ("a-failed", "FAILED"),
@@ -194,7 +196,7 @@ def test_the_whole_phone_is_published_only_when_the_deployment_says_so(
 
     full.invoke(load_event("publisher-status-changes.json"))
 
-    assert {event["detail"]["phone"] for event in drain(aws, bus_queue)} == {"0901888484"}
+    assert {event["detail"]["phone"] for event in drain(aws.client("sqs"), bus_queue)} == {"0901888484"}
 
 
 def test_when_the_bus_cannot_be_reached_every_record_goes_back_to_the_stream(

@@ -17,7 +17,9 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from local.streams import lambda_record
-from local.template import Resolver
+from local.template import ROOT, Resolver, Template
+
+EXAMPLE_RULE = ROOT / "examples" / "final-events-to-queue.yaml"
 
 
 class TableStream:
@@ -42,27 +44,36 @@ class TableStream:
         return {"Records": self.new_records()}
 
 
-def queue_for_rule(session: boto3.Session, bus_name: str, name: str, pattern: dict[str, Any]) -> str:
+def example_rule_pattern(campaign: str) -> dict[str, Any]:
+    """The event pattern of the README's example rule (examples/), deployed for `campaign`."""
+    rule = Template(EXAMPLE_RULE).resources["FinalEventsRule"]["Properties"]
+    pattern: dict[str, Any] = Resolver(parameters={"Campaign": campaign}).resolve(rule["EventPattern"])
+    return pattern
+
+
+def queue_for_rule(events: Any, sqs: Any, bus_name: str, name: str, pattern: dict[str, Any]) -> str:
     """A queue that a rule with `pattern` on the bus delivers to; its URL."""
-    sqs, events = session.client("sqs"), session.client("events")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name=name, EventBusName=bus_name, EventPattern=json.dumps(pattern))
     events.put_targets(Rule=name, EventBusName=bus_name, Targets=[{"Id": name, "Arn": arn}])
     return url
 
 
-def drain(session: boto3.Session, queue_url: str) -> list[dict[str, Any]]:
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     """Every event in the queue now, taken off it."""
-    sqs = session.client("sqs")
     found: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
         if not messages:
             return found
-        for message in messages:
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        found += [json.loads(message["Body"]) for message in messages]
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(messages)
+            ],
+        )
 
 
 class SteppingClock:
