@@ -221,3 +221,20 @@ def test_a_cursor_only_continues_the_query_that_made_it(
 
     assert same[0] == 200 and same[1]["messages"][0]["requestId"] != first["messages"][0]["requestId"]
     assert other[0] == 400
+
+
+def test_a_status_is_listed_by_when_it_was_reached_not_by_later_notes(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given a message accepted at 08:00:00.010, then noted (an inconclusive report) later
+    store.claim("noted", FIELDS, lease_seconds=60, check_at=CHECK_AT)
+    store.transition("noted", MessageStatus.ACCEPTED, "accepted by eSMS", check_at=CHECK_AT)
+    accepted_at = get_message(status_api, "noted")[1]["statusAt"]
+    store.note("noted", "SendStatus 1", None, while_in=frozenset({MessageStatus.ACCEPTED}))
+
+    # When a producer lists what was accepted after the acceptance
+    code, later = list_messages(status_api, status="ACCEPTED", since="2026-11-27T08:00:00.015Z")
+
+    # Then the note did not move it: it was accepted before that time
+    assert code == 200 and later["messages"] == []
+    assert get_message(status_api, "noted")[1]["statusAt"] == accepted_at == "2026-11-27T08:00:00.010Z"
