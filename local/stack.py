@@ -192,8 +192,12 @@ class LocalStack:
             "ESMS_STATUS_URL": f"http://{self._advertise}:{urlsplit(self.simulator.url).port}",
             "CALLBACK_BASE_URL": callback_base_url,
         }
-        for logical_id in self.template.functions():
-            self._start_function(self.template.function(logical_id), overrides, session)
+        specs = [self.template.function(logical_id) for logical_id in self.template.functions()]
+        for spec in specs:
+            self._start_function(spec, overrides)
+        # Events flow only once every function is warm (a schedule's first run waits for the others' init).
+        for spec in specs:
+            self._connect_events(spec, session)
         self.info = StackInfo(
             aws_endpoint=endpoint,
             queue_url=self.resolver.ref("SendQueue"),
@@ -226,18 +230,21 @@ class LocalStack:
             for logical_id, function in self.functions.items()
         }
 
-    def _start_function(self, spec: FunctionSpec, overrides: dict[str, str], session: boto3.Session) -> None:
-        events = [
+    def _events(self, spec: FunctionSpec) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """The function's events: kind, properties resolved, properties as the template declares them."""
+        return [
             (event["Type"], self.resolver.resolve(event["Properties"]), event["Properties"])
             for event in spec.events.values()
         ]
+
+    def _start_function(self, spec: FunctionSpec, overrides: dict[str, str]) -> None:
         concurrency = sum(
             int(properties.get("ScalingConfig", {}).get("MaximumConcurrency", 2))
             if kind == "SQS"
             else HTTP_ENVIRONMENTS
             if kind == "HttpApi"
             else 1
-            for kind, properties, _ in events
+            for kind, properties, _ in self._events(spec)
         )
         function = ExecutionEnvironments(
             spec,
@@ -249,7 +256,10 @@ class LocalStack:
         self._started.append(function.close)
         function.warm_up()
         self.functions[spec.logical_id] = function
-        for kind, properties, declared in events:
+
+    def _connect_events(self, spec: FunctionSpec, session: boto3.Session) -> None:
+        function = self.functions[spec.logical_id]
+        for kind, properties, declared in self._events(spec):
             if kind == "SQS":
                 queue_arn = properties["Queue"]
                 queue_name = queue_arn.rsplit(":", 1)[1]
