@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from zns_relay.models.events import EVENT_SOURCE
@@ -15,15 +14,9 @@ WATCH_RULE = "zns-relay-local-watch"
 WATCH_QUEUE = "zns-relay-local-StatusEventsWatch"
 
 
-@dataclass(frozen=True)
-class Watch:
-    rule_name: str
-    queue_url: str
-
-
-def watch_events(events: Any, sqs: Any, bus_name: str) -> Watch:
-    """Route every event of the bus to a queue (from now on), as a producer's rule would."""
-    queue_url = sqs.create_queue(QueueName=WATCH_QUEUE)["QueueUrl"]
+def watch_events(events: Any, sqs: Any, bus_name: str) -> str:
+    """Route every event of the bus to a queue (from now on), as a producer's rule would; its URL."""
+    queue_url: str = sqs.create_queue(QueueName=WATCH_QUEUE)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
@@ -31,7 +24,7 @@ def watch_events(events: Any, sqs: Any, bus_name: str) -> Watch:
         Name=WATCH_RULE, EventBusName=bus_name, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
     )
     events.put_targets(Rule=WATCH_RULE, EventBusName=bus_name, Targets=[{"Id": "watch", "Arn": queue_arn}])
-    return Watch(WATCH_RULE, queue_url)
+    return queue_url
 
 
 def received_events(

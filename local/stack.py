@@ -180,7 +180,7 @@ class LocalStack:
         for api in self.template.resources_of_type("AWS::Serverless::HttpApi"):
             self.resolver.refs[api] = "local"  # the one local HTTP API serves every HttpApi of the template
         event_bus_name = self.resolver.ref("StatusEventBus")
-        watch = watch_events(session.client("events"), session.client("sqs"), event_bus_name)
+        events_queue_url = watch_events(session.client("events"), session.client("sqs"), event_bus_name)
         self._started.append(self.simulator.start().stop)
         self._started.append(self.http_api.start().stop)
         callback_base_url = f"http://{self._advertise}:{self.http_api.port}/callbacks/esms"
@@ -206,7 +206,7 @@ class LocalStack:
             callback_base_url=callback_base_url,
             esms_url=esms_url,
             event_bus_name=event_bus_name,
-            events_queue_url=watch.queue_url,
+            events_queue_url=events_queue_url,
             status_api_url=f"http://{self._advertise}:{self.http_api.port}",
         )
         return self.info
