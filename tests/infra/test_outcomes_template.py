@@ -6,11 +6,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local.template import Template
+from zns_relay.models.state import MessageStatus
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, VIEW_ATTRIBUTES
 from zns_relay.store.messages import STATUS_SHARDS
 
@@ -218,10 +220,6 @@ def test_the_dashboard_names_only_resources_and_metrics_the_stack_has() -> None:
 
 def _metric_names_in_code() -> set[str]:
     """Every metric name the functions emit (count("X"), milliseconds("X"), Messages<Status>)."""
-    from pathlib import Path  # noqa: PLC0415
-
-    from zns_relay.models.state import MessageStatus  # noqa: PLC0415
-
     root = Path(__file__).resolve().parents[2]
     sources = [*root.glob("layers/common/zns_relay/**/*.py"), *root.glob("functions/*/*.py")]
     names = {
