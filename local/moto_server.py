@@ -18,6 +18,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from local.moto_atomic import atomic_dynamodb_wsgi
+from local.moto_events import cache_jsonpath_parsing
 from local.moto_streams import patch_for_server
 
 STARTUP_TIMEOUT_SECONDS = 30
@@ -63,6 +64,7 @@ def serve(host: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the stack, which then stops us
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     patch_for_server()
+    cache_jsonpath_parsing()
     app = atomic_dynamodb_wsgi(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler)
     print(json.dumps({"port": server.server_port}), flush=True)

@@ -25,7 +25,7 @@ from moto.events.models import EventPattern
 from local.lambda_runtime import InvocationError
 
 log = logging.getLogger("local.streams")
-POLL_SECONDS = 0.25  # Lambda polls each shard four times a second
+POLL_SECONDS = 1.0  # Lambda polls a shard four times a second; once is enough locally, and lighter on moto
 READ_LIMIT = 1000  # GetRecords' most
 
 
