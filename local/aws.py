@@ -1,4 +1,5 @@
-"""Create the template's queues, table and secret in moto (in-process or server mode), from template.yaml."""
+"""Create the template's queues, tables, secrets and event buses in moto (in-process or server mode), from
+template.yaml."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def provision(
     parameters: Mapping[str, str] | None = None,
     secret_values: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Resolver:
-    """Create every queue, table and secret the template declares; return their physical values."""
+    """Create every queue, table, secret and event bus the template declares; return their physical
+    values."""
     resolver = Resolver(parameters={**template.parameter_defaults(), **(parameters or {})})
     clients = _Clients(session, endpoint_url)
     queues = template.resources_of_type("AWS::SQS::Queue")
@@ -47,6 +49,8 @@ def provision(
         _create_queue(clients, resolver, f"{name_prefix}-{logical_id}", logical_id, queues[logical_id])
     for logical_id, properties in template.resources_of_type("AWS::DynamoDB::Table").items():
         _create_table(clients, resolver, f"{name_prefix}-{logical_id}", logical_id, properties)
+    for logical_id, properties in template.resources_of_type("AWS::Events::EventBus").items():
+        _create_event_bus(clients, resolver, logical_id, properties)
     for logical_id, properties in template.resources_of_type("AWS::SecretsManager::Secret").items():
         values = {**LOCAL_SECRET_VALUES.get(logical_id, {}), **(secret_values or {}).get(logical_id, {})}
         _create_secret(clients, resolver, logical_id, properties, values)
@@ -108,6 +112,11 @@ def _create_table(
 ) -> None:
     dynamodb = clients("dynamodb")
     arguments = {key: resolver.resolve(properties[key]) for key in TABLE_ARGUMENTS if key in properties}
+    if "StreamSpecification" in properties:  # CloudFormation's form names the view type only
+        arguments["StreamSpecification"] = {
+            "StreamEnabled": True,
+            **resolver.resolve(properties["StreamSpecification"]),
+        }
     table = dynamodb.create_table(TableName=name, **arguments)["TableDescription"]
     ttl = properties.get("TimeToLiveSpecification")
     if ttl:
@@ -116,6 +125,15 @@ def _create_table(
     resolver.attributes[(logical_id, "Arn")] = table["TableArn"]
     if "LatestStreamArn" in table:
         resolver.attributes[(logical_id, "StreamArn")] = table["LatestStreamArn"]
+
+
+def _create_event_bus(
+    clients: _Clients, resolver: Resolver, logical_id: str, properties: dict[str, Any]
+) -> None:
+    name = str(resolver.resolve(properties["Name"]))
+    arn = clients("events").create_event_bus(Name=name)["EventBusArn"]
+    resolver.refs[logical_id] = name
+    resolver.attributes.update({(logical_id, "Arn"): arn, (logical_id, "Name"): name})
 
 
 def _create_secret(

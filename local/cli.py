@@ -1,4 +1,4 @@
-"""Command line of the embedded stack: up, send, status, demo."""
+"""Command line of the embedded stack: up, send, status, events, demo."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from local.event_bus import event_line, received_events
 from local.stack import STATE_DIR, STATE_FILE, LocalStack, StackInfo, history_lines
 
 DEMO_TIMEOUT_SECONDS = 120
@@ -42,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     status = commands.add_parser("status", help="one message with its history, or counts by status")
     status.add_argument("request_id", nargs="?")
 
+    events = commands.add_parser(
+        "events", help="print the status events on the bus as they come (each once: they are consumed)"
+    )
+    events.add_argument("--final", action="store_true", help="only final events (isFinal)")
+    events.add_argument("--json", action="store_true", help="each event whole, one JSON document a line")
+    events.add_argument("--count", type=int, help="stop after this many events")
+    events.add_argument("--idle", type=float, help="stop after this many seconds without an event")
+
     demo = commands.add_parser("demo", help="run a realistic mix end to end and check every outcome")
     demo.add_argument("--count", type=int, default=300, help="how many distinct messages to publish")
 
@@ -53,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     soak.add_argument("--tps-limit", type=float, default=20.0, help="eSMS's TPS limit for the account")
 
     arguments = parser.parse_args(argv)
-    handlers = {"up": _up, "send": _send, "status": _status, "demo": _demo, "soak": _soak}
+    handlers = {"up": _up, "send": _send, "status": _status, "events": _events, "demo": _demo, "soak": _soak}
     return handlers[arguments.command](arguments)
 
 
@@ -82,6 +91,8 @@ def _public(info: StackInfo) -> dict[str, str]:
         "table_name": info.table_name,
         "callback_base_url": info.callback_base_url,
         "esms_url": info.esms_url,
+        "event_bus_name": info.event_bus_name,
+        "status_api_url": info.status_api_url,
     }
 
 
@@ -140,6 +151,19 @@ def _status(arguments: argparse.Namespace) -> int:
     for status, count in sorted(counts.items()):
         print(f"{status:<10} {count:>6}")
     print(f"{'total':<10} {sum(counts.values()):>6}")
+    return 0
+
+
+def _events(arguments: argparse.Namespace) -> int:
+    info = StackInfo.load()
+    shown = 0
+    for event in received_events(info.client("sqs"), info.events_queue_url, idle_seconds=arguments.idle):
+        if arguments.final and not event["detail"].get("isFinal"):
+            continue
+        print(json.dumps(event, ensure_ascii=False) if arguments.json else event_line(event), flush=True)
+        shown += 1
+        if arguments.count is not None and shown >= arguments.count:
+            break
     return 0
 
 

@@ -8,7 +8,8 @@ A `CrashPlan` is a directory shared by the stack and its environment processes:
 
 An environment installs the hooks (`install_crash_hooks`) at its cold start, before the handler module
 is imported; nothing of this is in the deployed code. The hooks match a crash to a message by its
-RequestId: the eSMS request body's "RequestId", or a DynamoDB UpdateItem's Key {"request_id": {"S": ...}}.
+RequestId: the eSMS request body's "RequestId", a DynamoDB UpdateItem's Key {"request_id": {"S": ...}}, or
+the "requestId" of a status event in a PutEvents call.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ from typing import Any
 
 
 class CrashPoint(StrEnum):
-    """Where in a send the environment dies."""
+    """Where the environment dies: at a point of a send, or once a status event is published."""
 
     BEFORE_SEND = "before_send"  # the message is claimed, the eSMS POST is about to go out
     MID_SEND = "mid_send"  # the POST is written, its answer not yet read
     AFTER_ANSWER = "after_answer"  # eSMS's answer is read, nothing written yet
     AFTER_WRITE = "after_write"  # the result's UpdateItem committed, the invocation not yet returned
+    # The publisher's PutEvents with the message's status event succeeded, the invocation not yet returned:
+    # the stream retries the batch and its events are published again (with the same eventIds).
+    AFTER_PUT_EVENTS = "after_put_events"
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,8 @@ def install_crash_hooks(plan: CrashPlan, environment: str) -> None:
 
     requests' HTTPAdapter.send sees every eSMS POST (any session, created now or later); urllib3's
     getresponse marks the moment the request is written and the answer not yet read; the default
-    boto3 session's event system, which every client created from it later inherits, sees UpdateItem.
+    boto3 session's event system, which every client created from it later inherits, sees UpdateItem
+    and PutEvents.
     """
     _CrashHooks(plan, environment).install()
 
@@ -203,6 +208,8 @@ class _CrashHooks:
         assert boto3.DEFAULT_SESSION is not None
         boto3.DEFAULT_SESSION.events.register("before-parameter-build.dynamodb.UpdateItem", self._note_key)
         boto3.DEFAULT_SESSION.events.register("after-call.dynamodb.UpdateItem", self._after_update)
+        boto3.DEFAULT_SESSION.events.register("before-parameter-build.events.PutEvents", self._note_events)
+        boto3.DEFAULT_SESSION.events.register("after-call.events.PutEvents", self._after_put_events)
 
     def _send(self, send: Callable[[], Any], request: Any) -> Any:
         request_id = _esms_request_id(request)
@@ -242,6 +249,21 @@ class _CrashHooks:
                 return
             self._sent.discard(request_id)
         self._crash_if(CrashPoint.AFTER_WRITE, request_id)
+
+    def _note_events(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        request_ids = []
+        for entry in params.get("Entries", []):
+            try:
+                request_ids.append(json.loads(entry.get("Detail", "{}"))["requestId"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        context["crash_request_ids"] = request_ids
+
+    def _after_put_events(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        if http_response.status_code != 200:
+            return
+        for request_id in context.get("crash_request_ids", []):
+            self._crash_if(CrashPoint.AFTER_PUT_EVENTS, request_id)
 
     def _crash_if(self, point: CrashPoint, request_id: str) -> None:
         if self._plan.claim(point, request_id):

@@ -1,4 +1,8 @@
-"""API Gateway's HTTP API, played locally: requests become payload-2.0 events for the routed function."""
+"""API Gateway's HTTP API, played locally: requests become payload-2.0 events for the routed function.
+
+A route with the AWS_IAM authorizer refuses a request that is not SigV4-signed (403, as API Gateway
+does); locally the signature itself is not verified, only its presence and form.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,11 @@ from local.template import PSEUDO_PARAMETERS
 
 log = logging.getLogger("local.http_api")
 MAX_BODY_BYTES = 1_000_000
+IAM_AUTHORIZER = "AWS_IAM"
+_SIGV4 = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<access_key>[^/,\s]+)/[^,\s]+,"
+    r"\s*SignedHeaders=[^,\s]+,\s*Signature=[0-9a-f]{64}"
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class Route:
     method: str
     path: str
     function: ExecutionEnvironments
+    authorizer: str | None = None  # AWS_IAM, or None for a public route
 
     @property
     def route_key(self) -> str:
@@ -88,6 +98,14 @@ class HttpApiServer:
                 event = _event(
                     request, route, path=url.path, query=url.query, path_parameters=parameters, body=body
                 )
+                if route.authorizer == IAM_AUTHORIZER:
+                    identity = _iam_identity(request.headers.get("Authorization", ""))
+                    if identity is None:
+                        _respond(
+                            request, 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
+                        )
+                        return
+                    event["requestContext"]["authorizer"] = {"iam": identity}
                 try:
                     result = route.function.invoke(event)
                 except Exception as error:
@@ -157,6 +175,23 @@ def _event(
             event["body"] = base64.b64encode(body).decode("ascii")
             event["isBase64Encoded"] = True
     return event
+
+
+def _iam_identity(authorization: str) -> dict[str, Any] | None:
+    """What API Gateway tells the function about a SigV4 caller; None for a request not signed."""
+    signed = _SIGV4.match(authorization)
+    if signed is None:
+        return None
+    account = PSEUDO_PARAMETERS["AWS::AccountId"]
+    return {
+        "accessKey": signed.group("access_key"),
+        "accountId": account,
+        "callerId": signed.group("access_key"),
+        "cognitoIdentity": None,
+        "principalOrgId": None,
+        "userArn": f"arn:aws:iam::{account}:user/local",
+        "userId": signed.group("access_key"),
+    }
 
 
 def _failure_parts(error: Exception) -> tuple[int, dict[str, str], bytes]:

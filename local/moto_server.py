@@ -1,4 +1,5 @@
-"""moto in server mode on a loopback port: SQS, DynamoDB and Secrets Manager for the local stack.
+"""moto in server mode on a loopback port: SQS, DynamoDB (and its streams), EventBridge and Secrets
+Manager for the local stack.
 
 It runs in a child process: moto is CPU-bound Python, and giving it its own interpreter (and so its
 own core) keeps it from competing for the GIL with the functions, the poller and the simulator.
@@ -22,8 +23,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
 from local.moto_atomic import install_atomic_dynamodb
+from local.moto_events import cache_jsonpath_parsing
 from local.moto_patching import Patch, apply
 from local.moto_speedups import install_speedups
+from local.moto_streams import patch_for_server
 
 STARTUP_TIMEOUT_SECONDS = 30
 # moto keeps each table item as a tree of objects, long-lived; with Python's default thresholds the
@@ -150,6 +153,8 @@ def serve(host: str) -> None:
     install_atomic_dynamodb()
     install_speedups()
     apply([NO_TRAILING_READ])
+    patch_for_server()
+    cache_jsonpath_parsing()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(host, 0, app, threaded=True, request_handler=KeepAliveRequestHandler)
     print(json.dumps({"port": server.server_port}), flush=True)

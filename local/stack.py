@@ -1,5 +1,5 @@
-"""The embedded stack: AWS (moto), eSMS (simulator), the SQS event source and the HTTP API, wired from
-template.yaml, running the real handlers unchanged in this process."""
+"""The embedded stack: AWS (moto), eSMS (simulator), the SQS and DynamoDB stream event sources and the
+HTTP API, wired from template.yaml, running the real handlers unchanged in this process."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from local.aws import function_environment, provision
 from local.crashes import CrashPlan
 from local.esms_simulator import BASE_PATH as ESMS_BASE_PATH
 from local.esms_simulator import EsmsSimulator, SimulatorConfig
+from local.event_bus import watch_events
 from local.event_source import SqsEventSource
 from local.http_api import HttpApiServer, Route
 from local.lambda_runtime import ExecutionEnvironments
 from local.moto_server import MotoServer
 from local.schedule import Schedule
+from local.streams import DynamoDBStreamEventSource, StreamMapping
 from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
 from zns_relay.store.messages import from_item
 
@@ -64,6 +66,9 @@ class StackInfo:
     table_name: str
     callback_base_url: str
     esms_url: str
+    event_bus_name: str
+    events_queue_url: str  # every event of the bus, for `python -m local events`
+    status_api_url: str
     region: str = PSEUDO_PARAMETERS["AWS::Region"]
 
     def client(self, service: str) -> Any:
@@ -151,6 +156,7 @@ class LocalStack:
         self.simulator = EsmsSimulator(host=host, config=simulator_config)
         self.http_api = HttpApiServer(host)
         self.event_sources: list[SqsEventSource] = []
+        self.stream_sources: list[DynamoDBStreamEventSource] = []
         self.schedules: list[Schedule] = []
         self._schedule_seconds = schedule_seconds
         self.functions: dict[str, ExecutionEnvironments] = {}
@@ -175,6 +181,8 @@ class LocalStack:
         self.resolver = provision(self.template, session, endpoint_url=endpoint, parameters=self._parameters)
         for api in self.template.resources_of_type("AWS::Serverless::HttpApi"):
             self.resolver.refs[api] = "local"  # the one local HTTP API serves every HttpApi of the template
+        event_bus_name = self.resolver.ref("StatusEventBus")
+        events_queue_url = watch_events(session.client("events"), session.client("sqs"), event_bus_name)
         self._started.append(self.simulator.start().stop)
         self._started.append(self.http_api.start().stop)
         callback_base_url = f"http://{self._advertise}:{self.http_api.port}/callbacks/esms"
@@ -186,8 +194,12 @@ class LocalStack:
             "ESMS_STATUS_URL": f"http://{self._advertise}:{urlsplit(self.simulator.url).port}",
             "CALLBACK_BASE_URL": callback_base_url,
         }
-        for logical_id in self.template.functions():
-            self._start_function(self.template.function(logical_id), overrides, session)
+        specs = [self.template.function(logical_id) for logical_id in self.template.functions()]
+        for spec in specs:
+            self._start_function(spec, overrides)
+        # Events flow only once every function is warm (a schedule's first run waits for the others' init).
+        for spec in specs:
+            self._connect_events(spec, session)
         self.info = StackInfo(
             aws_endpoint=endpoint,
             queue_url=self.resolver.ref("SendQueue"),
@@ -195,6 +207,9 @@ class LocalStack:
             table_name=self.resolver.ref("MessagesTable"),
             callback_base_url=callback_base_url,
             esms_url=esms_url,
+            event_bus_name=event_bus_name,
+            events_queue_url=events_queue_url,
+            status_api_url=f"http://{self._advertise}:{self.http_api.port}",
         )
         return self.info
 
@@ -217,17 +232,21 @@ class LocalStack:
             for logical_id, function in self.functions.items()
         }
 
-    def _start_function(self, spec: FunctionSpec, overrides: dict[str, str], session: boto3.Session) -> None:
-        events = [
-            (event["Type"], self.resolver.resolve(event["Properties"])) for event in spec.events.values()
+    def _events(self, spec: FunctionSpec) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """The function's events: kind, properties resolved, properties as the template declares them."""
+        return [
+            (event["Type"], self.resolver.resolve(event["Properties"]), event["Properties"])
+            for event in spec.events.values()
         ]
+
+    def _start_function(self, spec: FunctionSpec, overrides: dict[str, str]) -> None:
         concurrency = sum(
             int(properties.get("ScalingConfig", {}).get("MaximumConcurrency", 2))
             if kind == "SQS"
             else HTTP_ENVIRONMENTS
             if kind == "HttpApi"
             else 1
-            for kind, properties in events
+            for kind, properties, _ in self._events(spec)
         )
         function = ExecutionEnvironments(
             spec,
@@ -239,7 +258,10 @@ class LocalStack:
         self._started.append(function.close)
         function.warm_up()
         self.functions[spec.logical_id] = function
-        for kind, properties in events:
+
+    def _connect_events(self, spec: FunctionSpec, session: boto3.Session) -> None:
+        function = self.functions[spec.logical_id]
+        for kind, properties, declared in self._events(spec):
             if kind == "SQS":
                 queue_arn = properties["Queue"]
                 queue_name = queue_arn.rsplit(":", 1)[1]
@@ -256,8 +278,47 @@ class LocalStack:
                 self.event_sources.append(source.start())
                 self._started.append(source.stop)
             elif kind == "HttpApi":
-                self.http_api.routes.append(Route(properties["Method"].upper(), properties["Path"], function))
+                self.http_api.routes.append(
+                    Route(
+                        properties["Method"].upper(),
+                        properties["Path"],
+                        function,
+                        self.template.route_authorizer(declared),
+                    )
+                )
+            elif kind == "DynamoDB":
+                self._start_stream_source(spec, properties, function, session)
             elif kind == "Schedule":
                 schedule = Schedule(function, self._schedule_seconds).start()
                 self.schedules.append(schedule)
                 self._started.append(schedule.stop)
+
+    def _start_stream_source(
+        self,
+        spec: FunctionSpec,
+        properties: dict[str, Any],
+        function: ExecutionEnvironments,
+        session: boto3.Session,
+    ) -> None:
+        endpoint = os.environ["AWS_ENDPOINT_URL"]
+        sqs = session.client("sqs", endpoint_url=endpoint)
+        region, account = PSEUDO_PARAMETERS["AWS::Region"], PSEUDO_PARAMETERS["AWS::AccountId"]
+        mapping = StreamMapping.of(
+            properties,
+            f"arn:aws:lambda:{region}:{account}:function:zns-relay-local-{spec.logical_id}",
+            region,
+        )
+        destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        destination_url = (
+            sqs.get_queue_url(QueueName=destination.rsplit(":", 1)[1])["QueueUrl"] if destination else None
+        )
+
+        def on_failure(record: dict[str, Any]) -> None:
+            if destination_url:
+                sqs.send_message(QueueUrl=destination_url, MessageBody=json.dumps(record))
+
+        source = DynamoDBStreamEventSource(
+            session.client("dynamodbstreams", endpoint_url=endpoint), mapping, function, on_failure
+        ).start()
+        self.stream_sources.append(source)
+        self._started.append(source.stop)

@@ -183,5 +183,12 @@ class Template:
             events=properties.get("Events", {}),
         )
 
+    def route_authorizer(self, route: Mapping[str, Any]) -> str | None:
+        """An HttpApi event's authorizer (AWS_IAM, ...): its own, else its API's default; None: public."""
+        api = route.get("ApiId", {}).get("Ref")
+        api_auth = self.resources[api]["Properties"].get("Auth", {}) if api else {}
+        authorizer = route.get("Auth", {}).get("Authorizer", api_auth.get("DefaultAuthorizer"))
+        return None if authorizer in (None, "NONE") else str(authorizer)
+
     def functions(self) -> list[str]:
         return list(self.resources_of_type("AWS::Serverless::Function"))

@@ -32,6 +32,7 @@ from moto import mock_aws
 from local.aws import function_environment, provision
 from local.lambda_runtime import Handler, LambdaContext, context_for, load_handler
 from local.moto_atomic import atomic_dynamodb_in_process
+from local.moto_streams import one_stream_record_per_write
 from local.template import FunctionSpec, Resolver, Template
 from tests.support.esms_stub import EsmsStub
 
@@ -43,7 +44,7 @@ DEFAULT_OA_ID = "1397492183140006179"  # the deployment's DefaultOaId parameter 
 
 @pytest.fixture
 def aws() -> Iterator[boto3.Session]:
-    with mock_aws(), atomic_dynamodb_in_process():
+    with mock_aws(), atomic_dynamodb_in_process(), one_stream_record_per_write():
         yield boto3.Session(region_name="ap-southeast-1")
 
 

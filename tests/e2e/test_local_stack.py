@@ -76,6 +76,8 @@ def test_up_prints_its_endpoints_and_a_published_message_ends_delivered(tmp_path
             "table_name",
             "callback_base_url",
             "esms_url",
+            "event_bus_name",
+            "status_api_url",
         }
         info = StackInfo.load()
 
@@ -99,6 +101,17 @@ def test_up_prints_its_endpoints_and_a_published_message_ends_delivered(tmp_path
         ).stdout
         assert shown.startswith("up-1: DELIVERED")
         assert "delivered (SendStatus 5, SendSuccess 1)" in shown
+        # And `events` prints its final event from the bus
+        followed = subprocess.run(
+            [sys.executable, "-m", "local", "events", "--final", "--count", "1", "--idle", "20"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "up-1" in followed
+        assert "-> DELIVERED  (final)" in followed
         # And the env-vars file lets `sam local invoke` reach this stack
         functions = json.loads(env_vars.read_text())
         assert functions["SenderFunction"]["AWS_ENDPOINT_URL"] == endpoints["aws_endpoint"]

@@ -80,7 +80,7 @@ def esms_requests(stack: LocalStack, request_id: str) -> list[dict[str, Any]]:
     return [request for request in stack.simulator.requests() if request["request_id"] == request_id]
 
 
-@pytest.mark.parametrize("point", list(CrashPoint))
+@pytest.mark.parametrize("point", list(LEFT_BEHIND))
 def test_an_armed_crash_kills_the_environment_at_its_point_for_its_request_id_only(
     stack: LocalStack, function_log: Path, point: CrashPoint
 ) -> None:

@@ -13,7 +13,13 @@ import pytest
 from pydantic import BaseModel
 
 from local.template import TEMPLATE_PATH, Template
-from zns_relay.settings import CallbackSettings, ReconcilerSettings, SenderSettings
+from zns_relay.settings import (
+    CallbackSettings,
+    PublisherSettings,
+    ReconcilerSettings,
+    SenderSettings,
+    StatusSettings,
+)
 
 pytestmark = pytest.mark.infra
 ROOT = TEMPLATE_PATH.parent
@@ -43,7 +49,8 @@ def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
 
 
 def test_cfn_lint_reports_nothing() -> None:
-    result = run([str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE_PATH)])
+    examples = sorted(str(path) for path in (ROOT / "examples").glob("*.yaml"))
+    result = run([str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE_PATH), *examples])
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
 
@@ -146,6 +153,8 @@ def test_the_reconciler_runs_on_the_schedule_one_at_a_time() -> None:
         ("SenderFunction", {"EsmsSecret", "CallbackKeySecret"}),
         ("CallbackFunction", {"CallbackKeySecret"}),
         ("ReconcilerFunction", {"EsmsSecret"}),
+        ("PublisherFunction", set()),
+        ("StatusFunction", set()),
     ],
 )
 def test_each_function_may_read_only_the_secrets_it_needs(function: str, secrets: set[str]) -> None:
@@ -189,6 +198,8 @@ SETTINGS: dict[str, type[BaseModel]] = {
     "SenderFunction": SenderSettings,
     "CallbackFunction": CallbackSettings,
     "ReconcilerFunction": ReconcilerSettings,
+    "PublisherFunction": PublisherSettings,
+    "StatusFunction": StatusSettings,
 }
 
 

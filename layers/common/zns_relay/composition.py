@@ -15,12 +15,21 @@ from zns_relay.delivery import DeliveryReports, FollowUp
 from zns_relay.discovery import SmsIdFinder
 from zns_relay.esms.client import EsmsClient
 from zns_relay.esms.status import EsmsStatusClient
+from zns_relay.lookup import MessageLookup
 from zns_relay.models.esms import CallbackKeys, EsmsCredentials
 from zns_relay.pacing import SendPacer
+from zns_relay.publishing import StatusEventPublisher
 from zns_relay.rate_limit import RateLimiter
 from zns_relay.reconciling import ReconcilePolicy, Reconciler
 from zns_relay.sending import MessageSender, SenderPolicy
-from zns_relay.settings import CallbackSettings, ReconcilerSettings, SenderSettings
+from zns_relay.settings import (
+    CallbackSettings,
+    PublisherSettings,
+    ReconcilerSettings,
+    SenderSettings,
+    StatusSettings,
+)
+from zns_relay.store.message_index import MessageIndex
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.queue import QueueVisibility
 from zns_relay.store.throttle import SharedRate
@@ -146,3 +155,13 @@ def build_reconciler(settings: ReconcilerSettings) -> Reconciler:
         query_status_limiter=RateLimiter(settings.query_status_per_second),
         finder=SmsIdFinder(store, status, RateLimiter(settings.sent_data_per_second)),
     )
+
+
+def build_publisher(settings: PublisherSettings) -> StatusEventPublisher:
+    client = boto3.client("events", config=aws_config(10))
+    return StatusEventPublisher(client, settings.event_bus_name, settings.event_phone_format)
+
+
+def build_lookup(settings: StatusSettings) -> MessageLookup:
+    client = boto3.client("dynamodb", config=aws_config(10))
+    return MessageLookup(MessageIndex(settings.table_name, client))

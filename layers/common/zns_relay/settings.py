@@ -9,6 +9,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zns_relay.models.errors import ConfigurationError
+from zns_relay.models.events import PhoneFormat
 
 DEFAULT_ESMS_BASE_URL = "https://rest.esms.vn/MainService.svc/json"
 DEFAULT_ESMS_STATUS_URL = "https://status-sms.esms.vn"
@@ -114,3 +115,13 @@ class ReconcilerSettings(_EsmsSettings):
     @property
     def recheck_seconds(self) -> int:
         return max(1, round(self.recheck_minutes * 60))
+
+
+class PublisherSettings(_Settings):
+    event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME", min_length=1)]
+    # How events show the phone number: masked unless the deployment says full (it is personal data).
+    event_phone_format: Annotated[PhoneFormat, Field(alias="EVENT_PHONE_FORMAT")] = PhoneFormat.MASKED
+
+
+class StatusSettings(_Settings):
+    """The status API reads the table and its list indexes only."""

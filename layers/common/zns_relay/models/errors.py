@@ -34,3 +34,15 @@ class CallbackForbidden(ZnsRelayError):
 
 class CallbackTooLarge(ZnsRelayError):
     """A callback with more parameter text than eSMS ever sends: answered 413."""
+
+
+class InvalidQuery(ZnsRelayError):
+    """A status API request with a filter, time, limit or cursor it cannot use: answered 400 with why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MessageNotFound(ZnsRelayError):
+    """The status API has no message with this RequestId: answered 404."""

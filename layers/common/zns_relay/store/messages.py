@@ -39,6 +39,9 @@ MAX_HISTORY_FOR_NOTES = 50
 # Items waiting for the reconciler spread over this many index partitions, so that a busy day's
 # writes to the sparse index never meet one partition's throughput limit.
 AWAITING_SHARDS = 16
+# The status API's status-index is written on every status change: its key is spread over this many
+# shards per status ("DELIVERED#0" .. "DELIVERED#7"), which the API merges newest first.
+STATUS_SHARDS = 8
 # What the awaiting-index projects: all the reconciler reads, never the growing history.
 WAITING_ATTRIBUTES = (
     "request_id",
@@ -62,6 +65,16 @@ def utc_now() -> datetime:
 
 def awaiting_shard(request_id: str) -> str:
     return str(zlib.crc32(request_id.encode()) % AWAITING_SHARDS)
+
+
+def status_shards(status: MessageStatus) -> list[str]:
+    """The status-index keys of `status`: "<status>#0" .. "<status>#7"."""
+    return [f"{status.value}#{shard}" for shard in range(STATUS_SHARDS)]
+
+
+def status_shard(status: MessageStatus, request_id: str) -> str:
+    """The status-index key of a message in `status` (its shard is fixed per message)."""
+    return status_shards(status)[zlib.crc32(request_id.encode()) % STATUS_SHARDS]
 
 
 class Written(Enum):
@@ -275,6 +288,8 @@ class MessageStore:
             "attempts": 0,
             "created_at": iso_time(now),
             "updated_at": iso_time(now),
+            "status_at": iso_time(now),
+            "status_shard": status_shard(status, request_id),
             "expires_at": self._expires_at(now),
             "history": [_history_entry(status, now, reason)],
             **{key: value for key, value in (fields or {}).items() if value is not None},
@@ -377,6 +392,10 @@ class MessageStore:
         """One conditional UpdateItem; whether it applied, with the item as `return_values` asks
         (or, when refused, as it stood)."""
         write.values[":expires"] = self._expires_at(write.now)
+        if write.status is not None:
+            write.set_fields(
+                {"status_at": write.values[":now"], "status_shard": status_shard(write.status, request_id)}
+            )
         try:
             response = self._client.update_item(
                 TableName=self._table,
@@ -402,7 +421,8 @@ class _Write:
     """The parts of one UpdateItem: SET and REMOVE clauses, names and values.
 
     Every write stamps `updated_at` (and the creation attributes when it creates the item) and, for
-    a history entry, appends it; status is None for a note that changes no status.
+    a history entry, appends it; status is None for a note that changes no status. A status write also
+    stamps `status_at` and `status_shard`, the status-index's key (`_update` adds them).
     """
 
     def __init__(
@@ -415,6 +435,7 @@ class _Write:
         history: bool = True,
     ) -> None:
         self.now = now
+        self.status = status
         self.names: dict[str, str] = {"#status": "status"}
         self.values: dict[str, Any] = {":now": iso_time(now)}
         self.sets = [

@@ -1,0 +1,36 @@
+"""PublisherFunction: MessagesTable's change stream -> one "ZNS Message Status Changed" event per status
+change, on the status event bus; records not published are handed back to the stream (batch item
+failures), which retries from the first of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from zns_relay.composition import build_publisher
+from zns_relay.observability import logger, metrics, tracer
+from zns_relay.publishing import ItemChange
+from zns_relay.settings import PublisherSettings
+
+settings = PublisherSettings.from_environment()
+publisher = build_publisher(settings)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    changes = [
+        ItemChange(
+            sequence_number=str(record.dynamodb.sequence_number),
+            old_image=record.dynamodb.raw_event.get("OldImage"),
+            new_image=record.dynamodb.raw_event.get("NewImage"),
+        )
+        for record in DynamoDBStreamEvent(event).records
+        if record.dynamodb is not None
+    ]
+    failed = publisher.publish(changes)
+    return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in failed]}

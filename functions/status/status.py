@@ -1,0 +1,73 @@
+"""StatusFunction: the status API (HTTP API, AWS_IAM on every route).
+
+GET /messages/{request_id}: the message and its history. GET /messages?phone=|campaign=|status=
+(&since=&until=&limit=&cursor=): a page of messages, newest first, with `nextCursor` while there are more.
+A filter it cannot use is answered 400 with the reason, an unknown RequestId 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from zns_relay.composition import build_lookup
+from zns_relay.models.contract import REQUEST_ID_PATTERN
+from zns_relay.models.errors import InvalidQuery, MessageNotFound
+from zns_relay.models.lookup import ListQuery
+from zns_relay.observability import logger, tracer
+from zns_relay.settings import StatusSettings
+
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
+settings = StatusSettings.from_environment()
+lookup = build_lookup(settings)
+app = APIGatewayHttpResolver()
+
+
+@app.get("/messages/<request_id>")
+def get_message(request_id: str) -> Response[str]:
+    if not _REQUEST_ID.fullmatch(request_id):
+        raise InvalidQuery("request_id: up to 50 of A-Z a-z 0-9 . _ : -")
+    logger.append_keys(correlation_id=request_id)
+    return _answer(200, lookup.message(request_id))
+
+
+@app.get("/messages")
+def list_messages() -> Response[str]:
+    query = ListQuery.parse(app.current_event.query_string_parameters or {})
+    return _answer(200, lookup.messages(query))
+
+
+def _answer(status: int, body: dict[str, Any]) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, ensure_ascii=False),
+    )
+
+
+@app.exception_handler(InvalidQuery)
+def _invalid(error: InvalidQuery) -> Response[str]:
+    logger.info("status request refused", extra={"reason": error.reason})
+    return _answer(400, {"message": error.reason})
+
+
+@app.exception_handler(MessageNotFound)
+def _not_found(_: MessageNotFound) -> Response[str]:
+    return _answer(404, {"message": "no such message"})
+
+
+@app.not_found
+def _unknown_route(_: Exception) -> Response[str]:
+    return _answer(404, {"message": "not found"})
+
+
+# No metrics of its own: the API's Count, 4xx, 5xx and Latency say how it serves.
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,50 @@
+"""The status API's logic: one message with its history, or a page of messages by phone, campaign or
+status, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zns_relay.models.errors import MessageNotFound
+from zns_relay.models.lookup import ListedBy, ListQuery, MessageView
+from zns_relay.models.state import MessageStatus
+from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, IndexQuery, MessageIndex
+from zns_relay.store.messages import status_shards
+
+
+class MessageLookup:
+    def __init__(self, index: MessageIndex) -> None:
+        self._index = index
+
+    def message(self, request_id: str) -> dict[str, Any]:
+        item = self._index.item(request_id)
+        if item is None:
+            raise MessageNotFound(request_id)
+        return MessageView.of(item).answer()
+
+    def messages(self, query: ListQuery) -> dict[str, Any]:
+        """A page: `messages`, and `nextCursor` while there are more (a page may hold fewer than `limit`
+        when messages changed status meanwhile or were removed by their retention)."""
+        page = self._index.page(_index_query(query), query.limit, query.cursor)
+        views = [MessageView.of(item) for item in self._index.items(page.request_ids)]
+        if query.by is ListedBy.STATUS:
+            # The index trails the table by a moment: a message that has moved on is not listed.
+            views = [view for view in views if view.status == query.value]
+        answer: dict[str, Any] = {"messages": [view.answer() for view in views]}
+        if page.cursor is not None:
+            answer["nextCursor"] = page.cursor
+        return answer
+
+
+def _index_query(query: ListQuery) -> IndexQuery:
+    if query.by is ListedBy.STATUS:
+        return IndexQuery(
+            STATUS_INDEX,
+            "status_shard",
+            "status_at",
+            tuple(status_shards(MessageStatus(query.value))),
+            query.since,
+            query.until,
+        )
+    index, key = (PHONE_INDEX, "phone") if query.by is ListedBy.PHONE else (CAMPAIGN_INDEX, "campaign_id")
+    return IndexQuery(index, key, "created_at", (query.value,), query.since, query.until)

@@ -1,0 +1,122 @@
+"""The status event producers hear: one "ZNS Message Status Changed" event per status change.
+
+An event is made from the item before and after one write of MessagesTable (its change stream), so
+the same change always makes the same event: its `eventId` comes from the RequestId, the new status
+and the time of the write, however often the stream or EventBridge delivers it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from zns_relay.models.state import FINAL_STATUSES, HistoryEntry, MessageRecord, MessageStatus
+
+EVENT_SOURCE = "zns-relay"
+DETAIL_TYPE = "ZNS Message Status Changed"
+# Fixed for ever: event ids derive from it, and consumers compare ids across deployments and replays.
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1c64d4-2b0e-4d55-9a51-1f3c7e0d8a92")
+
+
+class PhoneFormat(StrEnum):
+    """How an event shows the phone number (the EventPhoneFormat parameter)."""
+
+    MASKED = "masked"
+    FULL = "full"
+
+
+class ZaloError(BaseModel):
+    """Zalo's reason a delivery failed, as eSMS's report gave it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str | None = None
+
+
+class StatusChanged(BaseModel):
+    """An event's `detail` (camelCase on the bus)."""
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    event_id: str
+    request_id: str
+    status: MessageStatus
+    previous_status: MessageStatus | None  # None: the message was created in this status
+    is_final: bool
+    time: str  # when the status changed (ISO 8601, UTC, milliseconds)
+    phone: str | None
+    campaign: str | None
+    temp_id: str | None
+    sms_id: str | None
+    attempts: int
+    esms_code: str | None
+    zalo_error: ZaloError | None
+    reason: str | None
+    sandbox: bool
+
+    def detail(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def status_event_id(request_id: str, status: MessageStatus, changed_at: str) -> str:
+    """The same id for every delivery of one change, a different one for every other change."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{request_id}|{status.value}|{changed_at}"))
+
+
+def mask_phone(phone: str) -> str:
+    """0901888484 -> 090****484: the network prefix and the last three digits, no more."""
+    if len(phone) <= 6:
+        return "*" * len(phone)
+    return f"{phone[:3]}{'*' * (len(phone) - 6)}{phone[-3:]}"
+
+
+def status_change(
+    before: MessageRecord | None, after: MessageRecord, phone_format: PhoneFormat
+) -> StatusChanged | None:
+    """The event of one write, or None when the write changed no status (a note, a reschedule, the
+    takeover of an expired claim)."""
+    if before is not None and before.status == after.status:
+        return None
+    entry = _entry_of_this_change(after)
+    phone = after.phone
+    if phone is not None and phone_format is PhoneFormat.MASKED:
+        phone = mask_phone(phone)
+    return StatusChanged(
+        event_id=status_event_id(after.request_id, after.status, after.updated_at),
+        request_id=after.request_id,
+        status=after.status,
+        previous_status=before.status if before is not None else None,
+        is_final=after.status in FINAL_STATUSES,
+        time=after.updated_at,
+        phone=phone,
+        campaign=after.campaign_id,
+        temp_id=after.temp_id,
+        sms_id=after.sms_id,
+        attempts=after.attempts,
+        esms_code=after.esms_code,
+        zalo_error=_zalo_error(entry),
+        reason=entry.detail if entry is not None and entry.detail else after.error,
+        sandbox=after.sandbox,
+    )
+
+
+def _entry_of_this_change(after: MessageRecord) -> HistoryEntry | None:
+    """The history entry the write added, if it added one (a retry past the first few adds none)."""
+    if after.history:
+        last = after.history[-1]
+        if last.status == after.status and last.at == after.updated_at:
+            return last
+    return None
+
+
+def _zalo_error(entry: HistoryEntry | None) -> ZaloError | None:
+    data = entry.data if entry is not None else None
+    if not data or "error_code" not in data:
+        return None
+    message = data.get("error_message")
+    return ZaloError(code=str(data["error_code"]), message=str(message) if message is not None else None)

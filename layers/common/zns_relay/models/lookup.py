@@ -1,0 +1,156 @@
+"""The status API's shapes: the filters a list request may use, and what it answers about a message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from zns_relay.models.contract import normalise_phone
+from zns_relay.models.errors import InvalidQuery
+from zns_relay.models.state import FINAL_STATUSES, MessageStatus
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100  # BatchGetItem reads at most 100 keys a call
+MAX_CAMPAIGN_CHARS = 254
+EARLIEST = "0000"  # below every ISO time: no lower bound
+LATEST = "9999"  # above every ISO time: no upper bound
+
+
+class ListedBy(StrEnum):
+    """The filter of a list request: exactly one."""
+
+    PHONE = "phone"
+    CAMPAIGN = "campaign"
+    STATUS = "status"
+
+
+PAGING_PARAMETERS = ("since", "until", "limit", "cursor")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A valid `GET /messages` request. The times bound when the message was created (phone, campaign),
+    or when it reached its status (status); both ends included."""
+
+    by: ListedBy
+    value: str  # the phone as stored (0xxxxxxxxx), the campaign, or the status
+    since: str = EARLIEST
+    until: str = LATEST
+    limit: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+    @classmethod
+    def parse(cls, parameters: Mapping[str, str]) -> ListQuery:
+        """The query of these query-string parameters, or InvalidQuery saying what is wrong."""
+        known = {*ListedBy, *PAGING_PARAMETERS}
+        unknown = sorted(set(parameters) - known)
+        if unknown:
+            raise InvalidQuery(
+                f"unknown parameter {unknown[0]!r}: filter by phone, campaign or status,"
+                " with since, until, limit and cursor"
+            )
+        filters = [by for by in ListedBy if by in parameters]
+        if len(filters) != 1:
+            raise InvalidQuery(
+                "filter by exactly one of phone, campaign or status"
+                + (f" (got {', '.join(filters)})" if filters else "")
+            )
+        by = filters[0]
+        since = _time(parameters, "since", EARLIEST)
+        until = _time(parameters, "until", LATEST)
+        if since > until:
+            raise InvalidQuery("since is later than until")
+        cursor = parameters.get("cursor")
+        if cursor is not None and not cursor:
+            raise InvalidQuery("cursor: empty (leave it out for the first page)")
+        return cls(by, _value(by, parameters[by]), since, until, _limit(parameters.get("limit")), cursor)
+
+
+def _value(by: ListedBy, raw: str) -> str:
+    if by is ListedBy.PHONE:
+        try:
+            return normalise_phone(raw)
+        except ValueError as error:
+            raise InvalidQuery(f"phone: {error}") from None
+    if by is ListedBy.CAMPAIGN:
+        if not raw or len(raw) > MAX_CAMPAIGN_CHARS:
+            raise InvalidQuery(f"campaign: 1 to {MAX_CAMPAIGN_CHARS} characters")
+        return raw
+    if raw not in MessageStatus.__members__:
+        raise InvalidQuery(f"status: one of {', '.join(MessageStatus)} (got {raw!r})")
+    return raw
+
+
+def _time(parameters: Mapping[str, str], name: str, default: str) -> str:
+    raw = parameters.get(name)
+    if raw is None:
+        return default
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidQuery(f"{name}: an ISO 8601 time with an offset, e.g. 2026-11-27T18:00:00+07:00")
+    # As the items hold times: UTC, milliseconds, "Z".
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise InvalidQuery(f"limit: a whole number from 1 to {MAX_PAGE_SIZE}")
+    return int(raw)
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class HistoryView(_View):
+    status: MessageStatus | None = None  # None: a note that changed no status
+    at: str
+    detail: str = ""
+    data: dict[str, Any] | None = None
+
+
+class MessageView(_View):
+    """What the API tells about a message (camelCase, like the status events)."""
+
+    request_id: str
+    status: MessageStatus
+    is_final: bool
+    status_at: str | None = None
+    phone: str | None = None
+    campaign: str | None = None
+    temp_id: str | None = None
+    oa_id: str | None = None
+    sms_id: str | None = None
+    sandbox: bool = False
+    attempts: int = 0
+    esms_code: str | None = None
+    error: str | None = None
+    created_at: str
+    updated_at: str
+    history: list[HistoryView] | None = None
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> MessageView:
+        """The view of an item read with the viewable attributes only (store.message_index)."""
+        status = MessageStatus(item["status"])
+        fields = {key: value for key, value in item.items() if key not in {"campaign_id", "status"}}
+        return cls(
+            status=status, is_final=status in FINAL_STATUSES, campaign=item.get("campaign_id"), **fields
+        )
+
+    def answer(self) -> dict[str, Any]:
+        """The JSON answer; a listed message (read without its history) has no `history` key."""
+        return self.model_dump(
+            mode="json", by_alias=True, exclude={"history"} if self.history is None else None
+        )

@@ -1,0 +1,240 @@
+"""StatusFunction invoked as API Gateway (HTTP API v2, AWS_IAM) invokes it, on moto: one message with its
+history, pages by phone, campaign and status across the status index's shards, 400s and 404s."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from pydantic.alias_generators import to_camel
+
+from local.template import Resolver
+from tests.conftest import LoadedFunction, load_event, load_function
+from tests.support.outcomes import SteppingClock
+from zns_relay.models.state import MessageStatus
+from zns_relay.store.messages import STATUS_SHARDS, MessageStore, status_shard
+
+REQUEST_ID = "order-DH240501-confirm"  # the message events/status-get-message.json asks for
+CHECK_AT = 4102444800
+FIELDS = {"phone": "0901888484", "temp_id": "2056446", "oa_id": "1", "campaign_id": "autumn-sale"}
+INTERNAL = {"claim_token", "lease_until", "awaiting", "check_at", "status_shard", "expires_at", "retry_until"}
+
+
+@pytest.fixture
+def store(aws: boto3.Session, deployment: Resolver) -> MessageStore:
+    return MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"), clock=SteppingClock())
+
+
+@pytest.fixture
+def status_api(deployment: Resolver, monkeypatch: pytest.MonkeyPatch) -> LoadedFunction:
+    return load_function("StatusFunction", deployment, monkeypatch, {})
+
+
+def get_message(api: LoadedFunction, request_id: str) -> tuple[int, dict[str, Any]]:
+    event = copy.deepcopy(load_event("status-get-message.json"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/messages/{request_id}"
+    event["pathParameters"] = {"request_id": request_id}
+    return answer(api.invoke(event))
+
+
+def list_messages(api: LoadedFunction, **parameters: str) -> tuple[int, dict[str, Any]]:
+    event = copy.deepcopy(load_event("status-list-by-status.json"))
+    event["rawQueryString"] = urlencode(parameters)
+    event["queryStringParameters"] = parameters
+    return answer(api.invoke(event))
+
+
+def answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return response["statusCode"], json.loads(response["body"])
+
+
+def every_page(api: LoadedFunction, limit: int, **parameters: str) -> list[list[dict[str, Any]]]:
+    pages: list[list[dict[str, Any]]] = []
+    cursor: dict[str, str] = {}
+    while True:
+        code, body = list_messages(api, **parameters, limit=str(limit), **cursor)
+        assert code == 200, body
+        pages.append(body["messages"])
+        if "nextCursor" not in body:
+            return pages
+        cursor = {"cursor": body["nextCursor"]}
+
+
+def deliver(store: MessageStore, request_id: str, fields: dict[str, Any] | None = None) -> None:
+    store.claim(request_id, {**FIELDS, **(fields or {})}, lease_seconds=60, check_at=CHECK_AT)
+    store.transition(
+        request_id, MessageStatus.ACCEPTED, "accepted by eSMS", {"sms_id": "s"}, check_at=CHECK_AT
+    )
+    store.transition(request_id, MessageStatus.DELIVERED, "delivered (SendStatus 5, SendSuccess 1)")
+
+
+def test_a_message_is_answered_with_its_history_and_nothing_internal(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given a delivered message
+    deliver(store, REQUEST_ID)
+
+    # When a producer asks for it (the sample event: a SigV4-signed GET)
+    code, body = get_message(status_api, REQUEST_ID)
+
+    # Then it gets the message with its history, named as in the events
+    assert code == 200
+    assert body["requestId"] == REQUEST_ID
+    assert (body["status"], body["isFinal"], body["campaign"], body["phone"]) == (
+        "DELIVERED",
+        True,
+        "autumn-sale",
+        "0901888484",
+    )
+    assert [entry["status"] for entry in body["history"]] == ["SENDING", "ACCEPTED", "DELIVERED"]
+    # And no claim token, lease, index key or other internal attribute, in either spelling
+    assert not (INTERNAL | {to_camel(name) for name in INTERNAL}) & set(body)
+
+
+def test_an_unknown_id_is_404_and_a_malformed_one_400(status_api: LoadedFunction) -> None:
+    assert get_message(status_api, "no-such-message") == (404, {"message": "no such message"})
+    code, body = get_message(status_api, "x" * 51)
+    assert code == 400
+    assert body["message"].startswith("request_id:")
+
+
+def test_the_sample_list_request_lists_failed_messages_since_a_time(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given one failed message and one delivered
+    store.claim("failed-1", FIELDS, lease_seconds=60, check_at=CHECK_AT)
+    reason = "eSMS 108: phone number not valid"
+    store.transition("failed-1", MessageStatus.FAILED, reason, {"error": reason})
+    deliver(store, "delivered-1")
+
+    # When the sample request asks for FAILED since 2026-11-27
+    code, body = answer(status_api.invoke(load_event("status-list-by-status.json")))
+
+    # Then only the failed one is listed, without its history
+    assert code == 200
+    assert [(m["requestId"], m["status"], m["error"]) for m in body["messages"]] == [
+        ("failed-1", "FAILED", "eSMS 108: phone number not valid")
+    ]
+    assert "history" not in body["messages"][0]
+    assert "nextCursor" not in body
+
+
+def test_a_status_listed_over_every_shard_pages_newest_first_without_loss_or_repeat(
+    status_api: LoadedFunction, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given 40 delivered messages spread over the status index's shards, half of them at one same instant
+    store = MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"), clock=SteppingClock())
+    same_time = MessageStore(
+        deployment.ref("MessagesTable"),
+        aws.client("dynamodb"),
+        clock=lambda: datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
+    )
+    ids = [f"m-{index:02d}" for index in range(40)]
+    for index, request_id in enumerate(ids):
+        deliver(same_time if index % 2 else store, request_id)
+    assert len({status_shard(MessageStatus.DELIVERED, request_id) for request_id in ids}) == STATUS_SHARDS
+
+    # When a producer pages through DELIVERED, 7 at a time
+    pages = every_page(status_api, 7, status="DELIVERED")
+
+    # Then it sees every message once, newest first, in pages of 7 but the last
+    listed = [message["requestId"] for page in pages for message in page]
+    assert sorted(listed) == ids
+    times = [message["statusAt"] for page in pages for message in page]
+    assert times == sorted(times, reverse=True)
+    assert [len(page) for page in pages] == [7, 7, 7, 7, 7, 5]
+
+
+def test_lists_by_phone_in_any_form_and_by_campaign_within_a_time_range(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given messages to two phones in two campaigns, created 10 ms apart from 08:00:00
+    for index in range(6):
+        phone = "0901888484" if index % 2 == 0 else "0351234567"
+        campaign = "autumn-sale" if index < 4 else "winter-sale"
+        store.claim(f"m-{index}", {**FIELDS, "phone": phone, "campaign_id": campaign}, 60, check_at=CHECK_AT)
+
+    by_phone = list_messages(status_api, phone="+84 90 188 8484")
+    by_campaign = list_messages(status_api, campaign="autumn-sale", since="2026-11-27T08:00:00.010Z")
+
+    assert by_phone[0] == 200
+    assert [m["requestId"] for m in by_phone[1]["messages"]] == ["m-4", "m-2", "m-0"]
+    assert [m["requestId"] for m in by_campaign[1]["messages"]] == ["m-3", "m-2", "m-1"]
+
+
+@pytest.mark.parametrize("status", list(MessageStatus))
+def test_every_status_can_be_listed_and_looked_up(
+    status_api: LoadedFunction, store: MessageStore, status: MessageStatus
+) -> None:
+    # Given a message in this status, reached the way the store reaches it
+    request_id = f"in-{status.value}"
+    if status in (MessageStatus.REJECTED, MessageStatus.EXPIRED):
+        store.create_final(request_id, status, "never sent")
+    else:
+        store.claim(request_id, FIELDS, lease_seconds=60, check_at=CHECK_AT)
+        if status is MessageStatus.SENT:
+            store.transition(request_id, MessageStatus.ACCEPTED, "accepted", check_at=CHECK_AT)
+        if status is not MessageStatus.SENDING:
+            store.transition(request_id, status, f"to {status}", check_at=CHECK_AT)
+
+    code, listed = list_messages(status_api, status=status.value)
+
+    assert code == 200
+    assert [message["requestId"] for message in listed["messages"]] == [request_id]
+    assert get_message(status_api, request_id)[1]["status"] == status.value
+
+
+@pytest.mark.parametrize(
+    ("parameters", "reason"),
+    [
+        ({}, "filter by exactly one of phone, campaign or status"),
+        ({"status": "LOST"}, "status: one of"),
+        ({"phone": "090"}, "phone: not a Vietnamese mobile number"),
+        ({"campaign": "c", "until": "tomorrow"}, "until: an ISO 8601 time with an offset"),
+        ({"status": "SENT", "limit": "500"}, "limit: a whole number from 1 to 100"),
+        ({"status": "SENT", "cursor": "not-a-cursor"}, "cursor: not one this query returned"),
+    ],
+)
+def test_a_bad_filter_is_400_with_its_reason(
+    status_api: LoadedFunction, parameters: dict[str, str], reason: str
+) -> None:
+    code, body = list_messages(status_api, **parameters)
+
+    assert code == 400
+    assert body["message"].startswith(reason)
+
+
+def test_a_cursor_only_continues_the_query_that_made_it(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    for index in range(3):
+        deliver(store, f"m-{index}")
+    _, first = list_messages(status_api, status="DELIVERED", limit="1")
+
+    same = list_messages(status_api, status="DELIVERED", limit="1", cursor=first["nextCursor"])
+    other = list_messages(status_api, status="FAILED", limit="1", cursor=first["nextCursor"])
+
+    assert same[0] == 200 and same[1]["messages"][0]["requestId"] != first["messages"][0]["requestId"]
+    assert other[0] == 400
+
+
+def test_a_status_is_listed_by_when_it_was_reached_not_by_later_notes(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given a message accepted at 08:00:00.010, then noted (an inconclusive report) later
+    store.claim("noted", FIELDS, lease_seconds=60, check_at=CHECK_AT)
+    store.transition("noted", MessageStatus.ACCEPTED, "accepted by eSMS", check_at=CHECK_AT)
+    accepted_at = get_message(status_api, "noted")[1]["statusAt"]
+    store.note("noted", "SendStatus 1", None, while_in=frozenset({MessageStatus.ACCEPTED}))
+
+    # When a producer lists what was accepted after the acceptance
+    code, later = list_messages(status_api, status="ACCEPTED", since="2026-11-27T08:00:00.015Z")
+
+    # Then the note did not move it: it was accepted before that time
+    assert code == 200 and later["messages"] == []
+    assert get_message(status_api, "noted")[1]["statusAt"] == accepted_at == "2026-11-27T08:00:00.010Z"
