@@ -7,6 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from zns_relay.models.fallback import PlannedFallback
+
+
+class Channel(StrEnum):
+    """How a message reaches the person: a Zalo ZNS message, or the SMS sent instead of one."""
+
+    ZNS = "zns"
+    SMS = "sms"
+
 
 class MessageStatus(StrEnum):
     SENDING = "SENDING"
@@ -93,4 +102,8 @@ class MessageRecord(BaseModel):
     accepted_at: int | None = None  # eSMS accepted it (its answer, a 124, or a first report)
     uncertain_since: int | None = None  # an attempt may have reached eSMS without our knowing
     check_at: int | None = None  # the reconciler looks at the message from this time on
+    channel: Channel = Channel.ZNS
+    fallback: PlannedFallback | None = None  # the SMS to send if it fails; removed when it ends
+    fallback_request_id: str | None = None  # the SMS sent instead of it
+    fallback_for: str | None = None  # on an SMS: the ZNS message it stands in for
     history: list[HistoryEntry] = Field(default_factory=list)

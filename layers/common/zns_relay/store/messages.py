@@ -265,6 +265,8 @@ class MessageStore:
         write.remove("lease_until")
         if target in CLEARS_ERROR and "error" not in (fields or {}):
             write.remove("error")
+        if target in FINAL_STATUSES:
+            write.remove("fallback")  # the stream's old image carries it to whoever acts on the end
         if target in FINAL_STATUSES or check_at is None:
             write.remove("awaiting", "check_at")
         else:
