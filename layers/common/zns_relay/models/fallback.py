@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -97,6 +98,26 @@ class PlannedFallback(BaseModel):
         return trigger in self.on or (
             FallbackTrigger.FAILED in self.on and trigger is not FallbackTrigger.UNKNOWN
         )
+
+
+def outcome_trigger(
+    status: str, esms_code: str | None, zalo_codes: Iterable[object]
+) -> FallbackTrigger | None:
+    """What a ZNS message's final outcome is, as a fallback trigger: from its status, eSMS's code and
+    the Zalo error codes of its reports (newest first); None for an outcome that reached the person or
+    never tried (DELIVERED, REJECTED, EXPIRED)."""
+    if status == "UNKNOWN":
+        return FallbackTrigger.UNKNOWN
+    if status != "FAILED":
+        return None
+    if esms_code in TEMPLATE_REFUSAL_CODES:
+        return FallbackTrigger.TEMPLATE_REFUSED
+    for code in zalo_codes:
+        try:
+            return ZALO_TRIGGERS.get(int(str(code)), FallbackTrigger.FAILED)
+        except ValueError:
+            break
+    return FallbackTrigger.FAILED
 
 
 def fill_content(template: str, values: dict[str, str]) -> str:

@@ -23,6 +23,7 @@ from zns_relay.models.state import (
     ALLOWED_SOURCES,
     CLEARS_ERROR,
     FINAL_STATUSES,
+    Channel,
     MessageRecord,
     MessageStatus,
 )
@@ -56,6 +57,7 @@ WAITING_ATTRIBUTES = (
     "accepted_at",
     "uncertain_since",
     "check_at",
+    "channel",
 )
 
 
@@ -143,11 +145,13 @@ class WaitingMessage:
     valid_until: int | None = None
     accepted_at: int | None = None
     uncertain_since: int | None = None
+    channel: Channel = Channel.ZNS
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> WaitingMessage:
         plain = {name: value for name, value in from_item(item).items() if name in WAITING_ATTRIBUTES}
-        return cls(**{**plain, "status": MessageStatus(plain["status"])})
+        channel = Channel(plain.get("channel", Channel.ZNS.value))
+        return cls(**{**plain, "status": MessageStatus(plain["status"]), "channel": channel})
 
 
 class MessageStore:
