@@ -32,6 +32,7 @@ class Fallbacks:
     def handle(self, changes: Sequence[ItemChange]) -> list[str]:
         """Act on every message that just ended; return the sequence numbers not done (the first that
         failed and all after it, so that the stream retries them in order)."""
+        count("FallbackRecordsExamined", len(changes))
         for position, change in enumerate(changes):
             try:
                 self._handle(change)
