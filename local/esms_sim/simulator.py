@@ -698,7 +698,9 @@ class EsmsSimulator:
             if message is None:
                 raise Refusal(answers.send_status_answer({"CodeResponse": "105", "SMSID": fields["RefId"]}))
             data = message.send_status_data()
-        return _Handled(answers.send_status_answer({"CodeResponse": "100", **data}), log={"sms_id": message.sms_id})
+        return _Handled(
+            answers.send_status_answer({"CodeResponse": "100", **data}), log={"sms_id": message.sms_id}
+        )
 
     # Report dispatch
 
