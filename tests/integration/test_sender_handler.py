@@ -160,8 +160,11 @@ def test_one_request_id_twice_in_a_batch_is_sent_once(
 
     response = sender.invoke(event)
 
-    # Then nothing is handed back to SQS, and the RequestId reached eSMS once
-    assert failures(response) == []
+    # Then the RequestId reached eSMS once; its second copy was skipped, or (when the two ran at the
+    # same time) handed back to SQS until the first copy's claim ends, to be skipped when it returns
+    copies = {event["Records"][0]["messageId"], event["Records"][3]["messageId"]}
+    assert len(failures(response)) <= 1
+    assert set(failures(response)) <= copies
     assert esms.sends_for("otp-7f3a9c-login") == 1
     stored = item(aws, deployment, "otp-7f3a9c-login")
     assert stored is not None and stored["status"] == "ACCEPTED"
@@ -174,7 +177,8 @@ def test_malformed_bodies_are_rejected_with_their_reason_and_not_retried(
 
     response = sender.invoke(event)
 
-    assert failures(response) == []
+    malformed = {event["Records"][1]["messageId"], event["Records"][2]["messageId"]}
+    assert not set(failures(response)) & malformed
     bad_phone = item(aws, deployment, "otp-bad-phone-1")
     assert bad_phone is not None
     assert bad_phone["status"] == "REJECTED"
