@@ -525,7 +525,7 @@ def _attribute_value(value: Any) -> dict[str, Any]:
         return {"L": [_attribute_value(member) for member in value]}
     if kind is dict and all(type(key) is str for key in value):
         return {"M": {key: _attribute_value(member) for key, member in value.items()}}
-    return _SERIALIZER.serialize(value)
+    return dict(_SERIALIZER.serialize(value))
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
