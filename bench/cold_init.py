@@ -6,7 +6,7 @@ the function's code directory, then the layer (everything layers/common/requirem
 copied from this environment, and zns_relay), then the runtime's own packages (boto3, the standard
 library; precompiled, as in Lambda's runtime). Lambda's file system is read-only, so a package
 shipped without bytecode is compiled on every cold start; SAM's python builder ships none. "bytecode"
-compiles the copy as the layer's build does (`make -C layers/common`: compileall, unchecked-hash).
+compiles the copy as the layer's build does (layers/common/Makefile: compileall, unchecked-hash).
 The layer also carries its own botocore (aws-xray-sdk requires it), which shadows the runtime's.
 
 Tracing is on, as deployed (Tracing: Active), with what Lambda's environment tells the X-Ray SDK.
