@@ -136,29 +136,66 @@ def lambda_trees() -> Iterator[dict[bool, Path]]:
         yield trees
 
 
-def _init_once(tree: Path, what: str, environment: dict[str, str], code_dir: str) -> dict[str, float]:
-    python_path = os.pathsep.join([str(tree / "functions" / code_dir), str(tree / "layer")])
-    output = subprocess.run(  # noqa: S603 - this interpreter, our own script
-        [sys.executable, str(COLD_START), what],
+@dataclass(frozen=True)
+class Configuration:
+    function: str
+    label: str  # "handler bytecode", "baseline source", ...
+    compiled: bool
+    what: str  # bench/cold_start.py's argument
+    environment: dict[str, str]
+    code_dir: str
+
+
+def _run(tree: Path, configuration: Configuration, *flags: str) -> subprocess.CompletedProcess[str]:
+    python_path = os.pathsep.join([str(tree / "functions" / configuration.code_dir), str(tree / "layer")])
+    return subprocess.run(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, *flags, str(COLD_START), configuration.what],
         check=True,
         capture_output=True,
         text=True,
         cwd=tree,
         env={
             **{name: value for name, value in os.environ.items() if name != "PYTHONPATH"},
-            **environment,
+            **configuration.environment,
             "PYTHONPATH": python_path,
             "PYTHONDONTWRITEBYTECODE": "1",  # Lambda's file system is read-only
         },
-    ).stdout
-    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    )
+
+
+def _init_once(tree: Path, configuration: Configuration) -> dict[str, float]:
+    result: dict[str, float] = json.loads(_run(tree, configuration).stdout.strip().splitlines()[-1])
     return result
 
 
-def measure(backends: Backends) -> dict[str, dict[str, Init]]:
-    """{function: {"handler bytecode" | "baseline bytecode" | "handler source" | ...: Init}}, every
-    configuration run in turn RUNS times, so that a change in the machine's load touches them alike."""
-    configurations = []
+def _imports(tree: Path, configuration: Configuration) -> dict[str, float]:
+    """Seconds each imported module took on its own (`python -X importtime`), by module."""
+    own = {}
+    for line in _run(tree, configuration, "-X", "importtime").stderr.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            self_us, _, name = line.removeprefix("import time:").split("|")
+            own[name.strip()] = int(self_us) / 1e6
+    return own
+
+
+def beyond_baseline(
+    tree: Path, handler: Configuration, baseline: Configuration, top: int = 6
+) -> dict[str, float]:
+    """What the handler imports that boto3 and requests do not, by top-level package: its own import
+    time (importtime's clock, so only the proportions hold), largest first. A module's own time
+    includes what its body runs: zns_relay's, the pydantic models it defines and the Tracer's patching."""
+    theirs = _imports(tree, baseline)
+    handler_module = handler.what.removeprefix("handler:")  # its body makes the baseline's clients too
+    packages: dict[str, float] = {}
+    for module, seconds in _imports(tree, handler).items():
+        if module not in theirs and module != handler_module:
+            package = module.split(".")[0]
+            packages[package] = packages.get(package, 0.0) + seconds
+    return dict(sorted(packages.items(), key=lambda item: item[1], reverse=True)[:top])
+
+
+def configurations(backends: Backends) -> list[Configuration]:
+    made = []
     for function, services in FUNCTION_CLIENTS.items():
         environment = {
             **backends.environment(function),
@@ -169,37 +206,38 @@ def measure(backends: Backends) -> dict[str, dict[str, Init]]:
         spec = backends.template.function(function)
         for compiled in (True, False):
             label = "bytecode" if compiled else "source"
-            configurations.append(
-                (
-                    function,
-                    f"handler {label}",
-                    compiled,
-                    f"handler:{spec.module}",
-                    environment,
-                    spec.code_dir.name,
+            for kind, what in (("handler", f"handler:{spec.module}"), ("baseline", f"baseline:{services}")):
+                made.append(
+                    Configuration(
+                        function, f"{kind} {label}", compiled, what, environment, spec.code_dir.name
+                    )
                 )
-            )
-            configurations.append(
-                (
-                    function,
-                    f"baseline {label}",
-                    compiled,
-                    f"baseline:{services}",
-                    environment,
-                    spec.code_dir.name,
-                )
-            )
+    return made
+
+
+@dataclass(frozen=True)
+class ColdInits:
+    inits: dict[str, dict[str, Init]]  # function: {"handler bytecode" | "baseline source" | ...: Init}
+    beyond_baseline: dict[str, float]  # the sender's extra imports, compiled (seconds by package)
+
+
+def measure(backends: Backends) -> ColdInits:
+    """Every configuration run in turn RUNS times, so that a change in the machine's load touches
+    them alike; then the sender's imports beyond its baseline's."""
+    every = configurations(backends)
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     with lambda_trees() as trees:
         for _ in range(RUNS):
-            for function, label, compiled, what, environment, code_dir in configurations:
-                runs.setdefault((function, label), []).append(
-                    _init_once(trees[compiled], what, environment, code_dir)
+            for configuration in every:
+                runs.setdefault((configuration.function, configuration.label), []).append(
+                    _init_once(trees[configuration.compiled], configuration)
                 )
-    results: dict[str, dict[str, Init]] = {}
+        sender = {c.label: c for c in every if c.function == "SenderFunction"}
+        extra = beyond_baseline(trees[True], sender["handler bytecode"], sender["baseline bytecode"])
+    inits: dict[str, dict[str, Init]] = {}
     for (function, label), measured in runs.items():
-        results.setdefault(function, {})[label] = Init(
+        inits.setdefault(function, {})[label] = Init(
             statistics.median(run["cpu"] for run in measured),
             statistics.median(run["wall"] for run in measured),
         )
-    return results
+    return ColdInits(inits, extra)
