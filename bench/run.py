@@ -107,7 +107,10 @@ def init_rows(measured: cold_init.ColdInits) -> list[Row]:
                     " batch utility brings asyncio and every event data class."
                 )
             elif not met:
-                note += " In the way: as 3a (the callback imports Powertools' event handler, not batch)."
+                callback = function == "CallbackFunction"
+                note += " In the way: as 3a" + (
+                    " (Powertools' event handler instead of batch)." if callback else "."
+                )
             rows.append(
                 Row(
                     f"3{next(letters)}",
