@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import threading
 import time
@@ -25,12 +24,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from bench.memory import cpu_seconds
 from local.aws import provision
 from local.moto_server import MotoServer
 from local.template import PSEUDO_PARAMETERS, Template
@@ -225,16 +224,6 @@ def _body(request_id: str) -> dict[str, Any]:
         "TempData": {"otp": "123456"},
         "RequestId": request_id,
     }
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """CPU time a process has used so far (Linux /proc), None where that cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    user_ticks, system_ticks = int(fields[11]), int(fields[12])
-    return (user_ticks + system_ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(intervals: list[Interval]) -> str:

@@ -73,6 +73,7 @@ def test_sam_build_produces_the_layer_for_the_lambda_architecture(tmp_path: Path
     assert (layer / "zns_relay" / "sending.py").is_file()
     assert (layer / "aws_lambda_powertools").is_dir()
     assert list((layer / "pydantic_core").glob("*aarch64*.so")), "pydantic_core must be built for arm64"
+    assert (layer / "zns_relay" / "__pycache__" / "sending.cpython-313.pyc").is_file(), "no bytecode shipped"
     assert (build_dir / "SenderFunction" / "sender.py").is_file()
 
 

@@ -533,7 +533,26 @@ _DESERIALIZER = TypeDeserializer()
 
 def to_item(document: Mapping[str, Any]) -> dict[str, Any]:
     """Python values to DynamoDB's typed attribute values."""
-    return {key: _SERIALIZER.serialize(value) for key, value in document.items()}
+    return {key: _attribute_value(value) for key, value in document.items()}
+
+
+def _attribute_value(value: Any) -> dict[str, Any]:
+    """What TypeSerializer makes of the values the items hold, without its generic type probing (a
+    fifth of the store's CPU per write); anything else goes to TypeSerializer itself."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int:
+        return {"N": str(value)}
+    if value is None:
+        return {"NULL": True}
+    if kind is list:
+        return {"L": [_attribute_value(member) for member in value]}
+    if kind is dict and all(type(key) is str for key in value):
+        return {"M": {key: _attribute_value(member) for key, member in value.items()}}
+    return dict(_SERIALIZER.serialize(value))
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
