@@ -13,7 +13,6 @@ outage.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -236,7 +235,6 @@ def _publish(
     info: StackInfo, bodies: list[dict[str, Any]], duplicates: list[dict[str, Any]], rng: random.Random
 ) -> None:
     """Every body once, in batches of ten; the duplicates later, half of them twice at the same moment."""
-    sqs = info.client("sqs")
     twice_now = {id(body) for body in duplicates[: len(duplicates) // 2]}
     queue: list[dict[str, Any]] = []
     for body in bodies:
@@ -245,15 +243,8 @@ def _publish(
             queue.append(body)  # the same batch: two deliveries of one RequestId, concurrently
     later = duplicates[len(duplicates) // 2 :]
     rng.shuffle(later)
-    for start in range(0, len(queue), 10):
-        _send_batch(sqs, info.queue_url, queue[start : start + 10])
-    for start in range(0, len(later), 10):
-        _send_batch(sqs, info.queue_url, later[start : start + 10])
-
-
-def _send_batch(sqs: Any, queue_url: str, bodies: list[dict[str, Any]]) -> None:
-    entries = [{"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(bodies)]
-    sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+    info.publish(queue)
+    info.publish(later)
 
 
 def _result(

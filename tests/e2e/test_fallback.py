@@ -8,7 +8,6 @@ template's values, scaled down), so that a crashed invocation's record comes bac
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ import pytest
 
 from local.crashes import CrashPoint
 from local.esms_simulator import SimulatorConfig
-from local.stack import LocalStack, StackInfo, history_lines
+from local.stack import LocalStack, history_lines
 from tests.support.waiting import wait_for
 from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES
@@ -86,7 +85,7 @@ def ended(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack
         for request_id, point in CRASHES.items():
             stack.crashes.arm(point, request_id=sms_request_id(request_id))
         messages = bodies()
-        publish(info, list(messages.values()) * 2)
+        info.publish(list(messages.values()) * 2)
         expected = [
             *messages,
             *(sms_request_id(r) for r in messages if r.startswith(("fb-no-zalo", "fb-inactive"))),
@@ -104,16 +103,6 @@ def ended(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack
         yield stack, final
     os.environ.clear()
     os.environ.update(saved)
-
-
-def publish(info: StackInfo, messages: list[dict[str, Any]]) -> None:
-    sqs = info.client("sqs")
-    for start in range(0, len(messages), 10):
-        entries = [
-            {"Id": str(index), "MessageBody": json.dumps(message)}
-            for index, message in enumerate(messages[start : start + 10])
-        ]
-        sqs.send_message_batch(QueueUrl=info.queue_url, Entries=entries)
 
 
 def sms_sends(stack: LocalStack) -> dict[str, list[dict[str, Any]]]:
