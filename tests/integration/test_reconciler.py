@@ -65,6 +65,7 @@ class ScriptedStatus:
 
     def answer(self, body: dict[str, Any], time: FakeTime) -> Reply:
         if self.failing:
+            self.calls.append(("failed", time.now, 0))
             return Reply(status=503, body="")
         if "ListRefid" in body:
             self.calls.append(("GetCallback", time.now, len(body["ListRefid"])))
@@ -386,6 +387,23 @@ def test_a_failing_getcallback_changes_nothing_and_is_asked_again_later(
     assert record is not None and record.status is MessageStatus.ACCEPTED
     assert record.check_at == int(time.now) + HOUR
     assert summary.query_failures == 1
+
+
+def test_a_failed_getcallback_with_the_time_up_leaves_its_batch_due_unwritten(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given three waiting messages, eSMS failing, and the run's time up once it has asked
+    for index in range(3):
+        accepted(store, f"r-{index}", f"sms-{index}", time)
+    status_script.failing = True
+    time.now += 1800
+    due_at = [store.get(f"r-{index}").check_at for index in range(3)]  # type: ignore[union-attr]
+
+    summary = reconciler.run(seconds_left=lambda: 5.0 if status_script.calls else 300.0)
+
+    # Then no recheck is written past the time: every message stays due for the next run, as it was
+    assert summary.query_failures == 1 and summary.stopped_early
+    assert [store.get(f"r-{index}").check_at for index in range(3)] == due_at  # type: ignore[union-attr]
 
 
 def seed_accepted(aws: boto3.Session, deployment: Resolver, count: int, time: FakeTime) -> None:

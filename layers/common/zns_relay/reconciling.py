@@ -391,9 +391,13 @@ class Reconciler:
                 self._recheck(message, self._now(), summary)
 
     def _recheck_all(self, batch: Iterable[WaitingMessage], summary: ReconcileSummary) -> None:
+        """Look again later at each; once the run's time is up the rest simply stay due (a slow store
+        must not run the function into its timeout)."""
         now = self._now()
         for message in batch:
-            self._recheck(message, now, summary)
+            if self._time_is_up():
+                return
+            self._guarded(summary, self._recheck, message, now, summary)
 
     def _inconclusive(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
         """eSMS was asked and holds no final report: UNKNOWN once overdue, else look again later."""
