@@ -91,12 +91,20 @@ def ended(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack
             *(sms_request_id(r) for r in messages if r.startswith(("fb-no-zalo", "fb-inactive"))),
         ]
 
-        def all_final() -> dict[str, str] | None:
+        def all_final_and_noted() -> dict[str, str] | None:
+            """Every message and SMS final, and FallbackFunction's note on each that asked for an SMS
+            (it follows the final write through the stream)."""
             statuses = info.statuses()
             mine = {request_id: str(statuses.get(request_id)) for request_id in expected}
-            return mine if set(mine.values()) <= FINAL else None
+            if not set(mine.values()) <= FINAL:
+                return None
+            asked = [r for r in messages if r.startswith(("fb-no-zalo", "fb-inactive", "fb-too-late"))]
+            noted = all(
+                any("SMS fallback" in line for line in history_lines(info.message(r) or {})) for r in asked
+            )
+            return mine if noted else None
 
-        final = wait_for(all_final, timeout=240)
+        final = wait_for(all_final_and_noted, timeout=240)
         assert final is not None, info.statuses()
         stack.simulator.wait_for_callbacks_idle(5)
         assert {record.point for record in stack.crashes.fired()} == set(CRASHES.values())

@@ -11,7 +11,7 @@ from local.soak import SoakPlan, report, run_soak, soak_stack
 
 pytestmark = pytest.mark.e2e
 REDUCED = SoakPlan(
-    messages=300,
+    messages=200,
     tps_limit=6,  # below what the stack offers, so that eSMS throttles and the senders slow down
     outage_seconds=20,
     outage_after_messages=100,
