@@ -23,7 +23,7 @@ from zns_relay.backoff import retry_delay_seconds
 from zns_relay.callback_signing import CallbackSigner
 from zns_relay.credentials import SecretCache
 from zns_relay.delivery import FollowUp
-from zns_relay.models.contract import ZnsMessage, parse_message_body
+from zns_relay.models.contract import ZnsMessage, parse_message_body, schedule_problem
 from zns_relay.models.errors import ConfigurationError, ContractViolation
 from zns_relay.models.esms import (
     CREDENTIALS_CODE,
@@ -43,8 +43,6 @@ SENDING_ONLY = frozenset({MessageStatus.SENDING})
 EVERY_STATUS = frozenset(MessageStatus)
 TPS_LIMIT_CODE = "160"
 RESEND_SLOT_WAIT_SECONDS = 2.0
-SCHEDULE_GRACE = timedelta(minutes=5)  # a SendDate this little in the past is clock skew or queue time
-MAX_SCHEDULE_AHEAD = timedelta(days=365)  # how long a resend with re-read keys may wait for its send slot
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5
 # Retries beyond this many receives still count attempts but add no history entry: a message retried
@@ -228,7 +226,11 @@ class MessageSender:
             raise ContractViolation("OAID: required, since this deployment has no DefaultOaId", request_id)
         if self._policy.allowed_oa_ids and oa_id not in self._policy.allowed_oa_ids:
             raise ContractViolation(f"OAID: {oa_id} is not one this deployment sends for", request_id)
-        self._check_schedule(message, request_id, delivery.sent_at)
+        # Against the time the producer published it, not this receive's: a scheduled message still
+        # retrying after its SendDate is sent, not rejected.
+        problem = schedule_problem(message, delivery.sent_at)
+        if problem:
+            raise ContractViolation(problem, request_id)
         sandbox = message.sandbox == "1" if message.sandbox is not None else self._policy.sandbox_default
         sandbox = sandbox or self._policy.force_sandbox
         return ZaloSendRequest(
@@ -242,21 +244,6 @@ class MessageSender:
             campaign_id=message.campaign_id,
             sending_mode=message.sending_mode,
         )
-
-    @staticmethod
-    def _check_schedule(message: ZnsMessage, request_id: str, published_at: datetime) -> None:
-        """SendDate against the time the producer published the message (not this receive's: a
-        scheduled message still retrying after its SendDate is sent, not rejected)."""
-        scheduled = message.scheduled_at()
-        if scheduled is None:
-            return
-        now = published_at
-        if scheduled < now - SCHEDULE_GRACE:
-            raise ContractViolation(
-                "SendDate: is in the past (it is read in Vietnam time, UTC+7)", request_id
-            )
-        if scheduled > now + MAX_SCHEDULE_AHEAD:
-            raise ContractViolation("SendDate: is more than a year ahead (a typo?)", request_id)
 
     def _window(self, message: ZnsMessage, delivery: SqsDelivery, now: int) -> _Window:
         """Retry for the retry window from the first attempt (the store keeps the first claim's end),

@@ -36,6 +36,8 @@ MAX_BODY_BYTES = 64 * 1024  # a ZNS message is a few hundred bytes; anything nea
 MAX_TEMPLATE_PARAMS = 40
 MAX_PARAM_KEY_CHARS = 100
 MAX_PARAM_VALUE_CHARS = 500  # ZNS templates cap their parameters far lower (30 to 100 characters)
+SCHEDULE_GRACE = timedelta(minutes=5)  # a SendDate this little in the past is clock skew or queue time
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
 
 
 def normalise_phone(raw: str) -> str:
@@ -202,6 +204,19 @@ class ZnsMessage(BaseModel):
         if isinstance(self.temp_data, dict):
             return tuple(TemplateParam(key=key, value=value) for key, value in self.temp_data.items())
         return tuple(self.temp_data)
+
+
+def schedule_problem(message: ZnsMessage, published_at: datetime) -> str | None:
+    """What is wrong with the message's SendDate for one published at `published_at`, if anything: in
+    the past (most often a UTC time where eSMS reads Vietnam time), or more than a year ahead."""
+    scheduled = message.scheduled_at()
+    if scheduled is None:
+        return None
+    if scheduled < published_at - SCHEDULE_GRACE:
+        return "SendDate: is in the past (it is read in Vietnam time, UTC+7)"
+    if scheduled > published_at + MAX_SCHEDULE_AHEAD:
+        return "SendDate: is more than a year ahead (a typo?)"
+    return None
 
 
 def unwrap_envelope(document: Any) -> Any:
