@@ -1,5 +1,5 @@
-"""`python -m bench` (or `make bench`): run every benchmark."""
+"""`python -m bench` (or `make bench`): every figure, one table, bench/results.json (bench/run.py)."""
 
-from bench import batch_concurrency, local_stack_throughput
+from bench.run import main
 
-raise SystemExit(max(batch_concurrency.main(), local_stack_throughput.main([])))
+raise SystemExit(main())

@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 import threading
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument("--advertise-host", help="address clients use to reach the stack (e.g. 172.17.0.1)")
     up.add_argument("--env-vars", type=Path, help="write a `sam local invoke --env-vars` file here")
-    for name in RELAYED:
-        commands.add_parser(name, help=f"`zns-relay --local {RELAYED[name]}`", add_help=False)
+    for name, relayed_as in RELAYED.items():
+        commands.add_parser(name, help=f"`zns-relay --local {relayed_as}`", add_help=False)
 
     demo = commands.add_parser("demo", help="run a realistic mix end to end and check every outcome")
     demo.add_argument("--count", type=int, default=300, help="how many distinct messages to publish")

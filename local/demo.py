@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from local.esms_simulator import SimulatorConfig
 from local.stack import LocalStack, StackInfo, history_lines
+from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES
 
 UNKNOWN_TEMPLATE = "99999"
@@ -50,6 +51,7 @@ class DemoMessage:
     body: dict[str, Any]
     expected: str  # the status this input must end in
     kind: str
+    published: bool = True  # False: a message the relay makes (an SMS fallback), expected only
 
     @property
     def request_id(self) -> str:
@@ -88,11 +90,20 @@ def build_mix(count: int, seed: int = 11) -> list[DemoMessage]:
         elif roll < 0.27:
             body["ValidUntil"] = "2026-01-01T08:00:00+07:00"
             messages.append(DemoMessage(body, "EXPIRED", "validity already passed"))
+        elif roll < 0.31:
+            body["Phone"] = _phone(rng, suffix=rng.choice(sorted(FAILING_SUFFIXES)))
+            body["Fallback"] = {
+                "Content": "Don hang {order_code} cua {customer_name} da xac nhan",
+                "Brandname": "Baotrixemay",
+            }
+            messages.append(DemoMessage(body, "FAILED", "no Zalo / inactive user, SMS fallback"))
+            sms = {"RequestId": sms_request_id(request_id)}
+            messages.append(DemoMessage(sms, "DELIVERED", "the SMS sent instead", published=False))
         else:
             if rng.random() < 0.5:
                 body["TempData"] = [{"key": key, "value": value} for key, value in body["TempData"].items()]
             messages.append(DemoMessage(body, "DELIVERED", "deliverable"))
-    repeats = [rng.choice(messages) for _ in range(max(1, count // 15))]
+    repeats = [rng.choice([m for m in messages if m.published]) for _ in range(max(1, count // 15))]
     return messages + [
         DemoMessage(message.body, message.expected, "repeated RequestId") for message in repeats
     ]
@@ -118,8 +129,9 @@ def _phone(rng: random.Random, suffix: str = "") -> str:
 
 def publish(info: StackInfo, messages: list[DemoMessage]) -> None:
     sqs = info.client("sqs")
-    for start in range(0, len(messages), 10):
-        chunk = messages[start : start + 10]
+    published = [message for message in messages if message.published]
+    for start in range(0, len(published), 10):
+        chunk = published[start : start + 10]
         entries = [
             {"Id": str(index), "MessageBody": json.dumps(message.body, ensure_ascii=False)}
             for index, message in enumerate(chunk)
@@ -130,6 +142,7 @@ def publish(info: StackInfo, messages: list[DemoMessage]) -> None:
 @dataclass
 class DemoResult:
     expected: dict[str, str]
+    kinds: dict[str, str]  # RequestId -> the demo kind it was built as
     actual: dict[str, str]
     accepted_by_esms: dict[str, int]
     dlq_depth: int
@@ -162,7 +175,11 @@ def run_demo(
     expected = {message.request_id: message.expected for message in messages}
     started = time.monotonic()
     publish(info, messages)
-    progress(f"published {len(messages)} messages ({len(expected)} RequestIds) to {info.queue_url}")
+    published = [message for message in messages if message.published]
+    progress(
+        f"published {len(published)} messages ({len({m.request_id for m in published})} RequestIds)"
+        f" to {info.queue_url}; {len(messages) - len(published)} SMS fallbacks expected"
+    )
     actual: dict[str, str] = {}
     last_report = 0.0
     while time.monotonic() - started < timeout_seconds:
@@ -186,6 +203,9 @@ def run_demo(
     )
     return DemoResult(
         expected=expected,
+        kinds={
+            message.request_id: message.kind for message in messages if message.kind != "repeated RequestId"
+        },
         actual=actual,
         accepted_by_esms=stack.simulator.accepted_count_by_request_id(),
         dlq_depth=int(dlq["Attributes"]["ApproximateNumberOfMessages"]),
@@ -210,8 +230,8 @@ def report(stack: LocalStack, result: DemoResult, out: TextIO) -> None:
         f"RequestIds accepted by eSMS more than once: {len(result.sent_twice)}; "
         f"messages in the DLQ: {result.dlq_depth}\n"
     )
-    for kind, status in _SHOWN_KINDS:
-        _print_history(stack.info, result, kind, status, out)
+    for label, kind in _SHOWN_KINDS:
+        _print_history(stack.info, result, label, kind, out)
     if result.mismatches:
         out.write(f"\n{len(result.mismatches)} messages did not reach their expected state:\n")
         for request_id, (want, got) in sorted(result.mismatches.items())[:20]:
@@ -239,25 +259,32 @@ def _reconciler_summary(stack: LocalStack) -> str:
     return f"{runs} runs, {len(recovered)} GetCallback answers"
 
 
-def _print_history(info: StackInfo, result: DemoResult, kind: str, status: str, out: TextIO) -> None:
-    """The first message of the kind, with its history; "recovered" picks a report the reconciler got."""
-    for request_id in sorted(r for r, actual in result.actual.items() if actual == status):
+def _print_history(info: StackInfo, result: DemoResult, label: str, kind: str, out: TextIO) -> None:
+    """The first message of the demo kind, with its history (and its SMS fallback's, when it has one);
+    "recovered" picks a delivered message whose report the reconciler got."""
+    recovered = label == "callback lost, report recovered"
+    for request_id in sorted(r for r, each in result.kinds.items() if each == kind):
         message = info.message(request_id)
-        if message is None:
+        if message is None or message.get("status") != result.expected[request_id]:
             continue
         sources = {(entry.get("data") or {}).get("source") for entry in message.get("history", [])}
-        if (kind == "callback lost, report recovered") != bool(sources & {"GetCallback", "QueryZnsStatus"}):
+        if recovered != bool(sources & {"GetCallback", "QueryZnsStatus"}):
             continue
-        out.write(f"\n{request_id} ({kind}):\n")
-        for line in history_lines(message):
-            out.write(f"  {line}\n")
+        out.write(f"\n{request_id} ({label}):\n")
+        out.writelines(f"  {line}\n" for line in history_lines(message))
+        sms = info.message(message["fallback_request_id"]) if message.get("fallback_request_id") else None
+        if sms is not None:
+            out.write(f"\n{sms['request_id']} (the SMS sent instead):\n")
+            out.writelines(f"  {line}\n" for line in history_lines(sms))
         return
 
 
+# (what the history shows, the demo kind it is taken from)
 _SHOWN_KINDS = [
-    ("deliverable", "DELIVERED"),
-    ("callback lost, report recovered", "DELIVERED"),
-    ("no Zalo / inactive user", "FAILED"),
-    ("no delivery report ever", "UNKNOWN"),
-    ("breaks the contract", "REJECTED"),
+    ("deliverable", "deliverable"),
+    ("callback lost, report recovered", "deliverable"),
+    ("no Zalo / inactive user", "no Zalo / inactive user"),
+    ("no Zalo, so an SMS instead", "no Zalo / inactive user, SMS fallback"),
+    ("no delivery report ever", "no delivery report ever"),
+    ("breaks the contract", "breaks the contract"),
 ]

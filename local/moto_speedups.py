@@ -1,35 +1,32 @@
 """Speed-ups for moto in the local stack's moto server process: SQS, DynamoDB writes and responses, serving.
 
-Profiled with bench/local_stack_throughput.py (py-spy on the server process), moto 5.2.5 as shipped:
+Found by profiling the server process (py-spy) under bench/local_stack_throughput.py, moto 5.2.5:
 
-- Each SendMessage, and each message a ReceiveMessage returns, builds the queue's whole attribute map
-  (moto reads ContentBasedDeduplication and MessageRetentionPeriod through it), and that map counts the
-  visible, in-flight and delayed messages by walking the whole queue, reading the clock (a datetime round
-  trip of ~4 µs) twice per message: ~100 ms per message at a depth of 5,000.
-- ReceiveMessage walks the whole queue before picking ten; DeleteMessage and ChangeMessageVisibility
-  find their receipt handle by walking the whole queue, building a list of each message's handles.
-- ReceiveMessage deep-copies each message it returns, and moto keeps every model object it ever made
-  (BaseModel.instances_tracked, for its dashboard), so copies of messages and of DynamoDB items pile up.
-- Every request, under the dispatcher's one lock, lists moto's package directory (a stat per service)
-  and tries the URL patterns of every service to learn which service a host name means.
-- DynamoDB responses go through moto's generic, shape-driven serializer, which looks each of the ten
-  members of every attribute value up through its attribute pickers: a page of a Scan takes seconds.
-  Before that, moto converts each value to plain data, re-importing DynamoType at every value.
-- Each page of a Scan sorts the whole table, casting both keys' values again at every comparison.
-- An UpdateItem parses its UpdateExpression twice, and validates it (twice when it creates the item)
-  with ten walks of a deep copy of the tree: each walk rebuilds its node-type map at every node, and
-  one of them counts the SET, ADD and REMOVE clauses under every node again (quadratic). This is most
-  of the CPU time of a conditional write.
-
-Here the clock is read once per request, the retention check reads the queue's setting, ReceiveMessage
-stops at the tenth message it can deliver, receipt handles are indexed, a received message is copied
-shallowly (moto's response only reads it), messages and items are not tracked, the service of each host
-name is remembered, attribute values are converted and serialized directly, a Scan sorts by key values
-cast once per item, a parsed UpdateExpression is reused (moto
-only ever validates a copy of it), the tree is copied without deepcopy's generic machinery, each walker
-builds its map once, and the clause counts of a node are added up from its children's. ReceiveMessage,
-DeleteMessage and ChangeMessageVisibility also run under the queue's lock: unlocked, as in moto, two
-pollers can receive one message, and a delete (which rebuilds the list) can drop a message sent meanwhile.
+- SQS. Each SendMessage, and each message a ReceiveMessage returns, builds the queue's attribute map
+  (for ContentBasedDeduplication and MessageRetentionPeriod), which counts visible, in-flight and
+  delayed messages by walking the queue and reading the clock (a ~4 µs datetime round trip) twice per
+  message: ~100 ms per message at a depth of 5,000. ReceiveMessage also walks the whole queue before
+  picking ten and deep-copies what it returns; DeleteMessage and ChangeMessageVisibility walk it to find
+  a receipt handle. Fixed: one clock read per request, the retention setting read directly, a receive
+  that stops at its tenth message and copies shallowly (the response only reads the copy), a
+  receipt-handle index. Receive, delete and visibility changes also run under the queue's lock:
+  unlocked, as in moto, two pollers can receive one message, and a delete (which rebuilds the list)
+  can drop a message sent meanwhile.
+- Bookkeeping. moto keeps every model object it makes (BaseModel.instances_tracked, for its dashboard):
+  every copy of a message or an item piled up. Fixed: those two are not tracked.
+- Serving. Every request lists moto's package directory (a stat per service) and tries every service's
+  URL patterns to learn which service a host name means, under the dispatcher's lock, then lists the
+  response class's methods to find the action. Fixed: both answers remembered.
+- DynamoDB responses. moto converts each attribute value to plain data (re-importing DynamoType at
+  every value), then its generic serializer looks each of the ten members of every value up through
+  its attribute pickers; each page of a Scan sorts the whole table, casting both keys' values at every
+  comparison. Fixed: values converted and written directly, keys cast once per item.
+- DynamoDB UpdateItem. The UpdateExpression is parsed twice and validated (twice when the item is new)
+  by ten walks of a deep copy of its tree, each rebuilding its type map and testing every node against
+  the map's abstract classes, one of them counting the clauses under every node again (quadratic): most
+  of a conditional write's CPU time. Fixed: the parsed tree reused (moto validates only copies of it),
+  copied without deepcopy's generic machinery, each walker's processor found once per node type, the
+  clause counts of a node added up from its children's.
 """
 
 from __future__ import annotations
@@ -39,6 +36,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import moto.core.responses
 import moto.dynamodb.responses
 from moto.core.common_models import BaseModel
 from moto.core.serialize import BaseJSONSerializer
@@ -266,29 +264,50 @@ def _reused_parse(original: classmethod) -> classmethod:  # type: ignore[type-ar
     return classmethod(make)
 
 
-def _processing_map_of(traverser: DepthFirstTraverser) -> dict[type, Callable[[Any], Any]]:
-    """The traverser's node-type map, built once (it maps types to its own bound methods)."""
-    built: dict[type, Callable[[Any], Any]] | None = traverser.__dict__.get("_built_processing_map")
-    if built is None:
-        built = traverser.__dict__["_built_processing_map"] = traverser._processing_map()
-    return built
+def _processor_for(traverser: DepthFirstTraverser, node_type: type) -> Callable[[Any], Any] | None:
+    """The traverser's processing function for nodes of this type, looked up once per type.
+
+    moto rebuilds the traverser's type map and tests isinstance against its (abstract) classes at every
+    node; the answer depends on the node's type alone.
+    """
+    known: dict[type, Callable[[Any], Any] | None] = traverser.__dict__.setdefault("_processor_by_type", {})
+    if node_type not in known:
+        known[node_type] = next(
+            (process for kind, process in traverser._processing_map().items() if issubclass(node_type, kind)),
+            None,
+        )
+    return known[node_type]
 
 
-def _node_types_once(_original: Callable[..., Any]) -> Callable[..., Any]:
-    def nodes_to_be_processed(traverser: DepthFirstTraverser) -> tuple[type, ...]:
-        return tuple(_processing_map_of(traverser))
-
-    return nodes_to_be_processed
+_NODE_TYPES: dict[type, bool] = {}
 
 
-def _process_with_map_once(_original: Callable[..., Any]) -> Callable[..., Any]:
-    def process(traverser: DepthFirstTraverser, node: Any) -> Any:
-        for node_type, processor in _processing_map_of(traverser).items():
-            if isinstance(node, node_type):
-                return processor(node)
-        return None
+def _is_node(kind: type) -> bool:
+    """isinstance(x, Node) by x's type, remembered (Node is an abstract class: its checks are slow)."""
+    if kind not in _NODE_TYPES:
+        _NODE_TYPES[kind] = issubclass(kind, Node)
+    return _NODE_TYPES[kind]
 
-    return process
+
+def _walk_with_known_processors(_original: Callable[..., Any]) -> Callable[..., Any]:
+    def traverse_node_recursively(traverser: DepthFirstTraverser, node: Any, child_id: int = -1) -> Any:
+        """moto's depth-first walk, bottom-up, replacing each processed node in its parent's children."""
+        if not _is_node(type(node)):
+            return node
+        parent_node = node.parent
+        if node.children is not None:
+            for index, child_node in enumerate(node.children):
+                traverser.pre_processing_of_child(node, index)
+                traverser.traverse_node_recursively(child_node, index)
+        process = _processor_for(traverser, type(node))
+        if process is not None:
+            node = process(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+        return node
+
+    return traverse_node_recursively
 
 
 _IMMUTABLE = (str, int, float, bool, type(None))
@@ -359,6 +378,19 @@ def _untracked(original: staticmethod) -> staticmethod:  # type: ignore[type-arg
 
 
 # --- Serving -------------------------------------------------------------------------------------------
+
+
+def _remembered_method_names(original: Callable[[object], list[str]]) -> Callable[[object], list[str]]:
+    known: dict[object, list[str]] = {}
+
+    @functools.wraps(original)
+    def method_names_from_class(clazz: object) -> list[str]:
+        # moto lists a response class's methods (inspect.getmembers) at every request to find the action.
+        if clazz not in known:
+            known[clazz] = original(clazz)
+        return known[clazz]
+
+    return method_names_from_class
 
 
 def _remembered_backends(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -487,12 +519,12 @@ PATCHES = (
     Patch(SQSBackend, "change_message_visibility", _indexed_visibility, "f0e9df5f6662"),
     Patch(SQSBackend, "purge_queue", _purge_forgets_receipts, "443ea1ae7b15"),
     Patch(BaseModel, "__new__", _untracked, "08cf0ef20e88"),
+    Patch(moto.core.responses, "method_names_from_class", _remembered_method_names, "9dbac89d082b"),
     Patch(DomainDispatcherApplication, "get_backend_for_host", _remembered_backends, "1f41972c1e4e"),
     Patch(UpdateExpressionParser, "make", _reused_parse, "2c00ed96d6e1"),
-    Patch(DepthFirstTraverser, "nodes_to_be_processed", _node_types_once, "1c2c84c8097e"),
+    Patch(DepthFirstTraverser, "traverse_node_recursively", _walk_with_known_processors, "d7f01d9b45cf"),
     Patch(Node, "__deepcopy__", _tree_copy, "73e3e0773294", relies_on=Node.__init__),
     Patch(ActionCountValidator, "verify_action_counts", _counts_added_up, "8cd8c9a3ae3a"),
-    Patch(DepthFirstTraverser, "process", _process_with_map_once, "58328ec7c2f9"),
     Patch(moto.dynamodb.responses, "dynamo_to_dict", _plain_values, "80f600124c13"),
     Patch(Table, "all_items", _sorted_by_key_values, "c80d2ee3c896"),
     Patch(BaseJSONSerializer, "_serialize_type_structure", _direct_attribute_values, "36873909cd0a"),

@@ -7,30 +7,20 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from zns_relay.composition import build_publisher
+from zns_relay.models.stream import item_changes
 from zns_relay.observability import logger, metrics, tracer
-from zns_relay.publishing import ItemChange
 from zns_relay.settings import PublisherSettings
 
 settings = PublisherSettings.from_environment()
 publisher = build_publisher(settings)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    changes = [
-        ItemChange(
-            sequence_number=str(record.dynamodb.sequence_number),
-            old_image=record.dynamodb.raw_event.get("OldImage"),
-            new_image=record.dynamodb.raw_event.get("NewImage"),
-        )
-        for record in DynamoDBStreamEvent(event).records
-        if record.dynamodb is not None
-    ]
-    failed = publisher.publish(changes)
+    failed = publisher.publish(item_changes(event))
     return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in failed]}

@@ -1,4 +1,5 @@
-"""SenderFunction: SQS batch -> one eSMS send per message, exactly once per RequestId."""
+"""SenderFunction: SQS batch -> one eSMS send per message, exactly once per RequestId: ZNS messages from
+SendQueue, and the SMS fallbacks of failed ones from FallbackQueue."""
 
 from __future__ import annotations
 
@@ -34,9 +35,14 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
         receive_count=int(attributes.approximate_receive_count),
         sent_at=datetime.fromtimestamp(int(attributes.sent_timestamp) / 1000, UTC),
     )
-    result = sender.process(
-        delivery, seconds_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000
-    )
+
+    def seconds_left() -> float:
+        return lambda_context.get_remaining_time_in_millis() / 1000
+
+    if record.event_source_arn == settings.fallback_queue_arn:
+        result = sender.process_fallback(delivery, seconds_left)
+    else:
+        result = sender.process(delivery, seconds_left)
     if result.outcome in BACK_TO_QUEUE:
         visibility.postpone(record.event_source_arn, record.receipt_handle, result.retry_after_seconds)
         raise RetryLater(f"{result.detail} (next try in {result.retry_after_seconds}s)")

@@ -25,7 +25,7 @@ MAX_GIVEN_REQUEST_ID = 1000
 
 settings = StatusSettings.from_environment()
 lookup = build_lookup(settings)
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(debug=False)  # its debug mode prints every event, caller identity and all
 
 
 @app.get("/messages/<request_id>")
@@ -67,7 +67,7 @@ def _unknown_route(_: Exception) -> Response[str]:
 
 
 # No metrics of its own: the API's Count, 4xx, 5xx and Latency say how it serves.
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -187,3 +187,8 @@ def answer_summary(answer: Answer) -> Answer:
     if "SMSID" in answer:
         summary["sms_id"] = answer["SMSID"]
     return summary
+
+
+def send_status_answer(answer: Answer) -> Answer:
+    """GetSendStatus answers as documented: CodeResponse (text), the SMSID, numbers as numbers."""
+    return answer

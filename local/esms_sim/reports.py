@@ -166,6 +166,19 @@ class AcceptedMessage:
             "ZaloMsgId": self._zalo_msg_id(report),
         }
 
+    def send_status_data(self) -> dict[str, Any]:
+        """The current report in GetSendStatus's shape (the sample's keys and JSON types)."""
+        report = self.report
+        return {
+            "SMSID": self.sms_id,
+            "SendFailed": report.failed,
+            "SendStatus": report.send_status,
+            "SendSuccess": report.success,
+            "TotalPrice": report.price,
+            "TotalReceiver": 1,
+            "TotalSent": report.sent,
+        }
+
     def sent_data_item(self) -> dict[str, Any]:
         """The message as a GetSmsSentData_V2 `SentData` item: the sample's keys and JSON types.
 

@@ -83,6 +83,7 @@ ENDPOINTS = (
     Endpoint("get_template", "POST", f"{BASE_PATH}/GetTemplate"),
     Endpoint("get_zns_template_info", "GET", f"{BASE_PATH}/GetZnsTemplateInfo"),
     Endpoint("get_sms_sent_data", "POST", f"{BASE_PATH}/GetSmsSentData_V2"),
+    Endpoint("get_send_status", "GET", f"{BASE_PATH}/GetSendStatus"),
 )
 _ENDPOINTS_BY_PATH = {endpoint.path: endpoint for endpoint in ENDPOINTS}
 
@@ -194,6 +195,7 @@ class EsmsSimulator:
             "get_template": self._get_template,
             "get_zns_template_info": self._get_zns_template_info,
             "get_sms_sent_data": self._get_sms_sent_data,
+            "get_send_status": self._get_send_status,
         }
 
     # Lifecycle
@@ -686,6 +688,19 @@ class EsmsSimulator:
             count_total, page = query.page_of(self._messages.values())
             items = [message.sent_data_item() for message in page]
         return _Handled(answers.sent_data_answer(count_total, items))
+
+    def _get_send_status(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
+        """One message's report by SMSID (RefId), in GetSendStatus's documented shape (CodeResponse, not
+        CodeResult); an unknown SMSID gets 105, the table's "SMSID not found"."""
+        fields = self._caller(body, ("RefId",), answers.send_status_answer({"CodeResponse": "101"}))
+        with self._state:
+            message = self._messages.get(fields["RefId"])
+            if message is None:
+                raise Refusal(answers.send_status_answer({"CodeResponse": "105", "SMSID": fields["RefId"]}))
+            data = message.send_status_data()
+        return _Handled(
+            answers.send_status_answer({"CodeResponse": "100", **data}), log={"sms_id": message.sms_id}
+        )
 
     # Report dispatch
 

@@ -289,7 +289,7 @@ def test_schema_uses_the_contract_field_names() -> None:
     schema = message_json_schema()
     assert set(schema["properties"]) == {
         "Phone", "TempID", "TempData", "OAID", "RequestId",
-        "SendDate", "campaignid", "Sandbox", "SendingMode", "ValidUntil",
+        "SendDate", "campaignid", "Sandbox", "SendingMode", "ValidUntil", "Fallback",
     }  # fmt: skip
     assert set(schema["required"]) == {"Phone", "TempID", "TempData"}
     assert schema["additionalProperties"] is False

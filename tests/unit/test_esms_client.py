@@ -45,7 +45,7 @@ def client(stub: EsmsStub) -> EsmsClient:
 
 
 def test_request_body_is_exactly_the_seed_with_string_values(client: EsmsClient, stub: EsmsStub) -> None:
-    client.send_zalo_message(REQUEST, CREDENTIALS)
+    client.send(REQUEST, CREDENTIALS)
 
     assert stub.paths == ["/MainService.svc/json/SendZaloMessage_V5_post/"]
     assert stub.bodies == [
@@ -74,7 +74,7 @@ def test_default_base_url_is_esms_production() -> None:
 def test_accepted_answer_carries_the_smsid(client: EsmsClient, stub: EsmsStub) -> None:
     stub.responder = lambda body: accepted("d8e0f1f0702544b2acb456ca9ccfd111250")
 
-    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+    result = client.send(REQUEST, CREDENTIALS)
 
     assert result.result_class is ResultClass.ACCEPTED
     assert result.code == "100"
@@ -85,7 +85,7 @@ def test_accepted_answer_carries_the_smsid(client: EsmsClient, stub: EsmsStub) -
 def test_error_answer_keeps_code_and_message(client: EsmsClient, stub: EsmsStub) -> None:
     stub.responder = lambda body: refused("789", "TemplateId is not config")
 
-    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+    result = client.send(REQUEST, CREDENTIALS)
 
     assert result.result_class is ResultClass.PERMANENT
     assert result.sms_id is None
@@ -112,7 +112,7 @@ def test_unusable_answers_are_transient_and_say_whether_esms_may_hold_the_messag
 ) -> None:
     stub.responder = lambda body: reply
 
-    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+    result = client.send(REQUEST, CREDENTIALS)
 
     assert result.result_class is ResultClass.TRANSIENT
     assert result.code is None
@@ -127,7 +127,7 @@ def test_esms_documented_invalid_request_answer_is_a_permanent_refusal(
 ) -> None:
     stub.responder = lambda body: Reply(body='{"error": "Invalid request"}')
 
-    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+    result = client.send(REQUEST, CREDENTIALS)
 
     assert result.result_class is ResultClass.PERMANENT
     assert result.description == "eSMS refused the request: Invalid request"
@@ -138,7 +138,7 @@ def test_a_connection_dropped_after_the_request_may_have_been_accepted(
 ) -> None:
     stub.responder = lambda body: Reply(drop=True)
 
-    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+    result = client.send(REQUEST, CREDENTIALS)
 
     assert result.result_class is ResultClass.TRANSIENT
     assert result.possibly_accepted is True
@@ -151,7 +151,7 @@ def test_unreachable_esms_is_transient_certainly_not_sent_and_names_no_secret() 
         port = sock.getsockname()[1]
     client = EsmsClient(f"http://127.0.0.1:{port}/MainService.svc/json", connect_timeout=0.5)
 
-    result = client.send_zalo_message(REQUEST, CREDENTIALS)
+    result = client.send(REQUEST, CREDENTIALS)
 
     assert result.result_class is ResultClass.TRANSIENT
     assert result.description == "could not reach eSMS (ConnectionError)"
@@ -164,7 +164,7 @@ def test_a_redirect_is_never_followed_with_the_keys(client: EsmsClient, stub: Es
         location = f"{elsewhere.base_url}/SendZaloMessage_V5_post/"
         stub.responder = lambda body: Reply(status=307, headers=(("Location", location),))
 
-        result = client.send_zalo_message(REQUEST, CREDENTIALS)
+        result = client.send(REQUEST, CREDENTIALS)
 
         # Then the keys go nowhere else, and the answer counts as a failure to retry
         assert elsewhere.bodies == []
@@ -175,14 +175,14 @@ def test_a_redirect_is_never_followed_with_the_keys(client: EsmsClient, stub: Es
 def test_numeric_code_result_is_read_as_text(client: EsmsClient, stub: EsmsStub) -> None:
     stub.responder = lambda body: Reply(body='{"CodeResult": 100, "SMSID": "abc"}')
 
-    assert client.send_zalo_message(REQUEST, CREDENTIALS).result_class is ResultClass.ACCEPTED
+    assert client.send(REQUEST, CREDENTIALS).result_class is ResultClass.ACCEPTED
 
 
 def test_client_is_safe_to_share_between_threads(stub: EsmsStub) -> None:
     client = EsmsClient(stub.base_url, read_timeout=10, pool_size=10)
     stub.responder = lambda body: Reply(body=accepted("x").body, delay_seconds=0.05)
     with ThreadPoolExecutor(max_workers=10) as pool:
-        results = list(pool.map(lambda _: client.send_zalo_message(REQUEST, CREDENTIALS), range(20)))
+        results = list(pool.map(lambda _: client.send(REQUEST, CREDENTIALS), range(20)))
 
     assert [result.result_class for result in results] == [ResultClass.ACCEPTED] * 20
     assert len(stub.bodies) == 20

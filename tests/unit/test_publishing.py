@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from zns_relay.models.events import DETAIL_TYPE, EVENT_SOURCE
 from zns_relay.models.state import MessageStatus
-from zns_relay.publishing import ItemChange, StatusEventPublisher
+from zns_relay.models.stream import ItemChange
+from zns_relay.publishing import StatusEventPublisher
 from zns_relay.store.messages import to_item
 
 Responder = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]

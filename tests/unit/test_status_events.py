@@ -131,6 +131,9 @@ def test_the_detail_says_why_with_zalos_error_and_esms_code() -> None:
         "zaloError": {"code": "-114", "message": "User is inactive"},
         "reason": "Zalo -114: User is inactive",
         "sandbox": False,
+        "channel": "zns",
+        "fallbackFor": None,
+        "fallbackRequestId": None,
     }
 
 

@@ -17,9 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from zns_relay.esms.status import MAX_SENT_DATA_PAGE, ZNS_SMS_TYPES, SentMessage, SentPage, StatusQueryFailed
+from zns_relay.esms.status import (
+    MAX_SENT_DATA_PAGE,
+    SMS_TYPES,
+    ZNS_SMS_TYPES,
+    SentMessage,
+    SentPage,
+    StatusQueryFailed,
+)
 from zns_relay.models.contract import ESMS_TIMEZONE
 from zns_relay.models.esms import EsmsCredentials
+from zns_relay.models.state import Channel
 from zns_relay.observability import logger
 from zns_relay.rate_limit import RateLimiter
 from zns_relay.store.messages import MessageStore, WaitingMessage
@@ -81,14 +89,15 @@ class SmsIdFinder:
         if not wanted:
             return {}
         windows = {message.request_id: self._window(message, now) for message in wanted}
-        listed = self._list(_merged(windows.values()), credentials, time_is_up)
+        sms_types = sorted({sms_type for message in wanted for sms_type in _types(message)})
+        listed = self._list(_merged(windows.values()), sms_types, credentials, time_is_up)
         if listed is None:
             return {}  # an incomplete listing proves nothing: the true row may be on a page not read
         candidates = {
             message.request_id: {
                 row.sms_id
                 for row in listed.get(message.phone or "", [])
-                if windows[message.request_id].holds(row.sent_at)
+                if windows[message.request_id].holds(row.sent_at) and row.sms_type in _types(message)
             }
             for message in wanted
         }
@@ -118,7 +127,11 @@ class SmsIdFinder:
         return _Window(start - self._margin, end + self._margin)
 
     def _list(
-        self, ranges: Iterable[_Window], credentials: EsmsCredentials, time_is_up: Callable[[], bool]
+        self,
+        ranges: Iterable[_Window],
+        sms_types: Sequence[str],
+        credentials: EsmsCredentials,
+        time_is_up: Callable[[], bool],
     ) -> dict[str, list[SentMessage]] | None:
         """eSMS's sent ZNS messages in the ranges, by phone; None when the listing could not be read
         whole (a failure, or the page budget spent)."""
@@ -126,7 +139,7 @@ class SmsIdFinder:
         pages = 0
         for window in ranges:
             for start, end in _slices(window):
-                for sms_type in ZNS_SMS_TYPES:
+                for sms_type in sms_types:
                     page, done = 1, False
                     while not done:
                         if pages == self._max_pages or time_is_up():
@@ -144,6 +157,11 @@ class SmsIdFinder:
                         done = not listed.messages or page * MAX_SENT_DATA_PAGE >= listed.total
                         page += 1
         return by_phone
+
+
+def _types(message: WaitingMessage) -> tuple[str, ...]:
+    """The SmsTypes eSMS lists the message under: a customer-care SMS, or a ZNS of either kind."""
+    return SMS_TYPES if message.channel is Channel.SMS else ZNS_SMS_TYPES
 
 
 def _merged(windows: Iterable[_Window]) -> list[_Window]:

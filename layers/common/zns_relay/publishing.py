@@ -20,19 +20,11 @@ from pydantic import ValidationError
 
 from zns_relay.models.events import DETAIL_TYPE, EVENT_SOURCE, PhoneFormat, StatusChanged, status_change
 from zns_relay.models.state import MessageRecord
+from zns_relay.models.stream import ItemChange
 from zns_relay.observability import count, logger
 from zns_relay.store.messages import from_item
 
 PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge's limit per PutEvents call
-
-
-@dataclass(frozen=True)
-class ItemChange:
-    """One stream record: the item before and after a write (DynamoDB-typed images; None if absent)."""
-
-    sequence_number: str
-    old_image: Mapping[str, Any] | None
-    new_image: Mapping[str, Any] | None
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from zns_relay.models.callback import (
 )
 from zns_relay.models.errors import ConfigurationError
 from zns_relay.models.esms import EsmsCredentials
-from zns_relay.models.state import MessageStatus
+from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.observability import count, logger
 from zns_relay.rate_limit import RateLimiter
 from zns_relay.store.messages import Clock, MessageStore, WaitingMessage, utc_now
@@ -66,6 +66,8 @@ class StatusSource(Protocol):
     def query_zns_status(
         self, sms_id: str, sms_type: str, credentials: EsmsCredentials
     ) -> dict[str, str]: ...
+
+    def send_status(self, sms_id: str, credentials: EsmsCredentials) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,8 @@ class Reconciler:
     ) -> None:
         if self._overdue(message, now) or not self._may_hold_report(message, now):
             self._decide_alone(message, now, summary)
+        elif message.sms_id and message.channel is Channel.SMS:
+            self._ask_sms(message, summary)
         elif message.sms_id:
             self._add_to_batch(batches, message, summary)
         elif self._finder is not None:
@@ -325,6 +329,20 @@ class Reconciler:
                 self._guarded(summary, self._apply, message, best[sms_id], "GetCallback", summary)
             elif not self._time_is_up():
                 self._guarded(summary, self._query_one, message, credentials, summary)
+
+    def _ask_sms(self, message: WaitingMessage, summary: ReconcileSummary) -> None:
+        """An SMS fallback: GetCallback and QueryZnsStatus know ZNS only; GetSendStatus knows it."""
+        if self._time_is_up():
+            return
+        self._query_status_limiter.acquire()
+        summary.query_status_calls += 1
+        try:
+            parameters = self._status.send_status(message.sms_id or "", self._credentials.get())
+        except (StatusQueryFailed, ConfigurationError) as error:
+            logger.info("GetSendStatus failed; asking again later", extra={"reason": str(error)})
+            self._recheck(message, self._now(), summary)
+            return
+        self._apply(message, parameters, "GetSendStatus", summary)
 
     def _query_one(
         self, message: WaitingMessage, credentials: EsmsCredentials, summary: ReconcileSummary

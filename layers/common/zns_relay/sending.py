@@ -14,7 +14,7 @@ import json
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -29,12 +29,22 @@ from zns_relay.models.esms import (
     CREDENTIALS_CODE,
     EsmsCredentials,
     ResultClass,
+    SendRequest,
     SendResult,
+    SmsSendRequest,
     ZaloSendRequest,
     is_known_code,
 )
 from zns_relay.models.events import mask_phone
-from zns_relay.models.state import MessageStatus
+from zns_relay.models.fallback import (
+    FallbackJob,
+    FallbackRequest,
+    FallbackTrigger,
+    PlannedFallback,
+    fill_content,
+    is_gsm_text,
+)
+from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.observability import count, logger, milliseconds
 from zns_relay.pacing import SendPacer
 from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
@@ -51,7 +61,7 @@ HISTORY_RECEIVES = 10
 
 
 class EsmsSender(Protocol):
-    def send_zalo_message(self, request: ZaloSendRequest, credentials: EsmsCredentials) -> SendResult: ...
+    def send(self, request: SendRequest, credentials: EsmsCredentials) -> SendResult: ...
 
 
 class Outcome(StrEnum):
@@ -96,6 +106,9 @@ class SenderPolicy:
     retry_window_seconds: int
     force_sandbox: bool = False  # a dev stage: no message is really sent, whatever it asks
     allowed_oa_ids: frozenset[str] = frozenset()  # empty: any OA
+    default_brandname: str = ""
+    fallback_on: tuple[FallbackTrigger, ...] = (FallbackTrigger.NO_ZALO, FallbackTrigger.INACTIVE)
+    fallback_defaults: Mapping[str, FallbackRequest] = field(default_factory=dict)  # by TempID
     default_validity_seconds: int = 0  # 0: a message without ValidUntil never expires
     retry_base_seconds: int = 10
     retry_max_seconds: int = 900
@@ -141,12 +154,44 @@ class MessageSender:
         self._rng_lock = threading.Lock()
 
     def process(self, delivery: SqsDelivery, seconds_left: Callable[[], float]) -> SendOutcome:
-        """Send one queued message; `seconds_left()` tells what remains of the invocation."""
+        """Send one queued ZNS message; `seconds_left()` tells what remains of the invocation."""
         try:
             message = parse_message_body(delivery.body)
             request = self._resolve(message, delivery)
+            fallback = self._plan_fallback(message, request)
         except ContractViolation as violation:
             return self._reject(violation, delivery)
+        valid_until = message.valid_until
+        if valid_until is None and self._policy.default_validity_seconds:
+            valid_until = delivery.sent_at + timedelta(seconds=self._policy.default_validity_seconds)
+        fields = {**_zns_fields(request), "fallback": fallback}
+        valid_epoch = int(valid_until.timestamp()) if valid_until is not None else None
+        return self._deliver(request, fields, valid_epoch, delivery, seconds_left)
+
+    def process_fallback(self, delivery: SqsDelivery, seconds_left: Callable[[], float]) -> SendOutcome:
+        """Send one SMS fallback (queued by zns_relay.fallbacks when its ZNS message ended)."""
+        job = FallbackJob.model_validate_json(delivery.body)
+        request = SmsSendRequest(
+            phone=job.phone,
+            content=job.content,
+            brandname=job.brandname,
+            is_unicode=job.is_unicode,
+            request_id=job.request_id,
+            sandbox=job.sandbox or self._policy.force_sandbox,
+            fallback_for=job.fallback_for,
+            campaign_id=job.campaign_id,
+        )
+        return self._deliver(request, _sms_fields(request), job.valid_until, delivery, seconds_left)
+
+    def _deliver(
+        self,
+        request: SendRequest,
+        fields: Mapping[str, object],
+        valid_until: int | None,
+        delivery: SqsDelivery,
+        seconds_left: Callable[[], float],
+    ) -> SendOutcome:
+        """Claim, send once, record: the same for a ZNS message and its SMS fallback."""
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
         spare = seconds_left() - self._policy.min_seconds_to_send
         if spare < 0:
@@ -154,8 +199,8 @@ class MessageSender:
             return SendOutcome(Outcome.HANDED_BACK, request.request_id, "too little time left to send")
 
         now = int(self._clock().timestamp())
-        window = self._window(message, delivery, now)
-        if window.valid_until is not None and now >= window.valid_until and self._expire_unclaimed(request):
+        window = self._window(valid_until, now)
+        if valid_until is not None and now >= valid_until and self._expire_unclaimed(request, fields):
             return SendOutcome(Outcome.EXPIRED, request.request_id, "validity passed before any attempt")
         if self._pacer is not None and not self._pacer.turn(max_wait=spare):
             count("RecordsHandedBack")
@@ -164,7 +209,7 @@ class MessageSender:
         now = int(self._clock().timestamp())
         claim = self._store.claim(
             request.request_id,
-            _item_fields(request),
+            fields,
             int(seconds_left()) + LEASE_MARGIN_SECONDS,
             check_at=window.retry_until + self._policy.abandon_after_seconds,
             keep_fields={"retry_until": window.retry_until, "valid_until": window.valid_until},
@@ -183,9 +228,7 @@ class MessageSender:
             result = SendResult(ResultClass.ACCOUNT, None, message=f"configuration: {error}")
         return self._record(request, claim, result, delivery.receive_count)
 
-    def _lost(
-        self, lost: ClaimLost, request: ZaloSendRequest, delivery: SqsDelivery, now: int
-    ) -> SendOutcome:
+    def _lost(self, lost: ClaimLost, request: SendRequest, delivery: SqsDelivery, now: int) -> SendOutcome:
         """Another delivery is sending it right now: come back when its lease ends, in case it dies
         (this record may be the only copy left). Otherwise it is past sending: nothing to send, and a
         different message under the same RequestId is recorded on the first one's history."""
@@ -199,7 +242,7 @@ class MessageSender:
                 "being sent by another delivery",
                 lost.lease_until - now + 1 if lost.lease_until else 1,
             )
-        if _reused_by_another_message(lost, request):
+        if isinstance(request, ZaloSendRequest) and _reused_by_another_message(lost, request):
             return self._reused(lost, request, delivery)
         count("DuplicatesSkipped")
         logger.info("RequestId already sent or finished: not sent again", extra={"status": lost.status})
@@ -245,33 +288,48 @@ class MessageSender:
             sending_mode=message.sending_mode,
         )
 
-    def _window(self, message: ZnsMessage, delivery: SqsDelivery, now: int) -> _Window:
+    def _plan_fallback(self, message: ZnsMessage, request: ZaloSendRequest) -> dict[str, object] | None:
+        """The SMS to send if the message fails, as the item keeps it (content filled in, defaults
+        applied); None when there is none, or for a sandbox message (it never fails for real)."""
+        asked = message.fallback or self._policy.fallback_defaults.get(message.temp_id)
+        if asked is None or request.sandbox:
+            return None
+        values = message.template_values()
+        missing = sorted(asked.placeholders() - set(values))
+        if missing:  # a deployment default naming parameters this message's TempData lacks
+            raise ContractViolation(
+                f"Fallback.Content names {', '.join(missing)}, which TempData lacks", request.request_id
+            )
+        content = fill_content(asked.content, values)
+        planned = PlannedFallback(
+            content=content,
+            brandname=asked.brandname or self._policy.default_brandname,
+            is_unicode=asked.is_unicode == "1" if asked.is_unicode is not None else not is_gsm_text(content),
+            on=asked.on or list(self._policy.fallback_on),
+        )
+        return planned.model_dump(mode="json")
+
+    def _window(self, valid_until: int | None, now: int) -> _Window:
         """Retry for the retry window from the first attempt (the store keeps the first claim's end),
         or until the validity ends, if that is sooner. A backlog in the queue costs no retry time."""
-        valid_until = message.valid_until
-        if valid_until is None and self._policy.default_validity_seconds:
-            valid_until = delivery.sent_at + timedelta(seconds=self._policy.default_validity_seconds)
-        valid_epoch = int(valid_until.timestamp()) if valid_until is not None else None
         retry_until = now + self._policy.retry_window_seconds
-        if valid_epoch is not None:
-            retry_until = min(retry_until, valid_epoch)
-        return _Window(retry_until=retry_until, valid_until=valid_epoch)
+        if valid_until is not None:
+            retry_until = min(retry_until, valid_until)
+        return _Window(retry_until=retry_until, valid_until=valid_until)
 
-    def _expire_unclaimed(self, request: ZaloSendRequest) -> bool:
+    def _expire_unclaimed(self, request: SendRequest, fields: Mapping[str, object]) -> bool:
         """A message whose validity ended before anything claimed it: EXPIRED, never sent.
 
         False when the message already has an item (it was tried before): the claim decides then.
         """
         reason = "not sent: its validity (ValidUntil) passed before it could be sent"
-        created = self._store.create_final(
-            request.request_id, MessageStatus.EXPIRED, reason, _item_fields(request)
-        )
+        created = self._store.create_final(request.request_id, MessageStatus.EXPIRED, reason, fields)
         if created:
             count("MessagesExpired")
             logger.warning("message expired before any attempt", extra={"reason": reason})
         return created
 
-    def _send(self, request: ZaloSendRequest) -> SendResult:
+    def _send(self, request: SendRequest) -> SendResult:
         credentials = self._credentials.get()
         result = self._call(request, credentials)
         if result.code == CREDENTIALS_CODE:
@@ -286,10 +344,10 @@ class MessageSender:
                 result = self._call(request, fresh)
         return result
 
-    def _call(self, request: ZaloSendRequest, credentials: EsmsCredentials) -> SendResult:
+    def _call(self, request: SendRequest, credentials: EsmsCredentials) -> SendResult:
         if not request.sandbox and self._signer is not None:
             request = replace(request, callback_url=self._signer.url_for(request.request_id))
-        result = self._esms.send_zalo_message(request, credentials)
+        result = self._esms.send(request, credentials)
         milliseconds("EsmsLatency", result.latency_ms)
         if self._pacer is not None and result.code is not None:
             if result.code == TPS_LIMIT_CODE:
@@ -301,7 +359,7 @@ class MessageSender:
         return result
 
     def _record(
-        self, request: ZaloSendRequest, claim: ClaimedMessage, result: SendResult, receive_count: int
+        self, request: SendRequest, claim: ClaimedMessage, result: SendResult, receive_count: int
     ) -> SendOutcome:
         match result.result_class:
             case ResultClass.ACCEPTED:
@@ -320,7 +378,7 @@ class MessageSender:
                 return self._retry_or_close(claim, result, receive_count)
 
     def _accept(
-        self, request: ZaloSendRequest, claim: ClaimedMessage, result: SendResult, detail: str
+        self, request: SendRequest, claim: ClaimedMessage, result: SendResult, detail: str
     ) -> SendOutcome:
         # Logged before the write: should the write fail, this line is the only record of the SMSID.
         logger.info("message accepted", extra={"sms_id": result.sms_id, "sandbox": request.sandbox})
@@ -446,14 +504,25 @@ class MessageSender:
             logger.info("state write refused: the message moved on meanwhile", extra={"target": target})
 
 
-def _item_fields(request: ZaloSendRequest) -> dict[str, object]:
+def _zns_fields(request: ZaloSendRequest) -> dict[str, object]:
     return {
+        "channel": Channel.ZNS.value,
         "phone": request.phone,
         "temp_id": request.temp_id,
         "oa_id": request.oa_id,
         "campaign_id": request.campaign_id,
         "sandbox": request.sandbox,
         "fingerprint": message_fingerprint(request),
+    }
+
+
+def _sms_fields(request: SmsSendRequest) -> dict[str, object]:
+    return {
+        "channel": Channel.SMS.value,
+        "phone": request.phone,
+        "campaign_id": request.campaign_id,
+        "sandbox": request.sandbox,
+        "fallback_for": request.fallback_for,
     }
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zns_relay.models.errors import ConfigurationError
 from zns_relay.models.events import PhoneFormat
+from zns_relay.models.fallback import FallbackRequest, FallbackTrigger
 
 DEFAULT_ESMS_BASE_URL = "https://rest.esms.vn/MainService.svc/json"
 DEFAULT_ESMS_STATUS_URL = "https://status-sms.esms.vn"
@@ -69,6 +71,32 @@ class SenderSettings(_EsmsSettings):
     force_sandbox: Annotated[bool, Field(alias="FORCE_SANDBOX")] = False
     # The OAs this deployment sends for, comma-separated (empty: any).
     allowed_oa_ids_text: Annotated[str, Field(alias="ALLOWED_OA_IDS")] = ""
+    # SMS fallbacks: the queue the sender reads them from, and the deployment's defaults.
+    fallback_queue_arn: Annotated[str, Field(alias="FALLBACK_QUEUE_ARN")] = ""
+    default_brandname: Annotated[str, Field(alias="DEFAULT_BRANDNAME")] = ""
+    fallback_on: Annotated[tuple[FallbackTrigger, ...], Field(alias="FALLBACK_ON")] = (
+        FallbackTrigger.NO_ZALO,
+        FallbackTrigger.INACTIVE,
+    )
+    # A fallback for every message of a TempID that names none: {"<TempID>": {"Content": ...}, ...}
+    fallback_defaults: Annotated[dict[str, FallbackRequest], Field(alias="FALLBACK_DEFAULTS")] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("fallback_on", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return (
+            tuple(part.strip() for part in value.split(",") if part.strip())
+            if isinstance(value, str)
+            else value
+        )
+
+    @field_validator("fallback_defaults", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        return json.loads(value or "{}") if isinstance(value, str) else value
+
     callback_base_url: Annotated[str, Field(alias="CALLBACK_BASE_URL")] = ""
     send_concurrency: Annotated[int, Field(alias="SEND_CONCURRENCY", ge=1, le=64)] = 10
     retry_base_seconds: Annotated[int, Field(alias="RETRY_BASE_SECONDS", ge=0)] = 10
@@ -121,6 +149,10 @@ class PublisherSettings(_Settings):
     event_bus_name: Annotated[str, Field(alias="EVENT_BUS_NAME", min_length=1)]
     # How events show the phone number: masked unless the deployment says full (it is personal data).
     event_phone_format: Annotated[PhoneFormat, Field(alias="EVENT_PHONE_FORMAT")] = PhoneFormat.MASKED
+
+
+class FallbackSettings(_Settings):
+    fallback_queue_url: Annotated[str, Field(alias="FALLBACK_QUEUE_URL", min_length=1)]
 
 
 class StatusSettings(_Settings):

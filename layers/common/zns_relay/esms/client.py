@@ -13,13 +13,17 @@ from zns_relay.esms.http import pooled_session
 from zns_relay.models.esms import (
     EsmsCredentials,
     ResultClass,
+    SendRequest,
     SendResult,
+    SmsSendRequest,
     ZaloSendRequest,
     classify_code,
 )
 from zns_relay.observability import secret_values
 
 SEND_ZALO_PATH = "SendZaloMessage_V5_post/"
+SEND_SMS_PATH = "SendMultipleMessage_V4_post_json/"
+CUSTOMER_CARE_SMS_TYPE = "2"  # customer care / OTP brandname SMS
 MAX_ERROR_MESSAGE_CHARS = 300  # eSMS's messages are short; anything longer is not worth keeping
 
 
@@ -42,6 +46,23 @@ def build_send_body(request: ZaloSendRequest, credentials: EsmsCredentials) -> d
     return body
 
 
+def build_sms_body(request: SmsSendRequest, credentials: EsmsCredentials) -> dict[str, Any]:
+    """The SMS request body as eSMS documents it (its field names, every value a string)."""
+    return {
+        "ApiKey": credentials.api_key.get_secret_value(),
+        "SecretKey": credentials.secret_key.get_secret_value(),
+        "Phone": request.phone,
+        "Content": request.content,
+        "Brandname": request.brandname,
+        "SmsType": CUSTOMER_CARE_SMS_TYPE,
+        "IsUnicode": "1" if request.is_unicode else "0",
+        "Sandbox": "1" if request.sandbox else "0",
+        "campaignid": request.campaign_id or "",
+        "RequestId": request.request_id,
+        "CallbackUrl": request.callback_url or "",
+    }
+
+
 class EsmsClient:
     """Thread-safe: one requests.Session whose connection pool is sized for the send concurrency."""
 
@@ -54,6 +75,7 @@ class EsmsClient:
         session: requests.Session | None = None,
     ) -> None:
         self._send_url = f"{base_url.rstrip('/')}/{SEND_ZALO_PATH}"
+        self._sms_url = f"{base_url.rstrip('/')}/{SEND_SMS_PATH}"
         self._timeout = (connect_timeout, read_timeout)
         self._session = session or pooled_session(pool_size)
 
@@ -61,17 +83,18 @@ class EsmsClient:
     def send_url(self) -> str:
         return self._send_url
 
-    def send_zalo_message(self, request: ZaloSendRequest, credentials: EsmsCredentials) -> SendResult:
-        """POST one message; never raises for eSMS's or the network's failures, it classifies them."""
+    def send(self, request: SendRequest, credentials: EsmsCredentials) -> SendResult:
+        """POST one message, ZNS or SMS; never raises for eSMS's or the network's failures, it
+        classifies them."""
+        if isinstance(request, SmsSendRequest):
+            return self._post(self._sms_url, build_sms_body(request, credentials))
+        return self._post(self._send_url, build_send_body(request, credentials))
+
+    def _post(self, url: str, body: dict[str, Any]) -> SendResult:
         started = time.perf_counter()
         try:
             # Never follow a redirect: it would carry the keys to wherever eSMS's answer points.
-            response = self._session.post(
-                self._send_url,
-                json=build_send_body(request, credentials),
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
+            response = self._session.post(url, json=body, timeout=self._timeout, allow_redirects=False)
         except requests.ConnectTimeout:
             return _transport_failure("could not connect to eSMS in time", started, possibly_accepted=False)
         except requests.Timeout:

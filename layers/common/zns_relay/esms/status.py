@@ -22,6 +22,8 @@ from zns_relay.models.esms import EsmsCredentials
 GET_CALLBACK_PATH = "/ZaloCallback/GetCallback"
 QUERY_ZNS_STATUS_PATH = "QueryZnsStatus/"
 SENT_DATA_PATH = "GetSmsSentData_V2"
+SEND_STATUS_PATH = "GetSendStatus"
+SMS_TYPES = ("2",)  # customer-care SMS: the fallbacks
 MAX_SENT_DATA_PAGE = 500  # documented
 ZNS_SMS_TYPES = ("25", "24")  # normal and priority ZNS
 NOT_FOUND_CODES = frozenset({"105", "854"})  # SMSID not found; no data
@@ -42,6 +44,7 @@ class SentMessage:
     sms_id: str
     sent_at: datetime | None
     campaign: str
+    sms_type: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class EsmsStatusClient:
         self._get_callback_url = f"{status_url.rstrip('/')}{GET_CALLBACK_PATH}"
         self._query_url = f"{base_url.rstrip('/')}/{QUERY_ZNS_STATUS_PATH}"
         self._sent_data_url = f"{base_url.rstrip('/')}/{SENT_DATA_PATH}"
+        self._send_status_url = f"{base_url.rstrip('/')}/{SEND_STATUS_PATH}"
         self._timeout = (connect_timeout, read_timeout)
         self._session = session or pooled_session(4)
 
@@ -104,6 +108,26 @@ class EsmsStatusClient:
         parameters.setdefault("SMSID", sms_id)
         if str(data.get("FinalStatus", "")).strip() != "1":
             parameters.pop("SendStatus", None)  # not final: whatever it says, it decides nothing yet
+        return parameters
+
+    def send_status(self, sms_id: str, credentials: EsmsCredentials) -> dict[str, str]:
+        """Any message's status by SMSID (GetSendStatus: the last 7 days), as callback parameters; for
+        the SMS fallbacks, which GetCallback and QueryZnsStatus (ZNS only) do not cover."""
+        try:
+            response = self._session.get(
+                self._send_status_url,
+                params={"RefId": sms_id, **_keys(credentials)},
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            raise StatusQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
+        answer = _json_object(response)
+        code = str(answer.get("CodeResponse", "")).strip()
+        if code != SUCCESS:
+            raise StatusQueryFailed(f"GetSendStatus answered code {code or 'none'}", code or None)
+        parameters = callback_parameters(answer, {})
+        parameters.setdefault("SMSID", sms_id)
         return parameters
 
     def sent_messages(
@@ -143,15 +167,20 @@ class EsmsStatusClient:
             response = self._session.post(url, json=body, timeout=self._timeout, allow_redirects=False)
         except requests.RequestException as error:
             raise StatusQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
-        if response.status_code != 200:
-            raise StatusQueryFailed(f"eSMS answered HTTP {response.status_code}")
-        try:
-            answer = json.loads(response.text)
-        except ValueError:
-            raise StatusQueryFailed("eSMS answered with a body that is not JSON") from None
-        if not isinstance(answer, dict):
-            raise StatusQueryFailed("eSMS answered with JSON that is not an object")
-        return answer
+        return _json_object(response)
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object, or StatusQueryFailed."""
+    if response.status_code != 200:
+        raise StatusQueryFailed(f"eSMS answered HTTP {response.status_code}")
+    try:
+        answer = json.loads(response.text)
+    except ValueError:
+        raise StatusQueryFailed("eSMS answered with a body that is not JSON") from None
+    if not isinstance(answer, dict):
+        raise StatusQueryFailed("eSMS answered with JSON that is not an object")
+    return answer
 
 
 def callback_parameters(item: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, str]:
@@ -174,6 +203,7 @@ def _sent_message(row: Mapping[str, Any]) -> SentMessage | None:
         sms_id=str(sms_id).strip(),
         sent_at=_net_date(row.get("SentTime")),
         campaign=str(row.get("Campaign") or ""),
+        sms_type=str(row.get("SmsType") or ""),
     )
 
 

@@ -44,6 +44,7 @@ CALLBACK_PARAMETERS = (
     "error_info",
     "oaid",
     "tempid",
+    "switchsmsid",  # SMS reports only (TypeId 2)
 )
 _PARAMETER_NAMES = {name.lower(): name for name in CALLBACK_PARAMETERS}
 _CODE_KEYS = ("error", "code", "error_code")
@@ -192,6 +193,7 @@ class DeliveryReport(BaseModel):
     ] = None
     oa_id: Annotated[OptionalText, Field(alias="oaid")] = None
     temp_id: Annotated[OptionalText, Field(alias="tempid")] = None
+    switch_sms_id: Annotated[OptionalText, Field(alias="switchsmsid")] = None
 
     @field_validator("sms_id")
     @classmethod

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from zns_relay.models.errors import ContractViolation
+from zns_relay.models.fallback import FallbackRequest
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
 SEND_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -125,6 +126,14 @@ class ZnsMessage(BaseModel):
             "a message eSMS has not accepted by then ends EXPIRED",
         ),
     ]
+    fallback: Annotated[
+        FallbackRequest | None,
+        Field(
+            alias="Fallback",
+            default=None,
+            description="an SMS to send (once) if the ZNS message cannot reach the person",
+        ),
+    ]
 
     @model_validator(mode="before")
     @classmethod
@@ -185,6 +194,10 @@ class ZnsMessage(BaseModel):
     def _check_mode_and_schedule(self) -> ZnsMessage:
         if self.sending_mode == "3" and self.send_date:
             raise ValueError("SendingMode 3 (exceed quota) cannot be scheduled with SendDate")
+        if self.fallback is not None:
+            missing = sorted(self.fallback.placeholders() - set(self.template_values()))
+            if missing:
+                raise ValueError(f"Fallback.Content names {', '.join(missing)}, which TempData lacks")
         scheduled = self.scheduled_at()
         if scheduled is not None and self.valid_until is not None and scheduled > self.valid_until:
             raise ValueError(
@@ -198,6 +211,10 @@ class ZnsMessage(BaseModel):
         if not self.send_date:
             return None
         return datetime.strptime(self.send_date, SEND_DATE_FORMAT).replace(tzinfo=ESMS_TIMEZONE)
+
+    def template_values(self) -> dict[str, str]:
+        """TempData as names and values, whatever form the producer used."""
+        return {param.key: param.value for param in self.template_params()}
 
     def template_params(self) -> tuple[TemplateParam, ...]:
         """TempData in eSMS's key/value list form, whatever form the producer used."""

@@ -115,6 +115,25 @@ class ZaloSendRequest:
 
 
 @dataclass(frozen=True)
+class SmsSendRequest:
+    """Everything one SendMultipleMessage_V4_post_json call needs except the credentials: a
+    customer-care SMS (SmsType 2), the fallback of a ZNS message."""
+
+    phone: str
+    content: str
+    brandname: str
+    is_unicode: bool
+    request_id: str
+    sandbox: bool
+    fallback_for: str
+    campaign_id: str | None = None
+    callback_url: str | None = None
+
+
+SendRequest = ZaloSendRequest | SmsSendRequest
+
+
+@dataclass(frozen=True)
 class SendResult:
     """The outcome of one send: a classified eSMS answer, or a transport failure (code None).
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from zns_relay.models.state import FINAL_STATUSES, HistoryEntry, MessageRecord, MessageStatus
+from zns_relay.models.state import FINAL_STATUSES, Channel, HistoryEntry, MessageRecord, MessageStatus
 
 EVENT_SOURCE = "zns-relay"
 DETAIL_TYPE = "ZNS Message Status Changed"
@@ -58,6 +58,9 @@ class StatusChanged(BaseModel):
     zalo_error: ZaloError | None
     reason: str | None
     sandbox: bool
+    channel: Channel = Channel.ZNS
+    fallback_for: str | None = None  # an SMS fallback: the ZNS message it stands in for
+    fallback_request_id: str | None = None  # a ZNS message: the SMS fallback sent instead of it
 
     def detail(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -102,6 +105,9 @@ def status_change(
         zalo_error=_zalo_error(entry),
         reason=entry.detail if entry is not None and entry.detail else after.error,
         sandbox=after.sandbox,
+        channel=after.channel,
+        fallback_for=after.fallback_for,
+        fallback_request_id=after.fallback_sent_for(before) if before is not None else None,
     )
 
 

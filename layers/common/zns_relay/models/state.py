@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from zns_relay.models.fallback import FallbackTrigger, PlannedFallback, outcome_trigger, sms_request_id
+
+
+class Channel(StrEnum):
+    """How a message reaches the person: a Zalo ZNS message, or the SMS sent instead of one."""
+
+    ZNS = "zns"
+    SMS = "sms"
 
 
 class MessageStatus(StrEnum):
@@ -93,4 +103,30 @@ class MessageRecord(BaseModel):
     accepted_at: int | None = None  # eSMS accepted it (its answer, a 124, or a first report)
     uncertain_since: int | None = None  # an attempt may have reached eSMS without our knowing
     check_at: int | None = None  # the reconciler looks at the message from this time on
+    channel: Channel = Channel.ZNS
+    fallback: PlannedFallback | None = None  # the SMS to send if it fails; removed when it ends
+    fallback_request_id: str | None = None  # the SMS sent instead of it
+    fallback_for: str | None = None  # on an SMS: the ZNS message it stands in for
     history: list[HistoryEntry] = Field(default_factory=list)
+
+    def fallback_trigger(self) -> FallbackTrigger | None:
+        """The fallback trigger of the message's outcome (None while it is not a failure)."""
+        zalo_codes = [
+            entry.data["error_code"]
+            for entry in reversed(self.history)
+            if entry.data and "error_code" in entry.data
+        ]
+        return outcome_trigger(self.status.value, self.esms_code, zalo_codes)
+
+    def fallback_sent_for(self, before: MessageRecord) -> str | None:
+        """The RequestId of the SMS the write from `before` to this sends, if it ends the message in an
+        outcome its planned fallback asks for, in time (the same decision zns_relay.fallbacks makes)."""
+        planned = before.fallback
+        if planned is None or before.status in FINAL_STATUSES or self.status not in FINAL_STATUSES:
+            return None
+        ended_at = datetime.fromisoformat(self.updated_at.replace("Z", "+00:00")).timestamp()
+        if not planned.applies_to(self.fallback_trigger()) or (
+            self.valid_until is not None and ended_at >= self.valid_until
+        ):
+            return None
+        return sms_request_id(self.request_id)

@@ -1,0 +1,267 @@
+"""The SMS fallback on moto, through the real functions: the sender plans it, the table's stream triggers
+it when the ZNS message ends, FallbackFunction queues it, the sender sends it once, callbacks finish it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from local.template import Resolver
+from tests.conftest import LoadedFunction, load_event, load_function, secret_values, sender_overrides
+from tests.support.esms_stub import EsmsStub, Reply, accepted
+from tests.support.outcomes import TableStream
+from zns_relay.callback_signing import sign
+from zns_relay.models.state import MessageStatus
+from zns_relay.store.messages import MessageStore
+
+ORIGINAL = "otp-42"
+SMS = "otp-42:sms"
+SMS_FIELDS = {
+    "ApiKey", "SecretKey", "Phone", "Content", "Brandname", "SmsType", "IsUnicode", "Sandbox",
+    "campaignid", "RequestId", "CallbackUrl",
+}  # fmt: skip
+BODY: dict[str, Any] = {
+    "Phone": "0901888118",
+    "TempID": "2056446",
+    "TempData": {"otp": "482910", "customer_name": "An"},
+    "RequestId": ORIGINAL,
+    "campaignid": "login",
+    "Fallback": {"Content": "Ma OTP cua {customer_name} la {otp}", "Brandname": "Baotrixemay"},
+}
+
+
+@pytest.fixture
+def store(aws: boto3.Session, deployment: Resolver) -> MessageStore:
+    return MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"))
+
+
+@pytest.fixture
+def fallback(deployment: Resolver, monkeypatch: pytest.MonkeyPatch) -> LoadedFunction:
+    return load_function("FallbackFunction", deployment, monkeypatch, {})
+
+
+@pytest.fixture
+def stream(aws: boto3.Session, deployment: Resolver) -> TableStream:
+    return TableStream(aws, deployment)
+
+
+def queue_event(deployment: Resolver, queue: str, bodies: list[str]) -> dict[str, Any]:
+    """An SQS event of `bodies` from the template's queue `queue`."""
+    record = load_event("sender-batch.json")["Records"][0]
+    return {
+        "Records": [
+            {
+                **record,
+                "messageId": f"m-{index}",
+                "body": body,
+                "eventSourceARN": deployment.get_att(queue, "Arn"),
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def fallback_jobs(aws: boto3.Session, deployment: Resolver) -> list[str]:
+    sqs = aws.client("sqs")
+    messages = sqs.receive_message(QueueUrl=deployment.ref("FallbackQueue"), MaxNumberOfMessages=10).get(
+        "Messages", []
+    )
+    return [message["Body"] for message in messages]
+
+
+def send_original(sender: LoadedFunction, deployment: Resolver, **changes: Any) -> None:
+    sender.invoke(queue_event(deployment, "SendQueue", [json.dumps({**BODY, **changes})]))
+
+
+def report_failed(store: MessageStore, zalo_code: str) -> None:
+    """eSMS's report: Zalo refused the delivery with `zalo_code` (as a callback applies it)."""
+    assert store.transition(
+        ORIGINAL,
+        MessageStatus.FAILED,
+        f"Zalo {zalo_code}",
+        {"error": f"Zalo {zalo_code}"},
+        data={"error_code": zalo_code, "source": "callback"},
+    )
+
+
+def test_a_message_with_no_zalo_account_gets_its_sms_once_filled_in_and_linked(
+    sender: LoadedFunction,
+    fallback: LoadedFunction,
+    stream: TableStream,
+    esms: EsmsStub,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+) -> None:
+    # Given a ZNS message with a fallback, sent, then reported undeliverable: no Zalo account (-118)
+    send_original(sender, deployment)
+    report_failed(store, "-118")
+
+    # When the stream hands the change to FallbackFunction (twice: a stream delivers at least once)
+    event = stream.new_event()
+    assert fallback.invoke(event) == {"batchItemFailures": []}
+    assert fallback.invoke(event) == {"batchItemFailures": []}
+
+    # Then two jobs are queued, and the sender, given both, sends one SMS with the content filled in
+    jobs = fallback_jobs(aws, deployment)
+    assert len(jobs) == 2
+    esms.responder = lambda body: accepted("sms-smsid-1")
+    sender.invoke(queue_event(deployment, "FallbackQueue", jobs))
+    sms_posts = [
+        body for body, path in zip(esms.bodies, esms.paths, strict=True) if "SendMultipleMessage" in path
+    ]
+    assert len(sms_posts) == 1
+    [sms] = sms_posts
+    assert set(sms) == SMS_FIELDS and all(isinstance(value, str) for value in sms.values())
+    assert (sms["Content"], sms["Brandname"], sms["SmsType"], sms["RequestId"]) == (
+        "Ma OTP cua An la 482910", "Baotrixemay", "2", SMS,
+    )  # fmt: skip
+    key = secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"].encode()
+    assert sms["CallbackUrl"].endswith(f"/{SMS}/{sign(key, SMS)}")
+    # And the SMS is a message of its own, linked both ways; the original no longer holds the text
+    sms_item = store.get(SMS)
+    original = store.get(ORIGINAL)
+    assert sms_item is not None and original is not None
+    assert (sms_item.status, sms_item.channel.value, sms_item.fallback_for) == (
+        MessageStatus.ACCEPTED,
+        "sms",
+        ORIGINAL,
+    )
+    assert original.fallback_request_id == SMS and original.fallback is None
+    assert original.history[-1].detail == f"no_zalo: SMS fallback {SMS} queued"
+
+
+@pytest.mark.parametrize(
+    ("ending", "on", "queued"),
+    [
+        ("-114", None, True),  # inactive user: in the deployment's default triggers
+        ("-124", None, False),  # another failure: not asked for
+        ("-124", ["failed"], True),  # "failed" covers any failure
+        ("DELIVERED", ["failed", "unknown"], False),
+        ("UNKNOWN", ["unknown"], True),
+        ("UNKNOWN", None, False),
+    ],
+)
+def test_only_the_outcomes_asked_for_send_the_fallback(
+    sender: LoadedFunction,
+    fallback: LoadedFunction,
+    stream: TableStream,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+    ending: str,
+    on: list[str] | None,
+    queued: bool,
+) -> None:
+    send_original(sender, deployment, Fallback={**BODY["Fallback"], **({"On": on} if on else {})})
+    if ending == "DELIVERED":
+        store.transition(ORIGINAL, MessageStatus.DELIVERED, "delivered")
+    elif ending == "UNKNOWN":
+        store.transition(ORIGINAL, MessageStatus.UNKNOWN, "no report")
+    else:
+        report_failed(store, ending)
+
+    fallback.invoke(stream.new_event())
+
+    assert len(fallback_jobs(aws, deployment)) == (1 if queued else 0)
+
+
+def test_no_sms_once_the_messages_validity_has_passed(
+    sender: LoadedFunction,
+    fallback: LoadedFunction,
+    stream: TableStream,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+) -> None:
+    # Given a message valid a minute more, whose failure report comes after that minute
+    send_original(sender, deployment, ValidUntil="2030-01-01T00:00:00Z")
+    table = aws.resource("dynamodb").Table(deployment.ref("MessagesTable"))
+    table.update_item(
+        Key={"request_id": ORIGINAL},
+        UpdateExpression="SET valid_until = :past",
+        ExpressionAttributeValues={":past": 1},
+    )
+    report_failed(store, "-118")
+
+    fallback.invoke(stream.new_event())
+
+    assert fallback_jobs(aws, deployment) == []
+    original = store.get(ORIGINAL)
+    assert original is not None and original.fallback_request_id is None
+    assert (
+        original.history[-1].detail == "no_zalo: SMS fallback not sent, its validity (ValidUntil) had passed"
+    )
+
+
+def test_a_fallback_naming_what_tempdata_lacks_is_rejected_and_a_deployment_default_applies(
+    deployment: Resolver, esms: EsmsStub, store: MessageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a deployment with a default fallback for template 2056446
+    defaults = {"2056446": {"Content": "Ma OTP: {otp}", "Brandname": "Baotrixemay", "On": ["no_zalo"]}}
+    overrides = {**sender_overrides(esms), "FALLBACK_DEFAULTS": json.dumps(defaults)}
+    sender = load_function("SenderFunction", deployment, monkeypatch, overrides)
+
+    # When one message names a parameter its TempData lacks, and two name no fallback at all
+    plain = {key: value for key, value in BODY.items() if key != "Fallback"}
+    bodies = [
+        {**BODY, "RequestId": "bad", "Fallback": {"Content": "Hi {nobody}"}},
+        {**plain, "RequestId": "default"},
+        {**plain, "RequestId": "no-otp", "TempData": {"x": "1"}},
+    ]
+    sender.invoke(queue_event(deployment, "SendQueue", [json.dumps(body) for body in bodies]))
+
+    # Then the first is REJECTED with the reason, the second plans the deployment's default, and the
+    # third, whose TempData cannot fill the default, is REJECTED too
+    bad, default, no_otp = (store.get(request_id) for request_id in ("bad", "default", "no-otp"))
+    assert bad is not None and bad.status is MessageStatus.REJECTED
+    assert bad.error == "Fallback.Content names nobody, which TempData lacks"
+    assert default is not None and default.fallback is not None
+    assert (default.fallback.content, default.fallback.on) == ("Ma OTP: 482910", ["no_zalo"])
+    assert no_otp is not None and no_otp.status is MessageStatus.REJECTED
+
+
+def test_the_sms_reports_finish_the_sms_and_never_touch_the_original(
+    sender: LoadedFunction,
+    callback: LoadedFunction,
+    esms: EsmsStub,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+) -> None:
+    # Given an SMS fallback eSMS accepted
+    job = {
+        "request_id": SMS, "fallback_for": ORIGINAL, "phone": "0901888118", "content": "Ma OTP 1",
+        "brandname": "Baotrixemay", "is_unicode": False,
+    }  # fmt: skip
+    esms.responder = lambda body: accepted("dc712784-9c5f-4c69-b9a8-ea69d56adc9a87")
+    sender.invoke(queue_event(deployment, "FallbackQueue", [json.dumps(job)]))
+
+    # When eSMS calls back on its own signed URL, in the documented SMS format (TypeId 2, switchsmsid)
+    key = secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"].encode()
+    event = load_event("callback-delivered.json")
+    path = f"/callbacks/esms/{SMS}/{sign(key, SMS)}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = {"request_id": SMS, "signature": sign(key, SMS)}
+    event["rawQueryString"] = (
+        "SMSID=dc712784-9c5f-4c69-b9a8-ea69d56adc9a87&SendFailed=0&SendStatus=5&SendSuccess=1&TotalPrice=850.0000"
+        "&TotalReceiver=1&TotalSent=1&RequestId=&TypeId=2&telcoid=1&phonenumber=0901888118&switchsmsid="
+    )
+
+    assert callback.invoke(event)["statusCode"] == 200
+
+    sms = store.get(SMS)
+    assert sms is not None and sms.status is MessageStatus.DELIVERED
+    assert store.get(ORIGINAL) is None
+
+
+def test_a_sandbox_message_plans_no_fallback(
+    sender: LoadedFunction, store: MessageStore, deployment: Resolver, esms: EsmsStub
+) -> None:
+    esms.responder = lambda body: Reply(body=accepted("s").body)
+    send_original(sender, deployment, Sandbox="1")
+    original = store.get(ORIGINAL)
+    assert original is not None and original.fallback is None
