@@ -195,9 +195,10 @@ def _prepare(publisher: Publisher, inputs: Sequence[InputMessage], output: Outpu
             output.json({"invalid": problems})
         for problem in problems:
             output.error(f"line {problem['line']}: {problem['reason']}")
+        breaks = "breaks" if len(problems) == 1 else "break"
         raise UserError(
             f"nothing was sent: {len(problems)} of {len(inputs)} message{'s' if len(inputs) > 1 else ''}"
-            " break the contract"
+            f" {breaks} the contract"
         ) from None
 
 
@@ -243,6 +244,8 @@ def _show_message(message: dict[str, Any], output: Output) -> None:
         {
             "RequestId": message["requestId"],
             "status": status_text(message["status"], message["isFinal"]),
+            "channel": _channel(message),
+            "SMS instead": message.get("fallbackRequestId"),
             "phone": message.get("phone"),
             "campaign": message.get("campaign"),
             "template": message.get("tempId"),
@@ -304,10 +307,11 @@ def list_messages(
         state.output.json(messages)
         return
     state.output.table(
-        ["RequestId", "status", "since", "phone", "campaign", "attempts", "error"],
+        ["RequestId", "channel", "status", "since", "phone", "campaign", "attempts", "error"],
         [
             [
                 message["requestId"],
+                _channel(message),
                 status_text(message["status"]),
                 message.get("statusAt") or message.get("updatedAt", ""),
                 message.get("phone") or "",
@@ -322,6 +326,13 @@ def list_messages(
         f"{len(messages)} message{'s' if len(messages) != 1 else ''}"
         + (" (--limit reached)" if len(messages) == limit else "")
     )
+
+
+def _channel(message: dict[str, Any]) -> str:
+    """ZNS, or SMS with the ZNS message it stands in for."""
+    if message.get("channel") == "sms":
+        return f"SMS (fallback of {message['fallbackFor']})" if message.get("fallbackFor") else "SMS"
+    return "ZNS"
 
 
 def _time(value: str, name: str) -> str:
