@@ -21,6 +21,7 @@ from local.stack import LocalStack, StackInfo
 from tests.support.waiting import wait_for
 from zns_relay_cli.app import main
 from zns_relay_cli.local_state import STATE_ENV, hold
+from zns_relay_cli.redrive import queue_depth
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -339,11 +340,7 @@ def test_redrive_moves_the_dlq_back_and_never_sends_an_accepted_message_again(
 
 
 def queue_empty(sqs: Any, queue_url: str) -> bool:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return all(attributes[name] == "0" for name in attributes)
+    return queue_depth(sqs, queue_url) == 0
 
 
 def test_balance_and_quota_as_the_simulated_esms_account_has_them(cli: Cli) -> None:
