@@ -15,6 +15,7 @@ from zns_relay_cli.app import main as cli_main
 from zns_relay_cli.local_state import StackAlreadyRunning, hold
 
 DEMO_TIMEOUT_SECONDS = 120
+LOCAL_EXAMPLE_TEMPLATE = "2056446"
 RELAYED = {"send": "send", "status": "status", "events": "watch"}  # ours -> zns-relay's
 
 
@@ -22,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments and arguments[0] in RELAYED:
         # The same code as `zns-relay --local ...`: one validation, one output, one set of exit codes.
-        return cli_main(["--local", RELAYED[arguments[0]], *arguments[1:]])
+        relayed = arguments[1:]
+        if arguments[0] == "send" and not {"--temp-id", "--file", "-f"} & {a.split("=")[0] for a in relayed}:
+            relayed = ["--temp-id", LOCAL_EXAMPLE_TEMPLATE, *relayed]  # the simulator's example template
+        return cli_main(["--local", RELAYED[arguments[0]], *relayed])
     parser = argparse.ArgumentParser(
         prog=".venv/bin/python -m local",
         description=__doc__,

@@ -53,8 +53,8 @@ class Output:
     def fields(self, pairs: Mapping[str, str | Text | None]) -> None:
         """Label and value, a line each; empty values left out."""
         grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold")
-        grid.add_column()
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
         for label, value in pairs.items():
             if value not in (None, ""):
                 grid.add_row(label, value if isinstance(value, Text) else Text(str(value)))
