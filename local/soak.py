@@ -69,9 +69,16 @@ class SoakPlan:
         )
 
     def function_overrides(self) -> dict[str, str]:
-        """A retry window well past the outage, and the reconciler's waits scaled to the soak."""
+        """A retry window well past the outage, and UNKNOWN only after it: the outage takes eSMS's status
+        endpoints down too, so a report lost just before it can be asked for only after it (deployed,
+        an outage of minutes against 72 hours)."""
         window_hours = (self.outage_seconds * 3 + 300) / 3600
-        return {"RETRY_WINDOW_HOURS": f"{window_hours:.4f}", "ESMS_RATE_LIMIT": f"{self.tps_limit * 2:g}"}
+        unknown_hours = (self.outage_seconds + 60) / 3600
+        return {
+            "RETRY_WINDOW_HOURS": f"{window_hours:.4f}",
+            "UNKNOWN_AFTER_HOURS": f"{unknown_hours:.4f}",
+            "ESMS_RATE_LIMIT": f"{self.tps_limit * 2:g}",
+        }
 
 
 @dataclass
@@ -109,6 +116,15 @@ class SoakResult:
         }
 
     @property
+    def falsely_unknown(self) -> set[str]:
+        """UNKNOWN, although eSMS had a final report for them (it reports on all but "no_report")."""
+        return {
+            request_id
+            for request_id, outcome in self.outcomes.items()
+            if self.statuses.get(request_id) == "UNKNOWN" and outcome != "no_report"
+        }
+
+    @property
     def sms_expected(self) -> set[str]:
         """Messages that asked for an SMS fallback and ended FAILED (the soak's only triggers)."""
         return {request_id for request_id in self.fallbacks if self.statuses.get(request_id) == "FAILED"}
@@ -134,7 +150,14 @@ class SoakResult:
 
     @property
     def ok(self) -> bool:
-        problems = (self.sent_twice, self.lost, self.falsely_failed, self.sms_missing, self.sms_unasked)
+        problems = (
+            self.sent_twice,
+            self.lost,
+            self.falsely_failed,
+            self.falsely_unknown,
+            self.sms_missing,
+            self.sms_unasked,
+        )
         return not any(problems)
 
 
@@ -295,6 +318,7 @@ def report(result: SoakResult, out: TextIO) -> None:
         ("RequestIds accepted by eSMS more than once", f"{len(result.sent_twice)}  (must be 0)"),
         ("messages lost (no item, or not final)", f"{len(result.lost)}  (must be 0)"),
         ("messages FAILED although eSMS accepted them", f"{len(result.falsely_failed)}  (must be 0)"),
+        ("messages UNKNOWN although eSMS reported", f"{len(result.falsely_unknown)}  (must be 0)"),
         ("final states", "  ".join(f"{status} {n}" for status, n in sorted(counts.items()))),
         (
             "SMS fallbacks asked for / due (ZNS FAILED)",
@@ -313,6 +337,7 @@ def report(result: SoakResult, out: TextIO) -> None:
         ("accepted twice", result.sent_twice),
         ("lost", result.lost),
         ("falsely failed", result.falsely_failed),
+        ("falsely unknown", result.falsely_unknown),
         ("SMS fallback missing", result.sms_missing),
         ("SMS fallback unasked", result.sms_unasked),
     )

@@ -34,6 +34,7 @@ def test_a_reduced_soak_loses_nothing_sends_nothing_twice_fails_nothing_falsely_
     assert result.sent_twice == {}, printed.getvalue()
     assert result.lost == set(), printed.getvalue()
     assert result.falsely_failed == set(), printed.getvalue()
+    assert result.falsely_unknown == set(), printed.getvalue()
     assert result.dlq_depth == 0, printed.getvalue()
     # Every message that asked for an SMS fallback and failed got exactly one SMS, and no other did
     assert result.sms_missing == set(), printed.getvalue()
