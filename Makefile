@@ -14,7 +14,7 @@ dev: $(VENV)/.installed $(SAM_VENV)/.installed
 # uv installs the pinned requirements in seconds where pip takes a minute.
 UV_VERSION := 0.13.9
 
-$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt

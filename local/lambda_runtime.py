@@ -226,7 +226,8 @@ class ExecutionEnvironments:
 
 
 class FunctionOutput:
-    """Where a function's environments write: a file, or else this process's stdout and stderr.
+    """Where a function's environments write (their stdout and stderr alike): a file, or else this
+    process's stderr, so that a command's own stdout stays its own (`python -m local up | jq`).
 
     Each line is written whole and flushed at once, so lines from several environments never mix.
     """
@@ -236,11 +237,11 @@ class FunctionOutput:
         self._lock = threading.Lock()
         self._closed = False
 
-    def write(self, line: str, *, error_stream: bool = False) -> None:
+    def write(self, line: str) -> None:
         with self._lock:
             if self._closed:
                 return
-            target = self._file or (sys.stderr if error_stream else sys.stdout)
+            target = self._file or sys.stderr
             target.write(line + "\n")
             target.flush()
 
@@ -288,8 +289,8 @@ class _Environment:
         assert self._process.stdout is not None
         assert self._process.stderr is not None
         self._logs = [
-            _LogCopier(self._process.stdout, name, output, error_stream=False),
-            _LogCopier(self._process.stderr, name, output, error_stream=True),
+            _LogCopier(self._process.stdout, name, output, "stdout"),
+            _LogCopier(self._process.stderr, name, output, "stderr"),
         ]
         for copier in self._logs:
             copier.start()
@@ -370,20 +371,17 @@ class _Environment:
     def _platform_line(self, text: str) -> None:
         """A line Lambda itself adds to the function's log."""
         for line in text.splitlines():
-            self._output.write(tagged(line, self.name), error_stream=True)
+            self._output.write(tagged(line, self.name))
 
 
 class _LogCopier(threading.Thread):
     """Copies one of an environment's pipes to the function output, a line at a time as it comes."""
 
-    def __init__(
-        self, pipe: IO[bytes], environment: str, output: FunctionOutput, *, error_stream: bool
-    ) -> None:
-        super().__init__(name=f"logs-{environment}-{'stderr' if error_stream else 'stdout'}", daemon=True)
+    def __init__(self, pipe: IO[bytes], environment: str, output: FunctionOutput, stream: str) -> None:
+        super().__init__(name=f"logs-{environment}-{stream}", daemon=True)
         self._pipe = pipe
         self._environment = environment
         self._output = output
-        self._error_stream = error_stream
         self._progress = threading.Condition()
         self._invocations_ended = 0
         self._pipe_ended = False
@@ -393,7 +391,7 @@ class _LogCopier(threading.Thread):
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             text, marker, number = line.partition(_END_OF_INVOCATION)
             if text or not marker:
-                self._output.write(tagged(text, self._environment), error_stream=self._error_stream)
+                self._output.write(tagged(text, self._environment))
             if marker:
                 with self._progress:
                     self._invocations_ended = int(number)

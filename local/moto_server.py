@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -116,6 +117,7 @@ class MotoServer:
     def start(self) -> MotoServer:
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
             [sys.executable, "-m", "local.moto_server", self._host],
+            stdin=subprocess.PIPE,  # never written: its end closing tells the server we are gone
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -145,9 +147,17 @@ class MotoServer:
                 self._process.wait()
 
 
+def _exit_with_parent() -> None:
+    """End this process once the stack that started it is gone, however it ended (even killed, with no
+    chance to stop us): its end of our stdin closes then."""
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
 def serve(host: str) -> None:
-    """The child process: serve until terminated, after printing the port on one JSON line."""
+    """The child process: serve until terminated or orphaned, after printing the port on one JSON line."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the stack, which then stops us
+    threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     gc.set_threshold(*GC_THRESHOLDS)
     install_atomic_dynamodb()

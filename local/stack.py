@@ -19,7 +19,6 @@ from local.aws import function_environment, provision
 from local.crashes import CrashPlan
 from local.esms_simulator import BASE_PATH as ESMS_BASE_PATH
 from local.esms_simulator import EsmsSimulator, SimulatorConfig
-from local.event_bus import watch_events
 from local.event_source import SqsEventSource
 from local.http_api import HttpApiServer, Route
 from local.lambda_runtime import ExecutionEnvironments
@@ -28,9 +27,11 @@ from local.schedule import Schedule
 from local.streams import DynamoDBStreamEventSource, StreamMapping
 from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
 from zns_relay.store.messages import from_item
+from zns_relay_cli.local_state import STATE_ENV, STATE_FILE, running_stack
 
-STATE_DIR = Path(__file__).resolve().parent / ".state"
-STATE_FILE = STATE_DIR / "stack.json"
+# Where `up` tells the `zns-relay` command (and `python -m local send|status|events`) about itself,
+# and where the demo and soak write their function logs: $ZNS_RELAY_LOCAL_STATE, else local/.state.
+STATE_DIR = Path(os.environ.get(STATE_ENV) or Path(__file__).resolve().parent / ".state")
 HTTP_ENVIRONMENTS = 4  # concurrent invocations an HTTP API route gets locally
 LOCAL_PARAMETERS = {"DefaultOaId": "1397492183140006179", "Stage": "dev"}
 FAKE_CREDENTIALS = {
@@ -67,8 +68,9 @@ class StackInfo:
     callback_base_url: str
     esms_url: str
     event_bus_name: str
-    events_queue_url: str  # every event of the bus, for `python -m local events`
     status_api_url: str
+    esms_secret_id: str
+    default_oa_id: str
     region: str = PSEUDO_PARAMETERS["AWS::Region"]
 
     def client(self, service: str) -> Any:
@@ -112,15 +114,25 @@ class StackInfo:
         )
         return from_item(response["Item"]) if "Item" in response else None
 
-    def save(self, path: Path = STATE_FILE) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2))
+    def save(self, folder: Path = STATE_DIR) -> None:
+        """Written by `up` while it holds the folder (local_state.hold)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / STATE_FILE).write_text(json.dumps(asdict(self), indent=2))
 
     @classmethod
-    def load(cls, path: Path = STATE_FILE) -> StackInfo:
-        if not path.exists():
-            raise SystemExit("no local stack is running: start one with `python -m local up`")
-        return cls(**json.loads(path.read_text()))
+    def load(cls, folder: Path = STATE_DIR) -> StackInfo:
+        """The running stack's; NoLocalStack (saying how to start one) when none runs."""
+        return cls(**running_stack(folder))
+
+    def environment(self) -> dict[str, str]:
+        """What a plain AWS client (the AWS CLI, boto3) needs in its environment to use this stack."""
+        return {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }
 
 
 def history_lines(message: Mapping[str, Any]) -> list[str]:
@@ -134,7 +146,7 @@ def history_lines(message: Mapping[str, Any]) -> list[str]:
 class LocalStack:
     """Start, use and stop everything; `advertise_host` is the address others (containers) reach us at.
 
-    `function_output` takes the functions' log lines and metrics (a file), instead of this stdout.
+    `function_output` takes the functions' log lines and metrics (a file), instead of this stderr.
     `crashes` arms crashes in the functions' environments and records those that fired; it lives in
     `crash_dir` when given (kept after stop), else in a temporary directory removed at stop.
     """
@@ -159,7 +171,7 @@ class LocalStack:
         self._advertise = advertise_host or ("127.0.0.1" if host in ("0.0.0.0", "") else host)
         self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self._overrides = {**LOCAL_FUNCTION_OVERRIDES, **(function_overrides or {})}
-        self._function_output = function_output  # where the functions' log lines go (default: stdout)
+        self._function_output = function_output  # where the functions' log lines go (default: stderr)
         self._temporary_crash_dir = crash_dir is None
         self.crashes = CrashPlan(crash_dir or Path(tempfile.mkdtemp(prefix="zns-relay-crashes-")))
         self.moto = MotoServer(host)
@@ -192,7 +204,6 @@ class LocalStack:
         for api in self.template.resources_of_type("AWS::Serverless::HttpApi"):
             self.resolver.refs[api] = "local"  # the one local HTTP API serves every HttpApi of the template
         event_bus_name = self.resolver.ref("StatusEventBus")
-        events_queue_url = watch_events(session.client("events"), session.client("sqs"), event_bus_name)
         self._started.append(self.simulator.start().stop)
         self._started.append(self.http_api.start().stop)
         callback_base_url = f"http://{self._advertise}:{self.http_api.port}/callbacks/esms"
@@ -218,8 +229,9 @@ class LocalStack:
             callback_base_url=callback_base_url,
             esms_url=esms_url,
             event_bus_name=event_bus_name,
-            events_queue_url=events_queue_url,
             status_api_url=f"http://{self._advertise}:{self.http_api.port}",
+            esms_secret_id=self.resolver.ref("EsmsSecret"),
+            default_oa_id=self._parameters["DefaultOaId"],
         )
         return self.info
 

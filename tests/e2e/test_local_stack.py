@@ -15,6 +15,7 @@ import pytest
 from local.demo import DEMO_FAULTS, build_mix, run_demo
 from local.stack import LocalStack, StackInfo
 from tests.support.waiting import wait_for
+from zns_relay_cli.local_state import STATE_ENV, is_running
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,22 +55,51 @@ def test_a_realistic_mix_with_faults_ends_as_each_input_calls_for(stack: LocalSt
     assert result.dlq_depth == 0
 
 
-def test_up_prints_its_endpoints_and_a_published_message_ends_delivered(tmp_path: Path) -> None:
+def start_up(state: Path, stderr: Path, *extra: str) -> subprocess.Popen[str]:
+    """`python -m local up` with its own state folder, stderr to a file."""
     environment = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}"}
     environment.pop("AWS_ENDPOINT_URL", None)
-    env_vars = tmp_path / "env-vars.json"
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "local", "up", "--env-vars", str(env_vars)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+    environment[STATE_ENV] = str(state)
+    with stderr.open("w") as errors:
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "local", "up", *extra],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+
+
+def exports(stderr: Path) -> dict[str, str]:
+    """The variables `up` tells a plain AWS client to export, as it printed them on stderr."""
+    line = wait_for(
+        lambda: next((x for x in stderr.read_text().splitlines() if x.strip().startswith("export ")), None),
+        30,
     )
+    assert line is not None, stderr.read_text()
+    return dict(pair.split("=", 1) for pair in line.split()[1:])
+
+
+def children(pid: int) -> set[int]:
+    """The processes `pid` started, and theirs."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            found |= {int(child), *children(int(child))}
+    return found
+
+
+def test_up_prints_its_endpoints_and_a_plain_aws_client_uses_them(tmp_path: Path) -> None:
+    # Given `up` running
+    env_vars = tmp_path / "env-vars.json"
+    stderr = tmp_path / "up.log"
+    process = start_up(tmp_path / "state", stderr, "--env-vars", str(env_vars))
     try:
         assert process.stdout is not None
         endpoints = json.loads(process.stdout.readline())
         assert set(endpoints) == {
+            "region",
             "aws_endpoint",
             "queue_url",
             "dlq_url",
@@ -79,45 +109,85 @@ def test_up_prints_its_endpoints_and_a_published_message_ends_delivered(tmp_path
             "event_bus_name",
             "status_api_url",
         }
-        info = StackInfo.load()
+        variables = exports(stderr)
+        assert (variables["AWS_REGION"], variables["AWS_ENDPOINT_URL"]) == (
+            endpoints["region"],
+            endpoints["aws_endpoint"],
+        )
 
-        # A plain SQS client publishes to queue_url
+        # When a plain boto3 client, configured only by what `up` said to export, publishes a message
         body = {
             "Phone": "+84 90 188 8484",
             "TempID": "2056446",
             "TempData": {"otp": "4829"},
             "RequestId": "up-1",
         }
-        info.client("sqs").send_message(QueueUrl=endpoints["queue_url"], MessageBody=json.dumps(body))
+        plain = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        subprocess.run(  # noqa: S603
+            [
+                sys.executable,
+                "-c",
+                "import boto3, sys;"
+                " boto3.client('sqs').send_message(QueueUrl=sys.argv[1], MessageBody=sys.argv[2])",
+                endpoints["queue_url"],
+                json.dumps(body),
+            ],
+            env={**plain, **variables},
+            check=True,
+        )
 
+        # Then it ends DELIVERED, and the command finds this stack by its state folder
+        info = StackInfo.load(tmp_path / "state")
         assert wait_for(lambda: info.statuses().get("up-1") == "DELIVERED", 30)
         shown = subprocess.run(
             [sys.executable, "-m", "local", "status", "up-1"],
             cwd=ROOT,
-            env=environment,
+            env={**os.environ, STATE_ENV: str(tmp_path / "state"), "COLUMNS": "200"},
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-        assert shown.startswith("up-1: DELIVERED")
+        assert "DELIVERED (final)" in shown
         assert "delivered (SendStatus 5, SendSuccess 1)" in shown
-        # And `events` prints its final event from the bus
-        followed = subprocess.run(
-            [sys.executable, "-m", "local", "events", "--final", "--count", "1", "--idle", "20"],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert "up-1" in followed
-        assert "-> DELIVERED  (final)" in followed
+        # And a second `up` on the same state is refused, naming the running one
+        second = start_up(tmp_path / "state", tmp_path / "second.log")
+        assert second.wait(timeout=60) == 1
+        assert f"already running (pid {process.pid}" in (tmp_path / "second.log").read_text()
         # And the env-vars file lets `sam local invoke` reach this stack
         functions = json.loads(env_vars.read_text())
         assert functions["SenderFunction"]["AWS_ENDPOINT_URL"] == endpoints["aws_endpoint"]
         assert functions["SenderFunction"]["TABLE_NAME"] == endpoints["table_name"]
     finally:
         process.send_signal(signal.SIGINT)
-        remaining = process.communicate(timeout=20)[0]
+        remaining = process.communicate(timeout=30)[0]
+    # And stdout held the JSON line alone (`| jq` works); the rest went to stderr
     assert process.returncode == 0
-    assert json.loads(remaining.strip().splitlines()[-1]) == {"stopped": True}
+    assert remaining == ""
+    assert stderr.read_text().strip().endswith("stopped")
+
+
+def test_up_killed_outright_leaves_no_process_behind(tmp_path: Path) -> None:
+    # Given `up` running, with the processes it started
+    process = start_up(tmp_path / "state", tmp_path / "up.log")
+    assert process.stdout is not None
+    json.loads(process.stdout.readline())
+    started = children(process.pid)
+    assert started
+
+    # When it is killed with no chance to stop them
+    process.kill()
+    process.wait(timeout=10)
+
+    # Then they end too, and the command no longer takes the stack for running
+    def alive() -> set[int]:
+        return {pid for pid in started if Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid)}
+
+    assert wait_for(lambda: not alive(), 30), alive()
+    assert not is_running(tmp_path / "state")
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "gone"

@@ -17,6 +17,7 @@ from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, secret_values
 from tests.support.esms_stub import EsmsStub
 from zns_relay.callback_signing import sign
+from zns_relay.models.contract import rejection_key
 
 MAX_ITEM_BYTES = 100_000
 DONE = {"REJECTED", "ACCEPTED", "EXPIRED"}
@@ -71,13 +72,15 @@ def stored(aws: boto3.Session, deployment: Resolver, request_id: str) -> tuple[s
 
 
 def recorded_under(record: dict[str, Any]) -> list[str]:
-    """Where a record's message may be: its RequestId (if it has a string one), or its SQS messageId."""
+    """Where a record's message may be: its RequestId (if it has a string one) or the key derived from
+    one that breaks the rule, or its SQS messageId."""
     try:
         document = json.loads(record["body"])
     except (ValueError, RecursionError):
         return [record["messageId"]]
     request_id = document.get("RequestId") if isinstance(document, dict) else None
-    return [value for value in (request_id, record["messageId"]) if isinstance(value, str) and value]
+    given = [request_id, rejection_key(request_id)] if isinstance(request_id, str) and request_id else []
+    return [*given, record["messageId"]]
 
 
 @settings(

@@ -25,6 +25,7 @@ from tests.conftest import (
 )
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
 from zns_relay.callback_signing import sign
+from zns_relay.models.contract import rejection_key
 
 SEED_FIELDS = {
     "ApiKey", "SecretKey", "OAID", "Phone", "TempData", "SendDate", "TempID",
@@ -644,3 +645,73 @@ def test_a_forced_sandbox_stage_never_really_sends_and_an_unlisted_oa_is_rejecte
     other = item(aws, deployment, "eb-order-DH240888")
     assert other is not None and other["status"] == "REJECTED"
     assert other["error"] == "OAID: 4097311281936189049 is not one this deployment sends for"
+
+
+def emitted_metrics(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
+
+
+def test_a_request_id_reused_for_a_different_message_is_not_sent_and_is_recorded_and_counted(
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    aws: boto3.Session,
+    deployment: Resolver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a message sent and accepted
+    sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json"))
+    capsys.readouterr()
+
+    # When a producer publishes a different message (another phone) under the same RequestId, and the
+    # first message again (a plain redelivery)
+    sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json", Phone="0912345678"))
+    sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json"))
+
+    # Then eSMS got the first message only, once
+    assert esms.sends_for("eb-order-DH240888") == 1
+    # And the message holding the RequestId says, in its history, that another message reused it
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "ACCEPTED"
+    notes = [entry for entry in stored["history"] if "status" not in entry]
+    assert len(notes) == 1
+    assert notes[0]["detail"].startswith("RequestId reused by a different message")
+    assert "091****678" in notes[0]["detail"]
+    # And it is counted (a plain redelivery is not)
+    counted = [m.get("RequestIdReused") for m in emitted_metrics(capsys.readouterr().out)]
+    assert sum(1 for value in counted if value in (1.0, [1.0])) == 1
+
+
+def test_a_message_rejected_for_its_over_long_request_id_is_recorded_under_a_key_derived_from_it(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given a body whose RequestId is longer than 50 characters
+    given = "order-DH240888-customer-0901888484-confirmation-2026"
+    event = batch(deployment, "sender-eventbridge-wrapped.json", RequestId=given)
+
+    sender.invoke(event)
+
+    # Then it is REJECTED unsent, under the key the status API derives from the id the producer gave
+    # (not under the SQS messageId, which the producer may never have seen)
+    stored = item(aws, deployment, rejection_key(given))
+    assert stored is not None and stored["status"] == "REJECTED"
+    assert stored["error"].startswith("RequestId:")
+    assert item(aws, deployment, event["Records"][0]["messageId"]) is None
+    assert esms.bodies == []
+
+
+def test_a_scheduled_message_still_retrying_after_its_send_date_is_sent_not_rejected(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given a message published a minute before its SendDate (eSMS reads SendDate in UTC+7)
+    published = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    send_date = "2026-11-27 15:01:00"  # 08:01 UTC
+    event = batch(deployment, "sender-eventbridge-wrapped.json", SendDate=send_date)
+    event["Records"][0]["attributes"]["SentTimestamp"] = str(int(published.timestamp() * 1000))
+
+    # When it is received (now: after its SendDate has passed, as after hours of retries)
+    sender.invoke(event)
+
+    # Then it is sent, with its SendDate, not rejected as "in the past"
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "ACCEPTED"
+    assert [body["SendDate"] for body in esms.bodies] == [send_date]

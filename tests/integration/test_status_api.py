@@ -16,13 +16,23 @@ from pydantic.alias_generators import to_camel
 from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.outcomes import SteppingClock
+from zns_relay.models.contract import rejection_key
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.messages import STATUS_SHARDS, MessageStore, status_shard
 
 REQUEST_ID = "order-DH240501-confirm"  # the message events/status-get-message.json asks for
 CHECK_AT = 4102444800
 FIELDS = {"phone": "0901888484", "temp_id": "2056446", "oa_id": "1", "campaign_id": "autumn-sale"}
-INTERNAL = {"claim_token", "lease_until", "awaiting", "check_at", "status_shard", "expires_at", "retry_until"}
+INTERNAL = {
+    "claim_token",
+    "lease_until",
+    "awaiting",
+    "check_at",
+    "status_shard",
+    "expires_at",
+    "retry_until",
+    "fingerprint",
+}
 
 
 @pytest.fixture
@@ -96,11 +106,28 @@ def test_a_message_is_answered_with_its_history_and_nothing_internal(
     assert not (INTERNAL | {to_camel(name) for name in INTERNAL}) & set(body)
 
 
-def test_an_unknown_id_is_404_and_a_malformed_one_400(status_api: LoadedFunction) -> None:
+def test_an_unknown_id_is_404_and_one_far_too_long_400(status_api: LoadedFunction) -> None:
     assert get_message(status_api, "no-such-message") == (404, {"message": "no such message"})
-    code, body = get_message(status_api, "x" * 51)
+    assert get_message(status_api, "x" * 51) == (404, {"message": "no such message"})
+    code, body = get_message(status_api, "x" * 1001)
     assert code == 400
     assert body["message"].startswith("request_id:")
+
+
+def test_a_message_rejected_for_its_over_long_request_id_is_found_by_that_id(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given a body REJECTED because its RequestId is too long (recorded under the key derived from it)
+    given = "order-2026-11-27-customer-0901888484-confirmation-x"
+    reason = "RequestId: String should match pattern '^[A-Za-z0-9._:-]{1,50}$'"
+    store.create_final(rejection_key(given), MessageStatus.REJECTED, reason)
+
+    # When the producer asks for it by the RequestId it gave
+    code, body = get_message(status_api, given)
+
+    # Then it is found, and says why
+    assert code == 200
+    assert (body["requestId"], body["status"], body["error"]) == (rejection_key(given), "REJECTED", reason)
 
 
 def test_the_sample_list_request_lists_failed_messages_since_a_time(

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from zns_relay.models.contract import message_json_schema, normalise_phone, parse_message_body
+from zns_relay.models.contract import (
+    message_json_schema,
+    normalise_phone,
+    parse_message_body,
+    rejection_key,
+)
 from zns_relay.models.errors import ContractViolation
 from zns_relay.schema import render_schema
 
@@ -148,10 +153,51 @@ def test_violation_keeps_a_valid_request_id_for_recording() -> None:
     assert caught.value.request_id == "order-77"
 
 
-def test_violation_without_a_usable_request_id_has_none() -> None:
+def test_a_request_id_that_breaks_the_rule_is_recorded_under_a_key_derived_from_it() -> None:
+    # Given a body whose RequestId is too long (the producer will look for exactly this id)
+    given = "order-2026-11-27-customer-0901888484-confirmation-x"
+    # When it is parsed
     with pytest.raises(ContractViolation) as caught:
-        parse_message_body(body(Phone="123", RequestId="bad id"))
+        parse_message_body(body(RequestId=given))
+    # Then the rejection is recorded under a valid RequestId derived from the given one, stable and
+    # distinct per given id, which a look-up by the given id computes the same way
+    assert caught.value.request_id == rejection_key(given)
+    assert rejection_key(given).startswith("rejected:")
+    assert len(rejection_key(given)) <= 50
+    assert rejection_key(given) != rejection_key(given + "x")
+
+
+@pytest.mark.parametrize("request_id", [None, "", 12345])
+def test_violation_without_a_string_request_id_has_none(request_id: object) -> None:
+    with pytest.raises(ContractViolation) as caught:
+        parse_message_body(body(Phone="123", RequestId=request_id))
     assert caught.value.request_id is None
+
+
+@pytest.mark.parametrize(
+    "snake_case",
+    [
+        {"phone": "0901888484", "TempID": "2056446", "TempData": {"name": "An"}},
+        {"Phone": "0901888484", "temp_id": "2056446", "TempData": {"name": "An"}},
+        {"Phone": "0901888484", "TempID": "2056446", "temp_data": {"name": "An"}},
+        {**VALID, "request_id": "order-1"},
+        {**VALID, "campaign_id": "autumn"},
+    ],
+)
+def test_only_the_documented_field_names_are_read_not_snake_case(snake_case: dict[str, Any]) -> None:
+    # Given a body using the model's Python names instead of eSMS's (the schema forbids them)
+    # When it is parsed, Then it is refused, naming the field the producer got wrong
+    reason = violation(json.dumps(snake_case))
+    assert next(name for name in snake_case if name not in VALID) in reason
+
+
+@pytest.mark.parametrize(
+    "temp_data",
+    [{"customer_name": ""}, {"customer_name": "An", "order_code": "   "}, [{"key": "otp", "value": ""}]],
+)
+def test_an_empty_temp_data_value_is_refused_before_it_reaches_esms(temp_data: object) -> None:
+    reason = violation(body(TempData=temp_data))
+    assert "TempData" in reason and "empty value" in reason
 
 
 @pytest.mark.parametrize(

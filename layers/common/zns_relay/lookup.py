@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zns_relay.models.contract import is_valid_request_id, rejection_key
 from zns_relay.models.errors import MessageNotFound
 from zns_relay.models.lookup import ListedBy, ListQuery, MessageView
 from zns_relay.models.state import MessageStatus
@@ -17,7 +18,10 @@ class MessageLookup:
         self._index = index
 
     def message(self, request_id: str) -> dict[str, Any]:
-        item = self._index.item(request_id)
+        """The message of a RequestId. A RequestId that breaks the contract (too long, a space) never
+        names a message itself: its body was REJECTED and recorded under a key derived from it."""
+        key = request_id if is_valid_request_id(request_id) else rejection_key(request_id)
+        item = self._index.item(key)
         if item is None:
             raise MessageNotFound(request_id)
         return MessageView.of(item).answer()

@@ -9,6 +9,8 @@ FAILED: it waits for its delivery report, and the reconciler ends it UNKNOWN if 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import threading
 from collections.abc import Callable, Mapping
@@ -21,7 +23,7 @@ from zns_relay.backoff import retry_delay_seconds
 from zns_relay.callback_signing import CallbackSigner
 from zns_relay.credentials import SecretCache
 from zns_relay.delivery import FollowUp
-from zns_relay.models.contract import ZnsMessage, parse_message_body
+from zns_relay.models.contract import ZnsMessage, parse_message_body, schedule_problem
 from zns_relay.models.errors import ConfigurationError, ContractViolation
 from zns_relay.models.esms import (
     CREDENTIALS_CODE,
@@ -33,6 +35,7 @@ from zns_relay.models.esms import (
     ZaloSendRequest,
     is_known_code,
 )
+from zns_relay.models.events import mask_phone
 from zns_relay.models.fallback import (
     FallbackJob,
     FallbackRequest,
@@ -47,10 +50,9 @@ from zns_relay.pacing import SendPacer
 from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
+EVERY_STATUS = frozenset(MessageStatus)
 TPS_LIMIT_CODE = "160"
 RESEND_SLOT_WAIT_SECONDS = 2.0
-SCHEDULE_GRACE = timedelta(minutes=5)  # a SendDate this little in the past is clock skew or queue time
-MAX_SCHEDULE_AHEAD = timedelta(days=365)  # how long a resend with re-read keys may wait for its send slot
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5
 # Retries beyond this many receives still count attempts but add no history entry: a message retried
@@ -214,7 +216,7 @@ class MessageSender:
             history=delivery.receive_count <= HISTORY_RECEIVES,
         )
         if isinstance(claim, ClaimLost):
-            return self._lost(claim, request.request_id, now)
+            return self._lost(claim, request, delivery, now)
         if now >= (claim.retry_until or window.retry_until):
             return self._close_window(claim, None)
 
@@ -226,9 +228,11 @@ class MessageSender:
             result = SendResult(ResultClass.ACCOUNT, None, message=f"configuration: {error}")
         return self._record(request, claim, result, delivery.receive_count)
 
-    def _lost(self, lost: ClaimLost, request_id: str, now: int) -> SendOutcome:
+    def _lost(self, lost: ClaimLost, request: SendRequest, delivery: SqsDelivery, now: int) -> SendOutcome:
         """Another delivery is sending it right now: come back when its lease ends, in case it dies
-        (this record may be the only copy left). Otherwise it is past sending: nothing to do."""
+        (this record may be the only copy left). Otherwise it is past sending: nothing to send, and a
+        different message under the same RequestId is recorded on the first one's history."""
+        request_id = request.request_id
         if lost.status is MessageStatus.SENDING and (lost.lease_until or 0) >= now:
             count("RecordsHandedBack")
             logger.info("another delivery is sending this RequestId; back after its lease")
@@ -238,9 +242,24 @@ class MessageSender:
                 "being sent by another delivery",
                 lost.lease_until - now + 1 if lost.lease_until else 1,
             )
+        if isinstance(request, ZaloSendRequest) and _reused_by_another_message(lost, request):
+            return self._reused(lost, request, delivery)
         count("DuplicatesSkipped")
         logger.info("RequestId already sent or finished: not sent again", extra={"status": lost.status})
         return SendOutcome(Outcome.SKIPPED, request_id, f"already {lost.status.value}")
+
+    def _reused(self, lost: ClaimLost, request: ZaloSendRequest, delivery: SqsDelivery) -> SendOutcome:
+        """A producer gave this RequestId to a different message: it is not sent (the RequestId is
+        taken), and the message that holds it says so in its history and the RequestIdReused metric."""
+        detail = (
+            f"RequestId reused by a different message (TempID {request.temp_id}, to "
+            f"{mask_phone(request.phone)}): not sent; give every message its own RequestId"
+        )
+        data = {"sqs_message_id": delivery.message_id, "temp_id": request.temp_id, "phone": request.phone}
+        self._store.note(request.request_id, detail, data, while_in=EVERY_STATUS)
+        count("RequestIdReused")
+        logger.warning("RequestId reused by a different message: not sent", extra={"status": lost.status})
+        return SendOutcome(Outcome.SKIPPED, request.request_id, detail)
 
     def _resolve(self, message: ZnsMessage, delivery: SqsDelivery) -> ZaloSendRequest:
         """The send request, by the deployment's rules: its OA, its sandbox, the schedule's bounds."""
@@ -250,7 +269,11 @@ class MessageSender:
             raise ContractViolation("OAID: required, since this deployment has no DefaultOaId", request_id)
         if self._policy.allowed_oa_ids and oa_id not in self._policy.allowed_oa_ids:
             raise ContractViolation(f"OAID: {oa_id} is not one this deployment sends for", request_id)
-        self._check_schedule(message, request_id)
+        # Against the time the producer published it, not this receive's: a scheduled message still
+        # retrying after its SendDate is sent, not rejected.
+        problem = schedule_problem(message, delivery.sent_at)
+        if problem:
+            raise ContractViolation(problem, request_id)
         sandbox = message.sandbox == "1" if message.sandbox is not None else self._policy.sandbox_default
         sandbox = sandbox or self._policy.force_sandbox
         return ZaloSendRequest(
@@ -264,18 +287,6 @@ class MessageSender:
             campaign_id=message.campaign_id,
             sending_mode=message.sending_mode,
         )
-
-    def _check_schedule(self, message: ZnsMessage, request_id: str) -> None:
-        scheduled = message.scheduled_at()
-        if scheduled is None:
-            return
-        now = self._clock()
-        if scheduled < now - SCHEDULE_GRACE:
-            raise ContractViolation(
-                "SendDate: is in the past (it is read in Vietnam time, UTC+7)", request_id
-            )
-        if scheduled > now + MAX_SCHEDULE_AHEAD:
-            raise ContractViolation("SendDate: is more than a year ahead (a typo?)", request_id)
 
     def _plan_fallback(self, message: ZnsMessage, request: ZaloSendRequest) -> dict[str, object] | None:
         """The SMS to send if the message fails, as the item keeps it (content filled in, defaults
@@ -501,6 +512,7 @@ def _zns_fields(request: ZaloSendRequest) -> dict[str, object]:
         "oa_id": request.oa_id,
         "campaign_id": request.campaign_id,
         "sandbox": request.sandbox,
+        "fingerprint": message_fingerprint(request),
     }
 
 
@@ -512,3 +524,22 @@ def _sms_fields(request: SmsSendRequest) -> dict[str, object]:
         "sandbox": request.sandbox,
         "fallback_for": request.fallback_for,
     }
+
+
+def message_fingerprint(request: ZaloSendRequest) -> str:
+    """What makes two messages the same message: who gets which template with which parameters."""
+    content = [
+        request.phone,
+        request.oa_id,
+        request.temp_id,
+        sorted((p.key, p.value) for p in request.temp_data),
+    ]
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _reused_by_another_message(lost: ClaimLost, request: ZaloSendRequest) -> bool:
+    """A REJECTED item never held a sendable body, so any sendable one is another message; an item
+    written before fingerprints existed is taken for the same message."""
+    if lost.status is MessageStatus.REJECTED:
+        return True
+    return lost.fingerprint is not None and lost.fingerprint != message_fingerprint(request)

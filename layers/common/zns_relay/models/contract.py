@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -36,6 +37,8 @@ MAX_BODY_BYTES = 64 * 1024  # a ZNS message is a few hundred bytes; anything nea
 MAX_TEMPLATE_PARAMS = 40
 MAX_PARAM_KEY_CHARS = 100
 MAX_PARAM_VALUE_CHARS = 500  # ZNS templates cap their parameters far lower (30 to 100 characters)
+SCHEDULE_GRACE = timedelta(minutes=5)  # a SendDate this little in the past is clock skew or queue time
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
 
 
 def normalise_phone(raw: str) -> str:
@@ -77,10 +80,11 @@ TempDataInput = (
 class ZnsMessage(BaseModel):
     """One message as a producer sends it; field aliases are eSMS's own names."""
 
+    # Only eSMS's documented names (the aliases) are read: a snake_case `phone` or `temp_id` is an
+    # unknown field, refused like any other, as the published schema says.
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        populate_by_name=True,
         str_strip_whitespace=True,
         title="ZnsMessage",
         field_title_generator=lambda name, field: field.alias or name,
@@ -95,7 +99,10 @@ class ZnsMessage(BaseModel):
     temp_id: Annotated[str, Field(alias="TempID", pattern=r"^[0-9]{1,20}$", description="ZNS template id")]
     temp_data: Annotated[
         TempDataInput,
-        Field(alias="TempData", description="template parameters: an object of strings or [{key, value}]"),
+        Field(
+            alias="TempData",
+            description="template parameters: an object of non-empty strings or [{key, value}]",
+        ),
     ]
     oa_id: Annotated[
         str | None, Field(alias="OAID", default=None, min_length=1, max_length=64, pattern=r"^\S+$")
@@ -154,6 +161,13 @@ class ZnsMessage(BaseModel):
             raise ValueError("parameter names must not be blank")
         if len(set(keys)) != len(keys):
             raise ValueError("parameter names must be unique")
+        values = value.values() if isinstance(value, dict) else [param.value for param in value]
+        empty = [key for key, text in zip(keys, values, strict=True) if not text.strip()]
+        if empty:
+            raise ValueError(
+                f"{', '.join(_short(key) for key in empty)}: empty value; leave out an optional parameter"
+                " instead (eSMS refuses an empty value unless the template accepts null)"
+            )
         return value
 
     @field_validator("send_date")
@@ -209,6 +223,19 @@ class ZnsMessage(BaseModel):
         return tuple(self.temp_data)
 
 
+def schedule_problem(message: ZnsMessage, published_at: datetime) -> str | None:
+    """What is wrong with the message's SendDate for one published at `published_at`, if anything: in
+    the past (most often a UTC time where eSMS reads Vietnam time), or more than a year ahead."""
+    scheduled = message.scheduled_at()
+    if scheduled is None:
+        return None
+    if scheduled < published_at - SCHEDULE_GRACE:
+        return "SendDate: is in the past (it is read in Vietnam time, UTC+7)"
+    if scheduled > published_at + MAX_SCHEDULE_AHEAD:
+        return "SendDate: is more than a year ahead (a typo?)"
+    return None
+
+
 def unwrap_envelope(document: Any) -> Any:
     """Return the message inside an SNS notification or EventBridge event, or the document itself."""
     if not isinstance(document, dict):
@@ -247,18 +274,35 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:limit]}..."
 
 
+REJECTION_KEY_PREFIX = "rejected:"
+
+
+def rejection_key(given: str) -> str:
+    """Where a message whose RequestId breaks the contract (too long, a space, ...) is recorded: a
+    valid RequestId derived from the one given, so that a look-up by the given one finds it."""
+    digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest()
+    return REJECTION_KEY_PREFIX + digest[: 50 - len(REJECTION_KEY_PREFIX)]
+
+
+def is_valid_request_id(candidate: str) -> bool:
+    return re.fullmatch(REQUEST_ID_PATTERN, candidate) is not None
+
+
 def _usable_request_id(document: dict[str, Any]) -> str | None:
+    """The key a rejection is recorded under: the body's RequestId when valid, a key derived from it
+    when it is a string that breaks the rule, else None (the SQS messageId then)."""
     candidate = document.get("RequestId")
-    if isinstance(candidate, str) and re.fullmatch(REQUEST_ID_PATTERN, candidate):
-        return candidate
-    return None
+    if not isinstance(candidate, str) or not candidate:
+        return None
+    return candidate if is_valid_request_id(candidate) else rejection_key(candidate)
 
 
 def parse_message_body(body: str) -> ZnsMessage:
     """Parse an SQS body into the contract model; raise ContractViolation with a specific reason.
 
     A violation keeps the body's RequestId when that field itself is valid, so the rejection is
-    recorded under the id the producer will look for.
+    recorded under the id the producer will look for; a RequestId that breaks the rule gives the key
+    `rejection_key` derives from it, which the status API and `zns-relay status` look up.
     """
     if len(body.encode("utf-8", "replace")) > MAX_BODY_BYTES:
         raise ContractViolation(f"body is larger than {MAX_BODY_BYTES // 1024} KB: not a ZNS message")

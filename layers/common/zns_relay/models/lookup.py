@@ -13,7 +13,7 @@ from pydantic.alias_generators import to_camel
 
 from zns_relay.models.contract import normalise_phone
 from zns_relay.models.errors import InvalidQuery
-from zns_relay.models.state import FINAL_STATUSES, MessageStatus
+from zns_relay.models.state import FINAL_STATUSES, Channel, MessageStatus
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100  # BatchGetItem reads at most 100 keys a call
@@ -138,6 +138,9 @@ class MessageView(_View):
     error: str | None = None
     created_at: str
     updated_at: str
+    channel: Channel = Channel.ZNS  # SMS: the SMS fallback of the message `fallbackFor`
+    fallback_for: str | None = None
+    fallback_request_id: str | None = None  # on a ZNS message: the SMS sent instead of it
     history: list[HistoryView] | None = None
 
     @classmethod

@@ -43,6 +43,9 @@ VIEW_ATTRIBUTES = (
     "error",
     "created_at",
     "updated_at",
+    "channel",
+    "fallback_for",
+    "fallback_request_id",
 )
 BATCH_GET_ATTEMPTS = 5
 _DONE = 0  # a shard's place in a cursor once it has nothing more

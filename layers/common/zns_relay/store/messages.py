@@ -127,6 +127,7 @@ class ClaimLost:
 
     status: MessageStatus
     lease_until: int | None = None  # a live holder's lease, while it is SENDING
+    fingerprint: str | None = None  # what message holds the RequestId (sending.message_fingerprint)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ class MessageStore:
         applied, old = self._update(request_id, write, condition, return_values="ALL_OLD")
         if not applied:
             if old.get("claim_token") != token:
-                return ClaimLost(MessageStatus(old["status"]), old.get("lease_until"))
+                return ClaimLost(MessageStatus(old["status"]), old.get("lease_until"), old.get("fingerprint"))
             # An SDK retry of our own committed claim: the item as it stands is our claim. What it
             # replaced is unknown: after an earlier attempt, a dead holder may have reached eSMS.
             attempts = int(old["attempts"])

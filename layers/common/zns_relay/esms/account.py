@@ -1,0 +1,175 @@
+"""eSMS's account and template endpoints, for operators and producers checking before they send:
+GetBalance_json, ZNS/GetQuota, GetTemplate (every template of an OA, with its parameters' limits and
+types) and GetZnsTemplateInfo (one template's parameters: required, may be empty, length range, type).
+
+The two template endpoints describe a parameter differently; both become a TemplateParameter, with
+what GetTemplate does not say (required, may be empty, minimum length) left unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from zns_relay.esms.http import pooled_session
+from zns_relay.models.esms import EsmsCredentials
+
+BALANCE_PATH = "GetBalance_json"
+QUOTA_PATH = "ZNS/GetQuota/"
+TEMPLATES_PATH = "GetTemplate/"
+TEMPLATE_INFO_PATH = "GetZnsTemplateInfo"
+SUCCESS = "100"
+DEFAULT_TEMPLATE_SMS_TYPE = "24"  # GetTemplate's documented sample
+# GetTemplate's RequireType, as GetZnsTemplateInfo names the same types.
+REQUIRE_TYPES = {"type_text": "STRING", "type_number": "NUMBER", "type_date": "DATE"}
+
+
+class AccountQueryFailed(Exception):
+    """eSMS did not answer usefully: a transport or HTTP error, or a refusal (its code and text)."""
+
+    def __init__(self, reason: str, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Balance:
+    balance: float
+    user_id: int | None
+
+
+@dataclass(frozen=True)
+class TemplateParameter:
+    """One parameter of a ZNS template; None where the endpoint that described it does not say."""
+
+    name: str
+    type: str  # STRING, NUMBER, DATE (or what eSMS says)
+    max_length: int | None
+    min_length: int | None = None
+    required: bool | None = None
+    accept_null: bool | None = None
+
+
+@dataclass(frozen=True)
+class Template:
+    temp_id: str
+    name: str
+    parameters: tuple[TemplateParameter, ...]
+    status: str | None = None  # GetZnsTemplateInfo's Status (ENABLE, ...); GetTemplate says none
+    tag: str | None = None
+
+
+class EsmsAccountClient:
+    """Thread-safe; one pooled session."""
+
+    def __init__(
+        self, base_url: str, timeout_seconds: float = 10.0, session: requests.Session | None = None
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = timeout_seconds
+        self._session = session or pooled_session(2)
+
+    def balance(self, credentials: EsmsCredentials) -> Balance:
+        answer = self._call("POST", BALANCE_PATH, _keys(credentials))
+        _require_success(answer, "CodeResponse")
+        user_id = answer.get("UserID")
+        return Balance(float(answer.get("Balance", 0)), int(user_id) if user_id is not None else None)
+
+    def quota(self, credentials: EsmsCredentials, oa_id: str) -> dict[str, Any]:
+        """ZNS/GetQuota's counters (DailyQuota, RemainingQuota, the promotion quotas), as eSMS names them."""
+        answer = self._call("POST", QUOTA_PATH, {**_keys(credentials), "OAID": oa_id})
+        _require_success(answer, "CodeResult")
+        return {key: value for key, value in answer.items() if key not in ("CodeResult", "ErrorMessage")}
+
+    def templates(
+        self, credentials: EsmsCredentials, oa_id: str, sms_type: str = DEFAULT_TEMPLATE_SMS_TYPE
+    ) -> list[Template]:
+        body = {**_keys(credentials), "OAId": oa_id, "SmsType": sms_type}
+        answer = self._call("POST", TEMPLATES_PATH, body)
+        _require_success(answer, "CodeResult")
+        return [_summary(item) for item in answer.get("ZNSTemplates") or []]
+
+    def template(self, credentials: EsmsCredentials, oa_id: str, temp_id: str) -> Template:
+        """One template's full parameter spec (GetZnsTemplateInfo)."""
+        query = {"TemplateId": temp_id, **_keys(credentials), "OAId": oa_id}
+        answer = self._call("GET", TEMPLATE_INFO_PATH, query)
+        if answer.get("Error") != 0 or not isinstance(answer.get("Data"), dict):
+            code = str(answer.get("Error"))
+            raise AccountQueryFailed(f"eSMS {code}: {answer.get('Message') or 'refused'}", code)
+        return _detail(answer["Data"])
+
+    def _call(self, method: str, path: str, fields: Mapping[str, str]) -> dict[str, Any]:
+        url = f"{self._base}/{path}"
+        try:
+            if method == "GET":
+                response = self._session.get(url, params=dict(fields), timeout=self._timeout)
+            else:
+                response = self._session.post(url, json=dict(fields), timeout=self._timeout)
+        except requests.RequestException as error:
+            # Never the exception's text: a GET's URL carries the keys.
+            raise AccountQueryFailed(f"eSMS could not be reached ({type(error).__name__})") from None
+        if response.status_code != 200:
+            raise AccountQueryFailed(f"eSMS answered HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise AccountQueryFailed("eSMS answered something that is not JSON") from None
+        if not isinstance(answer, dict):
+            raise AccountQueryFailed("eSMS answered something that is not a JSON object")
+        return answer
+
+
+def _keys(credentials: EsmsCredentials) -> dict[str, str]:
+    return {
+        "ApiKey": credentials.api_key.get_secret_value(),
+        "SecretKey": credentials.secret_key.get_secret_value(),
+    }
+
+
+def _require_success(answer: Mapping[str, Any], code_field: str) -> None:
+    code = str(answer.get(code_field))
+    if code != SUCCESS:
+        raise AccountQueryFailed(f"eSMS {code}: {answer.get('ErrorMessage') or 'refused'}", code)
+
+
+def _summary(item: Mapping[str, Any]) -> Template:
+    parameters = tuple(
+        TemplateParameter(
+            name=str(param.get("Param")),
+            type=REQUIRE_TYPES.get(str(param.get("RequireType")), str(param.get("RequireType"))),
+            max_length=_int(param.get("Limit")),
+        )
+        for param in item.get("ZNSTempDetail") or []
+    )
+    return Template(str(item.get("TempId")), str(item.get("TempName") or ""), parameters)
+
+
+def _detail(data: Mapping[str, Any]) -> Template:
+    parameters = tuple(
+        TemplateParameter(
+            name=str(param.get("Name")),
+            type=str(param.get("Type")),
+            max_length=_int(param.get("MaxLength")),
+            min_length=_int(param.get("MinLength")),
+            required=bool(param["Require"]) if "Require" in param else None,
+            accept_null=bool(param["AcceptNull"]) if "AcceptNull" in param else None,
+        )
+        for param in data.get("ListParams") or []
+    )
+    return Template(
+        str(data.get("TemplateId")),
+        str(data.get("TemplateName") or ""),
+        parameters,
+        status=data.get("Status"),
+        tag=data.get("TemplateTag"),
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

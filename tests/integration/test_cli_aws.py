@@ -1,0 +1,181 @@
+"""The `zns-relay` command's AWS-only paths, on moto: finding a deployed stack by name from its
+CloudFormation outputs and parameters, publishing to it (nothing from a file with a bad message), and
+the redrive through SQS's message move task (which moto lacks: botocore's Stubber checks each call
+against the SQS API's model instead)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from local.template import Resolver
+from tests.conftest import DEFAULT_OA_ID
+from zns_relay_cli.app import main
+from zns_relay_cli.deployment import Choice, resolve
+from zns_relay_cli.local_state import STATE_ENV
+from zns_relay_cli.redrive import move_task
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+STACK = "zns-relay-prod"
+REGION = "ap-southeast-1"
+ESMS_URL = "https://rest.esms.vn/MainService.svc/json"
+
+
+@pytest.fixture
+def stack(
+    deployment: Resolver, aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Resolver:
+    """A CloudFormation stack whose outputs and parameters name the template's resources in moto."""
+    monkeypatch.setenv(STATE_ENV, str(tmp_path / "no-local-stack"))  # a developer's `up` is not found
+    outputs = {
+        "SendQueueUrl": deployment.ref("SendQueue"),
+        "SendDLQUrl": deployment.ref("SendDLQ"),
+        "StatusApiUrl": "https://abc123.execute-api.ap-southeast-1.amazonaws.com",
+        "StatusEventBusName": deployment.ref("StatusEventBus"),
+        "EsmsSecretArn": deployment.ref("EsmsSecret"),
+    }
+    template = {
+        "Parameters": {
+            "EsmsBaseUrl": {"Type": "String"},
+            "DefaultOaId": {"Type": "String"},
+        },
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+    }
+    aws.client("cloudformation").create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(template),
+        Parameters=[
+            {"ParameterKey": "EsmsBaseUrl", "ParameterValue": ESMS_URL},
+            {"ParameterKey": "DefaultOaId", "ParameterValue": DEFAULT_OA_ID},
+        ],
+    )
+    return deployment
+
+
+def test_a_deployed_stack_is_found_by_name_from_its_outputs_and_parameters(stack: Resolver) -> None:
+    found = resolve(Choice(stack=STACK, region=REGION))
+
+    assert (found.name, found.region, found.local) == (STACK, REGION, False)
+    assert (found.queue_url, found.dlq_url) == (stack.ref("SendQueue"), stack.ref("SendDLQ"))
+    assert (found.esms_base_url, found.default_oa_id) == (ESMS_URL, DEFAULT_OA_ID)
+
+
+def test_an_unknown_stack_is_exit_3_with_the_region_it_looked_in(
+    stack: Resolver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--stack", "no-such-stack", "--region", REGION, "status", "x"])
+
+    assert code == 3
+    assert (
+        capsys.readouterr().err.strip()
+        == f"error: no stack no-such-stack in {REGION}: check --stack and --region"
+    )
+
+
+def test_send_publishes_a_file_to_the_stacks_queue_and_nothing_from_a_bad_one(
+    stack: Resolver, aws: boto3.Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given twelve good messages (two batches), then the same with a past SendDate on line 7
+    sqs = aws.client("sqs")
+    queue_url = stack.ref("SendQueue")
+    messages = [
+        {"Phone": "0901888484", "TempID": "2056446", "TempData": {"otp": str(n)}, "RequestId": f"aws-{n}"}
+        for n in range(12)
+    ]
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    messages[6]["SendDate"] = "2020-01-01 08:00:00"
+    bad.write_text("".join(json.dumps(m) + "\n" for m in messages))
+
+    # When the bad file is sent, then the good one
+    refused = main(["--stack", STACK, "--region", REGION, "send", "--file", str(bad), "--json"])
+    refusal = json.loads(capsys.readouterr().out)
+    after_refusal = _queued(sqs, queue_url)
+    sent = main(["--stack", STACK, "--region", REGION, "send", "--file", str(good), "--json"])
+
+    # Then the bad file sent nothing and named its line; the good one is all on the queue
+    assert (refused, refusal["invalid"][0]["line"], after_refusal) == (2, 7, 0)
+    assert "SendDate: is in the past" in refusal["invalid"][0]["reason"]
+    assert sent == 0
+    assert [m["requestId"] for m in json.loads(capsys.readouterr().out)["messages"]] == [
+        f"aws-{n}" for n in range(12)
+    ]
+    assert _queued(sqs, queue_url) == 12
+
+
+def _queued(sqs: SQSClient, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"
+    ]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+@pytest.fixture
+def stubbed_sqs() -> Iterator[tuple[SQSClient, Stubber]]:
+    client = boto3.client("sqs", region_name=REGION)
+    with Stubber(client) as stubber:
+        yield client, stubber
+
+
+def test_redrive_on_aws_starts_sqs_move_task_and_follows_it_to_the_end(
+    stubbed_sqs: tuple[SQSClient, Stubber],
+) -> None:
+    # Given SQS answering a move task that runs, then completes
+    client, stubber = stubbed_sqs
+    dlq_url = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/SendDLQ"
+    queue_url = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/SendQueue"
+    dlq_arn, queue_arn = (
+        "arn:aws:sqs:ap-southeast-1:123456789012:SendDLQ",
+        "arn:aws:sqs:ap-southeast-1:123456789012:SendQueue",
+    )
+    for url, arn in ((dlq_url, dlq_arn), (queue_url, queue_arn)):
+        stubber.add_response(
+            "get_queue_attributes",
+            {"Attributes": {"QueueArn": arn}},
+            {"QueueUrl": url, "AttributeNames": ["QueueArn"]},
+        )
+    stubber.add_response(
+        "start_message_move_task",
+        {"TaskHandle": "handle"},
+        {"SourceArn": dlq_arn, "DestinationArn": queue_arn, "MaxNumberOfMessagesPerSecond": 5},
+    )
+    for status, moved in (("RUNNING", 3), ("COMPLETED", 7)):
+        stubber.add_response(
+            "list_message_move_tasks",
+            {
+                "Results": [
+                    {
+                        "Status": status,
+                        "SourceArn": dlq_arn,
+                        "ApproximateNumberOfMessagesMoved": moved,
+                        "ApproximateNumberOfMessagesToMove": 7,
+                    }
+                ]
+            },
+            {"SourceArn": dlq_arn, "MaxResults": 1},
+        )
+    seen: list[tuple[int, int]] = []
+
+    # When the redrive runs
+    result = move_task(
+        client,
+        dlq_url,
+        queue_url,
+        lambda moved, total: seen.append((moved, total)),
+        rate=5,
+        sleep=lambda _: None,
+    )
+
+    # Then it followed the task to its end, reporting progress on the way
+    assert (result.status, result.moved, result.to_move, result.ok) == ("COMPLETED", 7, 7, True)
+    assert seen == [(3, 7), (7, 7)]
+    stubber.assert_no_pending_responses()
