@@ -47,7 +47,9 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     saved = dict(os.environ)
     folder = tmp_path_factory.mktemp("state")
     config = SimulatorConfig(phone_outcomes={NO_ZALO_PHONE: "failed_118"})
-    with hold(folder), LocalStack(simulator_config=config) as running:
+    # The functions' log lines go to a file, as `up` sends them elsewhere than the command's output
+    log = folder / "functions.log"
+    with hold(folder), LocalStack(simulator_config=config, function_output=log) as running:
         assert running.info is not None
         running.info.save(folder)
         os.environ[STATE_ENV] = str(folder)
