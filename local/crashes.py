@@ -39,6 +39,9 @@ class CrashPoint(StrEnum):
     # The publisher's PutEvents with the message's status event succeeded, the invocation not yet returned:
     # the stream retries the batch and its events are published again (with the same eventIds).
     AFTER_PUT_EVENTS = "after_put_events"
+    # FallbackFunction's SendMessage of an SMS fallback succeeded, the invocation not yet returned: the
+    # stream retries the batch and the SMS is queued again (under the same RequestId).
+    AFTER_FALLBACK_QUEUED = "after_fallback_queued"
 
 
 @dataclass(frozen=True)
@@ -167,8 +170,8 @@ def install_crash_hooks(plan: CrashPlan, environment: str) -> None:
 
     requests' HTTPAdapter.send sees every eSMS POST (any session, created now or later); urllib3's
     getresponse marks the moment the request is written and the answer not yet read; the default
-    boto3 session's event system, which every client created from it later inherits, sees UpdateItem
-    and PutEvents.
+    boto3 session's event system, which every client created from it later inherits, sees UpdateItem,
+    PutEvents and SendMessage.
     """
     _CrashHooks(plan, environment).install()
 
@@ -210,6 +213,8 @@ class _CrashHooks:
         boto3.DEFAULT_SESSION.events.register("after-call.dynamodb.UpdateItem", self._after_update)
         boto3.DEFAULT_SESSION.events.register("before-parameter-build.events.PutEvents", self._note_events)
         boto3.DEFAULT_SESSION.events.register("after-call.events.PutEvents", self._after_put_events)
+        boto3.DEFAULT_SESSION.events.register("before-parameter-build.sqs.SendMessage", self._note_job)
+        boto3.DEFAULT_SESSION.events.register("after-call.sqs.SendMessage", self._after_job_queued)
 
     def _send(self, send: Callable[[], Any], request: Any) -> Any:
         request_id = _esms_request_id(request)
@@ -264,6 +269,18 @@ class _CrashHooks:
             return
         for request_id in context.get("crash_request_ids", []):
             self._crash_if(CrashPoint.AFTER_PUT_EVENTS, request_id)
+
+    def _note_job(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        """An SMS fallback's job names its RequestId as `request_id` (FallbackJob)."""
+        try:
+            context["crash_job_request_id"] = json.loads(params.get("MessageBody", ""))["request_id"]
+        except (ValueError, KeyError, TypeError):
+            return
+
+    def _after_job_queued(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        request_id = context.get("crash_job_request_id")
+        if http_response.status_code == 200 and isinstance(request_id, str):
+            self._crash_if(CrashPoint.AFTER_FALLBACK_QUEUED, request_id)
 
     def _crash_if(self, point: CrashPoint, request_id: str) -> None:
         if self._plan.claim(point, request_id):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import Counter
@@ -128,15 +127,8 @@ def _phone(rng: random.Random, suffix: str = "") -> str:
 
 
 def publish(info: StackInfo, messages: list[DemoMessage]) -> None:
-    sqs = info.client("sqs")
-    published = [message for message in messages if message.published]
-    for start in range(0, len(published), 10):
-        chunk = published[start : start + 10]
-        entries = [
-            {"Id": str(index), "MessageBody": json.dumps(message.body, ensure_ascii=False)}
-            for index, message in enumerate(chunk)
-        ]
-        sqs.send_message_batch(QueueUrl=info.queue_url, Entries=entries)
+    """The messages a producer publishes (not the SMS fallbacks the relay makes of some)."""
+    info.publish([message.body for message in messages if message.published])
 
 
 @dataclass
@@ -222,9 +214,10 @@ def report(stack: LocalStack, result: DemoResult, out: TextIO) -> None:
         out.write(f"{status:<10} {expected[status]:>8} {actual[status]:>8}\n")
     requests = stack.simulator.requests("zns_send")
     answers = Counter(str(request.get("code_result") or request.get("fault") or "?") for request in requests)
+    sms = stack.simulator.requests("sms_send")
     out.write(
-        f"\neSMS simulator: {len(requests)} send requests, answers {dict(sorted(answers.items()))}; "
-        f"{len(stack.simulator.callbacks())} callbacks\n"
+        f"\neSMS simulator: {len(requests)} ZNS send requests, answers {dict(sorted(answers.items()))}; "
+        f"{len(sms)} SMS send requests; {len(stack.simulator.callbacks())} callbacks\n"
         f"SQS event source: {_poller_summary(stack)}\n"
         f"reconciler: {_reconciler_summary(stack)}\n"
         f"RequestIds accepted by eSMS more than once: {len(result.sent_twice)}; "

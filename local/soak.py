@@ -5,13 +5,14 @@ Faults: 20% of sends fail transiently (5xx, answers lost after the sender's time
 connections), eSMS's TPS limit sits below the offered rate, eSMS is down (every send 503) for a stretch
 in the middle, 5% of messages are published twice (half of those at the same moment), a share of
 invocations is killed at every crash point of a send, and callbacks come twice, out of order, early,
-or never. The stack runs with the template's timeouts scaled down (the sender's timeout, the queue's
-visibility) and a retry window longer than the outage.
+or never. Half the messages to numbers with no Zalo account or an inactive user ask for an SMS
+fallback, which must go out exactly once for each that ends FAILED. The stack runs with the template's
+timeouts scaled down (the sender's timeout, the queues' visibility) and a retry window longer than the
+outage.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -23,12 +24,18 @@ from typing import Any, TextIO
 from local.crashes import CrashPoint
 from local.esms_simulator import SimulatorConfig
 from local.stack import LocalStack, StackInfo
+from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES
 
 FINAL = {status.value for status in FINAL_STATUSES}
 FAILED_OUTCOMES = {"failed_108", "failed_114", "failed_118", "failed_1001"}
 # The template's timeouts, scaled down so that a killed sender's message comes back in seconds.
-SOAK_RESOURCES = {"SenderFunction": {"Timeout": 20}, "SendQueue": {"VisibilityTimeout": 10}}
+SOAK_RESOURCES = {
+    "SenderFunction": {"Timeout": 20},
+    "SendQueue": {"VisibilityTimeout": 10},
+    "FallbackQueue": {"VisibilityTimeout": 10},
+}
+FALLBACK = {"Content": "Ma OTP cua ban la {otp}", "Brandname": "Baotrixemay"}
 
 
 @dataclass(frozen=True)
@@ -62,16 +69,24 @@ class SoakPlan:
         )
 
     def function_overrides(self) -> dict[str, str]:
-        """A retry window well past the outage, and the reconciler's waits scaled to the soak."""
+        """A retry window well past the outage, and UNKNOWN only after it: the outage takes eSMS's status
+        endpoints down too, so a report lost just before it can be asked for only after it (deployed,
+        an outage of minutes against 72 hours)."""
         window_hours = (self.outage_seconds * 3 + 300) / 3600
-        return {"RETRY_WINDOW_HOURS": f"{window_hours:.4f}", "ESMS_RATE_LIMIT": f"{self.tps_limit * 2:g}"}
+        unknown_hours = (self.outage_seconds + 60) / 3600
+        return {
+            "RETRY_WINDOW_HOURS": f"{window_hours:.4f}",
+            "UNKNOWN_AFTER_HOURS": f"{unknown_hours:.4f}",
+            "ESMS_RATE_LIMIT": f"{self.tps_limit * 2:g}",
+        }
 
 
 @dataclass
 class SoakResult:
     published: int
     request_ids: set[str]
-    statuses: dict[str, str]
+    fallbacks: dict[str, str]  # RequestId of a message that asked for an SMS fallback -> the SMS's
+    statuses: dict[str, str]  # of the messages and of their SMS fallbacks
     accepted_by_esms: dict[str, int]
     outcomes: dict[str, str]  # RequestId -> the simulator's delivery outcome, for those it accepted
     sends: int
@@ -101,8 +116,49 @@ class SoakResult:
         }
 
     @property
+    def falsely_unknown(self) -> set[str]:
+        """UNKNOWN, although eSMS had a final report for them (it reports on all but "no_report")."""
+        return {
+            request_id
+            for request_id, outcome in self.outcomes.items()
+            if self.statuses.get(request_id) == "UNKNOWN" and outcome != "no_report"
+        }
+
+    @property
+    def sms_expected(self) -> set[str]:
+        """Messages that asked for an SMS fallback and ended FAILED (the soak's only triggers)."""
+        return {request_id for request_id in self.fallbacks if self.statuses.get(request_id) == "FAILED"}
+
+    @property
+    def sms_missing(self) -> set[str]:
+        """Messages whose SMS eSMS did not accept exactly once, or whose SMS is not final."""
+        return {
+            request_id
+            for request_id in self.sms_expected
+            if self.accepted_by_esms.get(self.fallbacks[request_id]) != 1
+            or self.statuses.get(self.fallbacks[request_id]) not in FINAL
+        }
+
+    @property
+    def sms_unasked(self) -> set[str]:
+        """Messages that did not end FAILED, yet an SMS went out for them."""
+        return {
+            request_id
+            for request_id, sms in self.fallbacks.items()
+            if request_id not in self.sms_expected and self.accepted_by_esms.get(sms)
+        }
+
+    @property
     def ok(self) -> bool:
-        return not self.sent_twice and not self.lost and not self.falsely_failed
+        problems = (
+            self.sent_twice,
+            self.lost,
+            self.falsely_failed,
+            self.falsely_unknown,
+            self.sms_missing,
+            self.sms_unasked,
+        )
+        return not any(problems)
 
 
 def build_bodies(plan: SoakPlan) -> list[dict[str, Any]]:
@@ -115,15 +171,16 @@ def build_bodies(plan: SoakPlan) -> list[dict[str, Any]]:
             digits = digits[: -len(suffix)] + suffix
         elif digits.endswith(("114", "118", "777")):
             digits = digits[:-1] + "0"
-        bodies.append(
-            {
-                "Phone": digits,
-                "TempID": "2056446",
-                "TempData": {"otp": f"{rng.randrange(10**6):06d}", "customer_name": "Soak"},
-                "RequestId": f"soak-{index:05d}",
-                "campaignid": "soak",
-            }
-        )
+        body: dict[str, Any] = {
+            "Phone": digits,
+            "TempID": "2056446",
+            "TempData": {"otp": f"{rng.randrange(10**6):06d}", "customer_name": "Soak"},
+            "RequestId": f"soak-{index:05d}",
+            "campaignid": "soak",
+        }
+        if suffix in ("114", "118") and rng.random() < 0.5:
+            body["Fallback"] = FALLBACK
+        bodies.append(body)
     return bodies
 
 
@@ -138,6 +195,11 @@ def run_soak(
         stack.crashes.arm_random(point, plan.crash_probability, seed=plan.seed)
     bodies = build_bodies(plan)
     request_ids = {str(body["RequestId"]) for body in bodies}
+    fallbacks = {
+        str(body["RequestId"]): sms_request_id(str(body["RequestId"]))
+        for body in bodies
+        if "Fallback" in body
+    }
     duplicates = rng.sample(bodies, int(len(bodies) * plan.duplicate_share))
     started = time.monotonic()
     publisher = threading.Thread(target=_publish, args=(info, bodies, duplicates, rng), daemon=True)
@@ -151,6 +213,10 @@ def run_soak(
     while time.monotonic() - started < plan.timeout_seconds:
         statuses = info.statuses()
         final = sum(1 for request_id in request_ids if statuses.get(request_id) in FINAL)
+        sms_pending = any(
+            statuses.get(request_id) == "FAILED" and statuses.get(sms) not in FINAL
+            for request_id, sms in fallbacks.items()
+        )
         if outage_started is None and final >= plan.outage_after_messages:
             outage_started = time.monotonic()
             stack.simulator.configure(error_rate_5xx=1.0, timeout_rate=0.0, drop_rate=0.0)
@@ -170,7 +236,12 @@ def run_soak(
                 f"[{time.monotonic() - started:6.1f}s] "
                 + "  ".join(f"{s} {n}" for s, n in sorted(counts.items()))
             )
-        if final == len(request_ids) and not publisher.is_alive() and (outage_over or outage_started is None):
+        if (
+            final == len(request_ids)
+            and not sms_pending
+            and not publisher.is_alive()
+            and (outage_over or outage_started is None)
+        ):
             break
         time.sleep(1.0)
     publisher.join()
@@ -178,6 +249,7 @@ def run_soak(
         stack,
         published=len(bodies) + len(duplicates),
         request_ids=request_ids,
+        fallbacks=fallbacks,
         seconds=time.monotonic() - started,
     )
 
@@ -186,7 +258,6 @@ def _publish(
     info: StackInfo, bodies: list[dict[str, Any]], duplicates: list[dict[str, Any]], rng: random.Random
 ) -> None:
     """Every body once, in batches of ten; the duplicates later, half of them twice at the same moment."""
-    sqs = info.client("sqs")
     twice_now = {id(body) for body in duplicates[: len(duplicates) // 2]}
     queue: list[dict[str, Any]] = []
     for body in bodies:
@@ -195,18 +266,13 @@ def _publish(
             queue.append(body)  # the same batch: two deliveries of one RequestId, concurrently
     later = duplicates[len(duplicates) // 2 :]
     rng.shuffle(later)
-    for start in range(0, len(queue), 10):
-        _send_batch(sqs, info.queue_url, queue[start : start + 10])
-    for start in range(0, len(later), 10):
-        _send_batch(sqs, info.queue_url, later[start : start + 10])
+    info.publish(queue)
+    info.publish(later)
 
 
-def _send_batch(sqs: Any, queue_url: str, bodies: list[dict[str, Any]]) -> None:
-    entries = [{"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(bodies)]
-    sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-
-
-def _result(stack: LocalStack, *, published: int, request_ids: set[str], seconds: float) -> SoakResult:
+def _result(
+    stack: LocalStack, *, published: int, request_ids: set[str], fallbacks: dict[str, str], seconds: float
+) -> SoakResult:
     assert stack.info is not None
     info = stack.info
     statuses = info.statuses()
@@ -222,7 +288,12 @@ def _result(stack: LocalStack, *, published: int, request_ids: set[str], seconds
     return SoakResult(
         published=published,
         request_ids=request_ids,
-        statuses={request_id: statuses[request_id] for request_id in request_ids if request_id in statuses},
+        fallbacks=fallbacks,
+        statuses={
+            request_id: statuses[request_id]
+            for request_id in request_ids | set(fallbacks.values())
+            if request_id in statuses
+        },
         accepted_by_esms=stack.simulator.accepted_count_by_request_id(),
         outcomes=outcomes,
         sends=len(sends),
@@ -235,7 +306,11 @@ def _result(stack: LocalStack, *, published: int, request_ids: set[str], seconds
 
 
 def report(result: SoakResult, out: TextIO) -> None:
-    counts = Counter(result.statuses.values())
+    counts = Counter(
+        result.statuses[request_id] for request_id in result.request_ids if request_id in result.statuses
+    )
+    sms_counts = Counter(result.statuses.get(sms, "(none)") for sms in result.fallbacks.values())
+    sms_states = "  ".join(f"{status} {n}" for status, n in sorted(sms_counts.items()))
     throttled = f"{result.throttled} of {result.sends} ({_share(result.throttled, result.sends)})"
     crashed = f"{result.crashes} of {result.invocations} ({_share(result.crashes, result.invocations)})"
     rows = [
@@ -243,7 +318,15 @@ def report(result: SoakResult, out: TextIO) -> None:
         ("RequestIds accepted by eSMS more than once", f"{len(result.sent_twice)}  (must be 0)"),
         ("messages lost (no item, or not final)", f"{len(result.lost)}  (must be 0)"),
         ("messages FAILED although eSMS accepted them", f"{len(result.falsely_failed)}  (must be 0)"),
+        ("messages UNKNOWN although eSMS reported", f"{len(result.falsely_unknown)}  (must be 0)"),
         ("final states", "  ".join(f"{status} {n}" for status, n in sorted(counts.items()))),
+        (
+            "SMS fallbacks asked for / due (ZNS FAILED)",
+            f"{len(result.fallbacks)} / {len(result.sms_expected)}",
+        ),
+        ("SMS fallbacks not sent exactly once", f"{len(result.sms_missing)}  (must be 0)"),
+        ("SMS sent for a message that did not fail", f"{len(result.sms_unasked)}  (must be 0)"),
+        ("SMS final states", sms_states),
         ("sends answered 160", throttled),
         ("invocations killed at a crash point", crashed),
         ("messages in the DLQ", str(result.dlq_depth)),
@@ -254,6 +337,9 @@ def report(result: SoakResult, out: TextIO) -> None:
         ("accepted twice", result.sent_twice),
         ("lost", result.lost),
         ("falsely failed", result.falsely_failed),
+        ("falsely unknown", result.falsely_unknown),
+        ("SMS fallback missing", result.sms_missing),
+        ("SMS fallback unasked", result.sms_unasked),
     )
     for name, found in problems:
         if found:

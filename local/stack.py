@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,16 @@ class StackInfo:
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
+
+    def publish(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+        """Put the bodies on SendQueue as a producer does, ten to a SendMessageBatch."""
+        sqs = self.client("sqs")
+        for start in range(0, len(bodies), 10):
+            entries = [
+                {"Id": str(index), "MessageBody": json.dumps(body, ensure_ascii=False)}
+                for index, body in enumerate(bodies[start : start + 10])
+            ]
+            sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
 
     def statuses(self) -> dict[str, str]:
         """Every message's status, by RequestId."""

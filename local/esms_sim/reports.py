@@ -156,13 +156,7 @@ class AcceptedMessage:
         return {
             "ErrorInfo": error_info,
             "FinalStatus": "1" if report.final else "0",
-            "SMSID": self.sms_id,
-            "SendFailed": report.failed,
-            "SendStatus": report.send_status,
-            "SendSuccess": report.success,
-            "TotalPrice": report.price,
-            "TotalReceiver": 1,
-            "TotalSent": report.sent,
+            **self.send_status_data(),
             "ZaloMsgId": self._zalo_msg_id(report),
         }
 

@@ -722,7 +722,9 @@ class EsmsSimulator:
         self._state.notify_all()
 
     def _run_scheduler(self) -> None:
-        """Hand each due delivery to the worker pool; retries and next steps come back through _push."""
+        """eSMS learns each report when its step is due, whatever its callback's fate; then the worker
+        pool calls back (retries and next steps come back through _push). A callback slow to deliver
+        thus never holds back what GetCallback and the status endpoints answer."""
         executor = cast(ThreadPoolExecutor, self._executor)
         with self._state:
             while not self._stopping.is_set():
@@ -734,17 +736,17 @@ class EsmsSimulator:
                     self._state.wait(wait)
                     continue
                 _, _, delivery = heapq.heappop(self._schedule)
+                if delivery.attempt == 1 and delivery.chain.generation == self._generation:
+                    delivery.chain.message.learn(delivery.chain.steps[delivery.step][0])
                 executor.submit(self._deliver, delivery)
 
     def _deliver(self, delivery: _Delivery) -> None:
-        """The step happens: eSMS learns the report, then calls back (unless no URL or lost)."""
+        """eSMS calls back with the step's report (unless the message has no URL, or it is lost)."""
         chain = delivery.chain
         report, duplicate = chain.steps[delivery.step]
         parameters = chain.message.callback_parameters(report)
         with self._state:
             config = self._config
-            if chain.generation == self._generation:
-                chain.message.learn(report)
         started = time.monotonic()
         status: int | None = None
         error: str | None = None

@@ -3,7 +3,6 @@ after the sender's read timeout, 5xx, and messages eSMS never reports on."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections import Counter
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from local.esms_simulator import SimulatorConfig
-from local.stack import LocalStack, StackInfo
+from local.stack import LocalStack
 from tests.support.waiting import wait_for
 from zns_relay.models.state import FINAL_STATUSES
 
@@ -40,16 +39,6 @@ def stack() -> Iterator[LocalStack]:
         yield running
     os.environ.clear()
     os.environ.update(saved)
-
-
-def publish(info: StackInfo, bodies: list[dict[str, Any]]) -> None:
-    sqs = info.client("sqs")
-    for start in range(0, len(bodies), 10):
-        entries = [
-            {"Id": str(index), "MessageBody": json.dumps(body)}
-            for index, body in enumerate(bodies[start : start + 10])
-        ]
-        sqs.send_message_batch(QueueUrl=info.queue_url, Entries=entries)
 
 
 def phone(rng: random.Random, suffix: str = "") -> str:
@@ -84,7 +73,7 @@ def test_with_callbacks_lost_and_sends_timing_out_every_message_ends_final_and_t
 
     # When they flow through the stack, the reconciler running on its (local) schedule
     info = stack.info
-    publish(info, bodies)
+    info.publish(bodies)
 
     def all_final() -> dict[str, str] | None:
         found = {

@@ -20,7 +20,7 @@ REDUCED = SoakPlan(
 )
 
 
-def test_a_reduced_soak_loses_nothing_sends_nothing_twice_and_fails_nothing_falsely() -> None:
+def test_a_reduced_soak_loses_nothing_sends_nothing_twice_fails_nothing_falsely_and_falls_back_once() -> None:
     saved = dict(os.environ)
     try:
         with soak_stack(REDUCED) as stack:
@@ -34,6 +34,11 @@ def test_a_reduced_soak_loses_nothing_sends_nothing_twice_and_fails_nothing_fals
     assert result.sent_twice == {}, printed.getvalue()
     assert result.lost == set(), printed.getvalue()
     assert result.falsely_failed == set(), printed.getvalue()
+    assert result.falsely_unknown == set(), printed.getvalue()
     assert result.dlq_depth == 0, printed.getvalue()
-    # And the faults really happened
+    # Every message that asked for an SMS fallback and failed got exactly one SMS, and no other did
+    assert result.sms_missing == set(), printed.getvalue()
+    assert result.sms_unasked == set(), printed.getvalue()
+    # And the faults really happened, and fallbacks were among the messages
     assert result.throttled > 0 and result.crashes > 0, printed.getvalue()
+    assert result.sms_expected, printed.getvalue()

@@ -257,6 +257,44 @@ def test_no_final_report_within_72_hours_ends_unknown(
     assert all(call[2] == 1 for call in status_script.calls if call[0] == "GetCallback")
 
 
+def test_an_overdue_message_is_asked_once_more_and_a_final_report_then_still_applies(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given a message whose report became overdue while eSMS could not be asked (the run that would
+    # have asked it did not come), and eSMS holding its final report by now
+    accepted(store, "late", "sms-late", time)
+    status_script.get_callback["sms-late"] = delivered_item("sms-late")
+    time.now = START + 72 * HOUR + 60
+
+    run(reconciler)
+
+    # Then it is DELIVERED, not UNKNOWN: eSMS is asked before a message is given up on
+    assert status_of(store, "late") is MessageStatus.DELIVERED
+
+
+def test_esms_unreachable_at_the_deadline_is_asked_again_until_a_recheck_interval_past_it(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given an overdue message and eSMS's status endpoint failing
+    accepted(store, "r-1", "sms-1", time)
+    status_script.failing = True
+    time.now = START + 72 * HOUR
+
+    run(reconciler)
+
+    # Then it still waits, due again at once (the deadline has passed)
+    record = store.get("r-1")
+    assert record is not None and record.status is MessageStatus.ACCEPTED
+    assert record.check_at is not None and record.check_at <= int(time.now)
+
+    # And a recheck interval later, eSMS still unreachable, it ends UNKNOWN without asking
+    time.now += HOUR
+    calls = len(status_script.calls)
+    run(reconciler)
+    assert status_of(store, "r-1") is MessageStatus.UNKNOWN
+    assert len(status_script.calls) == calls
+
+
 def test_a_sandbox_message_is_never_chased(
     reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
 ) -> None:

@@ -3,8 +3,9 @@
 It takes what the sparse awaiting-index says is due (a Query per shard, never a Scan) and, by status:
 - ACCEPTED or SENT with an SMSID: asks eSMS (GetCallback, 200 SMSIDs a call within its 20 calls a
   second; QueryZnsStatus for what GetCallback does not know) and applies a final answer through the
-  same code as a callback; without one, asks again later, and ends the message UNKNOWN once the
-  report is overdue (72 hours after acceptance by default).
+  same code as a callback; without one, asks again later, and ends the message UNKNOWN when, once
+  the report is overdue (72 hours after acceptance by default), eSMS asked once more still has none,
+  or could not be asked for a whole recheck interval past that.
 - One that eSMS accepted (or may have) without our learning its SMSID: looks for it in eSMS's list of
   sent messages (zns_relay.discovery), then asks about it as above.
 - SENDING whose holder died, or RETRYING, after the retry window (no queue delivery will revisit it):
@@ -168,7 +169,7 @@ class Reconciler:
         unidentified: list[WaitingMessage],
         summary: ReconcileSummary,
     ) -> None:
-        if self._overdue(message, now) or not self._may_hold_report(message, now):
+        if self._past_last_look(message, now) or not self._may_hold_report(message, now):
             self._decide_alone(message, now, summary)
         elif message.sms_id and message.channel is Channel.SMS:
             self._ask_sms(message, summary)
@@ -244,7 +245,7 @@ class Reconciler:
                 batches, replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED), summary
             )
         else:
-            self._recheck(message, now, summary)
+            self._inconclusive(message, now, summary)
 
     def _adopt(self, message: WaitingMessage, sms_id: str, now: int) -> bool:
         """Record an SMSID found in eSMS's list: proof, too, that eSMS accepted the message."""
@@ -281,10 +282,16 @@ class Reconciler:
     def _overdue(self, message: WaitingMessage, now: int) -> bool:
         return now >= self._report_deadline(message)
 
+    def _past_last_look(self, message: WaitingMessage, now: int) -> bool:
+        """Overdue by a whole recheck interval: eSMS could not be asked at the deadline (an outage, a run
+        cut short), and the message ends without one more question."""
+        return now >= self._report_deadline(message) + self._policy.recheck_seconds
+
     def _decide_alone(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
-        """Everything that needs no question to eSMS: overdue reports, abandoned and waiting messages."""
+        """Everything that needs no question to eSMS: reports past their last look, abandoned and
+        waiting messages."""
         if message.status in WAITING_FOR_REPORT:
-            self._end_unknown(message, summary)  # overdue: the only way it gets here
+            self._end_unknown(message, summary)  # past its last look: the only way it gets here
             return
         window_end = (message.retry_until or 0) + self._policy.abandon_after_seconds
         if now < max(window_end, message.lease_until or 0):
@@ -357,23 +364,25 @@ class Reconciler:
                 if error.code in NOT_FOUND_CODES:
                     continue
                 logger.info("QueryZnsStatus failed; asking again later", extra={"reason": str(error)})
-                break
+                self._recheck(message, self._now(), summary)
+                return
             self._apply(message, parameters, "QueryZnsStatus", summary)
             return
-        self._recheck(message, self._now(), summary)
+        self._inconclusive(message, self._now(), summary)  # eSMS knows it under neither type
 
     def _apply(
         self, message: WaitingMessage, parameters: dict[str, str], source: str, summary: ReconcileSummary
     ) -> None:
-        """Apply a final answer as a callback would be; an inconclusive one only moves the next look."""
+        """Apply a final answer as a callback would be; an inconclusive one only moves the next look (or,
+        overdue, ends the message UNKNOWN)."""
         report = _parsed(parameters)
         if report is None:
             logger.warning("eSMS's status answer does not parse", extra={"source": source})
-            self._recheck(message, self._now(), summary)
+            self._inconclusive(message, self._now(), summary)
             return
         target = target_status(report)
         if target is None or (target is MessageStatus.SENT and message.status is MessageStatus.SENT):
-            self._recheck(message, self._now(), summary)
+            self._inconclusive(message, self._now(), summary)
             return
         if self._reports.apply(message.request_id, report, source=source) is ReportResult.APPLIED:
             summary.applied += 1
@@ -384,6 +393,13 @@ class Reconciler:
     def _recheck_all(self, batch: Iterable[WaitingMessage], summary: ReconcileSummary) -> None:
         now = self._now()
         for message in batch:
+            self._recheck(message, now, summary)
+
+    def _inconclusive(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
+        """eSMS was asked and holds no final report: UNKNOWN once overdue, else look again later."""
+        if self._overdue(message, now):
+            self._end_unknown(message, summary)
+        else:
             self._recheck(message, now, summary)
 
     def _recheck(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
