@@ -3,13 +3,14 @@ SHELL := /bin/bash
 PYTHON ?= $(shell scripts/find-python.sh)
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
 
 .PHONY: dev demo soak test unit integration infra-tests e2e lint format schema build deploy bench pr clean
 
-dev: $(VENV)/.installed $(SAM_VENV)/.installed
+dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 # uv installs the pinned requirements in seconds where pip takes a minute.
 UV_VERSION := 0.13.9
@@ -26,6 +27,15 @@ $(SAM_VENV)/.installed: requirements-sam.txt $(VENV)/.installed
 	$(BIN)/uv pip install --quiet --python $(SAM_VENV)/bin/python -r requirements-sam.txt
 	touch $@
 
+# checkov pins its own boto3 and packaging, which neither environment above can take.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt $(VENV)/.installed
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(BIN)/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
+	touch $@
+
+# The tests find sam and checkov on PATH, and sam build the template's Python.
+SCANNERS_PATH := $(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin:$(dir $(PYTHON))
+
 demo: $(VENV)/.installed
 	$(BIN)/python -m local demo
 
@@ -33,7 +43,7 @@ soak: $(VENV)/.installed
 	$(BIN)/python -m local soak
 
 test: dev lint
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(dir $(PYTHON)):$$PATH" $(BIN)/pytest -n 2 --dist loadfile
+	PATH="$(SCANNERS_PATH):$$PATH" $(BIN)/pytest -n 2 --dist loadfile
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
@@ -42,7 +52,7 @@ integration: $(VENV)/.installed
 	$(BIN)/pytest tests/integration
 
 infra-tests: dev
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(dir $(PYTHON)):$$PATH" $(BIN)/pytest tests/infra
+	PATH="$(SCANNERS_PATH):$$PATH" $(BIN)/pytest tests/infra
 
 e2e: $(VENV)/.installed
 	$(BIN)/pytest tests/e2e
@@ -71,4 +81,4 @@ bench: $(VENV)/.installed
 pr: format lint test
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -214,6 +214,7 @@ class LocalStack:
             "ESMS_BASE_URL": esms_url,
             "ESMS_STATUS_URL": f"http://{self._advertise}:{urlsplit(self.simulator.url).port}",
             "CALLBACK_BASE_URL": callback_base_url,
+            "PLAIN_HTTP_HOSTS": self._advertise,  # plain http to this stack, as to loopback
         }
         specs = [self.template.function(logical_id) for logical_id in self.template.functions()]
         for spec in specs:

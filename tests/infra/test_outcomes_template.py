@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from local.template import Template
+from tests.infra.roles import granted
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, VIEW_ATTRIBUTES
 from zns_relay.store.messages import STATUS_SHARDS
@@ -54,8 +55,12 @@ def test_the_publisher_reads_the_stream_with_partial_failures_bisection_bounded_
 
 
 def test_the_publisher_may_put_events_on_the_status_bus_only() -> None:
-    policies = RESOURCES["PublisherFunction"]["Properties"]["Policies"]
-    assert policies == [{"EventBridgePutEventsPolicy": {"EventBusName": {"Ref": "StatusEventBus"}}}]
+    events = {
+        action: resources
+        for action, resources in granted(TEMPLATE, "PublisherFunction").items()
+        if "events:" in action
+    }
+    assert events == {"events:PutEvents": [{"Fn::GetAtt": ["StatusEventBus", "Arn"]}]}
     environment = TEMPLATE.function("PublisherFunction").environment
     assert environment["EVENT_BUS_NAME"] == {"Ref": "StatusEventBus"}
     assert environment["EVENT_PHONE_FORMAT"] == {"Ref": "EventPhoneFormat"}
@@ -108,11 +113,14 @@ def test_the_producer_policy_resource_covers_every_status_route_and_nothing_else
 
 
 def test_the_status_function_reads_the_table_and_queries_only_the_list_indexes() -> None:
-    [policy] = RESOURCES["StatusFunction"]["Properties"]["Policies"]
-    actions = {action for statement in policy["Statement"] for action in statement["Action"]}
-    assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
-    [query] = [statement for statement in policy["Statement"] if statement["Action"] == ["dynamodb:Query"]]
-    assert {resource["Fn::Sub"].rsplit("/", 1)[1] for resource in query["Resource"]} == {
+    actions = granted(TEMPLATE, "StatusFunction")
+    assert {action for action in actions if action.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+    }
+    assert not any(action.startswith(("sqs:", "secretsmanager:", "events:")) for action in actions)
+    assert {resource["Fn::Sub"].rsplit("/", 1)[1] for resource in actions["dynamodb:Query"]} == {
         PHONE_INDEX,
         CAMPAIGN_INDEX,
         STATUS_INDEX,

@@ -49,9 +49,10 @@ def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cfn_lint_reports_nothing() -> None:
+def test_cfn_lint_reports_nothing_informational_rules_included() -> None:
     examples = sorted(str(path) for path in (ROOT / "examples").glob("*.yaml"))
-    result = run([str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE_PATH), *examples])
+    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
+    result = run([cfn_lint, "--include-checks", "I", "--", str(TEMPLATE_PATH), *examples])
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
 
@@ -150,26 +151,6 @@ def test_the_reconciler_runs_on_the_schedule_one_at_a_time() -> None:
     assert TEMPLATE.resources["ReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
 
 
-@pytest.mark.parametrize(
-    ("function", "secrets"),
-    [
-        ("SenderFunction", {"EsmsSecret", "CallbackKeySecret"}),
-        ("CallbackFunction", {"CallbackKeySecret"}),
-        ("ReconcilerFunction", {"EsmsSecret"}),
-        ("PublisherFunction", set()),
-        ("StatusFunction", set()),
-    ],
-)
-def test_each_function_may_read_only_the_secrets_it_needs(function: str, secrets: set[str]) -> None:
-    policies = TEMPLATE.resources[function]["Properties"]["Policies"]
-    readable = {
-        policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]["Ref"]
-        for policy in policies
-        if "AWSSecretsManagerGetSecretValuePolicy" in policy
-    }
-    assert readable == secrets
-
-
 def test_runtime_is_a_supported_python() -> None:
     assert TEMPLATE.document["Globals"]["Function"]["Runtime"] in {"python3.12", "python3.13"}
 
@@ -187,14 +168,6 @@ def test_every_function_logs_to_its_own_group_with_retention(function: str) -> N
     properties = TEMPLATE.resources[function]["Properties"]
     log_group = properties["LoggingConfig"]["LogGroup"]["Ref"]
     assert TEMPLATE.resources[log_group]["Properties"]["RetentionInDays"] > 0
-
-
-@pytest.mark.parametrize("function", TEMPLATE.functions())
-def test_inline_policies_are_scoped_to_resources(function: str) -> None:
-    for policy in TEMPLATE.resources[function]["Properties"]["Policies"]:
-        for statement in policy.get("Statement", []):
-            assert statement["Resource"] != "*", statement
-            assert all(not action.endswith(":*") for action in statement["Action"]), statement
 
 
 SETTINGS: dict[str, type[BaseModel]] = {

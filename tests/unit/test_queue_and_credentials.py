@@ -122,3 +122,51 @@ def test_a_retry_window_beyond_esms_duplicate_memory_is_refused() -> None:
                 "RETRY_WINDOW_HOURS": "24",
             }
         )
+
+
+SENDER_ENVIRONMENT = {
+    "TABLE_NAME": "t",
+    "ESMS_SECRET_ID": "s",
+    "CALLBACK_SECRET_ID": "c",
+    "THROTTLE_TABLE_NAME": "r",
+}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://rest.esms.vn/MainService.svc/json",
+        "http://10.0.0.5:8080/MainService.svc/json",
+        "ftp://rest.esms.vn/",
+        "https://",
+        "rest.esms.vn/MainService.svc/json",
+    ],
+)
+def test_an_esms_url_that_is_not_https_is_refused(url: str) -> None:
+    # Given an eSMS URL the keys would travel to in plain text (or nowhere)
+    for name, settings in (("ESMS_BASE_URL", SenderSettings), ("ESMS_STATUS_URL", ReconcilerSettings)):
+        # When a function reads it, Then it refuses to start, naming the variable
+        with pytest.raises(ConfigurationError, match=name):
+            settings.from_environment({**SENDER_ENVIRONMENT, name: url})
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:4010/MainService.svc/json", "http://localhost:4010", "http://[::1]:4010"]
+)
+def test_plain_http_to_loopback_is_accepted_for_the_local_stack_and_the_tests(url: str) -> None:
+    settings = ReconcilerSettings.from_environment({**SENDER_ENVIRONMENT, "ESMS_BASE_URL": url})
+    assert settings.esms_base_url == url
+
+
+def test_plain_http_to_another_host_only_when_the_local_stack_names_it() -> None:
+    # Given the local stack advertising a Docker bridge address to `sam local` containers
+    environment = {**SENDER_ENVIRONMENT, "CALLBACK_BASE_URL": "http://172.17.0.1:3000/callbacks/esms"}
+    with pytest.raises(ConfigurationError, match="CALLBACK_BASE_URL"):
+        SenderSettings.from_environment(environment)
+    # When it names that host, Then plain http to it (and to it only) is accepted
+    named = SenderSettings.from_environment({**environment, "PLAIN_HTTP_HOSTS": "172.17.0.1"})
+    assert named.callback_base_url == "http://172.17.0.1:3000/callbacks/esms"
+    with pytest.raises(ConfigurationError, match="ESMS_BASE_URL"):
+        SenderSettings.from_environment(
+            {**environment, "PLAIN_HTTP_HOSTS": "172.17.0.1", "ESMS_BASE_URL": "http://10.0.0.5/json"}
+        )

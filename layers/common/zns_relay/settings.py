@@ -6,8 +6,9 @@ import json
 import os
 from collections.abc import Mapping
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from zns_relay.models.errors import ConfigurationError
 from zns_relay.models.events import PhoneFormat
@@ -15,6 +16,19 @@ from zns_relay.models.fallback import FallbackRequest, FallbackTrigger
 
 DEFAULT_ESMS_BASE_URL = "https://rest.esms.vn/MainService.svc/json"
 DEFAULT_ESMS_STATUS_URL = "https://status-sms.esms.vn"
+# Hosts that are on this machine: plain http to them never crosses a network.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def require_https(url: str, plain_http_hosts: frozenset[str] = frozenset()) -> str:
+    """`url` if it is https, or plain http to a loopback host (the local stack, the tests) or to one of
+    `plain_http_hosts`: the eSMS keys and the callback signatures never travel unencrypted."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS | plain_http_hosts:
+        return url
+    raise ValueError("must be an https URL (plain http only to a loopback host)")
 
 
 class _Settings(BaseModel):
@@ -27,6 +41,15 @@ class _Settings(BaseModel):
     secret_max_age_seconds: Annotated[int, Field(alias="SECRET_MAX_AGE_SECONDS", ge=0)] = 300
     # When the reconciler first looks at a message that eSMS accepted and has not reported on.
     reconcile_after_minutes: Annotated[float, Field(alias="RECONCILE_AFTER_MINUTES", gt=0)] = 30.0
+    # Never set on AWS: the address the local stack advertises to `sam local` containers (a Docker
+    # bridge, not loopback), which may then be reached over plain http too. Comma-separated.
+    plain_http_hosts_text: Annotated[str, Field(alias="PLAIN_HTTP_HOSTS")] = ""
+
+    @classmethod
+    def _secure_url(cls, url: str, info: ValidationInfo) -> str:
+        """For the URL fields' validators: `require_https` with the hosts PLAIN_HTTP_HOSTS adds."""
+        hosts = str(info.data.get("plain_http_hosts_text", ""))
+        return require_https(url, frozenset(host.strip() for host in hosts.split(",") if host.strip()))
 
     @property
     def reconcile_after_seconds(self) -> int:
@@ -52,6 +75,11 @@ class _EsmsSettings(_Settings):
     esms_read_timeout: Annotated[float, Field(alias="ESMS_READ_TIMEOUT_SECONDS", gt=0)] = 10.0
     # Past its retry window, a message no queue delivery will revisit is the reconciler's after this.
     abandon_after_minutes: Annotated[float, Field(alias="ABANDON_AFTER_MINUTES", gt=0)] = 30.0
+
+    @field_validator("esms_base_url")
+    @classmethod
+    def _esms_base_url_is_https(cls, url: str, info: ValidationInfo) -> str:
+        return cls._secure_url(url, info)
 
     @property
     def abandon_after_seconds(self) -> int:
@@ -98,6 +126,13 @@ class SenderSettings(_EsmsSettings):
         return json.loads(value or "{}") if isinstance(value, str) else value
 
     callback_base_url: Annotated[str, Field(alias="CALLBACK_BASE_URL")] = ""
+
+    @field_validator("callback_base_url")
+    @classmethod
+    def _callback_base_url_is_https(cls, url: str, info: ValidationInfo) -> str:
+        # Empty: messages carry no CallbackUrl. Else each URL carries a signature: https only.
+        return url and cls._secure_url(url, info)
+
     send_concurrency: Annotated[int, Field(alias="SEND_CONCURRENCY", ge=1, le=64)] = 10
     retry_base_seconds: Annotated[int, Field(alias="RETRY_BASE_SECONDS", ge=0)] = 10
     retry_max_seconds: Annotated[int, Field(alias="RETRY_MAX_SECONDS", ge=0, le=43200)] = 900
@@ -126,6 +161,12 @@ class CallbackSettings(_Settings):
 
 class ReconcilerSettings(_EsmsSettings):
     esms_status_url: Annotated[str, Field(alias="ESMS_STATUS_URL")] = DEFAULT_ESMS_STATUS_URL
+
+    @field_validator("esms_status_url")
+    @classmethod
+    def _esms_status_url_is_https(cls, url: str, info: ValidationInfo) -> str:
+        return cls._secure_url(url, info)
+
     # A message accepted this long ago without a final report ends UNKNOWN.
     unknown_after_hours: Annotated[float, Field(alias="UNKNOWN_AFTER_HOURS", gt=0)] = 72.0
     # How often eSMS is asked again about a message it has no final report for.
