@@ -44,7 +44,7 @@ class SoakPlan:
     tps_limit: float = 20.0  # eSMS's limit, below what the senders can offer
     outage_seconds: float = 300.0
     outage_after_messages: int = 2000  # the outage starts once this many messages are final
-    crash_probability: float = 0.0005  # per message and crash point: about 2% of invocations
+    crash_probability: float = 0.0015  # per message and crash point: about 2% of invocations
     duplicate_share: float = 0.05
     seed: int = 17
     timeout_seconds: float = 1500.0  # give up waiting for the end after this long
