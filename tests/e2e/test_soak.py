@@ -17,6 +17,7 @@ REDUCED = SoakPlan(
     outage_after_messages=100,
     crash_probability=0.004,  # enough to kill a few invocations in a few hundred messages
     timeout_seconds=400,
+    unknown_after_seconds=80,  # past the outage, and short enough for the test command
 )
 
 
