@@ -296,6 +296,21 @@ def test_esms_unreachable_at_the_deadline_is_asked_again_until_a_recheck_interva
     assert len(status_script.calls) == calls
 
 
+def test_an_overdue_message_without_smsid_is_not_given_up_while_esms_list_cannot_be_read(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given a message accepted through a 124 (no SMSID), overdue, and eSMS's endpoints failing
+    accepted(store, "via-124", None, time)
+    status_script.failing = True
+    time.now = START + 72 * HOUR + 60
+
+    summary = run(reconciler)
+
+    # Then it still waits (eSMS's list was never read, so nothing says the report will not come)
+    assert status_of(store, "via-124") is MessageStatus.ACCEPTED
+    assert summary.query_failures == 1
+
+
 def test_a_sandbox_message_is_never_chased(
     reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
 ) -> None:
@@ -629,8 +644,9 @@ def test_a_listing_cut_short_adopts_nothing(
     )
     [waiting] = list(store.due(int(time.now) + 10_000))
 
-    # Then the true row might be on the page not read: nothing is adopted
-    assert finder.find([waiting], credentials, int(time.now)) == {}
+    # Then the true row might be on the page not read: nothing is adopted, and the answer says eSMS's
+    # list was not read (not that it holds no such message)
+    assert finder.find([waiting], credentials, int(time.now)) is None
 
 
 def test_getcallback_replaying_a_sent_then_a_final_report_applies_the_final_one(

@@ -82,9 +82,9 @@ class SmsIdFinder:
         credentials: EsmsCredentials,
         now: int,
         time_is_up: Callable[[], bool] = lambda: False,
-    ) -> dict[str, str]:
-        """The SMSID of each message that can be matched without doubt, by RequestId; nothing when
-        the listing cannot be read whole before `time_is_up()`."""
+    ) -> dict[str, str] | None:
+        """The SMSID of each message that can be matched without doubt, by RequestId; None when the
+        listing cannot be read whole (a failure, the page budget, `time_is_up()`): eSMS was not asked."""
         wanted = [message for message in messages if message.phone]
         if not wanted:
             return {}
@@ -92,7 +92,7 @@ class SmsIdFinder:
         sms_types = sorted({sms_type for message in wanted for sms_type in _types(message)})
         listed = self._list(_merged(windows.values()), sms_types, credentials, time_is_up)
         if listed is None:
-            return {}  # an incomplete listing proves nothing: the true row may be on a page not read
+            return None  # an incomplete listing proves nothing: the true row may be on a page not read
         candidates = {
             message.request_id: {
                 row.sms_id

@@ -225,8 +225,14 @@ class Reconciler:
             found = self._finder.find(messages, self._credentials.get(), now, time_is_up=self._time_is_up)
         except ConfigurationError as error:
             logger.error("cannot ask eSMS: configuration", extra={"reason": str(error)})
-            found = {}
+            found = None
+        if found is None:  # eSMS's list could not be read: as a failed question, not a "no"
+            summary.query_failures += 1
+            self._recheck_all(messages, summary)
+            return
         for message in messages:
+            if self._time_is_up():
+                return  # the rest stay due for the next run
             self._guarded(
                 summary, self._identified, message, found.get(message.request_id), now, batches, summary
             )
