@@ -224,6 +224,35 @@ def test_a_fallback_naming_what_tempdata_lacks_is_rejected_and_a_deployment_defa
     assert no_otp is not None and no_otp.status is MessageStatus.REJECTED
 
 
+def test_a_fallback_esms_would_refuse_is_rejected_before_anything_is_sent(
+    sender: LoadedFunction, deployment: Resolver, esms: EsmsStub, store: MessageStore
+) -> None:
+    # Given a deployment without DefaultBrandname (the tests' default), a Fallback naming no Brandname,
+    # and one whose Content, filled from TempData, runs past an SMS's 612 characters
+    no_brand = {"Content": "Ma OTP la {otp}"}
+    too_long = {"Content": "{customer_name} {customer_name}", "Brandname": "Baotrixemay"}
+    long_name = {"otp": "482910", "customer_name": "A" * 400}
+
+    sender.invoke(
+        queue_event(
+            deployment,
+            "SendQueue",
+            [
+                json.dumps({**BODY, "RequestId": "no-brand", "Fallback": no_brand}),
+                json.dumps({**BODY, "RequestId": "too-long", "TempData": long_name, "Fallback": too_long}),
+            ],
+        )
+    )
+
+    # Then both are REJECTED with the reason (eSMS would refuse the SMS only once Zalo had failed)
+    no_brand_record, too_long_record = store.get("no-brand"), store.get("too-long")
+    assert no_brand_record is not None and no_brand_record.status is MessageStatus.REJECTED
+    assert no_brand_record.error == "Fallback names no Brandname, and this deployment has no DefaultBrandname"
+    assert too_long_record is not None and too_long_record.status is MessageStatus.REJECTED
+    assert too_long_record.error is not None and "over 612" in too_long_record.error
+    assert esms.sends_for("no-brand") == esms.sends_for("too-long") == 0
+
+
 def test_the_sms_reports_finish_the_sms_and_never_touch_the_original(
     sender: LoadedFunction,
     callback: LoadedFunction,

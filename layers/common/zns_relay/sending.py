@@ -37,6 +37,7 @@ from zns_relay.models.esms import (
 )
 from zns_relay.models.events import mask_phone
 from zns_relay.models.fallback import (
+    MAX_SMS_CHARS,
     FallbackJob,
     FallbackRequest,
     FallbackTrigger,
@@ -300,10 +301,21 @@ class MessageSender:
             raise ContractViolation(
                 f"Fallback.Content names {', '.join(missing)}, which TempData lacks", request.request_id
             )
+        brandname = asked.brandname or self._policy.default_brandname
+        if not brandname:  # eSMS would refuse the SMS (104) only once the ZNS message has failed
+            raise ContractViolation(
+                "Fallback names no Brandname, and this deployment has no DefaultBrandname",
+                request.request_id,
+            )
         content = fill_content(asked.content, values)
+        if len(content) > MAX_SMS_CHARS:
+            raise ContractViolation(
+                f"Fallback.Content filled from TempData is {len(content)} characters, over {MAX_SMS_CHARS}",
+                request.request_id,
+            )
         planned = PlannedFallback(
             content=content,
-            brandname=asked.brandname or self._policy.default_brandname,
+            brandname=brandname,
             is_unicode=asked.is_unicode == "1" if asked.is_unicode is not None else not is_gsm_text(content),
             on=asked.on or list(self._policy.fallback_on),
         )
