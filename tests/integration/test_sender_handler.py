@@ -681,6 +681,24 @@ def test_a_request_id_reused_for_a_different_message_is_not_sent_and_is_recorded
     assert sum(1 for value in counted if value in (1.0, [1.0])) == 1
 
 
+def test_a_request_id_reused_while_its_message_is_retrying_does_not_take_it_over(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given a message eSMS refused for now (it waits in RETRYING for its next try)
+    esms.responder = lambda body: Reply(status=503, body="")
+    sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json"))
+
+    # When a producer publishes a different message (another phone) under the same RequestId
+    sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json", Phone="0912345678"))
+
+    # Then it is not sent, and the item still holds the first message, noted as reused
+    assert esms.sends_for("eb-order-DH240888") == 1
+    stored = item(aws, deployment, "eb-order-DH240888")
+    assert stored is not None and stored["status"] == "RETRYING"
+    assert stored["phone"] == "0987654321"
+    assert any(entry["detail"].startswith("RequestId reused") for entry in stored["history"])
+
+
 def test_a_message_rejected_for_its_over_long_request_id_is_recorded_under_a_key_derived_from_it(
     sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
 ) -> None:

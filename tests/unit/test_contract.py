@@ -167,6 +167,16 @@ def test_a_request_id_that_breaks_the_rule_is_recorded_under_a_key_derived_from_
     assert rejection_key(given) != rejection_key(given + "x")
 
 
+def test_a_request_id_ending_like_an_sms_fallback_is_refused_and_kept_apart_from_it() -> None:
+    # Given a producer's RequestId shaped as the SMS fallback of "order-77" would be
+    with pytest.raises(ContractViolation) as caught:
+        parse_message_body(body(RequestId="order-77:sms"))
+
+    # Then it is refused, and its rejection is not recorded where that SMS would live
+    assert "reserved for SMS fallbacks" in caught.value.reason
+    assert caught.value.request_id == rejection_key("order-77:sms")
+
+
 @pytest.mark.parametrize("request_id", [None, "", 12345])
 def test_violation_without_a_string_request_id_has_none(request_id: object) -> None:
     with pytest.raises(ContractViolation) as caught:

@@ -535,6 +535,7 @@ def _sms_fields(request: SmsSendRequest) -> dict[str, object]:
         "campaign_id": request.campaign_id,
         "sandbox": request.sandbox,
         "fallback_for": request.fallback_for,
+        "fingerprint": f"sms-fallback-of:{request.fallback_for}",  # one SMS per original
     }
 
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from zns_relay.models.errors import ContractViolation
-from zns_relay.models.fallback import FallbackRequest
+from zns_relay.models.fallback import SMS_REQUEST_ID_SUFFIX, FallbackRequest
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
 SEND_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -143,6 +143,13 @@ class ZnsMessage(BaseModel):
             if owned:
                 raise ValueError(f"{', '.join(owned)} must not be sent: zns-relay supplies them")
         return data
+
+    @field_validator("request_id")
+    @classmethod
+    def _keep_the_fallback_suffix(cls, value: str | None) -> str | None:
+        if value is not None and value.endswith(SMS_REQUEST_ID_SUFFIX):
+            raise ValueError(f"a RequestId ending in {SMS_REQUEST_ID_SUFFIX!r} is reserved for SMS fallbacks")
+        return value
 
     @field_validator("phone")
     @classmethod
@@ -285,6 +292,7 @@ def rejection_key(given: str) -> str:
 
 
 def is_valid_request_id(candidate: str) -> bool:
+    """A RequestId an item can be kept under (a producer's, or an SMS fallback's)."""
     return re.fullmatch(REQUEST_ID_PATTERN, candidate) is not None
 
 
@@ -294,7 +302,8 @@ def _usable_request_id(document: dict[str, Any]) -> str | None:
     candidate = document.get("RequestId")
     if not isinstance(candidate, str) or not candidate:
         return None
-    return candidate if is_valid_request_id(candidate) else rejection_key(candidate)
+    producers = is_valid_request_id(candidate) and not candidate.endswith(SMS_REQUEST_ID_SUFFIX)
+    return candidate if producers else rejection_key(candidate)
 
 
 def parse_message_body(body: str) -> ZnsMessage:

@@ -182,7 +182,8 @@ class MessageStore:
     ) -> ClaimedMessage | ClaimLost:
         """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING.
 
-        Returns ClaimLost when another delivery owns the message now, or it is past sending.
+        Returns ClaimLost when another delivery owns the message now, or it is past sending, or the
+        item holds a different message (`fields`' fingerprint): a reused RequestId never takes it over.
         `keep_fields` are set only where the item has no value yet (the first claim's retry window).
         The claim carries a fresh token: if the SDK retries a write whose first try did commit, the
         retry's condition fails, and the token in the item shows the claim was ours after all.
@@ -209,10 +210,11 @@ class MessageStore:
         write.set_fields(fields)
         write.keep_fields(keep_fields or {})
         write.await_check(request_id, check_at)
-        condition = (
-            "attribute_not_exists(request_id) OR #status = :retrying"
-            " OR (#status = :sending AND lease_until < :now_epoch)"
-        )
+        condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"
+        if fields.get("fingerprint") is not None:
+            write.values[":fingerprint"] = fields["fingerprint"]
+            condition = f"({condition}) AND (attribute_not_exists(fingerprint) OR fingerprint = :fingerprint)"
+        condition = f"attribute_not_exists(request_id) OR ({condition})"
         applied, old = self._update(request_id, write, condition, return_values="ALL_OLD")
         if not applied:
             if old.get("claim_token") != token:
