@@ -55,7 +55,7 @@ class Deployment:
                 "SecretString"
             ]
             document = json.loads(text)
-        except ValueError:
+        except (KeyError, ValueError):  # a binary secret has no SecretString
             raise CliError("the eSMS secret is not JSON: it must hold ApiKey and SecretKey") from None
         keys = document if isinstance(document, dict) else {}
         if not keys.get("ApiKey") or not keys.get("SecretKey"):
@@ -169,7 +169,10 @@ def samconfig(config_env: str, start: Path | None = None) -> Mapping[str, Any]:
     for folder in (here, *here.parents):
         path = folder / SAMCONFIG
         if path.is_file():
-            document = tomllib.loads(path.read_text(encoding="utf-8")).get(config_env, {})
+            try:
+                document = tomllib.loads(path.read_text(encoding="utf-8")).get(config_env, {})
+            except tomllib.TOMLDecodeError as error:
+                raise UserError(f"{path} is not valid TOML: {error}") from None
             return {
                 **document.get("deploy", {}).get("parameters", {}),
                 **document.get("global", {}).get("parameters", {}),

@@ -81,6 +81,36 @@ def test_an_unknown_stack_is_exit_3_with_the_region_it_looked_in(
     )
 
 
+def test_a_broken_samconfig_or_a_binary_secret_is_one_line_not_a_traceback(
+    stack: Resolver,
+    aws: boto3.Session,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a samconfig.toml that is not TOML where the command looks for its stack name
+    (tmp_path / "samconfig.toml").write_text("version = [\n")
+    monkeypatch.chdir(tmp_path)
+
+    code = main(["status", "x"])
+
+    assert code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ") and "samconfig.toml is not valid TOML" in line
+
+    # And (samconfig.toml mended) an eSMS secret stored as binary, read by `balance`
+    (tmp_path / "samconfig.toml").unlink()
+    aws.client("secretsmanager").put_secret_value(SecretId=stack.ref("EsmsSecret"), SecretBinary=b"\x00")
+
+    code = main(["--stack", STACK, "--region", REGION, "balance"])
+
+    assert code == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: the eSMS secret is not JSON: it must hold ApiKey and SecretKey"
+    )
+
+
 def test_send_publishes_a_file_to_the_stacks_queue_and_nothing_from_a_bad_one(
     stack: Resolver, aws: boto3.Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -76,7 +76,10 @@ class EsmsAccountClient:
         answer = self._call("POST", BALANCE_PATH, _keys(credentials))
         _require_success(answer, "CodeResponse")
         user_id = answer.get("UserID")
-        return Balance(float(answer.get("Balance", 0)), int(user_id) if user_id is not None else None)
+        try:
+            return Balance(float(answer.get("Balance", 0)), int(user_id) if user_id is not None else None)
+        except (TypeError, ValueError):
+            raise AccountQueryFailed("eSMS's balance answer is not a number") from None
 
     def quota(self, credentials: EsmsCredentials, oa_id: str) -> dict[str, Any]:
         """ZNS/GetQuota's counters (DailyQuota, RemainingQuota, the promotion quotas), as eSMS names them."""
