@@ -182,7 +182,7 @@ def test_nothing_is_left_in_a_dead_letter_queue(ended: tuple[LocalStack, dict[st
     stack, _ = ended
     assert stack.info is not None
     sqs = stack.info.client("sqs")
-    for queue in ("SendDLQ", "FallbackDLQ"):
+    for queue in ("SendDLQ", "FallbackDLQ", "FallbackTriggerDLQ"):
         url = stack.resolver.ref(queue)
         depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
         assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0", queue

@@ -112,7 +112,8 @@ def test_the_sender_consumes_send_queue_and_fallback_queue_only() -> None:
 
 
 @pytest.mark.parametrize(
-    ("function", "dlq"), [("PublisherFunction", "StatusEventsDLQ"), ("FallbackFunction", "FallbackDLQ")]
+    ("function", "dlq"),
+    [("PublisherFunction", "StatusEventsDLQ"), ("FallbackFunction", "FallbackTriggerDLQ")],
 )
 def test_stream_consumers_read_the_messages_stream_only(function: str, dlq: str) -> None:
     actions = granted(TEMPLATE, function)
