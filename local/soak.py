@@ -50,7 +50,7 @@ class SoakPlan:
     timeout_seconds: float = 1500.0  # give up waiting for the end after this long
     # A report this long overdue ends UNKNOWN (72 hours deployed): past the outage, which takes eSMS's
     # status endpoints down too, with room for a reconciler slowed by a machine the soak saturates.
-    unknown_after_seconds: float = 600.0
+    unknown_after_seconds: float = 480.0
 
     def simulator(self) -> SimulatorConfig:
         return SimulatorConfig(
