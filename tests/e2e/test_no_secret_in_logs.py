@@ -56,7 +56,7 @@ def logged(
 
 def publish(info: StackInfo, request_id: str, **changes: object) -> None:
     body = {"Phone": "0901888484", "TempID": "2056446", "TempData": {"otp": "1"}, "RequestId": request_id}
-    info.client("sqs").send_message(QueueUrl=info.queue_url, MessageBody=json.dumps({**body, **changes}))
+    info.publish([{**body, **changes}])
 
 
 def run_every_path(stack: LocalStack, info: StackInfo) -> None:

@@ -70,6 +70,18 @@ def claim_winners(dynamodb: Any, table: str, rounds: int) -> list[int]:
     return winners
 
 
+def rewrite_pair(dynamodb: Any, table: str, key: dict[str, Any], writes: int) -> None:
+    """Set the item's `left` and `right` to 1, 2, ... `writes`, both in each write."""
+    for value in range(1, writes + 1):
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #left = :value, #right = :value",
+            ExpressionAttributeNames={"#left": "left", "#right": "right"},
+            ExpressionAttributeValues={":value": {"N": str(value)}},
+        )
+
+
 def torn_reads(dynamodb: Any, table: str, writes: int, readers: int = 3) -> tuple[int, list[dict[str, Any]]]:
     """Rewrite one item's `left` and `right` together `writes` times while readers Scan and GetItem it.
 
@@ -83,14 +95,7 @@ def torn_reads(dynamodb: Any, table: str, writes: int, readers: int = 3) -> tupl
 
     def write() -> None:
         try:
-            for value in range(1, writes + 1):
-                dynamodb.update_item(
-                    TableName=table,
-                    Key=key,
-                    UpdateExpression="SET #left = :value, #right = :value",
-                    ExpressionAttributeNames={"#left": "left", "#right": "right"},
-                    ExpressionAttributeValues={":value": {"N": str(value)}},
-                )
+            rewrite_pair(dynamodb, table, key, writes)
         finally:
             writing.clear()
 
@@ -181,14 +186,7 @@ def streamed_images(
         try:
             key = {"request_id": {"S": f"streamed-{uuid.uuid4().hex}"}}
             dynamodb.put_item(TableName=table, Item={**key, "left": {"N": "0"}, "right": {"N": "0"}})
-            for value in range(1, writes + 1):
-                dynamodb.update_item(
-                    TableName=table,
-                    Key=key,
-                    UpdateExpression="SET #left = :value, #right = :value",
-                    ExpressionAttributeNames={"#left": "left", "#right": "right"},
-                    ExpressionAttributeValues={":value": {"N": str(value)}},
-                )
+            rewrite_pair(dynamodb, table, key, writes)
         finally:
             writing.clear()
 
