@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from zns_relay.models.fallback import FallbackJob
+from zns_relay.models.fallback import FallbackJob, sms_request_id
 from zns_relay.models.state import FINAL_STATUSES, Channel, MessageRecord
 from zns_relay.models.stream import ItemChange
 from zns_relay.observability import count, logger
@@ -54,14 +54,14 @@ class Fallbacks:
             count(f"FallbackSms{after.status.value.capitalize()}")
             return
         planned = before.fallback
-        trigger = after.fallback_trigger()
-        if planned is None or not planned.applies_to(trigger):
+        if planned is None or not after.fallback_asked(before):
             return
-        sms_id = after.fallback_sent_for(before)
-        if sms_id is None:
+        trigger = after.fallback_trigger()
+        if not after.ended_in_time():
             count("FallbacksTooLate")
             self._note(after, f"{trigger}: SMS fallback not sent, its validity (ValidUntil) had passed", None)
             return
+        sms_id = sms_request_id(after.request_id)
         self._queue.put(
             FallbackJob(
                 request_id=sms_id,

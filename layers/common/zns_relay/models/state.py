@@ -118,15 +118,24 @@ class MessageRecord(BaseModel):
         ]
         return outcome_trigger(self.status.value, self.esms_code, zalo_codes)
 
-    def fallback_sent_for(self, before: MessageRecord) -> str | None:
-        """The RequestId of the SMS the write from `before` to this sends, if it ends the message in an
-        outcome its planned fallback asks for, in time (the same decision zns_relay.fallbacks makes)."""
+    def fallback_asked(self, before: MessageRecord) -> bool:
+        """Whether the write from `before` to this ends the message in an outcome its planned fallback
+        asks for."""
         planned = before.fallback
-        if planned is None or before.status in FINAL_STATUSES or self.status not in FINAL_STATUSES:
-            return None
+        return (
+            planned is not None
+            and before.status not in FINAL_STATUSES
+            and self.status in FINAL_STATUSES
+            and planned.applies_to(self.fallback_trigger())
+        )
+
+    def ended_in_time(self) -> bool:
+        """Whether the message ended before its validity passed (an SMS fallback goes out only then)."""
         ended_at = datetime.fromisoformat(self.updated_at.replace("Z", "+00:00")).timestamp()
-        if not planned.applies_to(self.fallback_trigger()) or (
-            self.valid_until is not None and ended_at >= self.valid_until
-        ):
-            return None
-        return sms_request_id(self.request_id)
+        return self.valid_until is None or ended_at < self.valid_until
+
+    def fallback_sent_for(self, before: MessageRecord) -> str | None:
+        """The RequestId of the SMS the write from `before` to this sends (zns_relay.fallbacks sends it)."""
+        if self.fallback_asked(before) and self.ended_in_time():
+            return sms_request_id(self.request_id)
+        return None
