@@ -198,7 +198,7 @@ class LocalStack:
             self._started.append(lambda: shutil.rmtree(self.crashes.root, ignore_errors=True))
         self._started.append(self.moto.start().stop)
         endpoint = f"http://{self._advertise}:{self.moto.port}"
-        os.environ.update({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint})
+        self._point_this_process_at(endpoint)
         session = boto3.Session(region_name=PSEUDO_PARAMETERS["AWS::Region"])
         self.resolver = provision(self.template, session, endpoint_url=endpoint, parameters=self._parameters)
         for api in self.template.resources_of_type("AWS::Serverless::HttpApi"):
@@ -235,6 +235,22 @@ class LocalStack:
             default_oa_id=self._parameters["DefaultOaId"],
         )
         return self.info
+
+    def _point_this_process_at(self, endpoint: str) -> None:
+        """Make this process's AWS clients use the stack while it runs; stop puts the environment back,
+        so that what runs after it in the same process (a test with moto's mock) is not sent here."""
+        pointing = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
+        before = {name: os.environ.get(name) for name in pointing}
+
+        def restore() -> None:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+        self._started.append(restore)
+        os.environ.update(pointing)
 
     def stop(self) -> None:
         """Stop what was started, last first (event sources before the servers they use)."""

@@ -44,6 +44,7 @@ DEFAULT_OA_ID = "1397492183140006179"  # the deployment's DefaultOaId parameter 
 
 @pytest.fixture
 def aws() -> Iterator[boto3.Session]:
+    assert "AWS_ENDPOINT_URL" not in os.environ, "left set by an earlier test: boto3 would bypass moto's mock"
     with mock_aws(), atomic_dynamodb_in_process(), one_stream_record_per_write():
         yield boto3.Session(region_name="ap-southeast-1")
 

@@ -44,18 +44,19 @@ Cli = Callable[..., Ran]
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    saved = dict(os.environ)
     folder = tmp_path_factory.mktemp("state")
     config = SimulatorConfig(phone_outcomes={NO_ZALO_PHONE: "failed_118"})
     # The functions' log lines go to a file, as `up` sends them elsewhere than the command's output
     log = folder / "functions.log"
-    with hold(folder), LocalStack(simulator_config=config, function_output=log) as running:
+    with (
+        hold(folder),
+        LocalStack(simulator_config=config, function_output=log) as running,
+        pytest.MonkeyPatch.context() as environment,
+    ):
         assert running.info is not None
         running.info.save(folder)
-        os.environ[STATE_ENV] = str(folder)
+        environment.setenv(STATE_ENV, str(folder))
         yield running
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ template's values, scaled down), so that a crashed invocation's record comes bac
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,7 +76,6 @@ def bodies() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def ended(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, dict[str, str]]]:
     """Every message published twice, the crashes armed, all left to end (and their SMS to end)."""
-    saved = dict(os.environ)
     log = tmp_path_factory.mktemp("fallback") / "functions.log"
     with LocalStack(simulator_config=SIMULATOR, resource_overrides=SHORT, function_output=log) as stack:
         info = stack.info
@@ -109,8 +107,6 @@ def ended(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack
         stack.simulator.wait_for_callbacks_idle(5)
         assert {record.point for record in stack.crashes.fired()} == set(CRASHES.values())
         yield stack, final
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def sms_sends(stack: LocalStack) -> dict[str, list[dict[str, Any]]]:

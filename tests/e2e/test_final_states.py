@@ -3,7 +3,6 @@ after the sender's read timeout, 5xx, and messages eSMS never reports on."""
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -34,11 +33,8 @@ FAULTS = SimulatorConfig(
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    saved = dict(os.environ)
     with LocalStack(simulator_config=FAULTS) as running:
         yield running
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def phone(rng: random.Random, suffix: str = "") -> str:

@@ -9,7 +9,6 @@ delivers those batches again and the bus carries repeats, as it may on AWS.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,11 +44,8 @@ class Outcome:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    saved = dict(os.environ)
     with LocalStack(simulator_config=DEMO_FAULTS, function_overrides=OVERRIDES) as running:
         yield running
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ what a crash leaves behind stays as it left it."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,11 +36,8 @@ def function_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(function_log: Path) -> Iterator[LocalStack]:
-    saved = dict(os.environ)
     with LocalStack(function_output=function_log) as running:
         yield running
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def body(request_id: str) -> str:
