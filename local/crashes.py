@@ -35,7 +35,7 @@ class CrashPoint(StrEnum):
     BEFORE_SEND = "before_send"  # the message is claimed, the eSMS POST is about to go out
     MID_SEND = "mid_send"  # the POST is written, its answer not yet read
     AFTER_ANSWER = "after_answer"  # eSMS's answer is read, nothing written yet
-    AFTER_WRITE = "after_write"  # the result's UpdateItem committed, the invocation not yet returned
+    AFTER_WRITE = "after_write"  # the result's UpdateItem answered, the invocation not yet returned
     # The publisher's PutEvents with the message's status event succeeded, the invocation not yet returned:
     # the stream retries the batch and its events are published again (with the same eventIds).
     AFTER_PUT_EVENTS = "after_put_events"
@@ -245,9 +245,11 @@ class _CrashHooks:
             context["crash_request_id"] = request_id
 
     def _after_update(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
-        """The first UpdateItem of a message to commit after its eSMS POST is the result's write."""
+        """The first UpdateItem of a message answered after its eSMS POST is the result's write: committed,
+        or refused because a callback moved the message first (a crash waiting for a commit would then
+        never come, and whether it fired would depend on which of the two was faster)."""
         request_id = context.get("crash_request_id")
-        if request_id is None or http_response.status_code != 200:
+        if request_id is None or http_response.status_code >= 500:
             return
         with self._lock:
             if request_id not in self._sent:

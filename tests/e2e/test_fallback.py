@@ -57,7 +57,8 @@ def body(request_id: str, phone: str, **extra: Any) -> dict[str, Any]:
 
 def bodies() -> dict[str, dict[str, Any]]:
     """Three kinds that send an SMS, three that must not."""
-    soon = (datetime.now(UTC) + timedelta(seconds=15)).isoformat(timespec="seconds")
+    # Sent well within its validity, which has passed when its UNKNOWN comes (36 s after acceptance)
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat(timespec="seconds")
     messages = {}
     for index in range(1, 4):
         messages[f"fb-no-zalo-{index}"] = body(f"fb-no-zalo-{index}", f"090123{index}118", Fallback=FALLBACK)
@@ -66,7 +67,7 @@ def bodies() -> dict[str, dict[str, Any]]:
         )
     messages["fb-delivered"] = body("fb-delivered", "0903334441", Fallback=FALLBACK)
     messages["fb-none-asked"] = body("fb-none-asked", "0904445118")
-    # eSMS never reports on it; its UNKNOWN (36 s after acceptance) comes after its validity has passed
+    # eSMS never reports on it
     messages["fb-too-late"] = body(
         "fb-too-late", "0905556777", ValidUntil=soon, Fallback={**FALLBACK, "On": ["unknown"]}
     )

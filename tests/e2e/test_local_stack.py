@@ -23,14 +23,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    before = dict(os.environ)
+    def environment() -> dict[str, str]:
+        return {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+
+    before = environment()
     with LocalStack(simulator_config=DEMO_FAULTS) as running:
         assert running.info is not None
         assert os.environ["AWS_ENDPOINT_URL"] == running.info.aws_endpoint
         yield running
     # The stack pointed this process's AWS clients at itself only while it ran (a test after it, in the
     # same pytest worker, uses moto's mock, which a leftover AWS_ENDPOINT_URL would bypass)
-    assert dict(os.environ) == before
+    assert environment() == before
 
 
 def test_a_realistic_mix_with_faults_ends_as_each_input_calls_for(stack: LocalStack) -> None:
