@@ -34,7 +34,7 @@ class CrashPoint(StrEnum):
 
     BEFORE_SEND = "before_send"  # the message is claimed, the eSMS POST is about to go out
     MID_SEND = "mid_send"  # the POST is written, its answer not yet read
-    AFTER_ANSWER = "after_answer"  # eSMS's answer is read, nothing written yet
+    AFTER_ANSWER = "after_answer"  # eSMS's answer is read (or its wait failed), nothing written yet
     AFTER_WRITE = "after_write"  # the result's UpdateItem answered, the invocation not yet returned
     # The publisher's PutEvents with the message's status event succeeded, the invocation not yet returned:
     # the stream retries the batch and its events are published again (with the same eventIds).
@@ -224,14 +224,22 @@ class _CrashHooks:
         self._posting.request_id = request_id
         try:
             response = send()
-        finally:
-            self._posting.request_id = None
-            with self._lock:
-                self._sent.add(request_id)
+        except Exception:
+            # No answer came (the read timed out on a busy machine): the POST has ended all the same, and
+            # a crash waiting for an answer might never come (the retry's may not, if a callback ends it)
+            self._post_ended(request_id)
+            self._crash_if(CrashPoint.AFTER_ANSWER, request_id)
+            raise
+        self._post_ended(request_id)
         if self._plan.claim(CrashPoint.AFTER_ANSWER, request_id):
             _ = response.content  # the whole answer is in
             self._die(CrashPoint.AFTER_ANSWER, request_id)
         return response
+
+    def _post_ended(self, request_id: str) -> None:
+        self._posting.request_id = None
+        with self._lock:
+            self._sent.add(request_id)
 
     def _answer_awaited(self) -> None:
         request_id = getattr(self._posting, "request_id", None)
