@@ -129,9 +129,19 @@ class _Chain:
 
 @dataclass(frozen=True)
 class _Delivery:
+    """A step's callback (its `attempt`th try)."""
+
     chain: _Chain
     step: int
     attempt: int
+
+
+@dataclass(frozen=True)
+class _Learning:
+    """eSMS's record of a message reaching a step, due on the step's time whatever its callbacks' fate."""
+
+    chain: _Chain
+    step: int
 
 
 @dataclass(frozen=True)
@@ -178,9 +188,9 @@ class EsmsSimulator:
         self._violations: Counter[str] = Counter()
         self._clock_offset = 0.0
         self._generation = 0  # bumped by reset(): reports of earlier generations are dropped
-        self._schedule: list[tuple[float, int, _Delivery]] = []
+        self._schedule: list[tuple[float, int, _Delivery | _Learning]] = []
         self._sequence = itertools.count()
-        self._pending = 0  # report steps scheduled or in flight
+        self._pending = 0  # callbacks scheduled or in flight
         self._stopping = threading.Event()
         self._server: Server | None = None
         self._threads: list[threading.Thread] = []
@@ -536,7 +546,10 @@ class EsmsSimulator:
             if not chain.steps:
                 return _Handled(accepted, log=log)
             early = chain.calls_back and self._chance(config.early_callbacks)
-            self._push(_Delivery(chain, 0, 1), 0.0 if early else config.callback_delay_seconds)
+            delay = 0.0 if early else config.callback_delay_seconds
+            for step in range(len(chain.steps)):
+                self._push(_Learning(chain, step), delay + step * config.callback_gap_seconds)
+            self._push(_Delivery(chain, 0, 1), delay)
             return _Handled(accepted, chain.done if early else None, log)
 
     def _new_message(
@@ -704,27 +717,29 @@ class EsmsSimulator:
 
     # Report dispatch
 
-    def _push(self, delivery: _Delivery, delay: float) -> None:
+    def _push(self, item: _Delivery | _Learning, delay: float) -> None:
         """Call with the state lock held."""
         if self._stopping.is_set():
-            delivery.chain.done.set()
+            item.chain.done.set()
             return
-        heapq.heappush(self._schedule, (time.monotonic() + delay, next(self._sequence), delivery))
-        self._pending += 1
+        heapq.heappush(self._schedule, (time.monotonic() + delay, next(self._sequence), item))
+        if isinstance(item, _Delivery):
+            self._pending += 1
         self._state.notify_all()
 
     def _cancel_schedule(self) -> None:
         """Call with the state lock held."""
-        for _, _, delivery in self._schedule:
-            delivery.chain.done.set()
-        self._pending -= len(self._schedule)
+        for _, _, item in self._schedule:
+            item.chain.done.set()
+            if isinstance(item, _Delivery):
+                self._pending -= 1
         self._schedule.clear()
         self._state.notify_all()
 
     def _run_scheduler(self) -> None:
-        """eSMS learns each report when its step is due, whatever its callback's fate; then the worker
-        pool calls back (retries and next steps come back through _push). A callback slow to deliver
-        thus never holds back what GetCallback and the status endpoints answer."""
+        """eSMS learns each report when its step is due, and the worker pool calls back (retries and next
+        steps come back through _push). The two are scheduled apart: a callback slow to deliver, or
+        retried, never holds back what GetCallback and the status endpoints answer of later steps."""
         executor = cast(ThreadPoolExecutor, self._executor)
         with self._state:
             while not self._stopping.is_set():
@@ -735,10 +750,11 @@ class EsmsSimulator:
                 if wait > 0:
                     self._state.wait(wait)
                     continue
-                _, _, delivery = heapq.heappop(self._schedule)
-                if delivery.attempt == 1 and delivery.chain.generation == self._generation:
-                    delivery.chain.message.learn(delivery.chain.steps[delivery.step][0])
-                executor.submit(self._deliver, delivery)
+                _, _, item = heapq.heappop(self._schedule)
+                if isinstance(item, _Delivery):
+                    executor.submit(self._deliver, item)
+                elif item.chain.generation == self._generation:
+                    item.chain.message.learn(item.chain.steps[item.step][0])
 
     def _deliver(self, delivery: _Delivery) -> None:
         """eSMS calls back with the step's report (unless the message has no URL, or it is lost)."""

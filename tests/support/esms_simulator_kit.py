@@ -56,11 +56,14 @@ class FakeClock:
 
 
 class CallbackReceiver:
-    """A loopback callback target recording every GET; answers `status` after `delay_seconds`."""
+    """A loopback callback target recording every GET; answers `status` after `delay_seconds`, and while
+    `answering` is clear, only once it is set again."""
 
     def __init__(self) -> None:
         self.status = 200
         self.delay_seconds = 0.0
+        self.answering = threading.Event()
+        self.answering.set()
         self._targets: list[str] = []
         self._lock = threading.Lock()
         receiver = self
@@ -69,6 +72,7 @@ class CallbackReceiver:
             def do_GET(self) -> None:
                 with receiver._lock:
                     receiver._targets.append(self.path)
+                receiver.answering.wait()
                 time.sleep(receiver.delay_seconds)
                 with suppress(ConnectionError):  # the simulator gave up (a callback timeout test)
                     self.send_response(receiver.status)
@@ -101,6 +105,7 @@ class CallbackReceiver:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.answering.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()

@@ -22,6 +22,7 @@ from tests.support.esms_simulator_kit import (
     send_body,
     sms_body,
 )
+from tests.support.waiting import wait_for
 
 
 def accepted_sms_id(http: requests.Session, sim: EsmsSimulator, **changes: Any) -> str:
@@ -103,6 +104,27 @@ def test_lost_callbacks_are_still_known_to_get_callback_and_query_zns_status(
         5,
         1,
     )
+
+
+def test_a_callback_still_in_flight_does_not_hold_back_what_esms_knows_of_the_next_report(
+    sim: EsmsSimulator, http: requests.Session, receiver: CallbackReceiver
+) -> None:
+    # Given a CallbackUrl that answers nothing for now, and a message reported "sent" then delivered
+    sim.configure(sent_first=1.0, callback_timeout_seconds=60)
+    receiver.answering.clear()
+    sms_id = accepted_sms_id(http, sim, CallbackUrl=receiver.url())
+
+    def final_send_status() -> int | None:
+        [item] = get_callback(http, sim, [sms_id])["Data_callback"]
+        return item["SendStatus"] if item["SendStatus"] == 5 else None
+
+    # When eSMS is asked while the "sent" callback still waits for its answer
+    # Then it knows the delivery already (its record follows the report's time, not its callbacks)
+    assert wait_for(final_send_status, timeout=15, interval=1.0) == 5  # under GetCallback's 20 calls
+    assert [query["SendStatus"] for query in receiver.queries()] == ["7"]
+    receiver.answering.set()
+    assert sim.wait_for_callbacks_idle(30)
+    assert [query["SendStatus"] for query in receiver.queries()] == ["7", "5"]
 
 
 def test_a_message_without_a_report_is_never_final(
