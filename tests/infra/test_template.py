@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -149,6 +150,18 @@ def test_the_reconciler_runs_on_the_schedule_one_at_a_time() -> None:
     assert spec.events["Schedule"]["Type"] == "Schedule"
     assert spec.events["Schedule"]["Properties"]["Schedule"] == {"Ref": "ReconcileSchedule"}
     assert TEMPLATE.resources["ReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_the_reconcile_schedule_is_a_rate_of_at_most_an_hour() -> None:
+    # An overdue message ends UNKNOWN unasked once a recheck interval (RECHECK_MINUTES, 60) has passed
+    # its deadline: a slower schedule would let that happen before its last question to eSMS
+    spec = TEMPLATE.document["Parameters"]["ReconcileSchedule"]
+    pattern = re.compile(spec["AllowedPattern"])
+    assert TEMPLATE.function("ReconcilerFunction").environment["RECHECK_MINUTES"] == 60
+    allowed = [spec["Default"], "rate(1 minute)", "rate(15 minutes)", "rate(60 minutes)", "rate(1 hour)"]
+    assert [pattern.fullmatch(rate) is not None for rate in allowed] == [True] * len(allowed)
+    refused = ["rate(2 hours)", "rate(61 minutes)", "rate(1 minutes)", "rate(0 minutes)", "cron(0 * * * ? *)"]
+    assert [pattern.fullmatch(rate) for rate in refused] == [None] * len(refused)
 
 
 def test_runtime_is_a_supported_python() -> None:
