@@ -21,7 +21,6 @@ NO_REPORT_SUFFIX = "777"  # eSMS accepts these but never learns their outcome: t
 SUFFIX_OUTCOMES = {**FAILING_SUFFIXES, NO_REPORT_SUFFIX: "no_report"}
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thu Dung", "Hoàng Minh Đức", "Vũ Thị Hà"]
 PREFIXES = ["090", "091", "093", "094", "096", "097", "098", "032", "035", "070", "077", "081", "086", "088"]
-FINAL = {status.value for status in FINAL_STATUSES}
 
 # Faults a real day brings: latency, a few 5xx, timeouts and dropped connections, eSMS's TPS limit (the
 # demo's busiest seconds send about 20, so a few sends hear 160), callbacks that come twice, out of
@@ -177,7 +176,7 @@ def run_demo(
     while time.monotonic() - started < timeout_seconds:
         actual = info.statuses()
         settled = all(
-            actual.get(request_id) == status or actual.get(request_id) in FINAL
+            actual.get(request_id) == status or actual.get(request_id) in FINAL_STATUSES
             for request_id, status in expected.items()
         )
         if time.monotonic() - last_report >= 1 or settled:

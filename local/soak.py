@@ -27,7 +27,6 @@ from local.stack import LocalStack, StackInfo
 from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES
 
-FINAL = {status.value for status in FINAL_STATUSES}
 FAILED_OUTCOMES = {"failed_108", "failed_114", "failed_118", "failed_1001", "failed"}  # ZNS's, SMS's
 # The template's timeouts, scaled down so that a killed sender's message comes back in seconds.
 SOAK_RESOURCES = {
@@ -107,7 +106,11 @@ class SoakResult:
     @property
     def lost(self) -> set[str]:
         """Messages with no item, or not final."""
-        return {request_id for request_id in self.request_ids if self.statuses.get(request_id) not in FINAL}
+        return {
+            request_id
+            for request_id in self.request_ids
+            if self.statuses.get(request_id) not in FINAL_STATUSES
+        }
 
     @property
     def falsely_failed(self) -> set[str]:
@@ -139,7 +142,7 @@ class SoakResult:
             request_id
             for request_id in self.sms_expected
             if self.accepted_by_esms.get(self.fallbacks[request_id]) != 1
-            or self.statuses.get(self.fallbacks[request_id]) not in FINAL
+            or self.statuses.get(self.fallbacks[request_id]) not in FINAL_STATUSES
         }
 
     @property
@@ -215,9 +218,9 @@ def run_soak(
     last_report = 0.0
     while time.monotonic() - started < plan.timeout_seconds:
         statuses = info.statuses()
-        final = sum(1 for request_id in request_ids if statuses.get(request_id) in FINAL)
+        final = sum(1 for request_id in request_ids if statuses.get(request_id) in FINAL_STATUSES)
         sms_pending = any(
-            statuses.get(request_id) == "FAILED" and statuses.get(sms) not in FINAL
+            statuses.get(request_id) == "FAILED" and statuses.get(sms) not in FINAL_STATUSES
             for request_id, sms in fallbacks.items()
         )
         if outage_started is None and final >= plan.outage_after_messages:

@@ -19,7 +19,6 @@ from tests.support.waiting import wait_for
 from zns_relay.models.state import FINAL_STATUSES
 
 pytestmark = pytest.mark.e2e
-FINAL = {status.value for status in FINAL_STATUSES}
 SHORT = {"SenderFunction": {"Timeout": 20}, "SendQueue": {"VisibilityTimeout": 10}}
 # Every point a plain message's send or events pass (an SMS fallback's queueing: test_fallback.py)
 POINTS = [point for point in CrashPoint if point is not CrashPoint.AFTER_FALLBACK_QUEUED]
@@ -58,7 +57,7 @@ def crashed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalSta
             crashed = {record.point for record in stack.crashes.fired()} == set(POINTS)
             return (
                 {point: str(status) for point, status in mine.items()}
-                if crashed and set(mine.values()) <= FINAL
+                if crashed and set(mine.values()) <= FINAL_STATUSES
                 else None
             )
 

@@ -22,7 +22,6 @@ from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES
 
 pytestmark = pytest.mark.e2e
-FINAL = {status.value for status in FINAL_STATUSES}
 SHORT = {
     "SenderFunction": {"Timeout": 20},
     "SendQueue": {"VisibilityTimeout": 10},
@@ -95,7 +94,7 @@ def ended(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack
             (it follows the final write through the stream)."""
             statuses = info.statuses()
             mine = {request_id: str(statuses.get(request_id)) for request_id in expected}
-            if not set(mine.values()) <= FINAL:
+            if not set(mine.values()) <= FINAL_STATUSES:
                 return None
             asked = [r for r in messages if r.startswith(("fb-no-zalo", "fb-inactive", "fb-too-late"))]
             noted = all(

@@ -16,7 +16,6 @@ from tests.support.waiting import wait_for
 from zns_relay.models.state import FINAL_STATUSES
 
 pytestmark = pytest.mark.e2e
-FINAL = {status.value for status in FINAL_STATUSES}
 NO_REPORT_SUFFIX = "777"
 FAILING_SUFFIX = "118"
 FAULTS = SimulatorConfig(
@@ -75,7 +74,7 @@ def test_with_callbacks_lost_and_sends_timing_out_every_message_ends_final_and_t
         found = {
             request_id: status for request_id, status in info.statuses().items() if request_id in expected_ids
         }
-        return found if set(found) == expected_ids and set(found.values()) <= FINAL else None
+        return found if set(found) == expected_ids and set(found.values()) <= FINAL_STATUSES else None
 
     statuses = wait_for(all_final, timeout=240)
 

@@ -29,7 +29,6 @@ pytestmark = pytest.mark.e2e
 CAMPAIGN = "demo"  # the campaign of local.demo's mix
 OTHER_CAMPAIGN = "another-producer"
 SEEDED_CAMPAIGN = "seeded"
-FINAL = {status.value for status in FINAL_STATUSES}
 # A message with no final report ends UNKNOWN 11 s after acceptance here, not 36 s: a shorter test.
 OVERRIDES = {"UNKNOWN_AFTER_HOURS": "0.003"}
 CHECK_AT = 4102444800  # far ahead: the reconciler leaves the seeded messages alone
@@ -71,7 +70,7 @@ def outcome(stack: LocalStack, info: StackInfo) -> Outcome:
     for message in others:
         message.body.update(campaignid=OTHER_CAMPAIGN, RequestId=f"other-{message.request_id}")
     publish(info, mix + others)
-    expected = {m.request_id for m in mix if m.expected in FINAL and m.expected != "REJECTED"}
+    expected = {m.request_id for m in mix if m.expected in FINAL_STATUSES and m.expected != "REJECTED"}
     sandbox = {m.request_id for m in mix + others if m.expected == "ACCEPTED"}
     ids = {message.request_id for message in mix + others}
 
@@ -79,7 +78,7 @@ def outcome(stack: LocalStack, info: StackInfo) -> Outcome:
     def settled() -> dict[str, str] | None:
         found = {request_id: status for request_id, status in info.statuses().items() if request_id in ids}
         done = set(found) == ids and all(
-            status in FINAL or (status == "ACCEPTED" and request_id in sandbox)
+            status in FINAL_STATUSES or (status == "ACCEPTED" and request_id in sandbox)
             for request_id, status in found.items()
         )
         return found if done else None
