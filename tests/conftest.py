@@ -27,6 +27,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
 from local.aws import function_environment, provision
@@ -35,6 +36,11 @@ from local.moto_atomic import atomic_dynamodb_in_process
 from local.moto_streams import one_stream_record_per_write
 from local.template import FunctionSpec, Resolver, Template
 from tests.support.esms_stub import EsmsStub
+
+# No deadline per example, no health check on the time examples take to make: on a busy machine a slow
+# example says how busy the machine is, not how the code is (a test's own suppress list replaces this one)
+settings.register_profile("zns-relay", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("zns-relay")
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

@@ -458,7 +458,7 @@ RUNS = {
 }
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(
     run=st.sampled_from(sorted(RUNS)),
     order=st.lists(st.integers(min_value=0, max_value=2), min_size=1, max_size=8),

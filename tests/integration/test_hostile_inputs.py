@@ -85,7 +85,6 @@ def recorded_under(record: dict[str, Any]) -> list[str]:
 
 @settings(
     max_examples=250,
-    deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
@@ -132,7 +131,6 @@ queries = st.one_of(
 
 @settings(
     max_examples=400,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(query=queries, signed=st.booleans(), request_id=st.sampled_from(["order-1", "bad id", "x" * 60, ""]))
