@@ -49,7 +49,7 @@ def test_accepted_send_answers_100_and_calls_back_with_esms_fields(
     assert answer["CodeResult"] == "100"
     assert answer["CountRegenerate"] == 0
     assert len(answer["SMSID"]) == 35
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
     [callback] = receiver.queries()
     assert tuple(callback) == tuple(dict(parse_qsl(documented.ZNS_CALLBACK, keep_blank_values=True)))
     assert tuple(callback) == ZNS_CALLBACK_PARAMETERS
@@ -90,7 +90,7 @@ def test_failed_delivery_callback_matches_the_published_sample_byte_for_byte(
 
     answer = post(http, sim, send_body(CallbackUrl=receiver.url())).json()
 
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
     sample_sms_id = dict(parse_qsl(documented.ZNS_CALLBACK))["SMSID"]
     assert receiver.raw_queries() == [documented.ZNS_CALLBACK.replace(sample_sms_id, answer["SMSID"])]
 
@@ -106,7 +106,7 @@ def test_suffix_outcomes_choose_the_failure_and_no_report_messages_never_call_ba
     post(http, sim, send_body(Phone="0912340018", RequestId="b", CallbackUrl=receiver.url("b")))
 
     # Then only the failure calls back, with Zalo's error; both were accepted
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
     [callback] = receiver.queries()
     assert (callback["SendStatus"], callback["SendSuccess"], callback["SendFailed"]) == ("5", "0", "1")
     assert json.loads(json.loads(callback["error_info"]))["error"] == -118
@@ -148,7 +148,7 @@ def test_invalid_sends_are_refused_with_esms_codes(
     assert_documented_shape(answer, documented.SEND_UNAUTHORIZED)
     assert answer["CodeResult"] == code
     assert answer["ErrorMessage"]
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
     assert receiver.raw_queries() == []
     assert sim.accepted_count_by_request_id() == {}
 
@@ -242,7 +242,7 @@ def test_sandbox_validates_only(
     assert sandbox["CodeResult"] == sandbox_as_number["CodeResult"] == "100"
     assert sandbox["SMSID"]
     assert refused["CodeResult"] == "108"
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
     assert receiver.raw_queries() == []
     assert sim.accepted_count_by_request_id() == {}
     assert post(http, sim, send_body()).json()["CodeResult"] == "100"  # the RequestId was not kept
@@ -266,7 +266,7 @@ def test_a_5xx_fault_answers_before_any_check(
     assert sim.accepted_count_by_request_id() == {}
     sim.configure(**NO_FAULTS)
     assert post(http, sim, body).json()["CodeResult"] == "100"  # the RequestId was not kept
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
     assert len(receiver.raw_queries()) == 1
 
 
@@ -298,7 +298,7 @@ def test_a_send_whose_answer_is_lost_was_accepted_all_the_same(
     sim.configure(**NO_FAULTS)
     assert post(http, sim, body).json() == documented.SMS_DUPLICATE_REQUEST
     # And its report is called back, once
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
     [callback] = receiver.queries()
     assert (callback["SMSID"], callback["SendStatus"]) == (record["sms_id"], "5")
     assert sim.accepted_count_by_request_id() == {"req-1": 1}
@@ -348,7 +348,7 @@ def test_callback_quirks(
 
     answer = post(http, sim, send_body(CallbackUrl=receiver.url())).json()
 
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
     queries = receiver.queries()
     assert [int(query["SendStatus"]) for query in queries] == statuses
     assert {query["SMSID"] for query in queries} == {answer["SMSID"]}
@@ -377,11 +377,11 @@ def test_callbacks_are_retried_on_timeout_only(
     sim.configure(callback_timeout_seconds=0.1, callback_retries=2, callback_retry_delay_seconds=0.01)
     receiver.delay_seconds = 0.3
     post(http, sim, send_body(RequestId="slow", CallbackUrl=receiver.url("slow")))
-    assert sim.wait_for_callbacks_idle(3.0)
+    assert sim.wait_for_callbacks_idle(30)
     receiver.delay_seconds = 0.0
     receiver.status = 500
     post(http, sim, send_body(RequestId="failing", CallbackUrl=receiver.url("failing")))
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
 
     attempts = [(r["request_id"], r["attempt"], r["error"], r["http_status"]) for r in sim.callbacks()]
 
@@ -407,7 +407,7 @@ def test_control_endpoints_and_redaction(
     signed_url = f"{receiver.url()}?token=query-secret"
     post(http, sim, send_body(CallbackUrl=signed_url))
     post(http, sim, send_body(ApiKey="leaked-wrong-key", SecretKey="leaked-wrong-secret"))
-    assert sim.wait_for_callbacks_idle(2.0)
+    assert sim.wait_for_callbacks_idle(30)
 
     # Then the configuration shows the changes and refuses the bad ones
     assert updated.status_code == 200
