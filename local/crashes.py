@@ -225,10 +225,13 @@ class _CrashHooks:
         try:
             response = send()
         except Exception:
-            # No answer came (the read timed out on a busy machine): the POST has ended all the same, and
-            # a crash waiting for an answer might never come (the retry's may not, if a callback ends it)
+            # Written, but no answer came (the read timed out on a busy machine): the POST has ended all
+            # the same, and a crash waiting for an answer might never come (the retry's may not, if a
+            # callback ends the message first). Not written at all (no connection): eSMS got nothing.
+            written = getattr(self._posting, "request_id", None) is None  # _answer_awaited cleared it
             self._post_ended(request_id)
-            self._crash_if(CrashPoint.AFTER_ANSWER, request_id)
+            if written:
+                self._crash_if(CrashPoint.AFTER_ANSWER, request_id)
             raise
         self._post_ended(request_id)
         if self._plan.claim(CrashPoint.AFTER_ANSWER, request_id):

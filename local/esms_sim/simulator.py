@@ -190,7 +190,7 @@ class EsmsSimulator:
         self._generation = 0  # bumped by reset(): reports of earlier generations are dropped
         self._schedule: list[tuple[float, int, _Delivery | _Learning]] = []
         self._sequence = itertools.count()
-        self._pending = 0  # callbacks scheduled or in flight
+        self._pending = 0  # reports to learn and callbacks, scheduled or in flight
         self._stopping = threading.Event()
         self._server: Server | None = None
         self._threads: list[threading.Thread] = []
@@ -723,16 +723,15 @@ class EsmsSimulator:
             item.chain.done.set()
             return
         heapq.heappush(self._schedule, (time.monotonic() + delay, next(self._sequence), item))
-        if isinstance(item, _Delivery):
-            self._pending += 1
+        self._pending += 1
         self._state.notify_all()
 
     def _cancel_schedule(self) -> None:
         """Call with the state lock held."""
         for _, _, item in self._schedule:
-            item.chain.done.set()
-            if isinstance(item, _Delivery):
-                self._pending -= 1
+            if isinstance(item, _Delivery):  # a chain's last callback, scheduled or in flight, ends it
+                item.chain.done.set()
+        self._pending -= len(self._schedule)
         self._schedule.clear()
         self._state.notify_all()
 
@@ -753,8 +752,11 @@ class EsmsSimulator:
                 _, _, item = heapq.heappop(self._schedule)
                 if isinstance(item, _Delivery):
                     executor.submit(self._deliver, item)
-                elif item.chain.generation == self._generation:
+                    continue
+                if item.chain.generation == self._generation:
                     item.chain.message.learn(item.chain.steps[item.step][0])
+                self._pending -= 1
+                self._state.notify_all()
 
     def _deliver(self, delivery: _Delivery) -> None:
         """eSMS calls back with the step's report (unless the message has no URL, or it is lost)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 
@@ -22,13 +21,8 @@ REDUCED = SoakPlan(
 
 
 def test_a_reduced_soak_loses_nothing_sends_nothing_twice_fails_nothing_falsely_and_falls_back_once() -> None:
-    saved = dict(os.environ)
-    try:
-        with soak_stack(REDUCED) as stack:
-            result = run_soak(stack, REDUCED)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with soak_stack(REDUCED) as stack:
+        result = run_soak(stack, REDUCED)
     printed = io.StringIO()
     report(result, printed)
 

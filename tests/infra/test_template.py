@@ -152,15 +152,15 @@ def test_the_reconciler_runs_on_the_schedule_one_at_a_time() -> None:
     assert TEMPLATE.resources["ReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
 
 
-def test_the_reconcile_schedule_is_a_rate_of_at_most_an_hour() -> None:
+def test_the_reconcile_schedule_is_a_rate_of_at_most_half_an_hour() -> None:
     # An overdue message ends UNKNOWN unasked once a recheck interval (RECHECK_MINUTES, 60) has passed
-    # its deadline: a slower schedule would let that happen before its last question to eSMS
+    # its deadline: an hourly schedule would leave no room for a late run to ask eSMS first
     spec = TEMPLATE.document["Parameters"]["ReconcileSchedule"]
     pattern = re.compile(spec["AllowedPattern"])
     assert TEMPLATE.function("ReconcilerFunction").environment["RECHECK_MINUTES"] == 60
-    allowed = [spec["Default"], "rate(1 minute)", "rate(15 minutes)", "rate(60 minutes)", "rate(1 hour)"]
+    allowed = [spec["Default"], "rate(1 minute)", "rate(15 minutes)", "rate(30 minutes)"]
     assert [pattern.fullmatch(rate) is not None for rate in allowed] == [True] * len(allowed)
-    refused = ["rate(2 hours)", "rate(61 minutes)", "rate(1 minutes)", "rate(0 minutes)", "cron(0 * * * ? *)"]
+    refused = ["rate(1 hour)", "rate(31 minutes)", "rate(1 minutes)", "rate(0 minutes)", "cron(0 * * * ? *)"]
     assert [pattern.fullmatch(rate) for rate in refused] == [None] * len(refused)
 
 

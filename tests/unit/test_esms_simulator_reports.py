@@ -119,8 +119,10 @@ def test_a_callback_still_in_flight_does_not_hold_back_what_esms_knows_of_the_ne
         return item["SendStatus"] if item["SendStatus"] == 5 else None
 
     # When eSMS is asked while the "sent" callback still waits for its answer
-    # Then it knows the delivery already (its record follows the report's time, not its callbacks)
-    assert wait_for(final_send_status, timeout=15, interval=1.0) == 5  # under GetCallback's 20 calls
+    assert wait_for(receiver.queries, timeout=15)
+    # Then it knows the delivery already (its record follows the report's time, not its callbacks);
+    # asked once a second, well under GetCallback's 20 calls a second
+    assert wait_for(final_send_status, timeout=15, interval=1.0) == 5
     assert [query["SendStatus"] for query in receiver.queries()] == ["7"]
     receiver.answering.set()
     assert sim.wait_for_callbacks_idle(30)
