@@ -503,6 +503,10 @@ def test_wrong_credentials_reread_the_secret_and_use_the_rotated_one(
     assert stored is not None and stored["status"] == "ACCEPTED" and stored["sms_id"] == "sms-rotated"
 
 
+def emitted_metrics(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
+
+
 def test_account_error_is_retried_and_raises_the_account_metric(
     sender: LoadedFunction,
     esms: EsmsStub,
@@ -518,9 +522,9 @@ def test_account_error_is_retried_and_raises_the_account_metric(
     assert failures(response) == [event["Records"][0]["messageId"]]
     stored = item(aws, deployment, "eb-order-DH240888")
     assert stored is not None and stored["status"] == "RETRYING" and stored["esms_code"] == "103"
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert any(
-        metric.get("AccountErrors") == [1.0] or metric.get("AccountErrors") == 1.0 for metric in emitted
+        metric.get("AccountErrors") == [1.0] or metric.get("AccountErrors") == 1.0
+        for metric in emitted_metrics(capsys.readouterr().out)
     )
 
 
@@ -645,10 +649,6 @@ def test_a_forced_sandbox_stage_never_really_sends_and_an_unlisted_oa_is_rejecte
     other = item(aws, deployment, "eb-order-DH240888")
     assert other is not None and other["status"] == "REJECTED"
     assert other["error"] == "OAID: 4097311281936189049 is not one this deployment sends for"
-
-
-def emitted_metrics(output: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
 
 
 def test_a_request_id_reused_for_a_different_message_is_not_sent_and_is_recorded_and_counted(
