@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pydantic import SecretStr
 
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
+from zns_relay.esms.account import AccountQueryFailed, EsmsAccountClient
 from zns_relay.esms.client import EsmsClient
+from zns_relay.esms.status import EsmsStatusClient, StatusQueryFailed
 from zns_relay.models.contract import TemplateParam
 from zns_relay.models.esms import CODE_MEANINGS, EsmsCredentials, ResultClass, ZaloSendRequest, classify_code
 from zns_relay.settings import DEFAULT_ESMS_BASE_URL
@@ -170,6 +172,28 @@ def test_a_redirect_is_never_followed_with_the_keys(client: EsmsClient, stub: Es
         assert elsewhere.bodies == []
     assert result.result_class is ResultClass.TRANSIENT
     assert result.description == "eSMS answered HTTP 307"
+
+
+def ask_balance(base_url: str) -> object:
+    return EsmsAccountClient(base_url).balance(CREDENTIALS)
+
+
+def ask_zns_status(base_url: str) -> object:
+    return EsmsStatusClient(base_url, base_url).query_zns_status("sms-1", "24", CREDENTIALS)
+
+
+@pytest.mark.parametrize("ask", [ask_balance, ask_zns_status])
+def test_the_account_and_status_clients_never_follow_a_redirect_either(
+    stub: EsmsStub, ask: Callable[[str], object]
+) -> None:
+    # Given an answer that redirects to another host
+    with EsmsStub() as elsewhere:
+        stub.responder = lambda body: Reply(status=307, headers=(("Location", elsewhere.base_url),))
+
+        # Then the call fails on the redirect itself, and the keys go nowhere else
+        with pytest.raises((AccountQueryFailed, StatusQueryFailed), match="eSMS answered HTTP 307"):
+            ask(stub.base_url)
+        assert elsewhere.bodies == []
 
 
 def test_numeric_code_result_is_read_as_text(client: EsmsClient, stub: EsmsStub) -> None:

@@ -73,7 +73,7 @@ class EsmsAccountClient:
         self._session = session or pooled_session(2)
 
     def balance(self, credentials: EsmsCredentials) -> Balance:
-        answer = self._call("POST", BALANCE_PATH, _keys(credentials))
+        answer = self._call("POST", BALANCE_PATH, credentials.request_fields())
         _require_success(answer, "CodeResponse")
         user_id = answer.get("UserID")
         try:
@@ -83,21 +83,21 @@ class EsmsAccountClient:
 
     def quota(self, credentials: EsmsCredentials, oa_id: str) -> dict[str, Any]:
         """ZNS/GetQuota's counters (DailyQuota, RemainingQuota, the promotion quotas), as eSMS names them."""
-        answer = self._call("POST", QUOTA_PATH, {**_keys(credentials), "OAID": oa_id})
+        answer = self._call("POST", QUOTA_PATH, {**credentials.request_fields(), "OAID": oa_id})
         _require_success(answer, "CodeResult")
         return {key: value for key, value in answer.items() if key not in ("CodeResult", "ErrorMessage")}
 
     def templates(
         self, credentials: EsmsCredentials, oa_id: str, sms_type: str = DEFAULT_TEMPLATE_SMS_TYPE
     ) -> list[Template]:
-        body = {**_keys(credentials), "OAId": oa_id, "SmsType": sms_type}
+        body = {**credentials.request_fields(), "OAId": oa_id, "SmsType": sms_type}
         answer = self._call("POST", TEMPLATES_PATH, body)
         _require_success(answer, "CodeResult")
         return [_summary(item) for item in answer.get("ZNSTemplates") or []]
 
     def template(self, credentials: EsmsCredentials, oa_id: str, temp_id: str) -> Template:
         """One template's full parameter spec (GetZnsTemplateInfo)."""
-        query = {"TemplateId": temp_id, **_keys(credentials), "OAId": oa_id}
+        query = {"TemplateId": temp_id, **credentials.request_fields(), "OAId": oa_id}
         answer = self._call("GET", TEMPLATE_INFO_PATH, query)
         if answer.get("Error") != 0 or not isinstance(answer.get("Data"), dict):
             code = str(answer.get("Error"))
@@ -123,13 +123,6 @@ class EsmsAccountClient:
         if not isinstance(answer, dict):
             raise AccountQueryFailed("eSMS answered something that is not a JSON object")
         return answer
-
-
-def _keys(credentials: EsmsCredentials) -> dict[str, str]:
-    return {
-        "ApiKey": credentials.api_key.get_secret_value(),
-        "SecretKey": credentials.secret_key.get_secret_value(),
-    }
 
 
 def _require_success(answer: Mapping[str, Any], code_field: str) -> None:

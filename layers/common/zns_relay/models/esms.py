@@ -88,6 +88,10 @@ class EsmsCredentials(BaseModel):
     api_key: SecretStr
     secret_key: SecretStr
 
+    def request_fields(self) -> dict[str, str]:
+        """ApiKey and SecretKey, as every eSMS request carries them."""
+        return {"ApiKey": self.api_key.get_secret_value(), "SecretKey": self.secret_key.get_secret_value()}
+
 
 class CallbackKeys(BaseModel):
     """The keys that sign CallbackUrls (the callback secret's CallbackKey, PreviousCallbackKey)."""
