@@ -96,8 +96,8 @@ def _tell_how_to_use(info: StackInfo) -> None:
         f"  export {exports}\n"
         f"  aws sqs send-message --queue-url {info.queue_url} --message-body file://message.json\n"
         "The zns-relay command finds this stack by itself:\n"
-        "  .venv/bin/zns-relay send --phone 0901888484 --temp-id 2056446 --data customer_name=An"
-        " --request-id hello-1\n"
+        f"  .venv/bin/zns-relay send --phone 0901888484 --temp-id {LOCAL_EXAMPLE_TEMPLATE}"
+        " --data customer_name=An --request-id hello-1\n"
         "  .venv/bin/zns-relay status hello-1\n"
         "Ctrl-C stops it.\n"
     )

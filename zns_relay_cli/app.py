@@ -428,7 +428,7 @@ def redrive(
     state.output.note(f"moving {waiting} message{'s' if waiting > 1 else ''} from SendDLQ to SendQueue")
     with state.output.progress("moving", waiting) as update:
         if deployment.local:
-            result = move_by_hand(sqs, deployment.dlq_url, deployment.queue_url, update)
+            result = move_by_hand(sqs, deployment.dlq_url, deployment.queue_url, waiting, update)
         else:
             result = move_task(sqs, deployment.dlq_url, deployment.queue_url, update, rate=rate)
     if state.output.json_mode:

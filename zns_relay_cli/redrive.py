@@ -71,9 +71,9 @@ def move_task(
         sleep(POLL_SECONDS)
 
 
-def move_by_hand(sqs: Any, dlq_url: str, queue_url: str, progress: Progress) -> RedriveResult:
-    """Receive from the DLQ, send to the queue, then delete from the DLQ what the queue took."""
-    to_move = queue_depth(sqs, dlq_url)
+def move_by_hand(sqs: Any, dlq_url: str, queue_url: str, to_move: int, progress: Progress) -> RedriveResult:
+    """Receive from the DLQ, send to the queue, then delete from the DLQ what the queue took (`to_move`:
+    the DLQ's depth as counted before)."""
     moved = 0
     progress(moved, to_move)
     while True:

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.exceptions import NoCredentialsError
 
 from zns_relay_cli.deployment import Deployment
 from zns_relay_cli.errors import CliError, UserError
@@ -23,7 +24,7 @@ class StatusApi:
     def __init__(self, deployment: Deployment, http: requests.Session | None = None) -> None:
         credentials = deployment.session.get_credentials()
         if credentials is None:
-            raise UserError("no AWS credentials: pass --profile, or configure the AWS CLI (aws configure)")
+            raise NoCredentialsError  # main() says how to give some, as for any other AWS call
         self._signer = SigV4Auth(credentials, "execute-api", deployment.region)
         self._base = deployment.status_api_url.rstrip("/")
         self._http = http or requests.Session()

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from zns_relay.models.events import EVENT_SOURCE
+from zns_relay_cli.redrive import queue_arn
 
 WAIT_SECONDS = 2  # each receive's long poll: short enough to notice --idle and Ctrl-C soon
 
@@ -54,9 +55,7 @@ class StatusEventWatch:
 
     def _start(self) -> None:
         self._queue_url = self._sqs.create_queue(QueueName=self.name)["QueueUrl"]
-        queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        target_arn = queue_arn(self._sqs, self._queue_url)
         rule_arn = self._events.put_rule(
             Name=self.name,
             EventBusName=self._bus,
@@ -71,14 +70,14 @@ class StatusEventWatch:
                     "Effect": "Allow",
                     "Principal": {"Service": "events.amazonaws.com"},
                     "Action": "sqs:SendMessage",
-                    "Resource": queue_arn,
+                    "Resource": target_arn,
                     "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
                 }
             ],
         }
         self._sqs.set_queue_attributes(QueueUrl=self._queue_url, Attributes={"Policy": json.dumps(policy)})
         self._events.put_targets(
-            Rule=self.name, EventBusName=self._bus, Targets=[{"Id": "watch", "Arn": queue_arn}]
+            Rule=self.name, EventBusName=self._bus, Targets=[{"Id": "watch", "Arn": target_arn}]
         )
 
     def events(
