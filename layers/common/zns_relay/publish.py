@@ -32,9 +32,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from zns_relay.models.contract import (
-    MAX_BODY_BYTES,
     ZnsMessage,
     describe_validation_error,
+    oversize_problem,
     schedule_problem,
 )
 
@@ -206,8 +206,9 @@ def _body(message: Message, parsed: ZnsMessage) -> Prepared:
     generated = parsed.request_id is None
     request_id = parsed.request_id or str(uuid.uuid4())
     body = json.dumps({**document, "RequestId": request_id}, ensure_ascii=False)
-    if len(body.encode()) > MAX_BODY_BYTES:
-        raise ValueError(f"body is larger than {MAX_BODY_BYTES // 1024} KB: not a ZNS message")
+    too_large = oversize_problem(body)
+    if too_large:
+        raise ValueError(too_large)
     if generated:
         log.info("message without a RequestId: publishing it as %s", request_id)
     return Prepared(request_id, body, generated)

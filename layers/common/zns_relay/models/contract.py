@@ -306,6 +306,13 @@ def _usable_request_id(document: dict[str, Any]) -> str | None:
     return candidate if producers else rejection_key(candidate)
 
 
+def oversize_problem(body: str) -> str | None:
+    """Why a body is refused before it is even read, if it is: its size."""
+    if len(body.encode("utf-8", "replace")) > MAX_BODY_BYTES:
+        return f"body is larger than {MAX_BODY_BYTES // 1024} KB: not a ZNS message"
+    return None
+
+
 def parse_message_body(body: str) -> ZnsMessage:
     """Parse an SQS body into the contract model; raise ContractViolation with a specific reason.
 
@@ -313,8 +320,9 @@ def parse_message_body(body: str) -> ZnsMessage:
     recorded under the id the producer will look for; a RequestId that breaks the rule gives the key
     `rejection_key` derives from it, which the status API and `zns-relay status` look up.
     """
-    if len(body.encode("utf-8", "replace")) > MAX_BODY_BYTES:
-        raise ContractViolation(f"body is larger than {MAX_BODY_BYTES // 1024} KB: not a ZNS message")
+    too_large = oversize_problem(body)
+    if too_large:
+        raise ContractViolation(too_large)
     document = unwrap_envelope(_loads(body, "body"))
     if not isinstance(document, dict):
         raise ContractViolation(f"body must be a JSON object, got {type(document).__name__}")
