@@ -15,7 +15,8 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.text import Text
 
-from zns_relay.esms.account import AccountQueryFailed, EsmsAccountClient, Template
+from zns_relay.esms.account import EsmsAccountClient, Template
+from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.models.contract import REJECTION_KEY_PREFIX, is_valid_request_id, rejection_key
 from zns_relay.publish import InvalidMessages, Prepared, Publisher, validate
 from zns_relay_cli import examples
@@ -605,7 +606,7 @@ def _template(client: EsmsAccountClient, credentials: Any, oa_id: str, temp_id: 
     """GetZnsTemplateInfo's full spec, else GetTemplate's summary of it, else NotFound."""
     try:
         return client.template(credentials, oa_id, temp_id)
-    except AccountQueryFailed as detailed:
+    except EsmsQueryFailed as detailed:
         listed = {template.temp_id: template for template in client.templates(credentials, oa_id)}
         if temp_id in listed:
             return listed[temp_id]
@@ -674,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         output.error(error.message)
         return error.exit_code
-    except AccountQueryFailed as refused:
+    except EsmsQueryFailed as refused:
         return _fail(output, f"eSMS: {refused}")
     except NoCredentialsError:
         output.error("no AWS credentials: pass --profile, or configure the AWS CLI (aws configure)")

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.esms.status import (
     MAX_SENT_DATA_PAGE,
     SMS_TYPES,
     ZNS_SMS_TYPES,
     SentMessage,
     SentPage,
-    StatusQueryFailed,
 )
 from zns_relay.models.contract import ESMS_TIMEZONE
 from zns_relay.models.esms import EsmsCredentials
@@ -149,7 +149,7 @@ class SmsIdFinder:
                         pages += 1
                         try:
                             listed = self._source.sent_messages(sms_type, start, end, credentials, page=page)
-                        except StatusQueryFailed as error:
+                        except EsmsQueryFailed as error:
                             logger.warning("GetSmsSentData_V2 failed", extra={"reason": str(error)})
                             return None
                         for row in listed.messages:

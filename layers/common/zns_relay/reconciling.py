@@ -26,11 +26,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from zns_relay.credentials import SecretCache
 from zns_relay.delivery import DeliveryReports, ReportResult
 from zns_relay.discovery import SmsIdFinder
+from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.esms.status import (
     MAX_SMS_IDS_PER_GET_CALLBACK,
     NOT_FOUND_CODES,
     ZNS_SMS_TYPES,
-    StatusQueryFailed,
 )
 from zns_relay.models.callback import (
     DeliveryReport,
@@ -330,7 +330,7 @@ class Reconciler:
         summary.asked += len(by_sms_id)
         try:
             answers = self._status.get_callbacks(list(by_sms_id), batch[0].oa_id or "", credentials)
-        except StatusQueryFailed as error:
+        except EsmsQueryFailed as error:
             count("ReconcileQueryFailures")
             logger.warning("GetCallback failed; asking again later", extra={"reason": str(error)})
             summary.query_failures += 1
@@ -351,7 +351,7 @@ class Reconciler:
         summary.query_status_calls += 1
         try:
             parameters = self._status.send_status(message.sms_id or "", self._credentials.get())
-        except (StatusQueryFailed, ConfigurationError) as error:
+        except (EsmsQueryFailed, ConfigurationError) as error:
             logger.info("GetSendStatus failed; asking again later", extra={"reason": str(error)})
             self._recheck(message, self._now(), summary)
             return
@@ -366,7 +366,7 @@ class Reconciler:
             summary.query_status_calls += 1
             try:
                 parameters = self._status.query_zns_status(message.sms_id or "", sms_type, credentials)
-            except StatusQueryFailed as error:
+            except EsmsQueryFailed as error:
                 if error.code in NOT_FOUND_CODES:
                     continue
                 logger.info("QueryZnsStatus failed; asking again later", extra={"reason": str(error)})

@@ -14,25 +14,16 @@ from typing import Any
 
 import requests
 
-from zns_relay.esms.http import pooled_session
+from zns_relay.esms.http import SUCCESS, EsmsQueryFailed, json_answer, pooled_session
 from zns_relay.models.esms import EsmsCredentials
 
 BALANCE_PATH = "GetBalance_json"
 QUOTA_PATH = "ZNS/GetQuota/"
 TEMPLATES_PATH = "GetTemplate/"
 TEMPLATE_INFO_PATH = "GetZnsTemplateInfo"
-SUCCESS = "100"
 DEFAULT_TEMPLATE_SMS_TYPE = "24"  # GetTemplate's documented sample
 # GetTemplate's RequireType, as GetZnsTemplateInfo names the same types.
 REQUIRE_TYPES = {"type_text": "STRING", "type_number": "NUMBER", "type_date": "DATE"}
-
-
-class AccountQueryFailed(Exception):
-    """eSMS did not answer usefully: a transport or HTTP error, or a refusal (its code and text)."""
-
-    def __init__(self, reason: str, code: str | None = None) -> None:
-        super().__init__(reason)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -79,7 +70,7 @@ class EsmsAccountClient:
         try:
             return Balance(float(answer.get("Balance", 0)), int(user_id) if user_id is not None else None)
         except (TypeError, ValueError):
-            raise AccountQueryFailed("eSMS's balance answer is not a number") from None
+            raise EsmsQueryFailed("eSMS's balance answer is not a number") from None
 
     def quota(self, credentials: EsmsCredentials, oa_id: str) -> dict[str, Any]:
         """ZNS/GetQuota's counters (DailyQuota, RemainingQuota, the promotion quotas), as eSMS names them."""
@@ -101,7 +92,7 @@ class EsmsAccountClient:
         answer = self._call("GET", TEMPLATE_INFO_PATH, query)
         if answer.get("Error") != 0 or not isinstance(answer.get("Data"), dict):
             code = str(answer.get("Error"))
-            raise AccountQueryFailed(f"eSMS {code}: {answer.get('Message') or 'refused'}", code)
+            raise EsmsQueryFailed(f"eSMS {code}: {answer.get('Message') or 'refused'}", code)
         return _detail(answer["Data"])
 
     def _call(self, method: str, path: str, fields: Mapping[str, str]) -> dict[str, Any]:
@@ -113,22 +104,14 @@ class EsmsAccountClient:
                 response = self._session.post(url, json=dict(fields), timeout=self._timeout)
         except requests.RequestException as error:
             # Never the exception's text: a GET's URL carries the keys.
-            raise AccountQueryFailed(f"eSMS could not be reached ({type(error).__name__})") from None
-        if response.status_code != 200:
-            raise AccountQueryFailed(f"eSMS answered HTTP {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            raise AccountQueryFailed("eSMS answered something that is not JSON") from None
-        if not isinstance(answer, dict):
-            raise AccountQueryFailed("eSMS answered something that is not a JSON object")
-        return answer
+            raise EsmsQueryFailed(f"eSMS could not be reached ({type(error).__name__})") from None
+        return json_answer(response)
 
 
 def _require_success(answer: Mapping[str, Any], code_field: str) -> None:
     code = str(answer.get(code_field))
     if code != SUCCESS:
-        raise AccountQueryFailed(f"eSMS {code}: {answer.get('ErrorMessage') or 'refused'}", code)
+        raise EsmsQueryFailed(f"eSMS {code}: {answer.get('ErrorMessage') or 'refused'}", code)
 
 
 def _summary(item: Mapping[str, Any]) -> Template:

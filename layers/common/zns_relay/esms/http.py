@@ -3,8 +3,35 @@ redirected."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import requests
 from requests.adapters import HTTPAdapter
+
+SUCCESS = "100"  # what the status and account endpoints answer when they answer
+
+
+class EsmsQueryFailed(Exception):
+    """A status or account endpoint did not answer usefully: a transport or HTTP error, an answer that
+    is not a JSON object, or a refusal (its code)."""
+
+    def __init__(self, reason: str, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code  # eSMS's refusal code, when it gave one
+
+
+def json_answer(response: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object, or EsmsQueryFailed."""
+    if response.status_code != 200:
+        raise EsmsQueryFailed(f"eSMS answered HTTP {response.status_code}")
+    try:
+        answer = json.loads(response.text)
+    except ValueError:
+        raise EsmsQueryFailed("eSMS answered with a body that is not JSON") from None
+    if not isinstance(answer, dict):
+        raise EsmsQueryFailed("eSMS answered with JSON that is not an object")
+    return answer
 
 
 class _NoRedirects(requests.Session):

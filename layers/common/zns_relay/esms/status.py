@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from zns_relay.esms.http import pooled_session
+from zns_relay.esms.http import SUCCESS, EsmsQueryFailed, json_answer, pooled_session
 from zns_relay.models.callback import CALLBACK_PARAMETERS
 from zns_relay.models.esms import EsmsCredentials
 
@@ -29,7 +29,6 @@ ZNS_SMS_TYPES = ("25", "24")  # normal and priority ZNS
 NOT_FOUND_CODES = frozenset({"105", "854"})  # SMSID not found; no data
 _NET_DATE = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
 MAX_SMS_IDS_PER_GET_CALLBACK = 200  # documented
-SUCCESS = "100"
 # GetCallback's item fields whose names differ from the callback's parameters (the rest match
 # case-insensitively: Telcoid, PhoneNumber, Partnerids, OAId).
 _GET_CALLBACK_NAMES = {"errorinfo": "error_info", "znstempid": "tempid"}
@@ -51,14 +50,6 @@ class SentMessage:
 class SentPage:
     messages: list[SentMessage]
     total: int
-
-
-class StatusQueryFailed(Exception):
-    """eSMS did not answer a status query usefully (transport error, HTTP error, or a refusal code)."""
-
-    def __init__(self, reason: str, code: str | None = None) -> None:
-        super().__init__(reason)
-        self.code = code  # eSMS's refusal code, when it gave one
 
 
 class EsmsStatusClient:
@@ -90,10 +81,10 @@ class EsmsStatusClient:
         answer = self._post(self._get_callback_url, body)
         code = str(answer.get("Code", answer.get("CodeResult", ""))).strip()
         if code != SUCCESS:
-            raise StatusQueryFailed(f"GetCallback answered code {code or 'none'}")
+            raise EsmsQueryFailed(f"GetCallback answered code {code or 'none'}")
         items = answer.get("Data_callback") or []
         if not isinstance(items, list):
-            raise StatusQueryFailed("GetCallback answered without a list of reports")
+            raise EsmsQueryFailed("GetCallback answered without a list of reports")
         return [callback_parameters(item, _GET_CALLBACK_NAMES) for item in items if isinstance(item, dict)]
 
     def query_zns_status(self, sms_id: str, sms_type: str, credentials: EsmsCredentials) -> dict[str, str]:
@@ -103,7 +94,7 @@ class EsmsStatusClient:
         code = str(answer.get("CodeResult", "")).strip()
         data = answer.get("Data")
         if code != SUCCESS or not isinstance(data, dict):
-            raise StatusQueryFailed(f"QueryZnsStatus answered code {code or 'none'}", code or None)
+            raise EsmsQueryFailed(f"QueryZnsStatus answered code {code or 'none'}", code or None)
         parameters = callback_parameters(data, {"errorinfo": "error_info"})
         parameters.setdefault("SMSID", sms_id)
         if str(data.get("FinalStatus", "")).strip() != "1":
@@ -120,11 +111,11 @@ class EsmsStatusClient:
                 timeout=self._timeout,
             )
         except requests.RequestException as error:
-            raise StatusQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
-        answer = _json_object(response)
+            raise EsmsQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
+        answer = json_answer(response)
         code = str(answer.get("CodeResponse", "")).strip()
         if code != SUCCESS:
-            raise StatusQueryFailed(f"GetSendStatus answered code {code or 'none'}", code or None)
+            raise EsmsQueryFailed(f"GetSendStatus answered code {code or 'none'}", code or None)
         parameters = callback_parameters(answer, {})
         parameters.setdefault("SMSID", sms_id)
         return parameters
@@ -153,7 +144,7 @@ class EsmsStatusClient:
         code = str(answer.get("CodeResult", "")).strip()
         rows = answer.get("SentData") or []
         if code != SUCCESS or not isinstance(rows, list):
-            raise StatusQueryFailed(f"GetSmsSentData_V2 answered code {code or 'none'}")
+            raise EsmsQueryFailed(f"GetSmsSentData_V2 answered code {code or 'none'}")
         messages = [_sent_message(row) for row in rows if isinstance(row, dict)]
         try:
             total = int(answer.get("CountTotal") or 0)
@@ -165,21 +156,8 @@ class EsmsStatusClient:
         try:
             response = self._session.post(url, json=body, timeout=self._timeout)
         except requests.RequestException as error:
-            raise StatusQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
-        return _json_object(response)
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    """The answer's JSON object, or StatusQueryFailed."""
-    if response.status_code != 200:
-        raise StatusQueryFailed(f"eSMS answered HTTP {response.status_code}")
-    try:
-        answer = json.loads(response.text)
-    except ValueError:
-        raise StatusQueryFailed("eSMS answered with a body that is not JSON") from None
-    if not isinstance(answer, dict):
-        raise StatusQueryFailed("eSMS answered with JSON that is not an object")
-    return answer
+            raise EsmsQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
+        return json_answer(response)
 
 
 def callback_parameters(item: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, str]:
