@@ -4,10 +4,7 @@ queue policies, the webhook's limits, https only, and checkov with every finding
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ import pytest
 
 from local.template import TEMPLATE_PATH, Template
 from tests.infra.roles import as_list, granted, role_of, statements
+from tests.infra.tools import run, tool
 
 pytestmark = pytest.mark.infra
 TEMPLATE = Template()
@@ -44,15 +42,6 @@ print(json.dumps(transform(document, {}, NoManagedPolicies())))
 """
 
 
-def tool(name: str, why: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is not on PATH: run the tests through `make test`")
-        pytest.skip(f"{name} is not on PATH ({why})")
-    return path
-
-
 def get_att(resource: str, attribute: str = "Arn") -> dict[str, list[str]]:
     return {"Fn::GetAtt": [resource, attribute]}
 
@@ -61,13 +50,7 @@ def test_sam_attaches_no_managed_policy_and_every_function_runs_as_its_own_role(
     # Given the template as SAM transforms it (SQS and DynamoDB events would add AWS's execution
     # policies, which reach every queue and stream of the account, to a role SAM generates)
     sam_python = Path(tool("sam", "make test puts .venv-sam/bin there")).parent / "python"
-    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [str(sam_python), "-c", SAM_TRANSFORM, str(TEMPLATE_PATH)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "AWS_DEFAULT_REGION": "ap-southeast-1"},
-    )
+    result = run([str(sam_python), "-c", SAM_TRANSFORM, str(TEMPLATE_PATH)])
     assert result.returncode == 0, result.stderr
     transformed = json.loads(result.stdout)["Resources"]
     # Then the only roles are the template's own, with inline policies only
@@ -270,11 +253,8 @@ def test_esms_urls_must_be_https(parameter: str) -> None:
 def test_checkov_passes_or_explains_every_check() -> None:
     # Given checkov's CloudFormation checks on the template (offline: no guideline download)
     checkov = tool("checkov", "make test puts .venv-checkov/bin there")
-    result = subprocess.run(  # noqa: S603 - our own tool, fixed arguments
-        [checkov, "-f", str(TEMPLATE_PATH), "--framework", "cloudformation", "--skip-download", "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run(
+        [checkov, "-f", str(TEMPLATE_PATH), "--framework", "cloudformation", "--skip-download", "-o", "json"]
     )
     report = json.loads(result.stdout)
     # Then nothing fails, and every check skipped in the template says why

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from local.template import TEMPLATE_PATH, Template
+from tests.infra.tools import ROOT, run, tool
 from zns_relay.settings import (
     CallbackSettings,
     FallbackSettings,
@@ -24,7 +22,6 @@ from zns_relay.settings import (
 )
 
 pytestmark = pytest.mark.infra
-ROOT = TEMPLATE_PATH.parent
 TEMPLATE = Template()
 SQS_EVENT_FUNCTIONS = [
     (name, event)
@@ -35,19 +32,7 @@ SQS_EVENT_FUNCTIONS = [
 
 
 def sam_command() -> str:
-    sam = shutil.which("sam")
-    if sam is None:
-        if os.environ.get("CI"):
-            pytest.fail("sam is not on PATH: run the tests through `make test`")
-        pytest.skip("sam is not on PATH (make test puts .venv-sam/bin there)")
-    return sam
-
-
-def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "ap-southeast-1"}
-    return subprocess.run(  # noqa: S603 - our own tools, fixed arguments
-        command, capture_output=True, text=True, cwd=ROOT, env=environment, check=False, **kwargs
-    )
+    return tool("sam", "make test puts .venv-sam/bin there")
 
 
 def test_cfn_lint_reports_nothing_informational_rules_included() -> None:
