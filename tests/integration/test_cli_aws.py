@@ -19,7 +19,7 @@ from tests.conftest import DEFAULT_OA_ID
 from zns_relay_cli.app import main
 from zns_relay_cli.deployment import Choice, resolve
 from zns_relay_cli.local_state import STATE_ENV
-from zns_relay_cli.redrive import move_task
+from zns_relay_cli.redrive import move_task, queue_depth
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -129,7 +129,7 @@ def test_send_publishes_a_file_to_the_stacks_queue_and_nothing_from_a_bad_one(
     # When the bad file is sent, then the good one
     refused = main(["--stack", STACK, "--region", REGION, "send", "--file", str(bad), "--json"])
     refusal = json.loads(capsys.readouterr().out)
-    after_refusal = _queued(sqs, queue_url)
+    after_refusal = queue_depth(sqs, queue_url)
     sent = main(["--stack", STACK, "--region", REGION, "send", "--file", str(good), "--json"])
 
     # Then the bad file sent nothing and named its line; the good one is all on the queue
@@ -139,14 +139,7 @@ def test_send_publishes_a_file_to_the_stacks_queue_and_nothing_from_a_bad_one(
     assert [m["requestId"] for m in json.loads(capsys.readouterr().out)["messages"]] == [
         f"aws-{n}" for n in range(12)
     ]
-    assert _queued(sqs, queue_url) == 12
-
-
-def _queued(sqs: SQSClient, queue_url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])[
-        "Attributes"
-    ]
-    return int(attributes["ApproximateNumberOfMessages"])
+    assert queue_depth(sqs, queue_url) == 12
 
 
 @pytest.fixture

@@ -94,16 +94,17 @@ def test_each_function_reads_only_the_secrets_it_needs() -> None:
     assert "callback_secret_id" not in ReconcilerSettings.model_fields
 
 
+SENDER_ENVIRONMENT = {
+    "TABLE_NAME": "t",
+    "ESMS_SECRET_ID": "s",
+    "CALLBACK_SECRET_ID": "c",
+    "THROTTLE_TABLE_NAME": "r",
+}
+
+
 def test_settings_read_the_template_values() -> None:
     settings = SenderSettings.from_environment(
-        {
-            "TABLE_NAME": "t",
-            "ESMS_SECRET_ID": "s",
-            "CALLBACK_SECRET_ID": "c",
-            "THROTTLE_TABLE_NAME": "r",
-            "SANDBOX": "1",
-            "RETRY_WINDOW_HOURS": "0.5",
-        }
+        {**SENDER_ENVIRONMENT, "SANDBOX": "1", "RETRY_WINDOW_HOURS": "0.5"}
     )
     assert settings.sandbox_default is True
     assert settings.retry_window_seconds == 1800
@@ -113,23 +114,7 @@ def test_settings_read_the_template_values() -> None:
 def test_a_retry_window_beyond_esms_duplicate_memory_is_refused() -> None:
     # eSMS forgets a RequestId after 24 h: a later retry could be accepted twice
     with pytest.raises(ConfigurationError, match="RETRY_WINDOW_HOURS"):
-        SenderSettings.from_environment(
-            {
-                "TABLE_NAME": "t",
-                "ESMS_SECRET_ID": "s",
-                "CALLBACK_SECRET_ID": "c",
-                "THROTTLE_TABLE_NAME": "r",
-                "RETRY_WINDOW_HOURS": "24",
-            }
-        )
-
-
-SENDER_ENVIRONMENT = {
-    "TABLE_NAME": "t",
-    "ESMS_SECRET_ID": "s",
-    "CALLBACK_SECRET_ID": "c",
-    "THROTTLE_TABLE_NAME": "r",
-}
+        SenderSettings.from_environment({**SENDER_ENVIRONMENT, "RETRY_WINDOW_HOURS": "24"})
 
 
 @pytest.mark.parametrize(
