@@ -88,9 +88,8 @@ class SoakResult:
     fallbacks: dict[str, str]  # RequestId of a message that asked for an SMS fallback -> the SMS's
     statuses: dict[str, str]  # of the messages and of their SMS fallbacks
     accepted_by_esms: dict[str, int]
-    outcomes: dict[
-        str, str
-    ]  # RequestId -> the simulator's delivery outcome, for those it accepted (both channels)
+    # RequestId -> the simulator's delivery outcome, for those it accepted (both channels)
+    outcomes: dict[str, str]
     sends: int
     throttled: int
     dlq_depth: int

@@ -127,11 +127,10 @@ class StackInfo:
     def environment(self) -> dict[str, str]:
         """What a plain AWS client (the AWS CLI, boto3) needs in its environment to use this stack."""
         return {
+            **FAKE_CREDENTIALS,
             "AWS_ENDPOINT_URL": self.aws_endpoint,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
         }
 
 
