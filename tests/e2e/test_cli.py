@@ -78,6 +78,11 @@ def cli(stack: StackInfo, capsys: pytest.CaptureFixture[str], monkeypatch: pytes
     return run
 
 
+def body(otp: str, **fields: str) -> dict[str, Any]:
+    """A message to the simulator's example template, with the given OTP and fields."""
+    return {"Phone": "0901888484", "TempID": TEMPLATE, "TempData": {"otp": otp}, **fields}
+
+
 def status_of(stack: StackInfo, request_id: str, wanted: str) -> bool:
     return stack.statuses().get(request_id) == wanted
 
@@ -110,14 +115,14 @@ def test_send_by_flags_and_status_shows_the_message_with_its_timeline(stack: Sta
 
     # Then both tell where it stands and how it got there
     assert as_json.code == 0
-    body = as_json.json()
-    assert (body["status"], body["isFinal"], body["channel"], body["error"]) == (
+    answer = as_json.json()
+    assert (answer["status"], answer["isFinal"], answer["channel"], answer["error"]) == (
         "DELIVERED",
         True,
         "zns",
         None,
     )
-    assert [entry["status"] for entry in body["history"]] == ["SENDING", "ACCEPTED", "DELIVERED"]
+    assert [entry["status"] for entry in answer["history"]] == ["SENDING", "ACCEPTED", "DELIVERED"]
     assert shown.code == 0
     assert "DELIVERED (final)" in shown.out
     assert "history" in shown.out
@@ -136,7 +141,7 @@ def test_a_file_with_a_bad_line_sends_nothing_and_names_the_line(
     stack: StackInfo, cli: Cli, tmp_path: Path
 ) -> None:
     # Given JSON lines whose second uses the snake_case names the published schema forbids
-    good = {"Phone": "0901888484", "TempID": TEMPLATE, "TempData": {"otp": "1"}, "RequestId": "file-good"}
+    good = body("1", RequestId="file-good")
     bad = {"phone": "0901888484", "temp_id": TEMPLATE, "TempData": {"otp": "1"}, "RequestId": "file-bad"}
     path = tmp_path / "messages.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
@@ -195,8 +200,7 @@ def test_an_unknown_message_is_exit_3(cli: Cli) -> None:
 def test_a_message_rejected_for_its_over_long_request_id_is_found_by_it(stack: StackInfo, cli: Cli) -> None:
     # Given a message published by another client, with a RequestId longer than the contract allows
     long_id = "order-" + "x" * 60
-    body = {"Phone": "0901888484", "TempID": TEMPLATE, "TempData": {"otp": "1"}, "RequestId": long_id}
-    stack.client("sqs").send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(body))
+    stack.publish([body("1", RequestId=long_id)])
 
     # When it is looked up by the RequestId it was given
     def found() -> Ran | None:
@@ -213,10 +217,9 @@ def test_a_message_rejected_for_its_over_long_request_id_is_found_by_it(stack: S
 
 
 def test_a_message_without_a_request_id_is_found_by_its_sqs_message_id(stack: StackInfo, cli: Cli) -> None:
-    body = {"Phone": "0901888484", "TempID": TEMPLATE, "TempData": {"otp": "2"}}
-    message_id = stack.client("sqs").send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(body))[
-        "MessageId"
-    ]
+    message_id = stack.client("sqs").send_message(
+        QueueUrl=stack.queue_url, MessageBody=json.dumps(body("2"))
+    )["MessageId"]
 
     assert wait_for(lambda: status_of(stack, message_id, "DELIVERED"), 30)
     assert cli("status", message_id, "--json").json()["requestId"] == message_id
@@ -295,13 +298,7 @@ def test_watch_follows_the_events_of_a_message_sent_meanwhile(stack: StackInfo, 
             ],
             30,
         )
-        cli_body = {
-            "Phone": "0901888484",
-            "TempID": TEMPLATE,
-            "TempData": {"otp": "5"},
-            "RequestId": "watch-1",
-        }
-        stack.client("sqs").send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(cli_body))
+        stack.publish([body("5", RequestId="watch-1")])
 
     sender = threading.Thread(target=send_once_watching)
     sender.start()
@@ -322,12 +319,12 @@ def test_redrive_moves_the_dlq_back_and_never_sends_an_accepted_message_again(
 ) -> None:
     # Given SendDLQ holding a message already delivered and one never sent
     sqs = stack.client("sqs")
-    sent = {"Phone": "0901888484", "TempID": TEMPLATE, "TempData": {"otp": "8"}, "RequestId": "redrive-old"}
-    sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(sent))
+    sent = body("8", RequestId="redrive-old")
+    stack.publish([sent])
     assert wait_for(lambda: status_of(stack, "redrive-old", "DELIVERED"), 30)
     fresh = {**sent, "RequestId": "redrive-new"}
-    for body in (sent, fresh):
-        sqs.send_message(QueueUrl=stack.dlq_url, MessageBody=json.dumps(body))
+    for message in (sent, fresh):
+        sqs.send_message(QueueUrl=stack.dlq_url, MessageBody=json.dumps(message))
 
     # When it is redriven
     ran = cli("redrive", "--json")
