@@ -46,7 +46,13 @@ class StatusApi:
             page = {**window, "limit": str(min(remaining, MAX_PAGE))}
             if cursor:
                 page["cursor"] = cursor
-            _, body = self._get(by.path(value), page)
+            status, body = self._get(by.path(value), page)
+            if status == 404:
+                raise CliError(
+                    f"the status API has no list at {by.path(value)}: a stack deployed before the lists had"
+                    " routes of their own needs the current template.yaml (and a campaign name with / ? #"
+                    ' " or \\ cannot be named in a path)'
+                )
             listed = body.get("messages", [])
             yield from listed[:remaining]
             remaining -= len(listed)

@@ -62,7 +62,7 @@ def _list(by: ListedBy, value: str) -> Response[str]:
 
 
 def _log_request(**path_parameters: str) -> None:
-    """Who asked for what: the route and its path parameters (the phone masked)."""
+    """What was asked: the route and its path parameters (the phone masked)."""
     logger.info(
         "status request",
         extra={"route": app.current_event.route_key, "path_parameters": loggable(path_parameters)},

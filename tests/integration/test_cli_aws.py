@@ -245,6 +245,18 @@ def test_list_and_status_read_the_stacks_status_api_by_its_routes(
     ]
 
 
+def test_a_list_the_status_api_has_no_route_for_is_an_error_not_an_empty_list(
+    served_stack: Resolver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A campaign name with a slash: HTTP API decodes %2F, and no route has that many segments
+    code = main(["--stack", STACK, "--region", REGION, "list", "--campaign", "autumn/sale"])
+
+    assert code == 1
+    assert capsys.readouterr().err.startswith(
+        "error: the status API has no list at /campaigns/autumn%2Fsale/messages"
+    )
+
+
 @pytest.fixture
 def stubbed_sqs() -> Iterator[tuple[SQSClient, Stubber]]:
     client = boto3.client("sqs", region_name=REGION)
