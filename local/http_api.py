@@ -1,7 +1,10 @@
 """API Gateway's HTTP API, played locally: requests become payload-2.0 events for the routed function.
 
 A route with the AWS_IAM authorizer refuses a request that is not SigV4-signed (403, as API Gateway
-does); locally the signature itself is not verified, only its presence and form.
+does); locally the signature itself is not verified, only its presence and form, and no IAM policy is
+evaluated (tests/infra/test_status_policies.py evaluates the README's). Like HTTP API, it routes the
+percent-decoded path and hands it to the function decoded in `rawPath` and the path parameters (REST APIs
+and function URLs keep it encoded: live captures in github.com/middleapi/standard-server/pull/93).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.lambda_runtime import ExecutionEnvironments, FunctionTimedOut, InvocationError, RuntimeExited
 from local.template import PSEUDO_PARAMETERS
@@ -90,13 +93,14 @@ class HttpApiServer:
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         url = urlsplit(request.path)
+        path = unquote(url.path)
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(min(length, MAX_BODY_BYTES)) if length else b""
         for route in self.routes:
-            parameters = route.match(request.command, url.path)
+            parameters = route.match(request.command, path)
             if parameters is not None:
                 event = _event(
-                    request, route, path=url.path, query=url.query, path_parameters=parameters, body=body
+                    request, route, path=path, query=url.query, path_parameters=parameters, body=body
                 )
                 if route.authorizer == IAM_AUTHORIZER:
                     identity = _iam_identity(request.headers.get("Authorization", ""))

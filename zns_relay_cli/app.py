@@ -18,6 +18,7 @@ from rich.text import Text
 from zns_relay.esms.account import EsmsAccountClient, Template
 from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.models.contract import REJECTION_KEY_PREFIX, is_valid_request_id, rejection_key
+from zns_relay.models.lookup import ListedBy
 from zns_relay.publish import InvalidMessages, Prepared, Publisher, validate
 from zns_relay_cli import examples
 from zns_relay_cli.checking import template_problems
@@ -297,13 +298,12 @@ def list_messages(
     }
     if len(chosen) != 1:
         raise UserError("list by exactly one of --status, --phone or --campaign")
-    filters = {
-        **chosen,
-        **{name: _time(value, name) for name, value in {"since": since, "until": until}.items() if value},
-    }
-    if "status" in filters:
-        filters["status"] = filters["status"].upper()
-    messages = list(StatusApi(state.deployment).messages(filters, limit))
+    [(selector, wanted)] = chosen.items()
+    by = ListedBy(selector)
+    window = {name: _time(value, name) for name, value in {"since": since, "until": until}.items() if value}
+    if by is ListedBy.STATUS:
+        wanted = wanted.upper()
+    messages = list(StatusApi(state.deployment).messages(by, wanted, window, limit))
     if state.output.json_mode:
         state.output.json(messages)
         return

@@ -13,6 +13,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import NoCredentialsError
 
+from zns_relay.models.lookup import ListedBy
 from zns_relay_cli.deployment import Deployment
 from zns_relay_cli.errors import CliError, UserError
 
@@ -34,15 +35,24 @@ class StatusApi:
         status, body = self._get(f"/messages/{quote(request_id, safe='')}", {})
         return None if status == 404 else body
 
-    def messages(self, filters: Mapping[str, str], limit: int) -> Iterator[dict[str, Any]]:
-        """Up to `limit` messages matching the filters, newest first, following the API's pages."""
+    def messages(
+        self, by: ListedBy, value: str, window: Mapping[str, str], limit: int
+    ) -> Iterator[dict[str, Any]]:
+        """Up to `limit` messages of a phone, campaign or status (`since`/`until` in `window`), newest
+        first, following the API's pages."""
         cursor: str | None = None
         remaining = limit
         while remaining > 0:
-            page = {**filters, "limit": str(min(remaining, MAX_PAGE))}
+            page = {**window, "limit": str(min(remaining, MAX_PAGE))}
             if cursor:
                 page["cursor"] = cursor
-            _, body = self._get("/messages", page)
+            status, body = self._get(by.path(value), page)
+            if status == 404:
+                raise CliError(
+                    f"the status API has no list at {by.path(value)}: a stack deployed before the lists had"
+                    " routes of their own needs the current template.yaml (and a campaign name with / ? #"
+                    ' " or \\ cannot be named in a path)'
+                )
             listed = body.get("messages", [])
             yield from listed[:remaining]
             remaining -= len(listed)
@@ -69,7 +79,7 @@ class StatusApi:
         if response.status_code == 403:
             raise CliError(
                 "the status API refused these credentials (403): the principal needs execute-api:Invoke on"
-                " the StatusApiRoutesArn output (README, Status API)"
+                " this route (the StatusApi*Arn outputs; README, Status API)"
             )
         if response.status_code not in (200, 404):
             raise CliError(f"the status API answered HTTP {response.status_code}")

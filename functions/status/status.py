@@ -1,8 +1,11 @@
 """StatusFunction: the status API (HTTP API, AWS_IAM on every route).
 
-GET /messages/{request_id}: the message and its history. GET /messages?phone=|campaign=|status=
-(&since=&until=&limit=&cursor=): a page of messages, newest first, with `nextCursor` while there are more.
-A filter it cannot use is answered 400 with the reason, an unknown RequestId 404.
+GET /messages/{request_id}: the message and its history. GET /phones/{phone}/messages,
+/campaigns/{campaign}/messages and /statuses/{status}/messages (?since=&until=&limit=&cursor=): a page of
+messages, newest first, with `nextCursor` while there are more. One route per kind of list, so that an IAM
+policy can scope a reader by the route's ARN (README, "Status API"). A filter it cannot use is answered
+400 with the reason, an unknown RequestId 404. Each request is logged with its route and path parameters,
+the phone masked.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from zns_relay.composition import build_lookup
 from zns_relay.models.errors import InvalidQuery, MessageNotFound
-from zns_relay.models.lookup import ListQuery
+from zns_relay.models.lookup import ListedBy, ListQuery, loggable
 from zns_relay.observability import logger, tracer
 from zns_relay.settings import StatusSettings
 
@@ -30,16 +33,40 @@ app = APIGatewayHttpResolver(debug=False)  # its debug mode prints every event, 
 
 @app.get("/messages/<request_id>")
 def get_message(request_id: str) -> Response[str]:
+    _log_request(request_id=request_id)
     if len(request_id) > MAX_GIVEN_REQUEST_ID:
         raise InvalidQuery("request_id: up to 50 of A-Z a-z 0-9 . _ : -")
     logger.append_keys(correlation_id=request_id)
     return _answer(200, lookup.message(request_id))
 
 
-@app.get("/messages")
-def list_messages() -> Response[str]:
-    query = ListQuery.parse(app.current_event.query_string_parameters or {})
+@app.get("/phones/<phone>/messages")
+def list_phone_messages(phone: str) -> Response[str]:
+    return _list(ListedBy.PHONE, phone)
+
+
+@app.get("/campaigns/<campaign>/messages")
+def list_campaign_messages(campaign: str) -> Response[str]:
+    return _list(ListedBy.CAMPAIGN, campaign)
+
+
+@app.get("/statuses/<status>/messages")
+def list_status_messages(status: str) -> Response[str]:
+    return _list(ListedBy.STATUS, status)
+
+
+def _list(by: ListedBy, value: str) -> Response[str]:
+    _log_request(**{by.value: value})
+    query = ListQuery.parse(by, value, app.current_event.query_string_parameters or {})
     return _answer(200, lookup.messages(query))
+
+
+def _log_request(**path_parameters: str) -> None:
+    """What was asked: the route and its path parameters (the phone masked)."""
+    logger.info(
+        "status request",
+        extra={"route": app.current_event.route_key, "path_parameters": loggable(path_parameters)},
+    )
 
 
 def _answer(status: int, body: dict[str, Any]) -> Response[str]:

@@ -155,7 +155,7 @@ def test_the_status_api_answers_for_every_status_signed_requests_only(
 
     for status in MessageStatus:
         # When a producer lists the messages in this status (signed, as its role would)
-        code, page = signed_get(f"{api}/messages?status={status.value}&limit=100")
+        code, page = signed_get(f"{api}/statuses/{status.value}/messages?limit=100")
 
         # Then it gets them, all in that status as the table says, and can look each up with its history
         assert code == 200, page
@@ -170,22 +170,25 @@ def test_the_status_api_answers_for_every_status_signed_requests_only(
         assert message["status"] == status.value and message["history"]
 
     # And lists by campaign and by phone, newest first
-    code, by_campaign = signed_get(f"{api}/messages?campaign={SEEDED_CAMPAIGN}")
+    code, by_campaign = signed_get(f"{api}/campaigns/{SEEDED_CAMPAIGN}/messages")
     assert code == 200
     assert [m["requestId"] for m in by_campaign["messages"]] == [
         seeded[MessageStatus.SENT],
         seeded[MessageStatus.RETRYING],
         seeded[MessageStatus.SENDING],
     ]
-    code, by_phone = signed_get(f"{api}/messages?phone=84987654321")
+    code, by_phone = signed_get(f"{api}/phones/%2B84%20987%20654%20321/messages")
     assert code == 200 and len(by_phone["messages"]) == 3
     # And an unknown id is 404, a bad filter 400
     assert signed_get(f"{api}/messages/no-such-message") == (404, {"message": "no such message"})
-    code, refused = signed_get(f"{api}/messages?status=DONE")
+    code, refused = signed_get(f"{api}/statuses/DONE/messages")
     assert code == 400 and refused["message"].startswith("status:")
     # And an unsigned request never reaches the function
     assert plain_get(f"{api}/messages/{seeded[MessageStatus.SENT]}") == (403, {"message": "Forbidden"})
-    assert plain_get(f"{api}/messages?status=SENT") == (403, {"message": "Forbidden"})
+    assert plain_get(f"{api}/statuses/SENT/messages") == (403, {"message": "Forbidden"})
+    assert plain_get(f"{api}/phones/0987654321/messages") == (403, {"message": "Forbidden"})
+    # And the query-string lists of before are gone
+    assert signed_get(f"{api}/messages?status=SENT") == (404, {"message": "Not Found"})
 
 
 def test_the_events_carry_nothing_secret(info: StackInfo, outcome: Outcome) -> None:

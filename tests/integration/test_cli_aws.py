@@ -1,6 +1,7 @@
 """The `zns-relay` command's AWS-only paths, on moto: finding a deployed stack by name from its
-CloudFormation outputs and parameters, publishing to it (nothing from a file with a bad message), and
-the redrive through SQS's message move task (which moto lacks: botocore's Stubber checks each call
+CloudFormation outputs and parameters, publishing to it (nothing from a file with a bad message), reading
+its status API (the template's routes served by the local HTTP API in front of the real StatusFunction),
+and the redrive through SQS's message move task (which moto lacks: botocore's Stubber checks each call
 against the SQS API's model instead)."""
 
 from __future__ import annotations
@@ -8,14 +9,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from local.template import Resolver
-from tests.conftest import DEFAULT_OA_ID
+from local.http_api import HttpApiServer, Route
+from local.lambda_runtime import ExecutionEnvironments
+from local.template import Resolver, Template
+from tests.conftest import DEFAULT_OA_ID, LoadedFunction, load_function
+from zns_relay.models.state import MessageStatus
+from zns_relay.store.messages import MessageStore
 from zns_relay_cli.app import main
 from zns_relay_cli.deployment import Choice, resolve
 from zns_relay_cli.local_state import STATE_ENV
@@ -27,18 +32,16 @@ if TYPE_CHECKING:
 STACK = "zns-relay-prod"
 REGION = "ap-southeast-1"
 ESMS_URL = "https://rest.esms.vn/MainService.svc/json"
+TEMPLATE = Template()
+CHECK_AT = 4102444800
 
 
-@pytest.fixture
-def stack(
-    deployment: Resolver, aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Resolver:
+def create_stack(aws: boto3.Session, deployment: Resolver, status_api_url: str) -> None:
     """A CloudFormation stack whose outputs and parameters name the template's resources in moto."""
-    monkeypatch.setenv(STATE_ENV, str(tmp_path / "no-local-stack"))  # a developer's `up` is not found
     outputs = {
         "SendQueueUrl": deployment.ref("SendQueue"),
         "SendDLQUrl": deployment.ref("SendDLQ"),
-        "StatusApiUrl": "https://abc123.execute-api.ap-southeast-1.amazonaws.com",
+        "StatusApiUrl": status_api_url,
         "StatusEventBusName": deployment.ref("StatusEventBus"),
         "EsmsSecretArn": deployment.ref("EsmsSecret"),
     }
@@ -58,6 +61,63 @@ def stack(
             {"ParameterKey": "DefaultOaId", "ParameterValue": DEFAULT_OA_ID},
         ],
     )
+
+
+@pytest.fixture
+def stack(
+    deployment: Resolver, aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Resolver:
+    monkeypatch.setenv(STATE_ENV, str(tmp_path / "no-local-stack"))  # a developer's `up` is not found
+    create_stack(aws, deployment, "https://abc123.execute-api.ap-southeast-1.amazonaws.com")
+    return deployment
+
+
+class RoutedFunction:
+    """StatusFunction, noting the route of each request it answers."""
+
+    def __init__(self, function: LoadedFunction) -> None:
+        self._function = function
+        self.routes: list[str] = []
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        self.routes.append(event["routeKey"])
+        return self._function.invoke(event)
+
+
+@pytest.fixture
+def status_function(deployment: Resolver, monkeypatch: pytest.MonkeyPatch) -> RoutedFunction:
+    return RoutedFunction(load_function("StatusFunction", deployment, monkeypatch, {}))
+
+
+@pytest.fixture
+def status_api(status_function: RoutedFunction) -> Iterator[HttpApiServer]:
+    """The template's status routes (AWS_IAM: a signed request only) before the real StatusFunction."""
+    api = HttpApiServer()
+    for event in TEMPLATE.function("StatusFunction").events.values():
+        route = event["Properties"]
+        api.routes.append(
+            Route(
+                route["Method"],
+                route["Path"],
+                cast(ExecutionEnvironments, status_function),
+                TEMPLATE.route_authorizer(route),
+            )
+        )
+    yield api.start()
+    api.stop()
+
+
+@pytest.fixture
+def served_stack(
+    deployment: Resolver,
+    aws: boto3.Session,
+    status_api: HttpApiServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Resolver:
+    """A stack whose StatusApiUrl is the status API above."""
+    monkeypatch.setenv(STATE_ENV, str(tmp_path / "no-local-stack"))
+    create_stack(aws, deployment, f"http://127.0.0.1:{status_api.port}")
     return deployment
 
 
@@ -140,6 +200,61 @@ def test_send_publishes_a_file_to_the_stacks_queue_and_nothing_from_a_bad_one(
         f"aws-{n}" for n in range(12)
     ]
     assert queue_depth(sqs, queue_url) == 12
+
+
+def test_list_and_status_read_the_stacks_status_api_by_its_routes(
+    served_stack: Resolver,
+    status_function: RoutedFunction,
+    aws: boto3.Session,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a message of autumn-sale to 0901888484 delivered, and one of winter-sale to another phone
+    store = MessageStore(served_stack.ref("MessagesTable"), aws.client("dynamodb"))
+    for request_id, phone, campaign in (
+        ("a-1", "0901888484", "autumn-sale"),
+        ("w-1", "0351234567", "winter-sale"),
+    ):
+        store.claim(
+            request_id, {"phone": phone, "campaign_id": campaign}, lease_seconds=60, check_at=CHECK_AT
+        )
+    store.transition("a-1", MessageStatus.DELIVERED, "delivered", check_at=CHECK_AT)
+
+    def listed(*arguments: str) -> list[str]:
+        assert main(["--stack", STACK, "--region", REGION, "list", *arguments, "--json"]) == 0
+        return [message["requestId"] for message in json.loads(capsys.readouterr().out)]
+
+    # When the command lists by phone (in another form), campaign and status, and shows one message
+    by_phone = listed("--phone", "+84 90 188 8484", "--since", "2020-01-01T00:00:00+07:00")
+    by_campaign = listed("--campaign", "autumn-sale")
+    by_status = listed("--status", "delivered")
+    shown = main(["--stack", STACK, "--region", REGION, "status", "a-1", "--json"])
+
+    # Then each finds the first message only, through the route of its kind (signed: the API refuses
+    # anything else)
+    assert by_phone == by_campaign == by_status == ["a-1"]
+    assert status_function.routes == [
+        "GET /phones/{phone}/messages",
+        "GET /campaigns/{campaign}/messages",
+        "GET /statuses/{status}/messages",
+        "GET /messages/{request_id}",
+    ]
+    assert shown == 0
+    assert [entry["status"] for entry in json.loads(capsys.readouterr().out)["history"]] == [
+        "SENDING",
+        "DELIVERED",
+    ]
+
+
+def test_a_list_the_status_api_has_no_route_for_is_an_error_not_an_empty_list(
+    served_stack: Resolver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A campaign name with a slash: HTTP API decodes %2F, and no route has that many segments
+    code = main(["--stack", STACK, "--region", REGION, "list", "--campaign", "autumn/sale"])
+
+    assert code == 1
+    assert capsys.readouterr().err.startswith(
+        "error: the status API has no list at /campaigns/autumn%2Fsale/messages"
+    )
 
 
 @pytest.fixture

@@ -217,4 +217,10 @@ def test_when_the_bus_cannot_be_reached_every_record_goes_back_to_the_stream(
 
 def test_sample_events_exist_for_the_new_functions() -> None:
     names = {path.name for path in Path(EVENTS).glob("*.json")}
-    assert {"publisher-status-changes.json", "status-get-message.json", "status-list-by-status.json"} <= names
+    assert {
+        "publisher-status-changes.json",
+        "status-get-message.json",
+        "status-list-by-phone.json",
+        "status-list-by-campaign.json",
+        "status-list-by-status.json",
+    } <= names

@@ -1,9 +1,11 @@
 """StatusFunction invoked as API Gateway (HTTP API v2, AWS_IAM) invokes it, on moto: one message with its
-history, pages by phone, campaign and status across the status index's shards, 400s and 404s."""
+history, pages by phone, campaign and status (a route each) across the status index's shards, 400s and
+404s, and what each request logs."""
 
 from __future__ import annotations
 
 import copy
+import io
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -13,10 +15,12 @@ import boto3
 import pytest
 from pydantic.alias_generators import to_camel
 
+from local.lambda_runtime import function_output_to
 from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.outcomes import SteppingClock
 from zns_relay.models.contract import rejection_key
+from zns_relay.models.lookup import ListedBy
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.messages import STATUS_SHARDS, MessageStore, status_shard
 
@@ -52,22 +56,41 @@ def get_message(api: LoadedFunction, request_id: str) -> tuple[int, dict[str, An
     return answer(api.invoke(event))
 
 
-def list_messages(api: LoadedFunction, **parameters: str) -> tuple[int, dict[str, Any]]:
-    event = copy.deepcopy(load_event("status-list-by-status.json"))
+LIST_EVENTS = {
+    ListedBy.PHONE: "status-list-by-phone.json",
+    ListedBy.CAMPAIGN: "status-list-by-campaign.json",
+    ListedBy.STATUS: "status-list-by-status.json",
+}
+
+
+def list_event(by: ListedBy, value: str, **parameters: str) -> dict[str, Any]:
+    """The sample event of this list's route, for `value` and these query parameters, as HTTP API sends it
+    (the path percent-decoded)."""
+    event = copy.deepcopy(load_event(LIST_EVENTS[by]))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/{by.collection}/{value}/messages"
+    event["pathParameters"] = {by.value: value}
     event["rawQueryString"] = urlencode(parameters)
     event["queryStringParameters"] = parameters
-    return answer(api.invoke(event))
+    if not parameters:
+        del event["queryStringParameters"]
+    return event
+
+
+def list_messages(
+    api: LoadedFunction, by: ListedBy, value: str, **parameters: str
+) -> tuple[int, dict[str, Any]]:
+    return answer(api.invoke(list_event(by, value, **parameters)))
 
 
 def answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return response["statusCode"], json.loads(response["body"])
 
 
-def every_page(api: LoadedFunction, limit: int, **parameters: str) -> list[list[dict[str, Any]]]:
+def every_page(api: LoadedFunction, limit: int, by: ListedBy, value: str) -> list[list[dict[str, Any]]]:
     pages: list[list[dict[str, Any]]] = []
     cursor: dict[str, str] = {}
     while True:
-        code, body = list_messages(api, **parameters, limit=str(limit), **cursor)
+        code, body = list_messages(api, by, value, limit=str(limit), **cursor)
         assert code == 200, body
         pages.append(body["messages"])
         if "nextCursor" not in body:
@@ -151,6 +174,61 @@ def test_the_sample_list_request_lists_failed_messages_since_a_time(
     assert "nextCursor" not in body
 
 
+def test_the_sample_campaign_and_phone_requests_list_theirs_only(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given a message of autumn-sale to 0901888484, and one of another campaign to another phone
+    store.claim("autumn-1", FIELDS, lease_seconds=60, check_at=CHECK_AT)
+    other = {**FIELDS, "phone": "0351234567", "campaign_id": "winter-sale"}
+    store.claim("winter-1", other, lease_seconds=60, check_at=CHECK_AT)
+
+    # When the sample requests ask for the campaign (since 2026-11-27 +07:00) and for the phone
+    by_campaign = answer(status_api.invoke(load_event("status-list-by-campaign.json")))
+    by_phone = answer(status_api.invoke(load_event("status-list-by-phone.json")))
+
+    # Then each lists the first message only
+    assert by_campaign[0] == by_phone[0] == 200
+    assert [m["requestId"] for m in by_campaign[1]["messages"]] == ["autumn-1"]
+    assert [m["requestId"] for m in by_phone[1]["messages"]] == ["autumn-1"]
+
+
+@pytest.mark.parametrize(
+    ("event", "route", "logged_parameters"),
+    [
+        (
+            "status-get-message.json",
+            "GET /messages/{request_id}",
+            {"request_id": REQUEST_ID},
+        ),
+        ("status-list-by-campaign.json", "GET /campaigns/{campaign}/messages", {"campaign": "autumn-sale"}),
+        ("status-list-by-status.json", "GET /statuses/{status}/messages", {"status": "FAILED"}),
+        ("status-list-by-phone.json", "GET /phones/{phone}/messages", {"phone": "090****484"}),
+    ],
+)
+def test_each_request_logs_its_route_and_path_parameters_with_the_phone_masked(
+    status_api: LoadedFunction,
+    store: MessageStore,
+    capsys: pytest.CaptureFixture[str],
+    event: str,
+    route: str,
+    logged_parameters: dict[str, str],
+) -> None:
+    # Given a message to 0901888484
+    deliver(store, REQUEST_ID)
+
+    # When a request of each route is answered
+    logged = io.StringIO()
+    with function_output_to(logged):
+        code, _ = answer(status_api.invoke(load_event(event)))
+
+    # Then its log says which route, with which path parameters, and never the full phone
+    assert code == 200
+    lines = [json.loads(line) for line in logged.getvalue().splitlines() if line.startswith("{")]
+    [request] = [line for line in lines if line.get("message") == "status request"]
+    assert (request["route"], request["path_parameters"]) == (route, logged_parameters)
+    assert "0901888484" not in logged.getvalue() + capsys.readouterr().out
+
+
 def test_a_status_listed_over_every_shard_pages_newest_first_without_loss_or_repeat(
     status_api: LoadedFunction, aws: boto3.Session, deployment: Resolver
 ) -> None:
@@ -167,7 +245,7 @@ def test_a_status_listed_over_every_shard_pages_newest_first_without_loss_or_rep
     assert len({status_shard(MessageStatus.DELIVERED, request_id) for request_id in ids}) == STATUS_SHARDS
 
     # When a producer pages through DELIVERED, 7 at a time
-    pages = every_page(status_api, 7, status="DELIVERED")
+    pages = every_page(status_api, 7, ListedBy.STATUS, "DELIVERED")
 
     # Then it sees every message once, newest first, in pages of 7 but the last
     listed = [message["requestId"] for page in pages for message in page]
@@ -186,8 +264,10 @@ def test_lists_by_phone_in_any_form_and_by_campaign_within_a_time_range(
         campaign = "autumn-sale" if index < 4 else "winter-sale"
         store.claim(f"m-{index}", {**FIELDS, "phone": phone, "campaign_id": campaign}, 60, check_at=CHECK_AT)
 
-    by_phone = list_messages(status_api, phone="+84 90 188 8484")
-    by_campaign = list_messages(status_api, campaign="autumn-sale", since="2026-11-27T08:00:00.010Z")
+    by_phone = list_messages(status_api, ListedBy.PHONE, "+84 90 188 8484")
+    by_campaign = list_messages(
+        status_api, ListedBy.CAMPAIGN, "autumn-sale", since="2026-11-27T08:00:00.010Z"
+    )
 
     assert by_phone[0] == 200
     assert [m["requestId"] for m in by_phone[1]["messages"]] == ["m-4", "m-2", "m-0"]
@@ -209,7 +289,7 @@ def test_every_status_can_be_listed_and_looked_up(
         if status is not MessageStatus.SENDING:
             store.transition(request_id, status, f"to {status}", check_at=CHECK_AT)
 
-    code, listed = list_messages(status_api, status=status.value)
+    code, listed = list_messages(status_api, ListedBy.STATUS, status.value)
 
     assert code == 200
     assert [message["requestId"] for message in listed["messages"]] == [request_id]
@@ -217,23 +297,34 @@ def test_every_status_can_be_listed_and_looked_up(
 
 
 @pytest.mark.parametrize(
-    ("parameters", "reason"),
+    ("by", "value", "parameters", "reason"),
     [
-        ({}, "filter by exactly one of phone, campaign or status"),
-        ({"status": "LOST"}, "status: one of"),
-        ({"phone": "090"}, "phone: not a Vietnamese mobile number"),
-        ({"campaign": "c", "until": "tomorrow"}, "until: an ISO 8601 time with an offset"),
-        ({"status": "SENT", "limit": "500"}, "limit: a whole number from 1 to 100"),
-        ({"status": "SENT", "cursor": "not-a-cursor"}, "cursor: not one this query returned"),
+        (ListedBy.STATUS, "LOST", {}, "status: one of"),
+        (ListedBy.PHONE, "090", {}, "phone: not a Vietnamese mobile number"),
+        (ListedBy.CAMPAIGN, "c", {"until": "tomorrow"}, "until: an ISO 8601 time with an offset"),
+        (ListedBy.STATUS, "SENT", {"limit": "500"}, "limit: a whole number from 1 to 100"),
+        (ListedBy.STATUS, "SENT", {"cursor": "not-a-cursor"}, "cursor: not one this query returned"),
+        (ListedBy.CAMPAIGN, "c", {"status": "SENT"}, "unknown parameter 'status'"),
     ],
 )
 def test_a_bad_filter_is_400_with_its_reason(
-    status_api: LoadedFunction, parameters: dict[str, str], reason: str
+    status_api: LoadedFunction, by: ListedBy, value: str, parameters: dict[str, str], reason: str
 ) -> None:
-    code, body = list_messages(status_api, **parameters)
+    code, body = list_messages(status_api, by, value, **parameters)
 
     assert code == 400
     assert body["message"].startswith(reason)
+
+
+def test_the_query_string_list_of_before_is_gone(status_api: LoadedFunction) -> None:
+    # A list is asked for by its route; GET /messages?campaign=... is not one
+    event = list_event(ListedBy.CAMPAIGN, "autumn-sale")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/messages"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "GET /messages"
+    event["queryStringParameters"] = {"campaign": "autumn-sale"}
+    del event["pathParameters"]
+
+    assert answer(status_api.invoke(event)) == (404, {"message": "not found"})
 
 
 def test_a_cursor_only_continues_the_query_that_made_it(
@@ -241,10 +332,10 @@ def test_a_cursor_only_continues_the_query_that_made_it(
 ) -> None:
     for index in range(3):
         deliver(store, f"m-{index}")
-    _, first = list_messages(status_api, status="DELIVERED", limit="1")
+    _, first = list_messages(status_api, ListedBy.STATUS, "DELIVERED", limit="1")
 
-    same = list_messages(status_api, status="DELIVERED", limit="1", cursor=first["nextCursor"])
-    other = list_messages(status_api, status="FAILED", limit="1", cursor=first["nextCursor"])
+    same = list_messages(status_api, ListedBy.STATUS, "DELIVERED", limit="1", cursor=first["nextCursor"])
+    other = list_messages(status_api, ListedBy.STATUS, "FAILED", limit="1", cursor=first["nextCursor"])
 
     assert same[0] == 200 and same[1]["messages"][0]["requestId"] != first["messages"][0]["requestId"]
     assert other[0] == 400
@@ -260,7 +351,7 @@ def test_a_status_is_listed_by_when_it_was_reached_not_by_later_notes(
     store.note("noted", "SendStatus 1", None, while_in=frozenset({MessageStatus.ACCEPTED}))
 
     # When a producer lists what was accepted after the acceptance
-    code, later = list_messages(status_api, status="ACCEPTED", since="2026-11-27T08:00:00.015Z")
+    code, later = list_messages(status_api, ListedBy.STATUS, "ACCEPTED", since="2026-11-27T08:00:00.015Z")
 
     # Then the note did not move it: it was accepted before that time
     assert code == 200 and later["messages"] == []

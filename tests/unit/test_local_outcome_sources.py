@@ -197,3 +197,32 @@ def test_an_iam_route_passes_a_signed_request_with_the_callers_identity(
     [event] = function.events
     assert event["requestContext"]["authorizer"]["iam"]["accessKey"] == "AKIDPRODUCER"
     assert event["pathParameters"] == {"request_id": "r-1"}
+
+
+def test_a_route_matches_the_decoded_path_and_the_function_gets_it_decoded_as_http_api_gives_it(
+    iam_api: tuple[HttpApiServer, FakeFunction],
+) -> None:
+    # Given the phone list's route (a phone in any form, escaped by the caller)
+    api, function = iam_api
+    api.routes.append(
+        Route("GET", "/phones/{phone}/messages", cast(ExecutionEnvironments, function), "AWS_IAM")
+    )
+
+    # When a signed request names +84 90 188 8484, and an unsigned one any phone
+    assert signed_get(f"http://127.0.0.1:{api.port}/phones/%2B84%2090%20188%208484/messages?limit=5") == (
+        200,
+        {},
+    )
+    assert plain_get(f"http://127.0.0.1:{api.port}/phones/0901888484/messages") == (
+        403,
+        {"message": "Forbidden"},
+    )
+
+    # Then the function got the signed one, its path and parameter decoded, its query string as sent
+    [event] = function.events
+    assert (event["routeKey"], event["rawPath"], event["pathParameters"]) == (
+        "GET /phones/{phone}/messages",
+        "/phones/+84 90 188 8484/messages",
+        {"phone": "+84 90 188 8484"},
+    )
+    assert (event["rawQueryString"], event["queryStringParameters"]) == ("limit=5", {"limit": "5"})

@@ -1,4 +1,4 @@
-"""The status API's shapes: the filters a list request may use, and what it answers about a message."""
+"""The status API's shapes: the lists a request may ask for, and what it answers about a message."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from zns_relay.models.contract import normalise_phone
 from zns_relay.models.errors import InvalidQuery
+from zns_relay.models.events import mask_phone
 from zns_relay.models.state import FINAL_STATUSES, Channel, MessageStatus
 
 DEFAULT_PAGE_SIZE = 50
@@ -23,11 +25,20 @@ LATEST = "9999"  # above every ISO time: no upper bound
 
 
 class ListedBy(StrEnum):
-    """The filter of a list request: exactly one."""
+    """What a list is of: one route each (`GET /phones/{phone}/messages`, ...), so that an IAM policy
+    can allow or deny each, or one campaign's, by the route's ARN."""
 
     PHONE = "phone"
     CAMPAIGN = "campaign"
     STATUS = "status"
+
+    @property
+    def collection(self) -> str:
+        return {"phone": "phones", "campaign": "campaigns", "status": "statuses"}[self.value]
+
+    def path(self, value: str) -> str:
+        """The request path of this list of `value` (any character escaped)."""
+        return f"/{self.collection}/{quote(value, safe='')}/messages"
 
 
 PAGING_PARAMETERS = ("since", "until", "limit", "cursor")
@@ -35,8 +46,8 @@ PAGING_PARAMETERS = ("since", "until", "limit", "cursor")
 
 @dataclass(frozen=True)
 class ListQuery:
-    """A valid `GET /messages` request. The times bound when the message was created (phone, campaign),
-    or when it reached its status (status); both ends included."""
+    """A valid list request. The times bound when the message was created (phone, campaign), or when it
+    reached its status (status); both ends included."""
 
     by: ListedBy
     value: str  # the phone as stored (0xxxxxxxxx), the campaign, or the status
@@ -46,22 +57,14 @@ class ListQuery:
     cursor: str | None = None
 
     @classmethod
-    def parse(cls, parameters: Mapping[str, str]) -> ListQuery:
-        """The query of these query-string parameters, or InvalidQuery saying what is wrong."""
-        known = {*ListedBy, *PAGING_PARAMETERS}
-        unknown = sorted(set(parameters) - known)
+    def parse(cls, by: ListedBy, value: str, parameters: Mapping[str, str]) -> ListQuery:
+        """The query of the list of `value` (the route's path parameter) with these query-string
+        parameters, or InvalidQuery saying what is wrong."""
+        unknown = sorted(set(parameters) - set(PAGING_PARAMETERS))
         if unknown:
             raise InvalidQuery(
-                f"unknown parameter {unknown[0]!r}: filter by phone, campaign or status,"
-                " with since, until, limit and cursor"
+                f"unknown parameter {unknown[0]!r}: a list takes since, until, limit and cursor"
             )
-        filters = [by for by in ListedBy if by in parameters]
-        if len(filters) != 1:
-            raise InvalidQuery(
-                "filter by exactly one of phone, campaign or status"
-                + (f" (got {', '.join(filters)})" if filters else "")
-            )
-        by = filters[0]
         since = _time(parameters, "since", EARLIEST)
         until = _time(parameters, "until", LATEST)
         if since > until:
@@ -69,7 +72,15 @@ class ListQuery:
         cursor = parameters.get("cursor")
         if cursor is not None and not cursor:
             raise InvalidQuery("cursor: empty (leave it out for the first page)")
-        return cls(by, _value(by, parameters[by]), since, until, _limit(parameters.get("limit")), cursor)
+        return cls(by, _value(by, value), since, until, _limit(parameters.get("limit")), cursor)
+
+
+def loggable(path_parameters: Mapping[str, str]) -> dict[str, str]:
+    """A request's path parameters as a log may show them: the phone masked, as everywhere else."""
+    return {
+        name: mask_phone(value) if name == ListedBy.PHONE else value
+        for name, value in path_parameters.items()
+    }
 
 
 def _value(by: ListedBy, raw: str) -> str:
