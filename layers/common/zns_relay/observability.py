@@ -83,7 +83,7 @@ class _ScrubbingFormatter(LambdaPowertoolsFormatter):
         return secret_values.scrub(super().format(record))
 
 
-class _ScrubbedFormatter(logging.Formatter):
+class ScrubbedFormatter(logging.Formatter):
     """Another handler's formatter, its every line scrubbed."""
 
     def __init__(self, formatter: logging.Formatter | None) -> None:
@@ -100,11 +100,11 @@ def _scrub_every_handler() -> None:
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     handlers = {handler for each in loggers if isinstance(each, logging.Logger) for handler in each.handlers}
     for handler in handlers | ({logging.lastResort} if logging.lastResort else set()):
-        if not isinstance(handler.formatter, _ScrubbingFormatter | _ScrubbedFormatter):
-            handler.setFormatter(_ScrubbedFormatter(handler.formatter))
+        if not isinstance(handler.formatter, _ScrubbingFormatter | ScrubbedFormatter):
+            handler.setFormatter(ScrubbedFormatter(handler.formatter))
 
 
-class _ScrubbingEmitter(UDPEmitter):  # type: ignore[misc]
+class ScrubbingEmitter(UDPEmitter):  # type: ignore[misc]
     """The X-Ray SDK's UDP emitter, sending each document scrubbed, and logging none (its DEBUG line is
     the whole document)."""
 
@@ -121,7 +121,7 @@ for _library in QUIET_LIBRARIES:
 logger = Logger(logger_formatter=_ScrubbingFormatter())
 _scrub_every_handler()
 tracer = Tracer(patch_modules=TRACED_MODULES)
-xray_recorder.configure(emitter=_ScrubbingEmitter())
+xray_recorder.configure(emitter=ScrubbingEmitter())
 metrics = Metrics()
 
 
