@@ -15,6 +15,9 @@ SDK's requests and http.client patches record a failed call's exception text, an
 repeats the whole URL, GetSendStatus's keys included); eSMS calls get subsegments of our own
 (outbound_call: method, host, path, status, error class); handlers are traced without their response
 or error (traced_handler); and every document is scrubbed as above before it is sent.
+(aws-xray-sdk-python: ext/requests/patch.py records `add_exception` on a failed call, Throwable keeps
+str(exception); core/emitters/udp_emitter.py logs "sending: <document>" at DEBUG. awslambdaric's
+bootstrap._setup_logging gives the root logger its handler and AWS_LAMBDA_LOG_LEVEL.)
 """
 
 from __future__ import annotations
