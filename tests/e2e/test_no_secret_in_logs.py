@@ -45,7 +45,8 @@ SETTINGS = {
 }
 WRONG_API_KEY = "wrong-api-key-that-eSMS-refuses"
 PHONE = "0901888484"
-MESSAGE_DATA = [PHONE, "84901888484", '"history"']  # how the status API's answers hold them
+# As the status API's answers hold them, JSON-escaped or not
+MESSAGE_DATA = [PHONE, "84901888484", '"history']
 
 
 @dataclass(frozen=True)
