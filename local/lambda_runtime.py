@@ -7,13 +7,17 @@ one invocation at a time, reused while it lives (warm starts), exactly as on Lam
 - an invocation still running at the function's Timeout is stopped: its environment is killed and the
   invocation fails with Lambda's "Task timed out after N seconds";
 - every line an environment writes, stdout and stderr, reaches the function output as it is written
-  (so a killed environment's last lines are there), saying which environment wrote it.
+  (so a killed environment's last lines are there), saying which environment wrote it;
+- the root logger has the handler Lambda's Python runtime gives it before it imports the function,
+  at the level AWS_LAMBDA_LOG_LEVEL names (the function's ApplicationLogLevel), as text or as JSON
+  (AWS_LAMBDA_LOG_FORMAT).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import signal
 import socket
@@ -409,6 +413,58 @@ class _LogCopier(threading.Thread):
             )
 
 
+class _RequestIdFilter(logging.Filter):
+    """Gives each record the invocation's request id, as Lambda's runtime does."""
+
+    request_id = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.request_id
+        return True
+
+
+class _LambdaJsonFormatter(logging.Formatter):
+    """The fields of Lambda's JSON application logs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": getattr(record, "aws_request_id", ""),
+        }
+        if record.exc_info:
+            line["errorType"] = record.exc_info[0].__name__ if record.exc_info[0] else ""
+            line["stackTrace"] = traceback.format_exception(*record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def setup_root_logging() -> _RequestIdFilter:
+    """The root logger as Lambda's Python runtime (awslambdaric's bootstrap._setup_logging) leaves it
+    before importing the function: one handler writing to stdout, text unless AWS_LAMBDA_LOG_FORMAT is
+    JSON, and the level AWS_LAMBDA_LOG_LEVEL names, when it names one. The filter returned takes each
+    invocation's request id."""
+    request_ids = _RequestIdFilter()
+    handler = logging.StreamHandler(sys.stdout)
+    if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON":
+        handler.setFormatter(_LambdaJsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+                "%Y-%m-%dT%H:%M:%S",
+            )
+        )
+    handler.addFilter(request_ids)
+    root = logging.getLogger()
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    if level in logging.getLevelNamesMapping():
+        root.setLevel(level)
+    root.addHandler(handler)
+    return request_ids
+
+
 def serve_environment(connection_fd: int) -> None:
     """An environment process's life: a cold start, then one invocation at a time, until the stack
     closes the connection."""
@@ -417,6 +473,7 @@ def serve_environment(connection_fd: int) -> None:
     _, spec, environment, name, crash_root = connection.recv()
     try:
         os.environ.update(environment)  # before the hooks: boto3's default session reads it
+        request_ids = setup_root_logging()
         if crash_root is not None:
             install_crash_hooks(CrashPlan(Path(crash_root)), name)
         handler, _ = load_handler(spec, environment)
@@ -431,6 +488,7 @@ def serve_environment(connection_fd: int) -> None:
             _, request_id, event = connection.recv()
         except EOFError:
             return
+        request_ids.request_id = request_id
         reply = _run(handler, spec, request_id, event)
         invocations += 1
         for stream in (sys.stdout, sys.stderr):

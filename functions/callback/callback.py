@@ -21,7 +21,7 @@ from zns_relay.delivery import ReportResult
 from zns_relay.models.callback import InvalidCallback, documented_parameters, parse_delivery_report
 from zns_relay.models.contract import REQUEST_ID_PATTERN
 from zns_relay.models.errors import CallbackForbidden, CallbackTooLarge
-from zns_relay.observability import count, logger, metrics, tracer
+from zns_relay.observability import count, logger, metrics, traced_handler
 from zns_relay.settings import CallbackSettings
 
 ROUTE = "/callbacks/esms/<request_id>/<signature>"
@@ -117,7 +117,7 @@ def _too_many(_: ValueError) -> Response[str]:
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
-@tracer.capture_lambda_handler
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

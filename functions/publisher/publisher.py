@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from zns_relay.composition import build_publisher
 from zns_relay.models.stream import item_changes
-from zns_relay.observability import logger, metrics, tracer
+from zns_relay.observability import logger, metrics, traced_handler
 from zns_relay.settings import PublisherSettings
 
 settings = PublisherSettings.from_environment()
@@ -19,7 +19,7 @@ publisher = build_publisher(settings)
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
-@tracer.capture_lambda_handler
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     failed = publisher.publish(item_changes(event))

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from zns_relay.composition import build_reconciler
-from zns_relay.observability import count, logger, metrics, tracer
+from zns_relay.observability import count, logger, metrics, traced_handler
 from zns_relay.settings import ReconcilerSettings
 
 settings = ReconcilerSettings.from_environment()
@@ -16,7 +16,7 @@ reconciler = build_reconciler(settings)
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
-@tracer.capture_lambda_handler
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = reconciler.run(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from zns_relay.batch import ConcurrentBatchProcessor
 from zns_relay.composition import build_queue_visibility, build_sender
 from zns_relay.models.errors import RetryLater
-from zns_relay.observability import logger, metrics, tracer
+from zns_relay.observability import logger, metrics, traced_handler
 from zns_relay.sending import BACK_TO_QUEUE, SqsDelivery
 from zns_relay.settings import SenderSettings
 
@@ -50,7 +50,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
-@tracer.capture_lambda_handler
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

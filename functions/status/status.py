@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from zns_relay.composition import build_lookup
 from zns_relay.models.errors import InvalidQuery, MessageNotFound
 from zns_relay.models.lookup import ListedBy, ListQuery, loggable
-from zns_relay.observability import logger, tracer
+from zns_relay.observability import logger, traced_handler
 from zns_relay.settings import StatusSettings
 
 # A RequestId is at most 50 characters; a longer one is looked up too, since a body that carried one was
@@ -95,6 +95,6 @@ def _unknown_route(_: Exception) -> Response[str]:
 
 # No metrics of its own: the API's Count, 4xx, 5xx and Latency say how it serves.
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says
-@tracer.capture_lambda_handler
+@traced_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -1,17 +1,23 @@
-"""No secret in any log line, under any log setting: every function, every path, through the local stack.
+"""No secret in any log line or X-Ray document, under any log setting: every function, every path,
+through the local stack.
 
 Each setting gets a stack of its own (a log setting is read at a cold start): debug level, Powertools'
-development mode, and Powertools asked to log every event. The paths: a send accepted, refused for
-now (5xx), refused for its keys (101, then sent with the corrected secret), a rejected body; a good
-callback and one with a forged signature; the reconciler asking eSMS about a lost callback (eSMS's
-answer carries the CallbackUrl, signature and all).
+development mode, Powertools asked to log every event, and Lambda's application log level at DEBUG
+(the root logger's) with active tracing, its documents sent to a UDP listener standing in for the X-Ray
+daemon. The paths: a send accepted, refused for now (5xx), refused for its keys (101, then sent with
+the corrected secret), a rejected body; a good callback and one with a forged signature; the
+reconciler asking eSMS about a lost callback (eSMS's answer carries the CallbackUrl, signature and
+all); the status API read by RequestId and by phone (its answers hold the phone and the history, which
+no trace may).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
+import socket
+import threading
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,39 +25,93 @@ import pytest
 from local.aws import LOCAL_CALLBACK_KEY
 from local.esms_simulator import LOCAL_API_KEY, LOCAL_SECRET_KEY, SimulatorConfig
 from local.stack import LocalStack, StackInfo
+from tests.support.outcomes import signed_get
 from tests.support.waiting import wait_for
 from zns_relay.callback_signing import sign
 
 pytestmark = pytest.mark.e2e
+TRACED = "lambda-debug-traced"
 SETTINGS = {
     "debug": {"POWERTOOLS_LOG_LEVEL": "DEBUG"},
     "dev-mode": {"POWERTOOLS_DEV": "true", "POWERTOOLS_DEBUG": "true"},
     "log-event": {"POWERTOOLS_LOGGER_LOG_EVENT": "true"},
+    # As Lambda runs a function with Tracing: Active and ApplicationLogLevel DEBUG
+    TRACED: {
+        "AWS_LAMBDA_LOG_LEVEL": "DEBUG",
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    },
 }
 WRONG_API_KEY = "wrong-api-key-that-eSMS-refuses"
+PHONE = "0901888484"
+# As the status API's answers hold them, JSON-escaped or not
+MESSAGE_DATA = [PHONE, "84901888484", '"history']
+
+
+@dataclass(frozen=True)
+class Outputs:
+    traced: bool  # tracing was on
+    log: str  # every function's log output
+    documents: list[str]  # every X-Ray document
+    secrets: list[str]  # what neither may contain
+
+
+class XrayDaemon:
+    """A UDP listener standing in for the X-Ray daemon, keeping every document it receives."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._socket.getsockname()[1]}"
+        self.documents: list[str] = []
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                self.documents.append(self._socket.recv(65_536).decode())
+            except OSError:
+                return  # closed
+
+    def close(self) -> None:
+        self._socket.close()
+        self._thread.join(10)
 
 
 @pytest.fixture(scope="module", params=sorted(SETTINGS))
-def logged(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, list[str]]]:
-    """The stack's whole log output after every path ran, and the secrets it must not contain."""
+def logged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Outputs:
+    """The stack's whole log output and trace documents after every path ran, and the secrets they
+    must not contain."""
     log = tmp_path_factory.mktemp(request.param) / "functions.log"
     config = SimulatorConfig(callback_loss_rate=0.0)
+    daemon = XrayDaemon()
     # Secrets cached for a second only, so that a key put in the secret is used at once
-    overrides = {**SETTINGS[request.param], "SECRET_MAX_AGE_SECONDS": "1"}
-    with LocalStack(simulator_config=config, function_overrides=overrides, function_output=log) as stack:
-        assert stack.info is not None
-        run_every_path(stack, stack.info)
-        signatures = [sign(LOCAL_CALLBACK_KEY.encode(), request_id) for request_id in stack.info.statuses()]
-        yield (
-            log.read_text(),
-            [LOCAL_API_KEY, LOCAL_SECRET_KEY, LOCAL_CALLBACK_KEY, WRONG_API_KEY, *signatures],
-        )
+    overrides = {
+        **SETTINGS[request.param],
+        "SECRET_MAX_AGE_SECONDS": "1",
+        "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
+    }
+    try:
+        with LocalStack(simulator_config=config, function_overrides=overrides, function_output=log) as stack:
+            assert stack.info is not None
+            run_every_path(stack, stack.info)
+            signatures = [
+                sign(LOCAL_CALLBACK_KEY.encode(), request_id) for request_id in stack.info.statuses()
+            ]
+    finally:
+        daemon.close()
+    return Outputs(
+        request.param == TRACED,
+        log.read_text(),
+        daemon.documents,
+        [LOCAL_API_KEY, LOCAL_SECRET_KEY, LOCAL_CALLBACK_KEY, WRONG_API_KEY, *signatures],
+    )
 
 
 def publish(info: StackInfo, request_id: str, **changes: object) -> None:
-    body = {"Phone": "0901888484", "TempID": "2056446", "TempData": {"otp": "1"}, "RequestId": request_id}
+    body = {"Phone": PHONE, "TempID": "2056446", "TempData": {"otp": "1"}, "RequestId": request_id}
     info.publish([{**body, **changes}])
 
 
@@ -87,6 +147,12 @@ def run_every_path(stack: LocalStack, info: StackInfo) -> None:
     forged = f"/callbacks/esms/leak-accepted/{'A' * 22}?SMSID=x&SendStatus=5&SendSuccess=1"
     assert get(info.callback_base_url, forged) == 403
 
+    code, message = signed_get(f"{info.status_api_url}/messages/leak-accepted")
+    assert (code, message["history"][-1]["status"]) == (200, "DELIVERED")
+    code, page = signed_get(f"{info.status_api_url}/messages?phone={PHONE}")
+    assert code == 200
+    assert "leak-accepted" in json.dumps(page)
+
 
 def meets_101(info: StackInfo, request_id: str) -> bool:
     publish(info, request_id)
@@ -107,13 +173,22 @@ def get(base_url: str, path: str) -> int:
         connection.close()
 
 
-def test_the_paths_really_logged(logged: tuple[str, list[str]]) -> None:
-    output, _ = logged
+def test_the_paths_really_logged(logged: Outputs) -> None:
     for line in ("message accepted", "callback handled", "reconciler run", "eSMS account problem"):
-        assert line in output, f"no {line!r} line: the path did not run"
+        assert line in logged.log, f"no {line!r} line: the path did not run"
 
 
-def test_no_secret_or_signature_in_any_line(logged: tuple[str, list[str]]) -> None:
-    output, secrets = logged
-    leaked = sorted({secret for secret in secrets if secret in output})
+def test_no_secret_or_signature_in_any_line(logged: Outputs) -> None:
+    leaked = sorted({secret for secret in logged.secrets if secret in logged.log})
+    assert leaked == []
+
+
+def test_no_secret_signature_or_message_data_in_any_trace_document(logged: Outputs) -> None:
+    if not logged.traced:
+        assert logged.documents == []  # tracing off: nothing sent
+        return
+    traced = "\n".join(logged.documents)
+    for function in ("## lambda_handler", "dynamodb", "SendZaloMessage_V5_post", "GetCallback"):
+        assert function in traced, f"no {function!r} in any document: the trace is not whole"
+    leaked = sorted({secret for secret in [*logged.secrets, *MESSAGE_DATA] if secret in traced})
     assert leaked == []

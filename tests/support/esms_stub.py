@@ -19,6 +19,7 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
     drop: bool = False  # close the connection without answering, after reading the request
     hang: bool = False  # never answer: the client's read timeout decides, however busy the machine is
+    trickle_seconds: float = 0.0  # the body a byte at a time, this long apart (until the client leaves)
 
 
 def accepted(sms_id: str) -> Reply:
@@ -66,7 +67,14 @@ class EsmsStub:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if reply.trickle_seconds:
+                        for index in range(len(payload)):
+                            self.wfile.write(payload[index : index + 1])
+                            self.wfile.flush()
+                            if stub._closing.wait(reply.trickle_seconds):
+                                return
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
 

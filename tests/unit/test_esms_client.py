@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
 from zns_relay.esms.account import EsmsAccountClient
 from zns_relay.esms.client import EsmsClient
-from zns_relay.esms.http import EsmsQueryFailed
+from zns_relay.esms.http import MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH, EsmsQueryFailed
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.contract import TemplateParam
 from zns_relay.models.esms import CODE_MEANINGS, EsmsCredentials, ResultClass, ZaloSendRequest, classify_code
@@ -195,6 +195,57 @@ def test_the_account_and_status_clients_never_follow_a_redirect_either(
         with pytest.raises(EsmsQueryFailed, match="eSMS answered HTTP 307"):
             ask(stub.base_url)
         assert elsewhere.bodies == []
+
+
+# Answers that would hold a thread for ever, fill its memory, or blow its stack.
+TRICKLING = Reply(body=accepted("x").body + " " * 1000, trickle_seconds=0.2)
+OVERSIZE = Reply(body='{"CodeResult": "100", "Pad": "' + "x" * MAX_ANSWER_BYTES + '"}')
+RECURSIVE = Reply(body="[" * 100_000 + "]" * 100_000)
+TOO_DEEP = Reply(
+    body='{"CodeResult": "100", "Data": ' + "[" * MAX_ANSWER_DEPTH + "]" * MAX_ANSWER_DEPTH + "}"
+)
+HARMFUL_ANSWERS = {
+    "trickling": (TRICKLING, "eSMS did not answer in time"),
+    "oversize": (OVERSIZE, f"eSMS answered with more than {MAX_ANSWER_BYTES} bytes"),
+    "recursive": (RECURSIVE, "eSMS answered with JSON nested too deep"),
+    "too-deep": (TOO_DEEP, "eSMS answered with JSON nested too deep"),
+}
+
+
+@pytest.mark.parametrize(("reply", "message"), HARMFUL_ANSWERS.values(), ids=HARMFUL_ANSWERS.keys())
+def test_a_send_whose_answer_cannot_be_read_whole_may_have_been_accepted(
+    stub: EsmsStub, reply: Reply, message: str
+) -> None:
+    # Given an answer that trickles (each byte well within the read timeout), or is too large, or too deep
+    stub.responder = lambda body: reply
+    client = EsmsClient(stub.base_url, connect_timeout=0.5, read_timeout=1)
+
+    result = client.send(REQUEST, CREDENTIALS)
+
+    # Then the send ends (the timeouts bound the whole call) as one eSMS may have taken: retried, never FAILED
+    assert result.result_class is ResultClass.TRANSIENT
+    assert result.description == message
+    assert result.possibly_accepted is True
+
+
+@pytest.mark.parametrize(("reply", "message"), HARMFUL_ANSWERS.values(), ids=HARMFUL_ANSWERS.keys())
+def test_a_status_answer_that_cannot_be_read_whole_is_a_failed_query(
+    stub: EsmsStub, reply: Reply, message: str
+) -> None:
+    stub.responder = lambda body: reply
+    status = EsmsStatusClient(stub.base_url, stub.base_url, connect_timeout=0.5, read_timeout=1)
+
+    with pytest.raises(EsmsQueryFailed, match=message):
+        status.query_zns_status("sms-1", "24", CREDENTIALS)
+
+
+def test_an_answer_nested_as_deep_as_allowed_is_read(client: EsmsClient, stub: EsmsStub) -> None:
+    depth = MAX_ANSWER_DEPTH - 1
+    stub.responder = lambda body: Reply(
+        body='{"CodeResult": "100", "SMSID": "x", "Data": ' + "[" * depth + "]" * depth + "}"
+    )
+
+    assert client.send(REQUEST, CREDENTIALS).result_class is ResultClass.ACCEPTED
 
 
 def test_numeric_code_result_is_read_as_text(client: EsmsClient, stub: EsmsStub) -> None:

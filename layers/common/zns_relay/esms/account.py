@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from zns_relay.esms.http import SUCCESS, EsmsQueryFailed, json_answer, pooled_session
+from zns_relay.esms.http import SUCCESS, EsmsQueryFailed, pooled_session, query
 from zns_relay.models.esms import EsmsCredentials
 
 BALANCE_PATH = "GetBalance_json"
@@ -96,16 +96,7 @@ class EsmsAccountClient:
         return _detail(answer["Data"])
 
     def _call(self, method: str, path: str, fields: Mapping[str, str]) -> dict[str, Any]:
-        url = f"{self._base}/{path}"
-        try:
-            if method == "GET":
-                response = self._session.get(url, params=dict(fields), timeout=self._timeout)
-            else:
-                response = self._session.post(url, json=dict(fields), timeout=self._timeout)
-        except requests.RequestException as error:
-            # Never the exception's text: a GET's URL carries the keys.
-            raise EsmsQueryFailed(f"eSMS could not be reached ({type(error).__name__})") from None
-        return json_answer(response)
+        return query(self._session, method, f"{self._base}/{path}", fields, self._timeout)
 
 
 def _require_success(answer: Mapping[str, Any], code_field: str) -> None:

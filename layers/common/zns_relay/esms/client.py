@@ -1,15 +1,17 @@
-"""HTTP client for eSMS SendZaloMessage_V5_post: one pooled session, strict timeouts, every answer parsed."""
+"""HTTP client for eSMS SendZaloMessage_V5_post: one pooled session, strict timeouts, every answer parsed.
+
+A send whose answer cannot be read (not in time, larger than the session's cap, JSON nested too deep)
+may have been accepted: it is retried as possibly accepted, never marked FAILED for it."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from zns_relay.esms.http import pooled_session
+from zns_relay.esms.http import MAX_ANSWER_BYTES, AnswerTooLarge, NestedTooDeep, parse_json, pooled_session
 from zns_relay.models.esms import (
     EsmsCredentials,
     ResultClass,
@@ -96,16 +98,19 @@ class EsmsClient:
             return _transport_failure("could not connect to eSMS in time", started, possibly_accepted=False)
         except requests.Timeout:
             return _transport_failure("eSMS did not answer in time", started, possibly_accepted=True)
+        except AnswerTooLarge:
+            message = f"eSMS answered with more than {MAX_ANSWER_BYTES} bytes"
+            return _transport_failure(message, started, possibly_accepted=True)
         except requests.RequestException as error:
             return _transport_failure(
                 f"could not reach eSMS ({type(error).__name__})",
                 started,
                 possibly_accepted=_request_may_have_arrived(error),
             )
-        return parse_send_response(response.status_code, response.text, _elapsed_ms(started))
+        return parse_send_response(response.status_code, response.content, _elapsed_ms(started))
 
 
-def parse_send_response(http_status: int, text: str, latency_ms: float = 0.0) -> SendResult:
+def parse_send_response(http_status: int, text: str | bytes, latency_ms: float = 0.0) -> SendResult:
     """Classify any HTTP answer: JSON with CodeResult, an error page, or something unparseable.
 
     Only an answer that shows eSMS did not take the request counts as a refusal; one that could hide
@@ -122,7 +127,9 @@ def parse_send_response(http_status: int, text: str, latency_ms: float = 0.0) ->
             possibly_accepted=not refused,
         )
     try:
-        payload = json.loads(text)
+        payload = parse_json(text)
+    except NestedTooDeep:
+        return _unreadable("eSMS answered with JSON nested too deep", latency_ms)
     except ValueError:
         return _unreadable("eSMS answered with a body that is not JSON", latency_ms)
     if (

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from zns_relay.esms.http import SUCCESS, EsmsQueryFailed, json_answer, pooled_session
+from zns_relay.esms.http import SUCCESS, EsmsQueryFailed, pooled_session, query
 from zns_relay.models.callback import CALLBACK_PARAMETERS
 from zns_relay.models.esms import EsmsCredentials
 
@@ -104,15 +104,8 @@ class EsmsStatusClient:
     def send_status(self, sms_id: str, credentials: EsmsCredentials) -> dict[str, str]:
         """Any message's status by SMSID (GetSendStatus: the last 7 days), as callback parameters; for
         the SMS fallbacks, which GetCallback and QueryZnsStatus (ZNS only) do not cover."""
-        try:
-            response = self._session.get(
-                self._send_status_url,
-                params={"RefId": sms_id, **credentials.request_fields()},
-                timeout=self._timeout,
-            )
-        except requests.RequestException as error:
-            raise EsmsQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
-        answer = json_answer(response)
+        fields = {"RefId": sms_id, **credentials.request_fields()}
+        answer = query(self._session, "GET", self._send_status_url, fields, self._timeout)
         code = str(answer.get("CodeResponse", "")).strip()
         if code != SUCCESS:
             raise EsmsQueryFailed(f"GetSendStatus answered code {code or 'none'}", code or None)
@@ -153,11 +146,7 @@ class EsmsStatusClient:
         return SentPage([message for message in messages if message is not None], total)
 
     def _post(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            response = self._session.post(url, json=body, timeout=self._timeout)
-        except requests.RequestException as error:
-            raise EsmsQueryFailed(f"could not reach eSMS ({type(error).__name__})") from None
-        return json_answer(response)
+        return query(self._session, "POST", url, body, self._timeout)
 
 
 def callback_parameters(item: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, str]:
