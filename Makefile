@@ -4,13 +4,14 @@ PYTHON ?= $(shell scripts/find-python.sh)
 VENV := .venv
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
+AUDIT_VENV := .venv-audit
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
 
-.PHONY: dev demo soak test unit integration infra-tests e2e lint format schema build deploy bench pr clean
+.PHONY: dev demo soak test unit integration infra-tests e2e lint audit lock format schema build deploy bench pr clean
 
-dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(AUDIT_VENV)/.installed
 
 # uv installs the pinned requirements in seconds where pip takes a minute.
 UV_VERSION := 0.13.9
@@ -33,6 +34,12 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt $(VENV)/.installed
 	$(BIN)/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
 	touch $@
 
+# pip-audit, which audits the layer's lock, brings dependencies of its own: kept apart from the others.
+$(AUDIT_VENV)/.installed: requirements-audit.txt $(VENV)/.installed
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(BIN)/uv pip install --quiet --python $(AUDIT_VENV)/bin/python -r requirements-audit.txt
+	touch $@
+
 # The tests find sam and checkov on PATH, and sam build the template's Python.
 SCANNERS_PATH := $(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin:$(dir $(PYTHON))
 
@@ -42,7 +49,7 @@ demo: $(VENV)/.installed
 soak: $(VENV)/.installed
 	$(BIN)/python -m local soak
 
-test: dev lint
+test: dev lint audit
 	PATH="$(SCANNERS_PATH):$$PATH" $(BIN)/pytest -n 2 --dist loadfile
 
 unit: $(VENV)/.installed
@@ -61,6 +68,18 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The layer's locked dependencies against PyPI's vulnerability reports: a known vulnerability fails,
+# a registry that cannot be reached warns (scripts/audit_layer.py).
+audit: $(AUDIT_VENV)/.installed
+	$(AUDIT_VENV)/bin/python scripts/audit_layer.py
+
+# Every dependency of the layer, pinned with its hashes for the layer's target (Python 3.13 on Lambda's
+# arm64): run after a change to layers/common/requirements.txt; the layer is built from the lock.
+lock: $(VENV)/.installed
+	cd layers/common && $(CURDIR)/$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.13 \
+		--python-platform aarch64-manylinux2014 --custom-compile-command "make lock" \
+		requirements.txt --output-file requirements.lock
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
@@ -81,4 +100,4 @@ bench: $(VENV)/.installed
 pr: format lint test
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(AUDIT_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -226,8 +226,9 @@ def status(
     state = session(ctx)
     if not is_valid_request_id(request_id):
         state.output.note(
-            f"{request_id!r} is not a valid RequestId (up to 50 of A-Z a-z 0-9 . _ : -): a message that"
-            f" carried it was REJECTED unsent and is recorded as {rejection_key(request_id)}"
+            f"{request_id!r} is not a valid RequestId (up to 50 of A-Z a-z 0-9 . _ : -, a letter or digit"
+            f" among them): a message that carried it was REJECTED unsent and is recorded as"
+            f" {rejection_key(request_id)}"
         )
     message = StatusApi(state.deployment).message(request_id)
     if message is None:

@@ -1,19 +1,25 @@
 """What the command prints: Rich tables for people on stdout, or JSON for scripts (`--json`); notes,
-progress and errors on stderr, so that stdout stays parseable."""
+progress and errors on stderr, so that stdout stays parseable.
+
+Whatever it prints may come from a message or a report (a campaignid, a callback's text), so every
+path escapes control characters: `printable` for people, `_json_text` for scripts.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+
+from zns_relay.models.text import CONTROL_CHARACTERS, escape_control_characters
 
 STATUS_STYLES = {
     "DELIVERED": "green",
@@ -28,6 +34,10 @@ STATUS_STYLES = {
 }
 
 
+# json.dumps escapes C0 in strings (so a raw newline is the layout's), not DEL or C1.
+_LEFT_RAW_BY_JSON = re.compile("[\x7f-\x9f]")
+
+
 class Output:
     def __init__(self, json_mode: bool) -> None:
         self.json_mode = json_mode
@@ -35,11 +45,11 @@ class Output:
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line
 
     def json(self, document: Any) -> None:
-        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(_json_text(json.dumps(document, ensure_ascii=False, indent=2)) + "\n")
         sys.stdout.flush()
 
     def json_line(self, document: Any) -> None:
-        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        sys.stdout.write(_json_text(json.dumps(document, ensure_ascii=False)) + "\n")
         sys.stdout.flush()
 
     def table(
@@ -47,7 +57,7 @@ class Output:
     ) -> None:
         table = Table(*columns, title=title, title_justify="left", header_style="bold")
         for row in rows:
-            table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
+            table.add_row(*(printable(cell) for cell in row))
         self.out.print(table)
 
     def fields(self, pairs: Mapping[str, str | Text | None]) -> None:
@@ -57,19 +67,19 @@ class Output:
         grid.add_column(overflow="fold")
         for label, value in pairs.items():
             if value not in (None, ""):
-                grid.add_row(label, value if isinstance(value, Text) else Text(str(value)))
+                grid.add_row(printable(label), printable(value if isinstance(value, Text) else str(value)))
         self.out.print(grid)
 
     def line(self, text: str | Text = "") -> None:
-        self.out.print(text if isinstance(text, Text) else Text(text))
+        self.out.print(printable(text))
 
     def note(self, text: str) -> None:
         """A remark for the person at the terminal (stderr; none in --json mode)."""
         if not self.json_mode:
-            self.err.print(f"[dim]{escape(text)}[/dim]")
+            self.err.print(printable(text), style="dim")
 
     def error(self, text: str) -> None:
-        self.err.print(Text(f"error: {text}", style="red"))
+        self.err.print(printable(f"error: {text}"), style="red")
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Callable[[int, int | None], None]]:
@@ -90,3 +100,26 @@ class Output:
 
 def status_text(status: str, final: bool = False) -> Text:
     return Text(status + (" (final)" if final else ""), style=STATUS_STYLES.get(status, ""))
+
+
+def printable(value: str | Text) -> Text:
+    """The value as Rich text with each control character shown as `\\xNN` (its styles kept): a
+    terminal escape in a message's fields or a report's text is shown, never run."""
+    if isinstance(value, str):  # escaped before Rich's Text drops some of them (BEL, BS, CR) unseen
+        return Text(escape_control_characters(value))
+    text = value
+    if not CONTROL_CHARACTERS.search(text.plain):
+        return text
+    ends = [0]  # where each character of the original ends in the escaped text
+    for character in text.plain:
+        ends.append(ends[-1] + len(escape_control_characters(character)))
+    escaped = Text(escape_control_characters(text.plain), style=text.style)
+    for span in text.spans:
+        escaped.stylize(span.style, ends[span.start], ends[span.end])
+    return escaped
+
+
+def _json_text(document: str) -> str:
+    """JSON as `json.dumps` wrote it, with DEL and the C1 characters (which JSON may leave raw, and a
+    terminal may run) escaped as well: the text stays valid JSON with the same values."""
+    return _LEFT_RAW_BY_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", document)

@@ -59,7 +59,10 @@ def test_the_publisher_may_put_events_on_the_status_bus_only() -> None:
         for action, resources in granted(TEMPLATE, "PublisherFunction").items()
         if "events:" in action
     }
-    assert events == {"events:PutEvents": [{"Fn::GetAtt": ["StatusEventBus", "Arn"]}]}
+    # (named by its name, not !GetAtt: the bus's policy names the role, which would be a cycle)
+    bus_name = RESOURCES["StatusEventBus"]["Properties"]["Name"]["Fn::Sub"]
+    bus_arn = f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:event-bus/{bus_name}"
+    assert events == {"events:PutEvents": [{"Fn::Sub": bus_arn}]}
     environment = TEMPLATE.function("PublisherFunction").environment
     assert environment["EVENT_BUS_NAME"] == {"Ref": "StatusEventBus"}
     assert environment["EVENT_PHONE_FORMAT"] == {"Ref": "EventPhoneFormat"}

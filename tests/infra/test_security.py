@@ -3,6 +3,7 @@ queue policies, the webhook's limits, https only, and checkov with every finding
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from pathlib import Path
@@ -186,21 +187,76 @@ def test_tables_are_protected_from_deletion_and_kept(table: str) -> None:
     assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
+def present(statement: dict[str, Any]) -> dict[str, Any]:
+    """A statement as it is when its condition holds (`!If [Cond, statement, !Ref AWS::NoValue]`)."""
+    if "Fn::If" in statement:
+        condition, when_true, when_false = statement["Fn::If"]
+        assert when_false == {"Ref": "AWS::NoValue"}, statement
+        return {**when_true, "If": condition}
+    return statement
+
+
 def queue_policies() -> dict[str, list[dict[str, Any]]]:
-    """Each queue's statements (logical id -> statements), from the template's queue policies."""
+    """Each queue's statements (logical id -> statements), from the template's queue policies; a
+    conditional statement as it is when its condition holds (its condition in "If")."""
     found: dict[str, list[dict[str, Any]]] = {}
     for properties in TEMPLATE.resources_of_type("AWS::SQS::QueuePolicy").values():
         for queue in properties["Queues"]:
-            found.setdefault(queue["Ref"], []).extend(properties["PolicyDocument"]["Statement"])
+            statements = [present(statement) for statement in properties["PolicyDocument"]["Statement"]]
+            found.setdefault(queue["Ref"], []).extend(
+                statement
+                for statement in statements
+                if get_att(queue["Ref"]) in as_list(statement["Resource"])
+            )
     return found
+
+
+def denied_unless(statement: dict[str, Any], operator: str) -> Any:
+    """The principals a Deny statement leaves out (its `operator` on aws:PrincipalArn)."""
+    assert (statement["Effect"], statement["Principal"]) == ("Deny", "*"), statement
+    return statement["Condition"][operator]["aws:PrincipalArn"]
+
+
+def evaluate(expression: Any, parameters: dict[str, list[str]], conditions: dict[str, bool]) -> Any:
+    """The value of a template expression of Ref, Fn::GetAtt (shown as "<Resource>.Arn"), Fn::Join,
+    Fn::Split and Fn::If, as CloudFormation computes it: enough for the policies' principal lists."""
+    if isinstance(expression, list):
+        return [evaluate(item, parameters, conditions) for item in expression]
+    if not isinstance(expression, dict):
+        return expression
+    ((function, argument),) = expression.items()
+    match function:
+        case "Ref":
+            return parameters[argument]
+        case "Fn::GetAtt":
+            return ".".join(argument)
+        case "Fn::Join":
+            return argument[0].join(evaluate(argument[1], parameters, conditions))
+        case "Fn::Split":
+            return evaluate(argument[1], parameters, conditions).split(argument[0])
+        case "Fn::If":
+            chosen = argument[1] if conditions[argument[0]] else argument[2]
+            return evaluate(chosen, parameters, conditions)
+    raise AssertionError(f"not evaluated here: {function}")
+
+
+def arn_like(arn: str, pattern: str) -> bool:
+    """IAM's ArnLike: each of the six colon-separated parts matched with its wildcards."""
+    arn_parts, pattern_parts = arn.split(":", 5), pattern.split(":", 5)
+    return len(arn_parts) == len(pattern_parts) == 6 and all(
+        fnmatch.fnmatchcase(part, wanted) for part, wanted in zip(arn_parts, pattern_parts, strict=True)
+    )
 
 
 @pytest.mark.parametrize("queue", QUEUES)
 def test_every_queue_refuses_requests_without_tls(queue: str) -> None:
-    [deny] = [statement for statement in queue_policies()[queue] if statement["Effect"] == "Deny"]
-    assert (deny["Principal"], deny["Action"]) == ("*", "sqs:*")
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert get_att(queue) in as_list(deny["Resource"])
+    [deny] = [
+        statement
+        for statement in queue_policies()[queue]
+        if statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:*")
+    assert "If" not in deny
 
 
 def test_send_queue_names_its_producers_or_else_this_account() -> None:
@@ -222,6 +278,99 @@ def test_send_queue_names_its_producers_or_else_this_account() -> None:
     for queue, policy in queue_policies().items():
         if queue != "SendQueue":
             assert all(statement["Effect"] == "Deny" for statement in policy), queue
+
+
+def test_send_queue_refuses_every_other_principal_once_producers_are_named() -> None:
+    # Given SendQueue's deny, present only when ProducerPrincipals names someone
+    [deny] = [
+        statement
+        for statement in queue_policies()["SendQueue"]
+        if statement["Effect"] == "Deny" and "aws:SecureTransport" not in json.dumps(statement)
+    ]
+    assert (deny["If"], deny["Action"]) == ("HasProducerPrincipals", "sqs:SendMessage")
+    assert deny["Condition"]["Bool"] == {"aws:PrincipalIsAWSService": "false"}  # SNS, EventBridge: their own
+    # When ProducerPrincipals names a role of one account and the root of another
+    producers = ["arn:aws:iam::111122223333:role/orders", "arn:aws:iam::444455556666:root"]
+    exempt = evaluate(denied_unless(deny, "ArnNotLike"), {"ProducerPrincipals": producers}, {})
+
+    def may_send(principal: str) -> bool:
+        return any(arn_like(principal, pattern) for pattern in exempt)
+
+    # Then the listed role and every principal of the listed account may send, no one else
+    assert may_send("arn:aws:iam::111122223333:role/orders")
+    assert may_send("arn:aws:iam::444455556666:role/billing")
+    assert may_send("arn:aws:iam::444455556666:user/ops")
+    assert not may_send("arn:aws:iam::111122223333:role/admin")  # the queue's own account's others
+    assert not may_send("arn:aws:iam::111122223333:role/orders-copy")
+    assert not may_send("arn:aws:iam::999999999999:role/orders")
+    # And with none named, nothing is denied beyond what the allow statement leaves out
+    assert TEMPLATE.document["Conditions"]["HasProducerPrincipals"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ProducerPrincipals"}]}, ""]}]
+    }
+
+
+def users_of(queue: str, action: str) -> set[str]:
+    """The functions whose role may do `action` on `queue`."""
+    return {
+        function for function in FUNCTIONS if get_att(queue) in granted(TEMPLATE, function).get(action, [])
+    }
+
+
+def test_only_the_fallback_function_queues_sms_and_only_the_sender_reads_them() -> None:
+    # Given FallbackQueue's denies (not its TLS one)
+    statements = [
+        statement
+        for statement in queue_policies()["FallbackQueue"]
+        if statement["Effect"] == "Deny" and "aws:SecureTransport" not in json.dumps(statement)
+    ]
+    by_action = {action: statement for statement in statements for action in as_list(statement["Action"])}
+    # Then every principal but FallbackFunction's role is refused sending (an SMS job is an SMS under
+    # the brandname), and every one but the sender's refused reading, deleting, hiding or purging
+    assert users_of("FallbackQueue", "sqs:SendMessage") == {"FallbackFunction"}
+    send = denied_unless(by_action["sqs:SendMessage"], "ArnNotEquals")
+    only_role = {"FallbackRedrivePrincipals": [""]}
+    assert evaluate(send, only_role, {"HasFallbackRedrivePrincipals": False}) == "FallbackRole.Arn"
+    assert users_of("FallbackQueue", "sqs:ReceiveMessage") == {"SenderFunction"}
+    for action in (
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:PurgeQueue",
+    ):
+        assert denied_unless(by_action[action], "ArnNotEquals") == get_att(
+            role_of(TEMPLATE, "SenderFunction")
+        )
+    assert {role_of(TEMPLATE, function) for function in ("FallbackFunction", "SenderFunction")} == {
+        "FallbackRole",
+        "SenderRole",
+    }
+    # And a redrive's principals, named for one deploy, may send too (FallbackDLQ back into the queue)
+    redrivers = {"FallbackRedrivePrincipals": ["arn:aws:iam::111122223333:role/ops"]}
+    assert evaluate(send, redrivers, {"HasFallbackRedrivePrincipals": True}) == [
+        "FallbackRole.Arn",
+        "arn:aws:iam::111122223333:role/ops",
+    ]
+    # And nothing else: managing the queue (CloudFormation's updates) is left to IAM
+    assert set(by_action) == {
+        "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility", "sqs:PurgeQueue",
+    }  # fmt: skip
+
+
+def test_only_the_publisher_may_put_events_on_the_status_bus() -> None:
+    # Given the status event bus's own policy
+    bus = RESOURCES["StatusEventBus"]["Properties"]
+    [deny] = bus["Policy"]["Statement"]
+    # Then every principal but PublisherFunction's role is refused PutEvents on it, whatever its IAM
+    # policies allow: no one else can forge a zns-relay event that producers act on
+    assert denied_unless(deny, "ArnNotEquals") == get_att(role_of(TEMPLATE, "PublisherFunction"))
+    assert deny["Action"] == "events:PutEvents"
+    # And the statement names this bus, as the publisher's role does (by name: no dependency cycle)
+    assert granted(TEMPLATE, "PublisherFunction")["events:PutEvents"] == [deny["Resource"]]
+    assert deny["Resource"]["Fn::Sub"].endswith(f":event-bus/{bus['Name']['Fn::Sub']}")
+    assert [function for function in FUNCTIONS if "events:PutEvents" in granted(TEMPLATE, function)] == [
+        "PublisherFunction"
+    ]
 
 
 def test_the_callback_function_is_capped_and_its_failures_alarm() -> None:

@@ -253,6 +253,44 @@ def test_a_fallback_esms_would_refuse_is_rejected_before_anything_is_sent(
     assert esms.sends_for("no-brand") == esms.sends_for("too-long") == 0
 
 
+def test_a_fallback_under_a_brandname_the_deployment_does_not_allow_is_rejected_unsent(
+    deployment: Resolver, esms: EsmsStub, store: MessageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a deployment whose fallbacks may go out under two brandnames only, the default among them
+    overrides = {
+        **sender_overrides(esms),
+        "ALLOWED_BRANDNAMES": "Baotrixemay, Shop Bao",
+        "DEFAULT_BRANDNAME": "Shop Bao",
+    }
+    sender = load_function("SenderFunction", deployment, monkeypatch, overrides)
+
+    # When messages name an allowed brandname, none (the default), another one, and another in sandbox
+    bodies = [
+        {**BODY, "RequestId": "allowed"},
+        {**BODY, "RequestId": "default", "Fallback": {"Content": "Ma OTP la {otp}"}},
+        {**BODY, "RequestId": "other", "Fallback": {**BODY["Fallback"], "Brandname": "BankX"}},
+        {
+            **BODY,
+            "RequestId": "other-sandbox",
+            "Sandbox": "1",
+            "Fallback": {**BODY["Fallback"], "Brandname": "BankX"},
+        },
+    ]
+    sender.invoke(queue_event(deployment, "SendQueue", [json.dumps(body) for body in bodies]))
+
+    # Then the first two are sent with their planned SMS, the others REJECTED unsent, saying why
+    allowed, default = store.get("allowed"), store.get("default")
+    assert (
+        allowed is not None and allowed.fallback is not None and allowed.fallback.brandname == "Baotrixemay"
+    )
+    assert default is not None and default.fallback is not None and default.fallback.brandname == "Shop Bao"
+    for request_id in ("other", "other-sandbox"):
+        other = store.get(request_id)
+        assert other is not None and other.status is MessageStatus.REJECTED
+        assert other.error == "Fallback.Brandname: BankX is not one this deployment sends under"
+        assert esms.sends_for(request_id) == 0
+
+
 def test_the_sms_reports_finish_the_sms_and_never_touch_the_original(
     sender: LoadedFunction,
     callback: LoadedFunction,

@@ -80,6 +80,8 @@ def test_a_partial_batch_failure_is_returned_not_raised(deployment: Resolver, aw
         ({"phone": "0901888484"}, "phone"),
         ({"TempData": {"otp": ""}}, "empty value"),
         ({"SendDate": "2020-01-01 08:00:00"}, "SendDate: is in the past"),
+        ({"RequestId": ".."}, "RequestId: must hold at least one letter or digit"),
+        ({"campaignid": "autumn\x1b]0;owned\x07"}, "campaignid: must not contain control characters"),
     ],
 )
 def test_validate_refuses_what_the_sender_would_reject(changes: dict[str, Any], reason: str) -> None:

@@ -633,6 +633,23 @@ def test_a_send_date_in_the_past_or_years_ahead_is_rejected_unsent(
     assert esms.bodies == []
 
 
+def test_a_control_character_or_a_punctuation_only_request_id_is_rejected_unsent_saying_why(
+    sender: LoadedFunction, esms: EsmsStub, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # When one message's campaignid carries a terminal escape, and another's RequestId is ".."
+    sender.invoke(batch(deployment, "sender-sns-wrapped.json", campaignid="autumn\x1b]0;owned\x07"))
+    sender.invoke(batch(deployment, "sender-eventbridge-wrapped.json", RequestId=".."))
+
+    # Then both are REJECTED with the reason, neither sent
+    escaped = item(aws, deployment, "sns-order-DH240777")
+    assert escaped is not None and escaped["status"] == "REJECTED"
+    assert escaped["error"] == "campaignid: must not contain control characters (U+001B)"
+    dots = item(aws, deployment, rejection_key(".."))
+    assert dots is not None and dots["status"] == "REJECTED"
+    assert dots["error"] == "RequestId: must hold at least one letter or digit"
+    assert esms.bodies == []
+
+
 def test_a_forced_sandbox_stage_never_really_sends_and_an_unlisted_oa_is_rejected(
     deployment: Resolver, esms: EsmsStub, aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -137,7 +137,7 @@ def test_empty_send_date_means_send_now() -> None:
     assert parse_message_body(body(SendDate="")).send_date is None
 
 
-@pytest.mark.parametrize("request_id", ["a", "order-123_x.y:z", "A" * 50])
+@pytest.mark.parametrize("request_id", ["a", "order-123_x.y:z", "A" * 50, "..a", "-1-", ":7"])
 def test_request_ids_of_the_allowed_charset_and_length_pass(request_id: str) -> None:
     assert parse_message_body(body(RequestId=request_id)).request_id == request_id
 
@@ -145,6 +145,16 @@ def test_request_ids_of_the_allowed_charset_and_length_pass(request_id: str) -> 
 @pytest.mark.parametrize("request_id", ["A" * 51, "order 123", "đơn-hàng", "a/b", ""])
 def test_request_ids_outside_the_charset_or_too_long_are_violations(request_id: str) -> None:
     assert "RequestId" in violation(body(RequestId=request_id))
+
+
+@pytest.mark.parametrize("request_id", [".", "..", "-", "._:-", "." * 50])
+def test_request_ids_without_a_letter_or_digit_are_violations_recorded_apart(request_id: str) -> None:
+    # Given a RequestId of punctuation only ("." and ".." vanish from a CallbackUrl's path)
+    with pytest.raises(ContractViolation) as caught:
+        parse_message_body(body(RequestId=request_id))
+    # Then it is refused, saying why, and recorded under the key derived from it
+    assert caught.value.reason == "RequestId: must hold at least one letter or digit"
+    assert caught.value.request_id == rejection_key(request_id)
 
 
 def test_violation_keeps_a_valid_request_id_for_recording() -> None:
@@ -352,6 +362,44 @@ def test_template_data_is_bounded_in_both_forms(temp_data: Any) -> None:
 )
 def test_digits_are_ascii_digits(field: str, value: str) -> None:
     assert violation(body(**{field: value})).startswith(field)
+
+
+REFUSED = "must not contain control characters"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"campaignid": "autumn\x1b]0;owned\x07"}, f"campaignid: {REFUSED} (U+001B)"),
+        ({"campaignid": "autumn\x9b2J"}, f"campaignid: {REFUSED} (U+009B)"),
+        ({"campaignid": "a\nb"}, f"campaignid: {REFUSED} (U+000A)"),
+        ({"OAID": "42\x00"}, f"OAID: {REFUSED} (U+0000)"),
+        ({"TempData": {"otp\x1b[2J": "1"}}, f"TempData: parameter names {REFUSED}"),
+        ({"TempData": [{"key": "otp", "value": "1\x7f"}]}, f"TempData: otp: {REFUSED} (U+007F)"),
+        (
+            {"Fallback": {"Content": "OTP {otp}\x1b[8m", "Brandname": "Baotri"}, "TempData": {"otp": "1"}},
+            f"Fallback.Content: {REFUSED} (U+001B)",
+        ),
+    ],
+    ids=["esc-campaign", "csi-campaign", "newline-campaign", "nul-oaid", "esc-key", "del-value", "esc-sms"],
+)
+def test_control_characters_are_refused_in_free_text_naming_the_field(
+    changes: dict[str, Any], reason: str
+) -> None:
+    assert violation(body(**changes)) == reason
+
+
+def test_line_breaks_are_kept_in_message_text() -> None:
+    # Given an SMS and a template parameter spanning lines (GSM 03.38 has LF and CR)
+    message = parse_message_body(
+        body(
+            TempData={"address": "12 Ly Thuong Kiet\r\nHa Noi"},
+            Fallback={"Content": "Dia chi:\n{address}", "Brandname": "Baotrixemay"},
+        )
+    )
+    # Then they are kept
+    assert message.template_values() == {"address": "12 Ly Thuong Kiet\r\nHa Noi"}
+    assert message.fallback is not None and message.fallback.content == "Dia chi:\n{address}"
 
 
 def test_reasons_are_never_longer_than_500_characters() -> None:

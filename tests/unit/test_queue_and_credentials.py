@@ -117,6 +117,43 @@ def test_a_retry_window_beyond_esms_duplicate_memory_is_refused() -> None:
         SenderSettings.from_environment({**SENDER_ENVIRONMENT, "RETRY_WINDOW_HOURS": "24"})
 
 
+def test_allowed_brandnames_are_read_as_a_set() -> None:
+    settings = SenderSettings.from_environment(
+        {
+            **SENDER_ENVIRONMENT,
+            "ALLOWED_BRANDNAMES": " Baotrixemay,Shop Bao ,",
+            "DEFAULT_BRANDNAME": "Shop Bao",
+        }
+    )
+    assert settings.allowed_brandnames == frozenset({"Baotrixemay", "Shop Bao"})
+
+
+@pytest.mark.parametrize(
+    ("environment", "reason"),
+    [
+        (
+            {"DEFAULT_BRANDNAME": "BankX"},
+            "DEFAULT_BRANDNAME (DefaultBrandname is not one of AllowedBrandnames)",
+        ),
+        (
+            {"FALLBACK_DEFAULTS": json.dumps({"2056446": {"Content": "OTP {otp}", "Brandname": "BankX"}})},
+            "FALLBACK_DEFAULTS (FallbackDefaults of TempID 2056446: a Brandname not in AllowedBrandnames)",
+        ),
+    ],
+    ids=["default-brandname", "fallback-defaults"],
+)
+def test_a_default_brandname_outside_the_allowed_ones_is_refused(
+    environment: dict[str, str], reason: str
+) -> None:
+    # Given a deployment allowing one brandname, and a default naming another
+    with pytest.raises(ConfigurationError) as caught:
+        SenderSettings.from_environment(
+            {**SENDER_ENVIRONMENT, "ALLOWED_BRANDNAMES": "Baotrixemay", **environment}
+        )
+    # Then the sender refuses to start, saying which setting and why
+    assert str(caught.value) == f"invalid or missing environment variables: {reason}"
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -95,6 +95,7 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         sandbox_default=settings.sandbox_default,
         force_sandbox=settings.force_sandbox,
         allowed_oa_ids=settings.allowed_oa_ids,
+        allowed_brandnames=settings.allowed_brandnames,
         default_brandname=settings.default_brandname,
         fallback_on=settings.fallback_on,
         fallback_defaults=settings.fallback_defaults,

@@ -107,6 +107,7 @@ class SenderPolicy:
     retry_window_seconds: int
     force_sandbox: bool = False  # a dev stage: no message is really sent, whatever it asks
     allowed_oa_ids: frozenset[str] = frozenset()  # empty: any OA
+    allowed_brandnames: frozenset[str] = frozenset()  # empty: any brandname (the account's own)
     default_brandname: str = ""
     fallback_on: tuple[FallbackTrigger, ...] = (FallbackTrigger.NO_ZALO, FallbackTrigger.INACTIVE)
     fallback_defaults: Mapping[str, FallbackRequest] = field(default_factory=dict)  # by TempID
@@ -293,7 +294,15 @@ class MessageSender:
         """The SMS to send if the message fails, as the item keeps it (content filled in, defaults
         applied); None when there is none, or for a sandbox message (it never fails for real)."""
         asked = message.fallback or self._policy.fallback_defaults.get(message.temp_id)
-        if asked is None or request.sandbox:
+        if asked is None:
+            return None
+        brandname = asked.brandname or self._policy.default_brandname
+        allowed = self._policy.allowed_brandnames
+        if allowed and brandname and brandname not in allowed:  # a sandbox message learns it too
+            raise ContractViolation(
+                f"Fallback.Brandname: {brandname} is not one this deployment sends under", request.request_id
+            )
+        if request.sandbox:
             return None
         values = message.template_values()
         missing = sorted(asked.placeholders() - set(values))
@@ -301,7 +310,6 @@ class MessageSender:
             raise ContractViolation(
                 f"Fallback.Content names {', '.join(missing)}, which TempData lacks", request.request_id
             )
-        brandname = asked.brandname or self._policy.default_brandname
         if not brandname:  # eSMS would refuse the SMS (104) only once the ZNS message has failed
             raise ContractViolation(
                 "Fallback names no Brandname, and this deployment has no DefaultBrandname",

@@ -31,6 +31,10 @@ def require_https(url: str, plain_http_hosts: frozenset[str] = frozenset()) -> s
     raise ValueError("must be an https URL (plain http only to a loopback host)")
 
 
+def _comma_separated_set(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
 class _Settings(BaseModel):
     """What every function reads: the table, and how long things are kept and cached."""
 
@@ -62,7 +66,13 @@ class _Settings(BaseModel):
         try:
             return cls.model_validate({key: value for key, value in source.items() if key in known})
         except ValidationError as error:
-            names = ", ".join(str(issue["loc"][0]) for issue in error.errors())
+            # Our own validators' reasons name no value; pydantic's others might quote one.
+            names = ", ".join(
+                f"{issue['loc'][0]} ({issue['msg'].removeprefix('Value error, ')})"
+                if issue["type"] == "value_error"
+                else str(issue["loc"][0])
+                for issue in error.errors()
+            )
             raise ConfigurationError(f"invalid or missing environment variables: {names}") from None
 
 
@@ -99,6 +109,9 @@ class SenderSettings(_EsmsSettings):
     force_sandbox: Annotated[bool, Field(alias="FORCE_SANDBOX")] = False
     # The OAs this deployment sends for, comma-separated (empty: any).
     allowed_oa_ids_text: Annotated[str, Field(alias="ALLOWED_OA_IDS")] = ""
+    # The brandnames an SMS fallback may be sent under, comma-separated (empty: any). Before the
+    # defaults below: their validators check the defaults are among them.
+    allowed_brandnames_text: Annotated[str, Field(alias="ALLOWED_BRANDNAMES")] = ""
     # SMS fallbacks: the queue the sender reads them from, and the deployment's defaults.
     fallback_queue_arn: Annotated[str, Field(alias="FALLBACK_QUEUE_ARN")] = ""
     default_brandname: Annotated[str, Field(alias="DEFAULT_BRANDNAME")] = ""
@@ -125,6 +138,31 @@ class SenderSettings(_EsmsSettings):
     def _json_object(cls, value: object) -> object:
         return json.loads(value or "{}") if isinstance(value, str) else value
 
+    @field_validator("default_brandname")
+    @classmethod
+    def _default_brandname_is_allowed(cls, value: str, info: ValidationInfo) -> str:
+        allowed = _comma_separated_set(str(info.data.get("allowed_brandnames_text", "")))
+        if value and allowed and value not in allowed:
+            raise ValueError("DefaultBrandname is not one of AllowedBrandnames")
+        return value
+
+    @field_validator("fallback_defaults")
+    @classmethod
+    def _default_fallbacks_are_allowed(
+        cls, value: dict[str, FallbackRequest], info: ValidationInfo
+    ) -> dict[str, FallbackRequest]:
+        allowed = _comma_separated_set(str(info.data.get("allowed_brandnames_text", "")))
+        refused = sorted(
+            temp_id
+            for temp_id, fallback in value.items()
+            if allowed and fallback.brandname and fallback.brandname not in allowed
+        )
+        if refused:
+            raise ValueError(
+                f"FallbackDefaults of TempID {', '.join(refused)}: a Brandname not in AllowedBrandnames"
+            )
+        return value
+
     callback_base_url: Annotated[str, Field(alias="CALLBACK_BASE_URL")] = ""
 
     @field_validator("callback_base_url")
@@ -144,7 +182,11 @@ class SenderSettings(_EsmsSettings):
 
     @property
     def allowed_oa_ids(self) -> frozenset[str]:
-        return frozenset(oa_id.strip() for oa_id in self.allowed_oa_ids_text.split(",") if oa_id.strip())
+        return _comma_separated_set(self.allowed_oa_ids_text)
+
+    @property
+    def allowed_brandnames(self) -> frozenset[str]:
+        return _comma_separated_set(self.allowed_brandnames_text)
 
     @property
     def retry_window_seconds(self) -> int:

@@ -21,8 +21,12 @@ from pydantic import (
 
 from zns_relay.models.errors import ContractViolation
 from zns_relay.models.fallback import SMS_REQUEST_ID_SUFFIX, FallbackRequest
+from zns_relay.models.text import LINE_BREAKS, control_character_problem
 
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,50}$"
+# Up to 50 of these characters, at least one a letter or digit: "." and ".." are path segments, which
+# the CallbackUrl <base>/<RequestId>/<signature> would lose to URL normalisation (and their reports).
+# A lookahead, so the model reads it with Python's regex engine (ZnsMessage's regex_engine).
+REQUEST_ID_PATTERN = r"^(?=.*[A-Za-z0-9])[A-Za-z0-9._:-]{1,50}$"
 SEND_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 SYSTEM_OWNED_FIELDS = ("ApiKey", "SecretKey", "CallbackUrl")
 # eSMS reads SendDate in Vietnam's time (Asia/Ho_Chi_Minh: UTC+7 all year, no daylight saving).
@@ -87,6 +91,7 @@ class ZnsMessage(BaseModel):
         frozen=True,
         str_strip_whitespace=True,
         title="ZnsMessage",
+        regex_engine="python-re",
         field_title_generator=lambda name, field: field.alias or name,
         json_schema_extra={
             "description": "The SQS message body zns-relay accepts (eSMS field names, without credentials "
@@ -151,6 +156,22 @@ class ZnsMessage(BaseModel):
             raise ValueError(f"a RequestId ending in {SMS_REQUEST_ID_SUFFIX!r} is reserved for SMS fallbacks")
         return value
 
+    @field_validator("request_id", mode="before")
+    @classmethod
+    def _name_a_letter_or_digit(cls, value: object) -> object:
+        # Said plainly, before the pattern's own message would.
+        if isinstance(value, str) and value and not re.search("[A-Za-z0-9]", value):
+            raise ValueError("must hold at least one letter or digit")
+        return value
+
+    @field_validator("oa_id", "campaign_id")
+    @classmethod
+    def _refuse_control_characters(cls, value: str | None) -> str | None:
+        problem = value and control_character_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("phone")
     @classmethod
     def _normalise_phone(cls, value: str) -> str:
@@ -168,7 +189,13 @@ class ZnsMessage(BaseModel):
             raise ValueError("parameter names must not be blank")
         if len(set(keys)) != len(keys):
             raise ValueError("parameter names must be unique")
+        if any(control_character_problem(key) for key in keys):
+            raise ValueError("parameter names must not contain control characters")
         values = value.values() if isinstance(value, dict) else [param.value for param in value]
+        for key, text in zip(keys, values, strict=True):
+            problem = control_character_problem(text, allowed=LINE_BREAKS)
+            if problem:
+                raise ValueError(f"{_short(key)}: {problem}")
         empty = [key for key, text in zip(keys, values, strict=True) if not text.strip()]
         if empty:
             raise ValueError(

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from zns_relay.models.text import LINE_BREAKS, control_character_problem
 
 # What eSMS's SMS endpoint accepts at most in one message (eSMS splits long ones; 612 GSM characters
 # is four segments, the most a customer-care SMS may take).
@@ -75,6 +77,14 @@ class FallbackRequest(BaseModel):
             description="outcomes that send it (default: the deployment's FallbackOn)",
         ),
     ]
+
+    @field_validator("content")
+    @classmethod
+    def _refuse_control_characters(cls, value: str) -> str:
+        problem = control_character_problem(value, allowed=LINE_BREAKS)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def placeholders(self) -> set[str]:
         return set(_PLACEHOLDER.findall(self.content))
