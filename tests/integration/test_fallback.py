@@ -15,6 +15,7 @@ from tests.support.esms_stub import EsmsStub, Reply, accepted
 from tests.support.outcomes import TableStream
 from zns_relay.callback_signing import sign
 from zns_relay.models.state import MessageStatus
+from zns_relay.sealing import FallbackTexts
 from zns_relay.store.messages import MessageStore
 
 ORIGINAL = "otp-42"
@@ -48,6 +49,12 @@ def stream(aws: boto3.Session, deployment: Resolver) -> TableStream:
     return TableStream(aws, deployment)
 
 
+@pytest.fixture
+def texts(aws: boto3.Session, deployment: Resolver) -> FallbackTexts:
+    """Seals and opens SMS texts under the deployment's FallbackTextKey, as the sender does."""
+    return FallbackTexts(aws.client("kms"), deployment.get_att("FallbackTextKey", "Arn"))
+
+
 def queue_event(deployment: Resolver, queue: str, bodies: list[str]) -> dict[str, Any]:
     """An SQS event of `bodies` from the template's queue `queue`."""
     record = load_event("sender-batch.json")["Records"][0]
@@ -70,6 +77,15 @@ def fallback_jobs(aws: boto3.Session, deployment: Resolver) -> list[str]:
         "Messages", []
     )
     return [message["Body"] for message in messages]
+
+
+def job_for(texts: FallbackTexts, **changes: Any) -> dict[str, Any]:
+    """A FallbackQueue job as FallbackFunction queues it for ORIGINAL, its text sealed for ORIGINAL."""
+    job = {
+        "request_id": SMS, "fallback_for": ORIGINAL, "phone": "0901888118",
+        "sealed_content": texts.seal("Ma OTP 1", ORIGINAL), "brandname": "Baotrixemay", "is_unicode": False,
+    }  # fmt: skip
+    return {**job, **changes}
 
 
 def send_original(sender: LoadedFunction, deployment: Resolver, **changes: Any) -> None:
@@ -198,7 +214,11 @@ def test_no_sms_once_the_messages_validity_has_passed(
 
 
 def test_a_fallback_naming_what_tempdata_lacks_is_rejected_and_a_deployment_default_applies(
-    deployment: Resolver, esms: EsmsStub, store: MessageStore, monkeypatch: pytest.MonkeyPatch
+    deployment: Resolver,
+    esms: EsmsStub,
+    store: MessageStore,
+    texts: FallbackTexts,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a deployment with a default fallback for template 2056446
     defaults = {"2056446": {"Content": "Ma OTP: {otp}", "Brandname": "Baotrixemay", "On": ["no_zalo"]}}
@@ -220,7 +240,8 @@ def test_a_fallback_naming_what_tempdata_lacks_is_rejected_and_a_deployment_defa
     assert bad is not None and bad.status is MessageStatus.REJECTED
     assert bad.error == "Fallback.Content names nobody, which TempData lacks"
     assert default is not None and default.fallback is not None
-    assert (default.fallback.content, default.fallback.on) == ("Ma OTP: 482910", ["no_zalo"])
+    assert texts.open(default.fallback.sealed_content, "default") == "Ma OTP: 482910"
+    assert default.fallback.on == ["no_zalo"]
     assert no_otp is not None and no_otp.status is MessageStatus.REJECTED
 
 
@@ -258,14 +279,12 @@ def test_the_sms_reports_finish_the_sms_and_never_touch_the_original(
     callback: LoadedFunction,
     esms: EsmsStub,
     store: MessageStore,
+    texts: FallbackTexts,
     aws: boto3.Session,
     deployment: Resolver,
 ) -> None:
     # Given an SMS fallback eSMS accepted
-    job = {
-        "request_id": SMS, "fallback_for": ORIGINAL, "phone": "0901888118", "content": "Ma OTP 1",
-        "brandname": "Baotrixemay", "is_unicode": False,
-    }  # fmt: skip
+    job = job_for(texts)
     esms.responder = lambda body: accepted("dc712784-9c5f-4c69-b9a8-ea69d56adc9a87")
     sender.invoke(queue_event(deployment, "FallbackQueue", [json.dumps(job)]))
 

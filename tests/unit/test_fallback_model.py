@@ -75,5 +75,5 @@ def test_each_final_outcome_has_its_trigger(
 def test_failed_covers_every_failure_but_not_an_unknown_outcome(
     on: list[FallbackTrigger], trigger: FallbackTrigger | None, applies: bool
 ) -> None:
-    planned = PlannedFallback(content="x", brandname="B", is_unicode=False, on=on)
+    planned = PlannedFallback(sealed_content="x", brandname="B", is_unicode=False, on=on)
     assert planned.applies_to(trigger) is applies

@@ -39,6 +39,10 @@ FINAL_STATUSES = frozenset(
         MessageStatus.UNKNOWN,
     }
 )
+# How a keyed fingerprint (zns_relay.fingerprint) starts. An item written before fingerprints were keyed
+# holds a plain digest without it: like one written before fingerprints existed, it is taken for the
+# same message by a claim, which then writes the keyed one.
+KEYED_FINGERPRINT_PREFIX = "k1:"
 # Statuses that end a message's `error`: whatever went wrong before no longer stands.
 CLEARS_ERROR = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT, MessageStatus.DELIVERED})
 # Not yet accepted by eSMS as far as we know (a delivery report may still prove otherwise).
