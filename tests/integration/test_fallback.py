@@ -410,3 +410,24 @@ def test_a_text_sealed_for_another_message_never_opens_and_its_sms_fails_unsent(
     sms = store.get(SMS)
     assert sms is not None and sms.status is MessageStatus.FAILED
     assert sms.error is not None and "InvalidCiphertextException" in sms.error
+
+
+def test_a_message_whose_fallback_cannot_be_sealed_waits_unsent_and_counts_as_an_account_error(
+    deployment: Resolver,
+    esms: EsmsStub,
+    store: MessageStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a sender whose FallbackTextKey KMS cannot find (a key deleted, a wrong ARN)
+    missing = "arn:aws:kms:ap-southeast-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    overrides = {**sender_overrides(esms), "FALLBACK_TEXT_KEY_ID": missing}
+    sender = load_function("SenderFunction", deployment, monkeypatch, overrides)
+
+    # When a message with a Fallback arrives
+    response = sender.invoke(queue_event(deployment, "SendQueue", [json.dumps(BODY)]))
+
+    # Then it goes back to the queue, nothing claimed, nothing sent, and an operator hears of it
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert esms.bodies == [] and store.get(ORIGINAL) is None
+    assert '"AccountErrors":[1.0]' in capsys.readouterr().out.replace(" ", "")
