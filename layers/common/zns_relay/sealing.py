@@ -19,7 +19,7 @@ from zns_relay.models.errors import ConfigurationError, ZnsRelayError
 
 CONTEXT_KEY = "fallback_for"  # the key policy requires this encryption context key
 # KMS's Decrypt errors that say the ciphertext itself is wrong (it will never open), and those that say
-# the key or its policy is (an operator must act); the rest (throttling, KMS's own faults) pass.
+# the key or its policy is (an operator must act); the rest (throttling, KMS's own faults) are retried.
 # https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html#API_Decrypt_Errors
 UNREADABLE_ERRORS = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
 CONFIGURATION_ERRORS = frozenset(
@@ -39,15 +39,13 @@ class SealedTextUnavailable(ZnsRelayError):
 class FallbackTexts:
     """Seals and opens SMS fallback texts; thread-safe (one boto3 KMS client)."""
 
-    def __init__(self, client: Any, key_id: str) -> None:
+    def __init__(self, client: Any, key_id: str) -> None:  # boto3's KMS client (no stubs installed)
         self._client = client
         self._key_id = key_id
 
     def seal(self, text: str, fallback_for: str) -> str:
         """The text encrypted for the SMS fallback of message `fallback_for` (base64)."""
-        response = self._call(
-            "Encrypt", Plaintext=text.encode(), EncryptionContext={CONTEXT_KEY: fallback_for}
-        )
+        response = self._call("encrypt", Plaintext=text.encode(), EncryptionContext=_context(fallback_for))
         return base64.b64encode(response["CiphertextBlob"]).decode("ascii")
 
     def open(self, sealed: str, fallback_for: str) -> str:
@@ -56,18 +54,23 @@ class FallbackTexts:
             blob = base64.b64decode(sealed, validate=True)
         except binascii.Error:
             raise SealedTextUnavailable("the SMS text is not a sealed text", permanent=True) from None
-        response = self._call("Decrypt", CiphertextBlob=blob, EncryptionContext={CONTEXT_KEY: fallback_for})
+        response = self._call("decrypt", CiphertextBlob=blob, EncryptionContext=_context(fallback_for))
         return bytes(response["Plaintext"]).decode()
 
     def _call(self, operation: str, **arguments: Any) -> Any:
-        method = self._client.encrypt if operation == "Encrypt" else self._client.decrypt
+        """KMS's `operation` on the key; its failure as ConfigurationError or SealedTextUnavailable,
+        naming KMS's error code only."""
         try:
-            return method(KeyId=self._key_id, **arguments)
+            return getattr(self._client, operation)(KeyId=self._key_id, **arguments)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in CONFIGURATION_ERRORS:
-                raise ConfigurationError(f"KMS refused {operation} of the SMS text ({code})") from None
-            reason = f"KMS could not {operation.lower()} the SMS text ({code or 'error'})"
+                raise ConfigurationError(f"KMS refused to {operation} the SMS text ({code})") from None
+            reason = f"KMS could not {operation} the SMS text ({code or 'error'})"
             raise SealedTextUnavailable(reason, permanent=code in UNREADABLE_ERRORS) from None
         except BotoCoreError as error:
             raise SealedTextUnavailable(f"KMS not reached ({type(error).__name__})") from None
+
+
+def _context(fallback_for: str) -> dict[str, str]:
+    return {CONTEXT_KEY: fallback_for}

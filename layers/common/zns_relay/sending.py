@@ -284,7 +284,7 @@ class MessageSender:
             count("AccountErrors")
             logger.error("cannot send: configuration", extra={"reason": str(error)})
             result = SendResult(ResultClass.ACCOUNT, None, message=f"configuration: {error}")
-        except SealedTextUnavailable as error:  # a permanent one: this SMS can never be sent
+        except SealedTextUnavailable as error:  # a text that never opens fails it; a KMS fault is retried
             logger.error("cannot open the SMS fallback's text", extra={"reason": str(error)})
             kind = ResultClass.PERMANENT if error.permanent else ResultClass.TRANSIENT
             result = SendResult(kind, None, message=str(error))
@@ -311,16 +311,17 @@ class MessageSender:
             if holder is _Holder.THIS_MESSAGE_UNDER_A_NEWER_KEY:
                 # The fingerprint key was rotated since this sender read it: claim again with the new one.
                 count("RecordsHandedBack")
-                return SendOutcome(Outcome.HANDED_BACK, request_id, "fingerprint key rotated; again", 1)
+                detail = "the fingerprint key was rotated since this sender read it: claiming again"
+                return SendOutcome(Outcome.HANDED_BACK, request_id, detail, 1)
         count("DuplicatesSkipped")
         logger.info("RequestId already sent or finished: not sent again", extra={"status": lost.status})
         return SendOutcome(Outcome.SKIPPED, request_id, f"already {lost.status.value}")
 
     def _holder(self, lost: ClaimLost, request: ZaloSendRequest) -> _Holder:
         """Which message holds the RequestId. A REJECTED item never held a sendable body, so any
-        sendable one is another message; an item whose fingerprint predates fingerprints, or their
-        keys, is taken for this one. A fingerprint under neither key this sender holds may be under a
-        key rotated in since it read the secret: it reads it again before it calls it another."""
+        sendable one is another message; an item with no fingerprint, or one from before fingerprints
+        were keyed, is taken for this one. A fingerprint under neither key this sender holds may be
+        under a key rotated in since it read the secret: it reads it again before it calls it another."""
         if lost.status is MessageStatus.REJECTED:
             return _Holder.ANOTHER_MESSAGE
         held = lost.fingerprint
