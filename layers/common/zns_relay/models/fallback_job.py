@@ -41,7 +41,7 @@ class FallbackJob(BaseModel):
     sealed_content: Annotated[str, Field(min_length=1, max_length=MAX_SEALED_CHARS)]
     brandname: Annotated[str, Field(max_length=MAX_BRANDNAME_CHARS, pattern=BRANDNAME_PATTERN)]
     is_unicode: bool
-    campaign_id: Annotated[str | None, Field(min_length=1, max_length=MAX_CAMPAIGN_CHARS)] = None
+    campaign_id: Annotated[str | None, Field(max_length=MAX_CAMPAIGN_CHARS)] = None
     valid_until: Annotated[int | None, Field(ge=0)] = None  # the ZNS message's validity: not sent after
     sandbox: bool = False
 
