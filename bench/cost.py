@@ -4,8 +4,10 @@ Per message on the happy path: the producer's SendMessage and the event source's
 (a batch of ten each); a tenth of a sender invocation; each callback an HTTP API request and a callback
 invocation; the DynamoDB units bench/capacity.py counted; the item and its sms_id-index entry kept for
 RetentionDays under point-in-time recovery; every byte the functions logged, Lambda's own lines and
-the HTTP API's access log line; the traces X-Ray's default sampling keeps; and, projected for the
-outcome-events branch, an EventBridge event per status change.
+the HTTP API's access log line; the traces X-Ray's default sampling keeps; projected for the
+outcome-events branch, an EventBridge event per status change; and, projected for a message that names
+an SMS Fallback (an OTP), the KMS request that seals its text (its Decrypt comes only with an SMS sent,
+a cost of the SMS).
 
 Durations on Lambda: a function gets a share of a vCPU in proportion to its memory (1,769 MB: one
 vCPU), and CPU time measured here is taken as Graviton's. The sender is billed for the worst case the
@@ -31,6 +33,7 @@ DYNAMODB_ROUND_TRIP_S = 0.008  # a conditional UpdateItem from Lambda in the sam
 PLATFORM_LOG_BYTES = 300  # Lambda's START, END and REPORT lines of one invocation
 SAMPLED = 0.05  # X-Ray's default rule beyond its one trace a second
 STATUS_EVENTS = 4  # SENDING, ACCEPTED, SENT, DELIVERED: one outcome event each (projected)
+FALLBACK_SEALS = 1  # a message with a Fallback seals its SMS text once a send attempt (projected)
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds to each stored item and index entry
 MEMORY_SIZES = (128, 256, 512, 1024)
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit
@@ -167,6 +170,12 @@ def lines(inputs: Inputs, template: Template) -> list[Line]:
             million * STATUS_EVENTS,
             price("eventbridge_event"),
             "the outcome-events branch: one event a status change",
+        ),
+        Line(
+            "KMS requests (projected)",
+            million * FALLBACK_SEALS,
+            price("kms_request"),
+            "a message with a Fallback: its SMS text sealed (Encrypt); a Decrypt for each SMS sent",
         ),
     ]
 

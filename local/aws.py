@@ -1,5 +1,5 @@
-"""Create the template's queues, tables, secrets and event buses in moto (in-process or server mode), from
-template.yaml."""
+"""Create the template's queues, tables, secrets, KMS keys and event buses in moto (in-process or server
+mode), from template.yaml."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def provision(
     parameters: Mapping[str, str] | None = None,
     secret_values: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Resolver:
-    """Create every queue, table, secret and event bus the template declares; return their physical
-    values."""
+    """Create every queue, table, secret, KMS key and event bus the template declares; return their
+    physical values."""
     resolver = Resolver(parameters={**template.parameter_defaults(), **(parameters or {})})
     clients = _Clients(session, endpoint_url)
     queues = template.resources_of_type("AWS::SQS::Queue")
@@ -51,6 +51,10 @@ def provision(
         _create_table(clients, resolver, f"{name_prefix}-{logical_id}", logical_id, properties)
     for logical_id, properties in template.resources_of_type("AWS::Events::EventBus").items():
         _create_event_bus(clients, resolver, logical_id, properties)
+    for logical_id, resource in template.resources.items():
+        # A key the template makes only on a condition (SecretsKey) stays off, as its parameter's default.
+        if resource["Type"] == "AWS::KMS::Key" and "Condition" not in resource:
+            _create_key(clients, resolver, logical_id, resource["Properties"])
     for logical_id, properties in template.resources_of_type("AWS::SecretsManager::Secret").items():
         values = {**LOCAL_SECRET_VALUES.get(logical_id, {}), **(secret_values or {}).get(logical_id, {})}
         _create_secret(clients, resolver, logical_id, properties, values)
@@ -134,6 +138,15 @@ def _create_event_bus(
     arn = clients("events").create_event_bus(Name=name)["EventBusArn"]
     resolver.refs[logical_id] = name
     resolver.attributes.update({(logical_id, "Arn"): arn, (logical_id, "Name"): name})
+
+
+def _create_key(clients: _Clients, resolver: Resolver, logical_id: str, properties: dict[str, Any]) -> None:
+    """A symmetric key; its policy is left out: it names the functions' roles, which the local stack
+    does not make, and moto does not enforce key policies (tests/infra checks the template's)."""
+    description = str(resolver.resolve(properties.get("Description", logical_id)))
+    key = clients("kms").create_key(Description=description)["KeyMetadata"]
+    resolver.refs[logical_id] = key["KeyId"]
+    resolver.attributes.update({(logical_id, "Arn"): key["Arn"], (logical_id, "KeyId"): key["KeyId"]})
 
 
 def _create_secret(

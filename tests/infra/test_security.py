@@ -142,7 +142,7 @@ def secrets_readable_by(function: str) -> set[str]:
 @pytest.mark.parametrize(
     ("function", "secrets"),
     [
-        ("SenderFunction", {"EsmsSecret", "CallbackKeySecret"}),
+        ("SenderFunction", {"EsmsSecret", "CallbackKeySecret", "FingerprintKeySecret"}),
         ("CallbackFunction", {"CallbackKeySecret"}),  # internet-facing: never the eSMS keys
         ("ReconcilerFunction", {"EsmsSecret"}),
         ("PublisherFunction", set()),
@@ -178,6 +178,37 @@ def test_the_secrets_key_is_optional_and_lets_only_the_reading_roles_decrypt() -
     assert decrypt["Condition"] == {
         "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
     }
+
+
+# What a key's user does with it; a key administrator gets none of these (nor CreateGrant, which would
+# let it give itself one).
+KMS_USE = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+           "kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant"}  # fmt: skip
+
+
+def test_only_the_sender_may_seal_and_open_fallback_texts_and_only_naming_their_message() -> None:
+    # Given the key of the SMS fallback texts: always there (an OTP is never at rest in plain text)
+    key = RESOURCES["FallbackTextKey"]
+    assert "Condition" not in key
+    assert key["Properties"]["EnableKeyRotation"] is True
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    # Then the only statement that uses it names SenderFunction's role, with the message in the context
+    users = [s for s in statements if set(as_list(s["Action"])) & KMS_USE]
+    assert [(s["Principal"], sorted(as_list(s["Action"]))) for s in users] == [
+        ({"AWS": get_att(role_of(TEMPLATE, "SenderFunction"))}, ["kms:Decrypt", "kms:Encrypt"])
+    ]
+    assert users[0]["Condition"] == {
+        "Null": {"kms:EncryptionContext:fallback_for": "false"},
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["fallback_for"]},
+    }
+    # And the account administers it without wildcards that would reach a use of it
+    for statement in statements:
+        assert all("*" not in action for action in as_list(statement["Action"])), statement
+    # And no role's own policy reaches KMS: the key policy is the whole story
+    for function in FUNCTIONS:
+        assert not [action for action in granted(TEMPLATE, function) if action.startswith("kms:")], function
+    environment = TEMPLATE.function("SenderFunction").environment
+    assert environment["FALLBACK_TEXT_KEY_ID"] == get_att("FallbackTextKey")
 
 
 @pytest.mark.parametrize("table", TABLES)

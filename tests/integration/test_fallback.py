@@ -4,6 +4,7 @@ it when the ZNS message ends, FallbackFunction queues it, the sender sends it on
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -14,7 +15,9 @@ from tests.conftest import LoadedFunction, load_event, load_function, secret_val
 from tests.support.esms_stub import EsmsStub, Reply, accepted
 from tests.support.outcomes import TableStream
 from zns_relay.callback_signing import sign
-from zns_relay.models.state import MessageStatus
+from zns_relay.models.fallback_job import MAX_SEALED_CHARS
+from zns_relay.models.state import Channel, MessageStatus
+from zns_relay.sealing import FallbackTexts
 from zns_relay.store.messages import MessageStore
 
 ORIGINAL = "otp-42"
@@ -48,6 +51,12 @@ def stream(aws: boto3.Session, deployment: Resolver) -> TableStream:
     return TableStream(aws, deployment)
 
 
+@pytest.fixture
+def texts(aws: boto3.Session, deployment: Resolver) -> FallbackTexts:
+    """Seals and opens SMS texts under the deployment's FallbackTextKey, as the sender does."""
+    return FallbackTexts(aws.client("kms"), deployment.get_att("FallbackTextKey", "Arn"))
+
+
 def queue_event(deployment: Resolver, queue: str, bodies: list[str]) -> dict[str, Any]:
     """An SQS event of `bodies` from the template's queue `queue`."""
     record = load_event("sender-batch.json")["Records"][0]
@@ -70,6 +79,15 @@ def fallback_jobs(aws: boto3.Session, deployment: Resolver) -> list[str]:
         "Messages", []
     )
     return [message["Body"] for message in messages]
+
+
+def job_for(texts: FallbackTexts, **changes: Any) -> dict[str, Any]:
+    """A FallbackQueue job as FallbackFunction queues it for ORIGINAL, its text sealed for ORIGINAL."""
+    job = {
+        "request_id": SMS, "fallback_for": ORIGINAL, "phone": "0901888118",
+        "sealed_content": texts.seal("Ma OTP 1", ORIGINAL), "brandname": "Baotrixemay", "is_unicode": False,
+    }  # fmt: skip
+    return {**job, **changes}
 
 
 def send_original(sender: LoadedFunction, deployment: Resolver, **changes: Any) -> None:
@@ -198,7 +216,11 @@ def test_no_sms_once_the_messages_validity_has_passed(
 
 
 def test_a_fallback_naming_what_tempdata_lacks_is_rejected_and_a_deployment_default_applies(
-    deployment: Resolver, esms: EsmsStub, store: MessageStore, monkeypatch: pytest.MonkeyPatch
+    deployment: Resolver,
+    esms: EsmsStub,
+    store: MessageStore,
+    texts: FallbackTexts,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a deployment with a default fallback for template 2056446
     defaults = {"2056446": {"Content": "Ma OTP: {otp}", "Brandname": "Baotrixemay", "On": ["no_zalo"]}}
@@ -220,7 +242,8 @@ def test_a_fallback_naming_what_tempdata_lacks_is_rejected_and_a_deployment_defa
     assert bad is not None and bad.status is MessageStatus.REJECTED
     assert bad.error == "Fallback.Content names nobody, which TempData lacks"
     assert default is not None and default.fallback is not None
-    assert (default.fallback.content, default.fallback.on) == ("Ma OTP: 482910", ["no_zalo"])
+    assert texts.open(default.fallback.sealed_content, "default") == "Ma OTP: 482910"
+    assert default.fallback.on == ["no_zalo"]
     assert no_otp is not None and no_otp.status is MessageStatus.REJECTED
 
 
@@ -296,14 +319,12 @@ def test_the_sms_reports_finish_the_sms_and_never_touch_the_original(
     callback: LoadedFunction,
     esms: EsmsStub,
     store: MessageStore,
+    texts: FallbackTexts,
     aws: boto3.Session,
     deployment: Resolver,
 ) -> None:
     # Given an SMS fallback eSMS accepted
-    job = {
-        "request_id": SMS, "fallback_for": ORIGINAL, "phone": "0901888118", "content": "Ma OTP 1",
-        "brandname": "Baotrixemay", "is_unicode": False,
-    }  # fmt: skip
+    job = job_for(texts)
     esms.responder = lambda body: accepted("dc712784-9c5f-4c69-b9a8-ea69d56adc9a87")
     sender.invoke(queue_event(deployment, "FallbackQueue", [json.dumps(job)]))
 
@@ -332,3 +353,119 @@ def test_a_sandbox_message_plans_no_fallback(
     send_original(sender, deployment, Sandbox="1")
     original = store.get(ORIGINAL)
     assert original is not None and original.fallback is None
+
+
+def test_no_tempdata_value_and_no_sms_text_is_stored_in_plain_text(
+    sender: LoadedFunction,
+    fallback: LoadedFunction,
+    stream: TableStream,
+    esms: EsmsStub,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+) -> None:
+    # Given a message with an OTP in TempData and a Fallback whose text uses it, sent, then
+    # undeliverable on Zalo, its SMS queued by FallbackFunction and sent by the sender
+    otp, name = "482910", "Nguyễn Văn An"
+    send_original(sender, deployment, TempData={"otp": otp, "customer_name": name})
+    report_failed(store, "-118")
+    assert fallback.invoke(stream.new_event()) == {"batchItemFailures": []}
+    jobs = fallback_jobs(aws, deployment)
+    esms.responder = lambda body: accepted("sms-smsid-1")
+    sender.invoke(queue_event(deployment, "FallbackQueue", jobs))
+    [sms] = [
+        body for body, path in zip(esms.bodies, esms.paths, strict=True) if "SendMultipleMessage" in path
+    ]
+    assert sms["Content"] == f"Ma OTP cua {name} la {otp}"
+
+    # When every item, every record of the table's stream and every FallbackQueue body is read
+    items = aws.client("dynamodb").scan(TableName=deployment.ref("MessagesTable"))["Items"]
+    records = TableStream(aws, deployment).new_records()
+    stored = json.dumps({"items": items, "stream": records, "queued": jobs}, ensure_ascii=False)
+
+    # Then none holds a TempData value or the SMS text (the sealed text is there, as ciphertext)
+    assert len(items) == 2 and len(jobs) == 1 and records
+    assert name not in stored
+    assert not re.search(rf"\b{otp}\b", stored)  # not as a word: a ciphertext may hold the digits
+    assert '"sealed_content"' in stored
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"content": "Ma OTP 1"}, "content: Extra inputs are not permitted"),
+        ({"phone": "0123"}, "phone: "),
+        ({"brandname": "Baotrixemay1"}, "brandname: "),
+        ({"brandname": "Bao\u001b]0;x"}, "brandname: "),
+        ({"campaign_id": "c" * 255}, "campaign_id: "),
+        ({"is_unicode": "0"}, "is_unicode: "),
+        ({"valid_until": "2030-01-01"}, "valid_until: "),
+        ({"sealed_content": "A" * (MAX_SEALED_CHARS + 4)}, "sealed_content: "),
+        ({"request_id": "otp-43:sms"}, "request_id is not the SMS RequestId of fallback_for"),
+    ],
+)
+def test_a_fallback_job_that_breaks_its_rules_is_rejected_unsent_and_says_why(
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    store: MessageStore,
+    texts: FallbackTexts,
+    deployment: Resolver,
+    change: dict[str, Any],
+    reason: str,
+) -> None:
+    sender.invoke(queue_event(deployment, "FallbackQueue", [json.dumps(job_for(texts, **change))]))
+
+    assert esms.bodies == []
+    sms = store.get(SMS)
+    assert sms is not None and (sms.status, sms.channel) == (MessageStatus.REJECTED, Channel.SMS)
+    assert sms.error is not None and sms.error.startswith("SMS fallback job: ") and reason in sms.error
+    assert "Ma OTP" not in sms.error
+
+
+def test_a_fallback_jobs_phone_is_normalised(
+    sender: LoadedFunction, esms: EsmsStub, store: MessageStore, texts: FallbackTexts, deployment: Resolver
+) -> None:
+    esms.responder = lambda body: accepted("sms-smsid-1")
+    sender.invoke(
+        queue_event(deployment, "FallbackQueue", [json.dumps(job_for(texts, phone="+84 90 188 8118"))])
+    )
+
+    assert [body["Phone"] for body in esms.bodies] == ["0901888118"]
+    sms = store.get(SMS)
+    assert sms is not None and sms.phone == "0901888118"
+
+
+def test_a_text_sealed_for_another_message_never_opens_and_its_sms_fails_unsent(
+    sender: LoadedFunction, esms: EsmsStub, store: MessageStore, texts: FallbackTexts, deployment: Resolver
+) -> None:
+    # Given a job for ORIGINAL whose text was sealed for another message (copied from its job)
+    job = job_for(texts, sealed_content=texts.seal("Ma OTP cua ai do la 111111", "otp-99"))
+
+    sender.invoke(queue_event(deployment, "FallbackQueue", [json.dumps(job)]))
+
+    # Then KMS refuses to open it under ORIGINAL's context: nothing is sent, and the SMS FAILED says why
+    assert esms.bodies == []
+    sms = store.get(SMS)
+    assert sms is not None and sms.status is MessageStatus.FAILED
+    assert sms.error is not None and "InvalidCiphertextException" in sms.error
+
+
+def test_a_message_whose_fallback_cannot_be_sealed_waits_unsent_and_counts_as_an_account_error(
+    deployment: Resolver,
+    esms: EsmsStub,
+    store: MessageStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a sender whose FallbackTextKey KMS cannot find (a key deleted, a wrong ARN)
+    missing = "arn:aws:kms:ap-southeast-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    overrides = {**sender_overrides(esms), "FALLBACK_TEXT_KEY_ID": missing}
+    sender = load_function("SenderFunction", deployment, monkeypatch, overrides)
+
+    # When a message with a Fallback arrives
+    response = sender.invoke(queue_event(deployment, "SendQueue", [json.dumps(BODY)]))
+
+    # Then it goes back to the queue, nothing claimed, nothing sent, and an operator hears of it
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert esms.bodies == [] and store.get(ORIGINAL) is None
+    assert '"AccountErrors":[1.0]' in capsys.readouterr().out.replace(" ", "")

@@ -15,6 +15,7 @@ from zns_relay.models.fallback import (
     outcome_trigger,
     sms_request_id,
 )
+from zns_relay.models.state import MessageRecord
 
 
 @pytest.mark.parametrize("original", ["otp-1", "a" * 46, "a" * 47, "b" * 50, "order:DH-2405.confirm"])
@@ -75,5 +76,16 @@ def test_each_final_outcome_has_its_trigger(
 def test_failed_covers_every_failure_but_not_an_unknown_outcome(
     on: list[FallbackTrigger], trigger: FallbackTrigger | None, applies: bool
 ) -> None:
-    planned = PlannedFallback(content="x", brandname="B", is_unicode=False, on=on)
+    planned = PlannedFallback(sealed_content="x", brandname="B", is_unicode=False, on=on)
     assert planned.applies_to(trigger) is applies
+
+
+def test_a_fallback_planned_in_plain_text_by_an_earlier_version_is_read_as_none() -> None:
+    # Given an item an earlier version wrote: its planned fallback holds the filled text in plain text
+    item = {
+        "request_id": "otp-1", "status": "ACCEPTED", "created_at": "2026-11-27T08:00:00.000Z",
+        "updated_at": "2026-11-27T08:00:00.000Z", "expires_at": 4102444800,
+        "fallback": {"content": "Ma OTP la 482913", "brandname": "B", "is_unicode": False, "on": ["no_zalo"]},
+    }  # fmt: skip
+    # Then it reads (the publisher and FallbackFunction go on), with no fallback to send
+    assert MessageRecord.model_validate(item).fallback is None

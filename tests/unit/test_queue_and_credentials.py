@@ -83,7 +83,9 @@ def test_refresh_rereads_the_secret_but_not_more_often_than_asked(
 
 def test_settings_name_every_missing_variable() -> None:
     with pytest.raises(
-        ConfigurationError, match="TABLE_NAME, ESMS_SECRET_ID, CALLBACK_SECRET_ID, THROTTLE_TABLE_NAME"
+        ConfigurationError,
+        match="TABLE_NAME, ESMS_SECRET_ID, CALLBACK_SECRET_ID, FINGERPRINT_SECRET_ID, FALLBACK_TEXT_KEY_ID, "
+        "THROTTLE_TABLE_NAME",
     ):
         SenderSettings.from_environment({})
 
@@ -98,6 +100,8 @@ SENDER_ENVIRONMENT = {
     "TABLE_NAME": "t",
     "ESMS_SECRET_ID": "s",
     "CALLBACK_SECRET_ID": "c",
+    "FINGERPRINT_SECRET_ID": "f",
+    "FALLBACK_TEXT_KEY_ID": "k",
     "THROTTLE_TABLE_NAME": "r",
 }
 

@@ -10,18 +10,26 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from zns_relay.callback_signing import CallbackSigner
-from zns_relay.credentials import SecretCache, SecretModel, parse_callback_secret, parse_esms_secret
+from zns_relay.credentials import (
+    SecretCache,
+    SecretModel,
+    parse_callback_secret,
+    parse_esms_secret,
+    parse_fingerprint_secret,
+)
 from zns_relay.delivery import DeliveryReports, FollowUp
 from zns_relay.discovery import SmsIdFinder
 from zns_relay.esms.client import EsmsClient
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.fallbacks import Fallbacks
+from zns_relay.fingerprint import MessageFingerprints
 from zns_relay.lookup import MessageLookup
-from zns_relay.models.esms import CallbackKeys, EsmsCredentials
+from zns_relay.models.esms import CallbackKeys, EsmsCredentials, FingerprintKeys
 from zns_relay.pacing import SendPacer
 from zns_relay.publishing import StatusEventPublisher
 from zns_relay.rate_limit import RateLimiter
 from zns_relay.reconciling import ReconcilePolicy, Reconciler
+from zns_relay.sealing import FallbackTexts
 from zns_relay.sending import MessageSender, SenderPolicy
 from zns_relay.settings import (
     CallbackSettings,
@@ -84,6 +92,9 @@ def build_sender(settings: SenderSettings) -> MessageSender:
     callback_keys: SecretCache[CallbackKeys] = _secret(
         settings.callback_secret_id, parse_callback_secret, settings.secret_max_age_seconds, secrets
     )
+    fingerprint_keys: SecretCache[FingerprintKeys] = _secret(
+        settings.fingerprint_secret_id, parse_fingerprint_secret, settings.secret_max_age_seconds, secrets
+    )
     esms = EsmsClient(
         settings.esms_base_url,
         connect_timeout=settings.esms_connect_timeout,
@@ -122,6 +133,10 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         signer=CallbackSigner(callback_keys, settings.callback_base_url)
         if settings.callback_base_url
         else None,
+        fingerprints=MessageFingerprints(fingerprint_keys),
+        fallback_texts=FallbackTexts(
+            boto3.client("kms", config=aws_config(settings.send_concurrency)), settings.fallback_text_key_id
+        ),
         policy=policy,
         follow_up=FollowUp(settings.reconcile_after_seconds),
         pacer=pacer,

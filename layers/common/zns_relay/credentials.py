@@ -1,8 +1,9 @@
 """Secrets from Secrets Manager, cached, re-read on demand (after eSMS answers 101, or a callback
 signature matches no key we hold: either may mean the secret was rotated).
 
-Two secrets, so that each function reads only what it needs: the eSMS account keys (sender,
-reconciler) and the callback signing keys (sender, to sign; webhook, to verify).
+Three secrets, so that each function reads only what it needs: the eSMS account keys (sender,
+reconciler), the callback signing keys (sender, to sign; webhook, to verify) and the duplicate
+fingerprint's keys (sender).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from zns_relay.models.errors import ConfigurationError
-from zns_relay.models.esms import CallbackKeys, EsmsCredentials
+from zns_relay.models.esms import CallbackKeys, EsmsCredentials, FingerprintKeys
 from zns_relay.observability import secret_values
 
 SecretModel = TypeVar("SecretModel", bound=BaseModel)
@@ -24,6 +25,7 @@ SecretModel = TypeVar("SecretModel", bound=BaseModel)
 # Each secret's JSON keys (fixed: operators write them) and the model fields they fill.
 ESMS_SECRET_KEYS = {"ApiKey": "api_key", "SecretKey": "secret_key"}
 CALLBACK_SECRET_KEYS = {"CallbackKey": "current", "PreviousCallbackKey": "previous"}
+FINGERPRINT_SECRET_KEYS = {"FingerprintKey": "current", "PreviousFingerprintKey": "previous"}
 
 
 class SecretCache(Generic[SecretModel]):
@@ -76,6 +78,10 @@ def parse_esms_secret(document: Any) -> EsmsCredentials:
 
 def parse_callback_secret(document: Any) -> CallbackKeys:
     return _parse(document, CallbackKeys, CALLBACK_SECRET_KEYS, "the callback key secret")
+
+
+def parse_fingerprint_secret(document: Any) -> FingerprintKeys:
+    return _parse(document, FingerprintKeys, FINGERPRINT_SECRET_KEYS, "the fingerprint key secret")
 
 
 def _parse(document: Any, model: type[SecretModel], keys: Mapping[str, str], name: str) -> SecretModel:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from zns_relay.models.fallback import FallbackJob, sms_request_id
+from zns_relay.models.fallback import sms_request_id
+from zns_relay.models.fallback_job import FallbackJob
 from zns_relay.models.state import FINAL_STATUSES, Channel, MessageRecord
 from zns_relay.models.stream import ItemChange
 from zns_relay.observability import count, logger
@@ -67,7 +68,7 @@ class Fallbacks:
                 request_id=sms_id,
                 fallback_for=after.request_id,
                 phone=after.phone or "",
-                content=planned.content,
+                sealed_content=planned.sealed_content,  # opened only by the sender, to send it
                 brandname=planned.brandname,
                 is_unicode=planned.is_unicode,
                 campaign_id=after.campaign_id,

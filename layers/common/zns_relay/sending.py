@@ -9,22 +9,21 @@ FAILED: it waits for its delivery report, and the reconciler ends it UNKNOWN if 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Protocol
 
 from zns_relay.backoff import retry_delay_seconds
 from zns_relay.callback_signing import CallbackSigner
 from zns_relay.credentials import SecretCache
 from zns_relay.delivery import FollowUp
+from zns_relay.fingerprint import MessageFingerprints
 from zns_relay.models.contract import ZnsMessage, parse_message_body, schedule_problem
-from zns_relay.models.errors import ConfigurationError, ContractViolation
+from zns_relay.models.errors import ConfigurationError, ContractViolation, ZnsRelayError
 from zns_relay.models.esms import (
     CREDENTIALS_CODE,
     EsmsCredentials,
@@ -38,16 +37,17 @@ from zns_relay.models.esms import (
 from zns_relay.models.events import mask_phone
 from zns_relay.models.fallback import (
     MAX_SMS_CHARS,
-    FallbackJob,
     FallbackRequest,
     FallbackTrigger,
     PlannedFallback,
     fill_content,
     is_gsm_text,
 )
-from zns_relay.models.state import Channel, MessageStatus
+from zns_relay.models.fallback_job import parse_fallback_job
+from zns_relay.models.state import KEYED_FINGERPRINT_PREFIX, Channel, MessageStatus
 from zns_relay.observability import count, logger, milliseconds
 from zns_relay.pacing import SendPacer
+from zns_relay.sealing import FallbackTexts, SealedTextUnavailable
 from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
@@ -128,6 +128,34 @@ class _Window:
     valid_until: int | None
 
 
+class _Holder(Enum):
+    """Which message holds a RequestId whose claim was lost (MessageSender._holder)."""
+
+    THIS_MESSAGE = "this message"
+    THIS_MESSAGE_UNDER_A_NEWER_KEY = "this message, fingerprinted under a key this sender lacked"
+    ANOTHER_MESSAGE = "another message"
+
+
+@dataclass(frozen=True)
+class _FallbackPlan:
+    """A message's SMS fallback, its text filled in: sealed before anything stores it."""
+
+    content: str
+    brandname: str
+    is_unicode: bool
+    on: list[FallbackTrigger]
+
+    def sealed(self, texts: FallbackTexts, request_id: str) -> dict[str, object]:
+        """As the item keeps it (PlannedFallback), its text sealed for message `request_id`."""
+        planned = PlannedFallback(
+            sealed_content=texts.seal(self.content, request_id),
+            brandname=self.brandname,
+            is_unicode=self.is_unicode,
+            on=self.on,
+        )
+        return planned.model_dump(mode="json")
+
+
 class MessageSender:
     """Handles one queued message; safe to call from several threads at once."""
 
@@ -138,6 +166,8 @@ class MessageSender:
         credentials: SecretCache[EsmsCredentials],
         *,
         signer: CallbackSigner | None,
+        fingerprints: MessageFingerprints,
+        fallback_texts: FallbackTexts,
         policy: SenderPolicy,
         follow_up: FollowUp,
         pacer: SendPacer | None = None,
@@ -148,6 +178,8 @@ class MessageSender:
         self._esms = esms
         self._credentials = credentials
         self._signer = signer
+        self._fingerprints = fingerprints
+        self._fallback_texts = fallback_texts
         self._policy = policy
         self._follow_up = follow_up
         self._pacer = pacer
@@ -163,19 +195,29 @@ class MessageSender:
             fallback = self._plan_fallback(message, request)
         except ContractViolation as violation:
             return self._reject(violation, delivery)
+        try:
+            fingerprints = self._fingerprints.of(request)
+            planned = fallback.sealed(self._fallback_texts, request.request_id) if fallback else None
+        except (ConfigurationError, SealedTextUnavailable) as error:
+            return self._not_ready(request, delivery, error)
         valid_until = message.valid_until
         if valid_until is None and self._policy.default_validity_seconds:
             valid_until = delivery.sent_at + timedelta(seconds=self._policy.default_validity_seconds)
-        fields = {**_zns_fields(request), "fallback": fallback}
+        fields = {**_zns_fields(request, fingerprints[0]), "fallback": planned}
         valid_epoch = int(valid_until.timestamp()) if valid_until is not None else None
-        return self._deliver(request, fields, valid_epoch, delivery, seconds_left)
+        return self._deliver(
+            request, fields, valid_epoch, delivery, seconds_left, earlier_fingerprints=fingerprints[1:]
+        )
 
     def process_fallback(self, delivery: SqsDelivery, seconds_left: Callable[[], float]) -> SendOutcome:
         """Send one SMS fallback (queued by zns_relay.fallbacks when its ZNS message ended)."""
-        job = FallbackJob.model_validate_json(delivery.body)
+        try:
+            job = parse_fallback_job(delivery.body)
+        except ContractViolation as violation:
+            return self._reject(violation, delivery, {"channel": Channel.SMS.value})
         request = SmsSendRequest(
             phone=job.phone,
-            content=job.content,
+            content="",  # the text stays sealed until this delivery holds the claim (_deliver)
             brandname=job.brandname,
             is_unicode=job.is_unicode,
             request_id=job.request_id,
@@ -183,7 +225,14 @@ class MessageSender:
             fallback_for=job.fallback_for,
             campaign_id=job.campaign_id,
         )
-        return self._deliver(request, _sms_fields(request), job.valid_until, delivery, seconds_left)
+        return self._deliver(
+            request,
+            _sms_fields(request),
+            job.valid_until,
+            delivery,
+            seconds_left,
+            sealed_content=job.sealed_content,
+        )
 
     def _deliver(
         self,
@@ -192,8 +241,12 @@ class MessageSender:
         valid_until: int | None,
         delivery: SqsDelivery,
         seconds_left: Callable[[], float],
+        *,
+        earlier_fingerprints: tuple[str, ...] = (),
+        sealed_content: str | None = None,
     ) -> SendOutcome:
-        """Claim, send once, record: the same for a ZNS message and its SMS fallback."""
+        """Claim, send once, record: the same for a ZNS message and its SMS fallback (whose text,
+        `sealed_content`, is opened only once the claim is won, and only to send it)."""
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
         spare = seconds_left() - self._policy.min_seconds_to_send
         if spare < 0:
@@ -216,6 +269,7 @@ class MessageSender:
             check_at=window.retry_until + self._policy.abandon_after_seconds,
             keep_fields={"retry_until": window.retry_until, "valid_until": window.valid_until},
             history=delivery.receive_count <= HISTORY_RECEIVES,
+            earlier_fingerprints=earlier_fingerprints,
         )
         if isinstance(claim, ClaimLost):
             return self._lost(claim, request, delivery, now)
@@ -223,11 +277,18 @@ class MessageSender:
             return self._close_window(claim, None)
 
         try:
+            if sealed_content is not None and isinstance(request, SmsSendRequest):
+                content = self._fallback_texts.open(sealed_content, request.fallback_for)
+                request = replace(request, content=content)
             result = self._send(request)
         except ConfigurationError as error:
             count("AccountErrors")
             logger.error("cannot send: configuration", extra={"reason": str(error)})
             result = SendResult(ResultClass.ACCOUNT, None, message=f"configuration: {error}")
+        except SealedTextUnavailable as error:  # a text that never opens fails it; a KMS fault is retried
+            logger.error("cannot open the SMS fallback's text", extra={"reason": str(error)})
+            kind = ResultClass.PERMANENT if error.permanent else ResultClass.TRANSIENT
+            result = SendResult(kind, None, message=str(error))
         return self._record(request, claim, result, delivery.receive_count)
 
     def _lost(self, lost: ClaimLost, request: SendRequest, delivery: SqsDelivery, now: int) -> SendOutcome:
@@ -244,11 +305,34 @@ class MessageSender:
                 "being sent by another delivery",
                 lost.lease_until - now + 1 if lost.lease_until else 1,
             )
-        if isinstance(request, ZaloSendRequest) and _reused_by_another_message(lost, request):
-            return self._reused(lost, request, delivery)
+        if isinstance(request, ZaloSendRequest):
+            holder = self._holder(lost, request)
+            if holder is _Holder.ANOTHER_MESSAGE:
+                return self._reused(lost, request, delivery)
+            if holder is _Holder.THIS_MESSAGE_UNDER_A_NEWER_KEY:
+                # The fingerprint key was rotated since this sender read it: claim again with the new one.
+                count("RecordsHandedBack")
+                detail = "the fingerprint key was rotated since this sender read it: claiming again"
+                return SendOutcome(Outcome.HANDED_BACK, request_id, detail, 1)
         count("DuplicatesSkipped")
         logger.info("RequestId already sent or finished: not sent again", extra={"status": lost.status})
         return SendOutcome(Outcome.SKIPPED, request_id, f"already {lost.status.value}")
+
+    def _holder(self, lost: ClaimLost, request: ZaloSendRequest) -> _Holder:
+        """Which message holds the RequestId. A REJECTED item never held a sendable body, so any
+        sendable one is another message; an item with no fingerprint, or one from before fingerprints
+        were keyed, is taken for this one. A fingerprint under neither key this sender holds may be
+        under a key rotated in since it read the secret: it reads it again before it calls it another."""
+        if lost.status is MessageStatus.REJECTED:
+            return _Holder.ANOTHER_MESSAGE
+        held = lost.fingerprint
+        if held is None or not held.startswith(KEYED_FINGERPRINT_PREFIX):
+            return _Holder.THIS_MESSAGE
+        if held in self._fingerprints.of(request):
+            return _Holder.THIS_MESSAGE
+        if held in self._fingerprints.of_rereading_keys(request):
+            return _Holder.THIS_MESSAGE_UNDER_A_NEWER_KEY
+        return _Holder.ANOTHER_MESSAGE
 
     def _reused(self, lost: ClaimLost, request: ZaloSendRequest, delivery: SqsDelivery) -> SendOutcome:
         """A producer gave this RequestId to a different message: it is not sent (the RequestId is
@@ -290,9 +374,9 @@ class MessageSender:
             sending_mode=message.sending_mode,
         )
 
-    def _plan_fallback(self, message: ZnsMessage, request: ZaloSendRequest) -> dict[str, object] | None:
-        """The SMS to send if the message fails, as the item keeps it (content filled in, defaults
-        applied); None when there is none, or for a sandbox message (it never fails for real)."""
+    def _plan_fallback(self, message: ZnsMessage, request: ZaloSendRequest) -> _FallbackPlan | None:
+        """The SMS to send if the message fails (content filled in, defaults applied); None when there
+        is none, or for a sandbox message (it never fails for real)."""
         asked = message.fallback or self._policy.fallback_defaults.get(message.temp_id)
         if asked is None:
             return None
@@ -321,13 +405,12 @@ class MessageSender:
                 f"Fallback.Content filled from TempData is {len(content)} characters, over {MAX_SMS_CHARS}",
                 request.request_id,
             )
-        planned = PlannedFallback(
+        return _FallbackPlan(
             content=content,
             brandname=brandname,
             is_unicode=asked.is_unicode == "1" if asked.is_unicode is not None else not is_gsm_text(content),
             on=asked.on or list(self._policy.fallback_on),
         )
-        return planned.model_dump(mode="json")
 
     def _window(self, valid_until: int | None, now: int) -> _Window:
         """Retry for the retry window from the first attempt (the store keeps the first claim's end),
@@ -486,16 +569,30 @@ class MessageSender:
         count(f"Messages{status.value.capitalize()}")
         logger.warning(f"message {status.value.lower()}", extra={"reason": detail})
 
-    def _reject(self, violation: ContractViolation, delivery: SqsDelivery) -> SendOutcome:
+    def _reject(
+        self, violation: ContractViolation, delivery: SqsDelivery, fields: Mapping[str, object] | None = None
+    ) -> SendOutcome:
         request_id = violation.request_id or delivery.message_id
         logger.thread_safe_append_keys(correlation_id=request_id)
-        recorded = self._store.create_final(request_id, MessageStatus.REJECTED, violation.reason)
+        recorded = self._store.create_final(request_id, MessageStatus.REJECTED, violation.reason, fields)
         count("MessagesRejected")
         logger.warning(
             "message rejected: it breaks the producer contract",
             extra={"reason": violation.reason, "recorded": recorded},
         )
         return SendOutcome(Outcome.REJECTED, request_id, violation.reason)
+
+    def _not_ready(
+        self, request: ZaloSendRequest, delivery: SqsDelivery, error: ZnsRelayError
+    ) -> SendOutcome:
+        """Neither fingerprinted nor sealed (its secret or KMS failed): nothing was claimed or sent, and
+        the record comes back after a retry's backoff."""
+        logger.thread_safe_append_keys(correlation_id=request.request_id)
+        if isinstance(error, ConfigurationError):
+            count("AccountErrors")
+        logger.error("cannot prepare the message; will retry", extra={"reason": str(error)})
+        delay = self._retry_delay(delivery.receive_count)
+        return SendOutcome(Outcome.RETRY, request.request_id, str(error), retry_after_seconds=delay)
 
     def _write(
         self,
@@ -524,7 +621,7 @@ class MessageSender:
             logger.info("state write refused: the message moved on meanwhile", extra={"target": target})
 
 
-def _zns_fields(request: ZaloSendRequest) -> dict[str, object]:
+def _zns_fields(request: ZaloSendRequest, fingerprint: str) -> dict[str, object]:
     return {
         "channel": Channel.ZNS.value,
         "phone": request.phone,
@@ -532,7 +629,7 @@ def _zns_fields(request: ZaloSendRequest) -> dict[str, object]:
         "oa_id": request.oa_id,
         "campaign_id": request.campaign_id,
         "sandbox": request.sandbox,
-        "fingerprint": message_fingerprint(request),
+        "fingerprint": fingerprint,
     }
 
 
@@ -545,22 +642,3 @@ def _sms_fields(request: SmsSendRequest) -> dict[str, object]:
         "fallback_for": request.fallback_for,
         "fingerprint": f"sms-fallback-of:{request.fallback_for}",  # one SMS per original
     }
-
-
-def message_fingerprint(request: ZaloSendRequest) -> str:
-    """What makes two messages the same message: who gets which template with which parameters."""
-    content = [
-        request.phone,
-        request.oa_id,
-        request.temp_id,
-        sorted((p.key, p.value) for p in request.temp_data),
-    ]
-    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:32]
-
-
-def _reused_by_another_message(lost: ClaimLost, request: ZaloSendRequest) -> bool:
-    """A REJECTED item never held a sendable body, so any sendable one is another message; an item
-    written before fingerprints existed is taken for the same message."""
-    if lost.status is MessageStatus.REJECTED:
-        return True
-    return lost.fingerprint is not None and lost.fingerprint != message_fingerprint(request)

@@ -98,6 +98,9 @@ class _EsmsSettings(_Settings):
 
 class SenderSettings(_EsmsSettings):
     callback_secret_id: Annotated[str, Field(alias="CALLBACK_SECRET_ID", min_length=1)]
+    fingerprint_secret_id: Annotated[str, Field(alias="FINGERPRINT_SECRET_ID", min_length=1)]
+    # The KMS key that seals each SMS fallback's text (zns_relay.sealing).
+    fallback_text_key_id: Annotated[str, Field(alias="FALLBACK_TEXT_KEY_ID", min_length=1)]
     throttle_table_name: Annotated[str, Field(alias="THROTTLE_TABLE_NAME", min_length=1)]
     # The most sends a second to eSMS across all senders (the account's TPS limit): the shared rate's
     # ceiling; eSMS's 160 answers lower the rate below it.

@@ -93,13 +93,26 @@ class EsmsCredentials(BaseModel):
         return {"ApiKey": self.api_key.get_secret_value(), "SecretKey": self.secret_key.get_secret_value()}
 
 
-class CallbackKeys(BaseModel):
-    """The keys that sign CallbackUrls (the callback secret's CallbackKey, PreviousCallbackKey)."""
+class RotatingKeys(BaseModel):
+    """A secret's current key and, while it is being rotated, the previous one (both still accepted)."""
 
     model_config = ConfigDict(frozen=True)
 
     current: SecretStr
     previous: SecretStr | None = None
+
+    def in_use(self) -> list[bytes]:
+        """The current key, then the previous one if there is one."""
+        return [key.get_secret_value().encode() for key in (self.current, self.previous) if key is not None]
+
+
+class CallbackKeys(RotatingKeys):
+    """The keys that sign CallbackUrls (the callback secret's CallbackKey, PreviousCallbackKey)."""
+
+
+class FingerprintKeys(RotatingKeys):
+    """The keys of the duplicate fingerprint (the fingerprint secret's FingerprintKey,
+    PreviousFingerprintKey)."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from zns_relay.models.text import LINE_BREAKS, control_character_problem
 # is four segments, the most a customer-care SMS may take).
 MAX_SMS_CHARS = 612
 MAX_BRANDNAME_CHARS = 11  # brandnames are registered sender names of at most 11 characters
+BRANDNAME_PATTERN = r"^[A-Za-z0-9._ -]+$"
 SMS_REQUEST_ID_SUFFIX = ":sms"
 _MAX_REQUEST_ID = 50
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -62,7 +63,7 @@ class FallbackRequest(BaseModel):
             default=None,
             min_length=1,
             max_length=MAX_BRANDNAME_CHARS,
-            pattern=r"^[A-Za-z0-9._ -]+$",
+            pattern=BRANDNAME_PATTERN,
             description="registered brandname (default: the deployment's DefaultBrandname)",
         ),
     ]
@@ -91,12 +92,12 @@ class FallbackRequest(BaseModel):
 
 
 class PlannedFallback(BaseModel):
-    """A fallback as the message item keeps it until the message ends: content already filled in,
-    every default applied."""
+    """A fallback as the message item keeps it until the message ends: content already filled in and
+    sealed (zns_relay.sealing: it usually holds an OTP), every default applied."""
 
     model_config = ConfigDict(frozen=True)
 
-    content: str
+    sealed_content: str
     brandname: str
     is_unicode: bool
     on: list[FallbackTrigger]
@@ -148,19 +149,3 @@ def sms_request_id(original: str) -> str:
 def is_gsm_text(text: str) -> bool:
     """Plain ASCII letters, digits and punctuation: an SMS that needs no Unicode encoding."""
     return all(character in string.printable for character in text)
-
-
-class FallbackJob(BaseModel):
-    """An SMS fallback to send, as it waits on FallbackQueue (our own message, not a producer's)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    request_id: str
-    fallback_for: str
-    phone: str
-    content: str
-    brandname: str
-    is_unicode: bool
-    campaign_id: str | None = None
-    valid_until: int | None = None  # the ZNS message's validity: never sent after it
-    sandbox: bool = False

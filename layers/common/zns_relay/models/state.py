@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from zns_relay.models.fallback import FallbackTrigger, PlannedFallback, outcome_trigger, sms_request_id
 
@@ -39,6 +39,10 @@ FINAL_STATUSES = frozenset(
         MessageStatus.UNKNOWN,
     }
 )
+# How a keyed fingerprint (zns_relay.fingerprint) starts. An item written before fingerprints were keyed
+# holds a plain digest without it: like one written before fingerprints existed, it is taken for the
+# same message by a claim, which then writes the keyed one.
+KEYED_FINGERPRINT_PREFIX = "k1:"
 # Statuses that end a message's `error`: whatever went wrong before no longer stands.
 CLEARS_ERROR = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT, MessageStatus.DELIVERED})
 # Not yet accepted by eSMS as far as we know (a delivery report may still prove otherwise).
@@ -108,6 +112,13 @@ class MessageRecord(BaseModel):
     fallback_request_id: str | None = None  # the SMS sent instead of it
     fallback_for: str | None = None  # on an SMS: the ZNS message it stands in for
     history: list[HistoryEntry] = Field(default_factory=list)
+
+    @field_validator("fallback", mode="before")
+    @classmethod
+    def _sealed_only(cls, value: object) -> object:
+        """A fallback an earlier version planned with its text in plain text is not sent: no job may
+        carry that text (README, "Security": upgrading)."""
+        return None if isinstance(value, dict) and "sealed_content" not in value else value
 
     def fallback_trigger(self) -> FallbackTrigger | None:
         """The fallback trigger of the message's outcome (None while it is not a failure)."""

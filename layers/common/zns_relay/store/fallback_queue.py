@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zns_relay.models.fallback import FallbackJob
+from zns_relay.models.fallback_job import FallbackJob
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

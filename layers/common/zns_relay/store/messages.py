@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ from zns_relay.models.state import (
     ALLOWED_SOURCES,
     CLEARS_ERROR,
     FINAL_STATUSES,
+    KEYED_FINGERPRINT_PREFIX,
     Channel,
     MessageRecord,
     MessageStatus,
@@ -179,11 +180,14 @@ class MessageStore:
         check_at: int,
         keep_fields: Mapping[str, Any] | None = None,
         history: bool = True,
+        earlier_fingerprints: Collection[str] = (),
     ) -> ClaimedMessage | ClaimLost:
         """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING.
 
         Returns ClaimLost when another delivery owns the message now, or it is past sending, or the
-        item holds a different message (`fields`' fingerprint): a reused RequestId never takes it over.
+        item holds a different message (neither `fields`' fingerprint, which the claim writes, nor one of
+        `earlier_fingerprints`, the same message's under an earlier key): a reused RequestId never
+        takes it over.
         `keep_fields` are set only where the item has no value yet (the first claim's retry window).
         The claim carries a fresh token: if the SDK retries a write whose first try did commit, the
         retry's condition fails, and the token in the item shows the claim was ours after all.
@@ -212,8 +216,14 @@ class MessageStore:
         write.await_check(request_id, check_at)
         condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"
         if fields.get("fingerprint") is not None:
-            write.values[":fingerprint"] = fields["fingerprint"]
-            condition = f"({condition}) AND (attribute_not_exists(fingerprint) OR fingerprint = :fingerprint)"
+            same = [fields["fingerprint"], *earlier_fingerprints]
+            names = [f":fingerprint{index}" for index in range(len(same))]
+            write.values.update(zip(names, same, strict=True))
+            write.values[":keyed"] = KEYED_FINGERPRINT_PREFIX
+            condition = (
+                f"({condition}) AND (attribute_not_exists(fingerprint)"
+                f" OR NOT begins_with(fingerprint, :keyed) OR fingerprint IN ({', '.join(names)}))"
+            )
         condition = f"attribute_not_exists(request_id) OR ({condition})"
         applied, old = self._update(request_id, write, condition, return_values="ALL_OLD")
         if not applied:
