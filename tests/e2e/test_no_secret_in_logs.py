@@ -43,7 +43,11 @@ def logged(
     with LocalStack(simulator_config=config, function_overrides=overrides, function_output=log) as stack:
         assert stack.info is not None
         run_every_path(stack, stack.info)
-        signatures = [sign(LOCAL_CALLBACK_KEY.encode(), request_id) for request_id in stack.info.statuses()]
+        signatures = [
+            sign(LOCAL_CALLBACK_KEY.encode(), request_id, message["callback_nonce"])
+            for request_id in stack.info.statuses()
+            if "callback_nonce" in (message := stack.info.message(request_id) or {})
+        ]
         yield (
             log.read_text(),
             [LOCAL_API_KEY, LOCAL_SECRET_KEY, LOCAL_CALLBACK_KEY, WRONG_API_KEY, *signatures],
