@@ -45,8 +45,8 @@ class Throughput:
     errors: int
 
 
-def accepted_messages(backends: Backends, count: int) -> list[tuple[str, str]]:
-    """`count` messages the sender has just had accepted: (RequestId, SMSID)."""
+def accepted_messages(backends: Backends, count: int) -> list[tuple[str, str, str]]:
+    """`count` messages the sender has just had accepted: (RequestId, SMSID, callback nonce)."""
     store = MessageStore(backends.table, backends.client("dynamodb"))
     now = int(time.time())
     messages = []
@@ -64,7 +64,7 @@ def accepted_messages(backends: Backends, count: int) -> list[tuple[str, str]]:
             claim=claim,
             check_at=now + 1800,
         )
-        messages.append((request_id, sms_id))
+        messages.append((request_id, sms_id, claim.callback_nonce))
     return messages
 
 
@@ -106,12 +106,12 @@ def _call(port: int, path: str) -> tuple[float, int]:
 def measure_one(backends: Backends, function: str, messages: int = MESSAGES) -> Throughput:
     key = LOCAL_CALLBACK_KEY.encode()
     paths = []
-    for request_id, sms_id in accepted_messages(backends, messages):
+    for request_id, sms_id, nonce in accepted_messages(backends, messages):
         for status in (7, 5):
             query = urlencode(
                 {"SMSID": sms_id, "SendStatus": status, "SendSuccess": int(status == 5), "TypeId": 25}
             )
-            paths.append(f"/callbacks/esms/{request_id}/{sign(key, request_id)}?{query}")
+            paths.append(f"/callbacks/esms/{request_id}/{sign(key, request_id, nonce)}?{query}")
     with serving(backends, function) as port:
         started = time.perf_counter()
         with ThreadPoolExecutor(CLIENTS) as clients:

@@ -254,9 +254,8 @@ def happy_path(spec: dict[str, Any]) -> dict[str, Any]:
         for request_id in request_ids(event):
             item = read_item(table, {"request_id": {"S": request_id}}) or {}
             for send_status in spec["send_statuses"]:
-                report = callback_event(
-                    request_id, sign(callback_key, request_id), item["sms_id"]["S"], send_status
-                )
+                signature = sign(callback_key, request_id, item["callback_nonce"]["S"])
+                report = callback_event(request_id, signature, item["sms_id"]["S"], send_status)
                 with output_to(sinks["callback"]):
                     wall, cpu = time.perf_counter(), time.process_time()
                     answer = callback.handler(report, context_for(callback.definition))

@@ -1,8 +1,11 @@
 """CallbackFunction: eSMS's delivery callbacks (GET /callbacks/esms/{request_id}/{signature}?...).
 
-The path names the message and carries a signature of it (zns_relay.callback_signing): a callback
-with a wrong, missing or malformed signature is refused with 403 and changes nothing; a valid one can
-only ever move the message it names.
+The path names the message and carries a signature of it and of the message's nonce
+(zns_relay.callback_signing): a callback with a wrong, missing or malformed signature, or one whose URL
+was made for an earlier message of the same RequestId, is refused with 403 and changes nothing; a
+valid one can only ever move the message it names, and only with a report that matches it (its SMSID,
+its channel's TypeId): any other gets 409 and changes nothing. eSMS retries a callback only when it
+times out (esms-api-facts.md, section 3), so a prompt 4xx ends it.
 """
 
 from __future__ import annotations
@@ -36,13 +39,14 @@ app = APIGatewayHttpResolver(debug=False)  # its debug mode prints every event, 
 
 @app.get(ROUTE)
 def esms_callback(request_id: str, signature: str) -> Response[str]:
-    if not _REQUEST_ID.fullmatch(request_id) or not signer.verify(request_id, signature):
+    nonce = signer.verified_nonce(request_id, signature) if _REQUEST_ID.fullmatch(request_id) else None
+    if nonce is None:
         raise CallbackForbidden
     logger.append_keys(correlation_id=request_id)
     parameters = _query_parameters()
     report = parse_delivery_report(parameters)
     try:
-        result = reports.apply(request_id, report)
+        result = reports.apply(request_id, report, source="callback", url_nonce=nonce)
     except (ClientError, BotoCoreError) as error:
         # eSMS will not call again (it retries only on timeouts); the reconciler will ask eSMS for
         # this report, and the log keeps it to replay.
@@ -53,8 +57,13 @@ def esms_callback(request_id: str, signature: str) -> Response[str]:
         )
         return _answer(503, {"message": "not recorded"})
     logger.info("callback handled", extra={"result": result})
-    if result is ReportResult.UNKNOWN_MESSAGE:
-        return _answer(404, {"message": "no such message"})
+    match result:
+        case ReportResult.UNKNOWN_MESSAGE:
+            return _answer(404, {"message": "no such message"})
+        case ReportResult.STALE_URL:
+            return _answer(403, {"message": "forbidden"})
+        case ReportResult.MISMATCHED:
+            return _answer(409, {"message": "the report is not about the message its URL names"})
     return _answer(200, {"result": result.value})
 
 
@@ -64,10 +73,12 @@ def _query_parameters() -> dict[str, str]:
     query = app.current_event.raw_query_string or ""
     if len(query) > MAX_QUERY_CHARS:
         raise CallbackTooLarge
+    try:
+        fields = parse_qsl(query, keep_blank_values=True, errors="replace", max_num_fields=MAX_PARAMETERS)
+    except ValueError:  # its one refusal: more than MAX_PARAMETERS fields
+        raise InvalidCallback(f"more than {MAX_PARAMETERS} parameters") from None
     parameters: dict[str, str] = {}
-    for name, value in parse_qsl(
-        query, keep_blank_values=True, errors="replace", max_num_fields=MAX_PARAMETERS
-    ):
+    for name, value in fields:
         parameters.setdefault(name, value)
     return parameters
 
@@ -107,13 +118,6 @@ def _invalid(error: InvalidCallback) -> Response[str]:
 def _too_large(_: CallbackTooLarge) -> Response[str]:
     count("CallbacksInvalid")
     return _answer(413, {"message": "too many or too long parameters"})
-
-
-@app.exception_handler(ValueError)
-def _too_many(_: ValueError) -> Response[str]:
-    # parse_qsl's refusal of more than MAX_PARAMETERS fields.
-    count("CallbacksInvalid")
-    return _answer(400, {"message": "too many parameters"})
 
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)  # never, whatever the environment says

@@ -98,7 +98,9 @@ def logged(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             assert stack.info is not None
             run_every_path(stack, stack.info)
             signatures = [
-                sign(LOCAL_CALLBACK_KEY.encode(), request_id) for request_id in stack.info.statuses()
+                sign(LOCAL_CALLBACK_KEY.encode(), request_id, message["callback_nonce"])
+                for request_id in stack.info.statuses()
+                if "callback_nonce" in (message := stack.info.message(request_id) or {})
             ]
     finally:
         daemon.close()

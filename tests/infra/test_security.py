@@ -6,12 +6,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local.template import TEMPLATE_PATH, Template
+from local.template import TEMPLATE_PATH, Resolver, Template
 from tests.infra.roles import as_list, granted, role_of, statements
 from tests.infra.tools import run, tool
 
@@ -47,13 +48,20 @@ def get_att(resource: str, attribute: str = "Arn") -> dict[str, list[str]]:
     return {"Fn::GetAtt": [resource, attribute]}
 
 
-def test_sam_attaches_no_managed_policy_and_every_function_runs_as_its_own_role() -> None:
-    # Given the template as SAM transforms it (SQS and DynamoDB events would add AWS's execution
-    # policies, which reach every queue and stream of the account, to a role SAM generates)
+@cache
+def sam_transformed() -> dict[str, Any]:
+    """The template's resources as SAM's transform makes them (as in `sam deploy`)."""
     sam_python = Path(tool("sam", "make test puts .venv-sam/bin there")).parent / "python"
     result = run([str(sam_python), "-c", SAM_TRANSFORM, str(TEMPLATE_PATH)])
     assert result.returncode == 0, result.stderr
-    transformed = json.loads(result.stdout)["Resources"]
+    resources: dict[str, Any] = json.loads(result.stdout)["Resources"]
+    return resources
+
+
+def test_sam_attaches_no_managed_policy_and_every_function_runs_as_its_own_role() -> None:
+    # Given the template as SAM transforms it (SQS and DynamoDB events would add AWS's execution
+    # policies, which reach every queue and stream of the account, to a role SAM generates)
+    transformed = sam_transformed()
     # Then the only roles are the template's own, with inline policies only
     roles = {name for name, resource in transformed.items() if resource["Type"] == "AWS::IAM::Role"}
     assert roles == {role_of(TEMPLATE, function) for function in FUNCTIONS}
@@ -418,6 +426,34 @@ def test_the_callback_function_is_capped_and_its_failures_alarm() -> None:
     for alarm in (errors, server_errors):
         assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+@pytest.mark.parametrize(
+    ("esms_rate_limit", "callback_concurrency"),
+    [(None, None), ("1", "5"), ("45", "80"), ("1000", "1000")],  # None: the parameter's default
+)
+def test_the_callback_apis_throttle_follows_the_send_rate_and_the_functions_concurrency(
+    esms_rate_limit: str | None, callback_concurrency: str | None
+) -> None:
+    # Given a deployment's EsmsRateLimit and CallbackConcurrency
+    parameters = TEMPLATE.document["Parameters"]
+    rate_limit = esms_rate_limit or str(parameters["EsmsRateLimit"]["Default"])
+    concurrency = callback_concurrency or str(parameters["CallbackConcurrency"]["Default"])
+    resolver = Resolver(parameters={"EsmsRateLimit": rate_limit, "CallbackConcurrency": concurrency})
+
+    # When CloudFormation resolves the callback API's stage as SAM makes it
+    [stage] = [
+        resource["Properties"]
+        for resource in sam_transformed().values()
+        if resource["Type"] == "AWS::ApiGatewayV2::Stage"
+        and resource["Properties"]["ApiId"] == {"Ref": "CallbackApi"}
+    ]
+    throttle = resolver.resolve(stage["DefaultRouteSettings"])
+
+    # Then it passes ten times the send rate (about three callbacks a send, three times over), as many
+    # at once as the function has environments, and never more than the account's default rate
+    assert float(throttle["ThrottlingRateLimit"]) == 10 * int(rate_limit) <= 10_000
+    assert int(throttle["ThrottlingBurstLimit"]) == int(concurrency)
 
 
 @pytest.mark.parametrize("parameter", ["EsmsBaseUrl", "EsmsStatusUrl"])

@@ -5,26 +5,33 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from local.aws import LOCAL_CALLBACK_KEY
 from local.lambda_runtime import function_output_to
 from local.template import Resolver
-from tests.conftest import LoadedFunction, load_event, load_function, secret_values
+from tests.conftest import EVENTS, LoadedFunction, load_event, load_function, secret_values
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
-from zns_relay.callback_signing import sign
-from zns_relay.models.state import MessageStatus
+from zns_relay.callback_signing import NONCE_CHARS, SIGNATURE_CHARS, sign
+from zns_relay.models.callback import MAX_TEXT_CHARS
+from zns_relay.models.state import MessageRecord, MessageStatus
 from zns_relay.store.messages import MessageStore
 
 REQUEST_ID = "order-DH240501-confirm"  # the message events/callback-*.json are signed for
 DELIVERED_SMS_ID = "d8e0f1f0702544b2acb456ca9ccfd111250"
 FAILED_SMS_ID = "f66545d2-c7e2-4603-984e-d2238c363c8292"
 CHECK_AT = 4102444800
+# The nonce of the message the sample events' URLs were made for (its item holds it: `accept`).
+SAMPLE_NONCE = load_event("callback-delivered.json")["pathParameters"]["signature"][:NONCE_CHARS]
 
 
 @pytest.fixture
@@ -32,9 +39,23 @@ def store(aws: boto3.Session, deployment: Resolver) -> MessageStore:
     return MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"))
 
 
-def accept(store: MessageStore, request_id: str, sms_id: str | None) -> None:
+def claim(store: MessageStore, request_id: str, fields: dict[str, Any] | None = None) -> None:
+    """A message the sender claimed, holding the nonce its CallbackUrl was signed with: the sample
+    events' (or `signature_for`'s)."""
+    store.claim(
+        request_id,
+        {"phone": "0901888484", **(fields or {})},
+        lease_seconds=30,
+        check_at=CHECK_AT,
+        keep_fields={"callback_nonce": SAMPLE_NONCE},
+    )
+
+
+def accept(
+    store: MessageStore, request_id: str, sms_id: str | None, fields: dict[str, Any] | None = None
+) -> None:
     """A message the sender sent and eSMS accepted (with no SMSID when eSMS answered 124)."""
-    store.claim(request_id, {"phone": "0901888484"}, lease_seconds=30, check_at=CHECK_AT)
+    claim(store, request_id, fields)
     store.transition(
         request_id, MessageStatus.ACCEPTED, "accepted by eSMS", {"sms_id": sms_id}, check_at=CHECK_AT
     )
@@ -54,6 +75,17 @@ def scan(aws: boto3.Session, deployment: Resolver) -> list[dict[str, Any]]:
 
 def callback_key(aws: boto3.Session, deployment: Resolver) -> bytes:
     return secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"].encode()
+
+
+def signature_for(key: bytes, request_id: str) -> str:
+    """The signature segment of the URL of a message `accept` made."""
+    return sign(key, request_id, SAMPLE_NONCE)
+
+
+def on_url(event: dict[str, Any], callback_url: str, query: str | None = None) -> dict[str, Any]:
+    """The event as API Gateway builds it for eSMS's GET on a CallbackUrl the sender gave it."""
+    request_id, signature = callback_url.split("/")[-2:]
+    return signed_for(event, request_id, signature, query)
 
 
 def signed_for(
@@ -179,9 +211,10 @@ def test_wrong_signature_is_forbidden_changes_nothing_and_is_never_logged(
         f"/callbacks/esms/{REQUEST_ID}",
         f"/callbacks/esms/{REQUEST_ID}/",
         f"/callbacks/esms/{REQUEST_ID}/tooshort",
-        f"/callbacks/esms/{REQUEST_ID}/{'x' * 23}",
-        f"/callbacks/esms/{REQUEST_ID}/{'!' * 22}",
-        f"/callbacks/esms/bad%20id/{'A' * 22}",
+        f"/callbacks/esms/{REQUEST_ID}/{'x' * 45}",
+        f"/callbacks/esms/{REQUEST_ID}/{'!' * 44}",
+        f"/callbacks/esms/{REQUEST_ID}/{SAMPLE_NONCE}",  # a nonce without its MAC
+        f"/callbacks/esms/bad%20id/{'A' * 44}",
     ],
 )
 def test_missing_or_malformed_signature_is_forbidden(
@@ -203,7 +236,7 @@ def test_a_callback_signed_for_one_message_cannot_change_another(
     # Given two accepted messages, and a URL eSMS was given for message A (leaked, say)
     accept(store, "message-a", "sms-a")
     accept(store, "message-b", "sms-b")
-    signature_of_a = sign(callback_key(aws, deployment), "message-a")
+    signature_of_a = signature_for(callback_key(aws, deployment), "message-a")
     delivered = load_event("callback-delivered.json")
 
     # When someone presents A's signature with B's RequestId, with B's SMSID in the report
@@ -213,12 +246,19 @@ def test_a_callback_signed_for_one_message_cannot_change_another(
         )
     )
 
-    # Then B is untouched; and A's own URL moves A only, whatever SMSID its report names
+    # Then B is untouched; and A's own URL with B's report moves neither (only A's own report moves A)
     assert code == 403
     assert status(store, "message-b") == "ACCEPTED"
     code, _ = answer(
         callback.invoke(
             signed_for(delivered, "message-a", signature_of_a, "SMSID=sms-b&SendStatus=5&SendSuccess=1")
+        )
+    )
+    assert code == 409
+    assert (status(store, "message-a"), status(store, "message-b")) == ("ACCEPTED", "ACCEPTED")
+    code, _ = answer(
+        callback.invoke(
+            signed_for(delivered, "message-a", signature_of_a, "SMSID=sms-a&SendStatus=5&SendSuccess=1")
         )
     )
     assert code == 200
@@ -245,7 +285,7 @@ def test_a_url_signed_with_the_previous_key_still_applies_during_rotation(
 
     # When callbacks arrive on URLs signed before the rotation, and after it
     old_code, _ = answer(fresh.invoke(load_event("callback-delivered.json")))
-    new_signature = sign(b"a-new-key-value", "sent-after-rotation")
+    new_signature = signature_for(b"a-new-key-value", "sent-after-rotation")
     new_event = signed_for(
         load_event("callback-delivered.json"),
         "sent-after-rotation",
@@ -271,7 +311,7 @@ def test_a_key_rotated_after_the_function_started_is_picked_up(
     event = signed_for(
         load_event("callback-delivered.json"),
         "after-rotation",
-        sign(b"rotated-key", "after-rotation"),
+        signature_for(b"rotated-key", "after-rotation"),
         "SMSID=sms-r&SendStatus=5&SendSuccess=1",
     )
 
@@ -302,8 +342,10 @@ def test_a_callback_proves_acceptance_and_moves_a_message_still_retrying(
     sender.invoke(event)
     assert status(store, REQUEST_ID) == "RETRYING"
 
-    # When its delivery report arrives
-    code, _ = answer(callback.invoke(load_event("callback-delivered.json")))
+    # When its delivery report arrives on the URL the sender gave eSMS
+    code, _ = answer(
+        callback.invoke(on_url(load_event("callback-delivered.json"), esms.bodies[0]["CallbackUrl"]))
+    )
 
     # Then it is DELIVERED with the SMSID the report names, and the next receive sends nothing more
     assert code == 200
@@ -325,7 +367,8 @@ def test_a_callback_that_beats_the_senders_own_write_wins(
 ) -> None:
     # Given eSMS calling back before it answers the send (the message is still SENDING)
     def deliver_then_answer(body: dict[str, Any]) -> Reply:
-        assert answer(callback.invoke(load_event("callback-delivered.json")))[0] == 200
+        event = on_url(load_event("callback-delivered.json"), body["CallbackUrl"])
+        assert answer(callback.invoke(event))[0] == 200
         return accepted(DELIVERED_SMS_ID)
 
     esms.responder = deliver_then_answer
@@ -360,14 +403,18 @@ def test_a_message_accepted_through_a_retrys_124_reaches_delivered_from_its_call
     record = store.get(REQUEST_ID)
     assert record is not None and (record.status, record.sms_id) == (MessageStatus.ACCEPTED, None)
 
-    # When its callback comes (eSMS's callbacks leave RequestId empty: the URL names the message)
-    code, _ = answer(callback.invoke(load_event("callback-delivered.json")))
+    # When its callback comes on the URL both attempts gave eSMS (eSMS's callbacks leave RequestId
+    # empty: the URL names the message)
+    [url] = {body["CallbackUrl"] for body in esms.bodies}
+    code, _ = answer(callback.invoke(on_url(load_event("callback-delivered.json"), url)))
 
-    # Then it is DELIVERED and has learnt its SMSID
+    # Then it is DELIVERED and has learnt its SMSID; a report naming another SMSID no longer applies
     assert code == 200
     record = store.get(REQUEST_ID)
     assert record is not None
     assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, DELIVERED_SMS_ID)
+    other = on_url(load_event("callback-sent.json"), url, "SMSID=another-one&SendStatus=7&TypeId=25")
+    assert answer(callback.invoke(other))[0] == 409
 
 
 @pytest.mark.parametrize(
@@ -377,7 +424,7 @@ def test_a_message_accepted_through_a_retrys_124_reaches_delivered_from_its_call
 def test_a_pending_report_proves_acceptance_without_deciding_the_outcome(
     callback: LoadedFunction, store: MessageStore, report: str, expected: str
 ) -> None:
-    store.claim(REQUEST_ID, {"phone": "0901888484"}, lease_seconds=30, check_at=CHECK_AT)
+    claim(store, REQUEST_ID)
 
     code, body = answer(callback.invoke(with_query(load_event("callback-sent.json"), f"SMSID=s-1&{report}")))
     again = answer(callback.invoke(with_query(load_event("callback-sent.json"), f"SMSID=s-1&{report}")))
@@ -483,7 +530,7 @@ def test_any_order_and_repetition_of_callbacks_ends_in_the_ordered_state(
             event = signed_for(
                 load_event("callback-delivered.json"),
                 request_id,
-                sign(key, request_id),
+                signature_for(key, request_id),
                 f"SMSID={sms_id}&{query}",
             )
             assert callback.invoke(event)["statusCode"] == 200
@@ -509,3 +556,131 @@ def test_callback_that_cannot_be_written_is_kept_in_the_log_without_the_signatur
     assert line["callback"]["SendStatus"] == "5"
     assert line["correlation_id"] == REQUEST_ID
     assert event["pathParameters"]["signature"] not in logged.getvalue()
+
+
+def test_a_reused_request_ids_old_url_cannot_move_the_new_message(
+    callback: LoadedFunction,
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+) -> None:
+    # Given a message sent and accepted, whose item then expired (TTL), and a new message sent under
+    # the same RequestId (eSMS gives both the same SMSID here: the report cannot tell them apart)
+    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
+    event["Records"] = event["Records"][:1]  # order-DH240501-confirm
+    sender.invoke(event)
+    aws.client("dynamodb").delete_item(
+        TableName=deployment.ref("MessagesTable"), Key={"request_id": {"S": REQUEST_ID}}
+    )
+    sender.invoke(event)
+    old_url, new_url = (body["CallbackUrl"] for body in esms.bodies)
+    before = scan(aws, deployment)
+
+    # When a report arrives on the first message's URL (leaked, say), naming the new one's SMSID
+    query = f"SMSID=sms-{REQUEST_ID}&SendStatus=5&SendSuccess=1&TypeId=25"
+    code, body = answer(callback.invoke(on_url(load_event("callback-delivered.json"), old_url, query)))
+
+    # Then it is refused and changes nothing; the new message's own URL still works
+    assert old_url != new_url
+    assert (code, body) == (403, {"message": "forbidden"})
+    assert scan(aws, deployment) == before
+    assert answer(callback.invoke(on_url(load_event("callback-delivered.json"), new_url, query)))[0] == 200
+    assert status(store, REQUEST_ID) == "DELIVERED"
+
+
+@pytest.mark.parametrize(
+    ("channel", "query"),
+    [
+        ("zns", "SMSID=another-message&SendStatus=5&SendSuccess=1&TypeId=25"),
+        ("zns", "SMSID=another-message&SendStatus=2&TypeId=25"),  # a pending one (a history note)
+        ("zns", f"SMSID={DELIVERED_SMS_ID}&SendStatus=5&SendSuccess=1&TypeId=2"),  # an SMS report
+        ("zns", f"SMSID={DELIVERED_SMS_ID}&SendStatus=5&SendSuccess=1&TypeId=23"),  # a Viber report
+        ("zns", f"SMSID={DELIVERED_SMS_ID}&SendStatus=5&SendFailed=1&TypeId=1"),  # an advertising SMS
+        ("sms", f"SMSID={DELIVERED_SMS_ID}&SendStatus=5&SendFailed=1&TypeId=25"),  # a ZNS report
+    ],
+    ids=["other-smsid", "other-smsid-pending", "sms-typeid", "viber-typeid", "advert-typeid", "zns-on-sms"],
+)
+def test_a_report_that_is_not_the_messages_changes_nothing_and_gets_409(
+    callback: LoadedFunction,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+    channel: str,
+    query: str,
+) -> None:
+    # Given a message of this channel, accepted under its SMSID
+    accept(store, REQUEST_ID, DELIVERED_SMS_ID, {"channel": channel})
+    before = scan(aws, deployment)
+
+    # When its own signed URL brings a report of another message or another channel
+    code, body = answer(callback.invoke(with_query(load_event("callback-delivered.json"), query)))
+
+    # Then eSMS hears a prompt 409 (it retries only on timeouts) and the table is as it was
+    assert (code, body) == (409, {"message": "the report is not about the message its URL names"})
+    assert scan(aws, deployment) == before
+
+
+def test_report_text_is_stored_without_control_characters_and_bounded(
+    callback: LoadedFunction, store: MessageStore
+) -> None:
+    # Given an accepted message, and a report whose text fields carry terminal escapes and run long
+    accept(store, REQUEST_ID, FAILED_SMS_ID)
+    escape = "\x1b]0;owned\x07\x1b[2J\x9b31m"
+    zalo_error = json.dumps({"error": -114, "message": f"User is inactive{escape}\u0085" + "x" * 900})
+    query = urlencode(
+        {
+            "SMSID": FAILED_SMS_ID,
+            "SendStatus": "5",
+            "SendFailed": "1",
+            "TypeId": "25",
+            "phonenumber": f"0901888484{escape}",
+            "partnerids": "\x00\x1f" + "p" * 2000,
+            "error_info": zalo_error,
+        }
+    )
+
+    # When it arrives
+    code, _ = answer(callback.invoke(with_query(load_event("callback-failed-114.json"), query)))
+
+    # Then what is stored (the error, the history's detail and data) has no control character and is
+    # bounded
+    assert code == 200
+    record = store.get(REQUEST_ID)
+    assert record is not None and record.status is MessageStatus.FAILED
+    last = record.history[-1]
+    assert last.data is not None
+    stored = [record.error or "", last.detail, *map(str, last.data.values())]
+    assert not [text for text in stored if re.search(r"[\x00-\x1f\x7f-\x9f]", text)]
+    assert max(map(len, stored)) <= MAX_TEXT_CHARS + len("Zalo -114: ")
+    assert (record.error or "").startswith("Zalo -114: User is inactive ]0;owned [2J 31m xxx")
+    assert last.data["phone"] == "0901888484 ]0;owned [2J 31m"
+
+
+def test_a_fault_in_the_core_is_a_5xx_not_a_bad_request(
+    callback: LoadedFunction, store: MessageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bug in the core that raises a ValueError (here a pydantic ValidationError)
+    accept(store, REQUEST_ID, DELIVERED_SMS_ID)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        MessageRecord.model_validate({"status": "NOT A STATUS"})
+
+    monkeypatch.setattr(callback.module.reports, "apply", broken)
+
+    # Then the invocation fails (API Gateway answers 500, which Callback5xxAlarm counts), not a 400
+    with pytest.raises(ValidationError):
+        callback.invoke(load_event("callback-delivered.json"))
+
+
+def test_the_sample_events_are_signed_for_their_message_with_the_local_key() -> None:
+    """events/callback-*.json (for `sam local invoke` and these tests) carry URLs the local stack's
+    callback key signed, for REQUEST_ID and SAMPLE_NONCE; a bad-signature sample, a forged one."""
+    expected = sign(LOCAL_CALLBACK_KEY.encode(), REQUEST_ID, SAMPLE_NONCE)
+    for path in sorted(EVENTS.glob("callback-*.json")):
+        event = json.loads(path.read_text())
+        signature = "A" * SIGNATURE_CHARS if path.name == "callback-bad-signature.json" else expected
+        url_path = f"/callbacks/esms/{REQUEST_ID}/{signature}"
+        assert event["pathParameters"] == {"request_id": REQUEST_ID, "signature": signature}, path.name
+        assert event["rawPath"] == event["requestContext"]["http"]["path"] == url_path, path.name

@@ -138,7 +138,10 @@ def test_a_message_with_no_zalo_account_gets_its_sms_once_filled_in_and_linked(
         "Ma OTP cua An la 482910", "Baotrixemay", "2", SMS,
     )  # fmt: skip
     key = secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"].encode()
-    assert sms["CallbackUrl"].endswith(f"/{SMS}/{sign(key, SMS)}")
+    nonce = aws.client("dynamodb").get_item(
+        TableName=deployment.ref("MessagesTable"), Key={"request_id": {"S": SMS}}
+    )["Item"]["callback_nonce"]["S"]
+    assert sms["CallbackUrl"].endswith(f"/{SMS}/{sign(key, SMS, nonce)}")
     # And the SMS is a message of its own, linked both ways; the original no longer holds the text
     sms_item = store.get(SMS)
     original = store.get(ORIGINAL)
@@ -328,12 +331,14 @@ def test_the_sms_reports_finish_the_sms_and_never_touch_the_original(
     esms.responder = lambda body: accepted("dc712784-9c5f-4c69-b9a8-ea69d56adc9a87")
     sender.invoke(queue_event(deployment, "FallbackQueue", [json.dumps(job)]))
 
-    # When eSMS calls back on its own signed URL, in the documented SMS format (TypeId 2, switchsmsid)
-    key = secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"].encode()
+    # When eSMS calls back on the signed URL it was given, in the documented SMS format (TypeId 2,
+    # switchsmsid)
+    [url] = [body["CallbackUrl"] for body in esms.bodies]
+    signature = url.split("/")[-1]
     event = load_event("callback-delivered.json")
-    path = f"/callbacks/esms/{SMS}/{sign(key, SMS)}"
+    path = f"/callbacks/esms/{SMS}/{signature}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["pathParameters"] = {"request_id": SMS, "signature": sign(key, SMS)}
+    event["pathParameters"] = {"request_id": SMS, "signature": signature}
     event["rawQueryString"] = (
         "SMSID=dc712784-9c5f-4c69-b9a8-ea69d56adc9a87&SendFailed=0&SendStatus=5&SendSuccess=1&TotalPrice=850.0000"
         "&TotalReceiver=1&TotalSent=1&RequestId=&TypeId=2&telcoid=1&phonenumber=0901888118&switchsmsid="

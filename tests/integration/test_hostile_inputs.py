@@ -21,6 +21,7 @@ from zns_relay.models.contract import rejection_key
 
 MAX_ITEM_BYTES = 100_000
 DONE = {"REJECTED", "ACCEPTED", "EXPIRED"}
+ORDER_1_NONCE = "order-1-nonce-22-chars"  # the nonce of order-1's CallbackUrl (its item holds it)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=300),
@@ -143,7 +144,7 @@ def test_every_callback_is_answered_2xx_or_4xx_and_leaves_items_bounded(
     request_id: str,
 ) -> None:
     key = secret_values(aws, deployment, "CallbackKeySecret")["CallbackKey"].encode()
-    signature = sign(key, request_id) if signed else "A" * 22
+    signature = sign(key, request_id, ORDER_1_NONCE) if signed else "A" * 44
     event = load_event("callback-delivered.json")
     path = f"/callbacks/esms/{request_id}/{signature}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
@@ -164,6 +165,7 @@ def _order_1_is_waiting(aws: boto3.Session, deployment: Resolver) -> None:
     table.put_item(
         Item={
             "request_id": "order-1", "status": "ACCEPTED", "sms_id": "s-1", "attempts": 1,
+            "callback_nonce": ORDER_1_NONCE,
             "created_at": "t", "updated_at": "t", "expires_at": 4102444800, "history": [],
             "awaiting": "1", "check_at": 4102444800,
         }

@@ -237,6 +237,32 @@ def test_what_getcallback_does_not_know_is_asked_of_queryznsstatus(
     assert Counter(call[0] for call in status_script.calls) == {"GetCallback": 1, "QueryZnsStatus": 2}
 
 
+@pytest.mark.parametrize("about", ["a-viber-message", "another-smsid"])
+def test_an_answer_about_another_message_changes_nothing_and_is_asked_again(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime, about: str
+) -> None:
+    # Given a message waiting for its report, and eSMS answering with a report that is not its own:
+    # GetCallback's with a Viber TypeId, or QueryZnsStatus's naming another SMSID
+    accepted(store, "m-1", "sms-m-1", time)
+    if about == "a-viber-message":
+        status_script.get_callback["sms-m-1"] = {**delivered_item("sms-m-1"), "TypeId": 23}
+    else:
+        status_script.query_status["sms-m-1"] = {
+            "ErrorInfo": "0", "FinalStatus": "1", "SMSID": "sms-other", "SendFailed": 0, "SendStatus": 5,
+            "SendSuccess": 1, "TotalPrice": 300.0, "TotalReceiver": 1, "TotalSent": 1, "ZaloMsgId": "",
+        }  # fmt: skip
+    time.now += 1800
+
+    summary = run(reconciler)
+
+    # Then the message is as it was (the same code as a callback refused the report), asked again later
+    record = store.get("m-1")
+    assert record is not None
+    assert (record.status, record.sms_id, len(record.history)) == (MessageStatus.ACCEPTED, "sms-m-1", 2)
+    assert record.check_at == int(time.now) + HOUR
+    assert summary.applied == 0
+
+
 def test_no_final_report_within_72_hours_ends_unknown(
     reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
 ) -> None:

@@ -115,9 +115,10 @@ def test_batch_of_ten_sends_ten_seed_shaped_requests_and_records_each_accepted(
         assert all(set(param) == {"key", "value"} for param in body["TempData"])
         assert body["ApiKey"] == credentials["ApiKey"]
         assert body["Phone"].startswith("0") and len(body["Phone"]) == 10
-        # And each CallbackUrl names its message, signed with the callback key
+        # And each CallbackUrl names its message, signed with the callback key for the item's nonce
         request_id = body["RequestId"]
-        assert body["CallbackUrl"] == f"{CALLBACK_BASE_URL}/{request_id}/{sign(key, request_id)}"
+        nonce = (item(aws, deployment, request_id) or {})["callback_nonce"]
+        assert body["CallbackUrl"] == f"{CALLBACK_BASE_URL}/{request_id}/{sign(key, request_id, nonce)}"
     # And each message is ACCEPTED with eSMS's SMSID
     for record in event["Records"]:
         request_id = json.loads(record["body"])["RequestId"]

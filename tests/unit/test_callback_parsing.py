@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qsl, quote
 
 import pytest
@@ -17,10 +18,11 @@ from zns_relay.models.callback import (
     history_fields,
     parse_delivery_report,
     parse_error_info,
+    report_channels,
     target_status,
 )
 from zns_relay.models.errors import ZnsRelayError
-from zns_relay.models.state import MessageStatus
+from zns_relay.models.state import Channel, MessageStatus
 
 # The published ZNS sample of esms-api-facts.md, section 3.
 SAMPLE_QUERY = (
@@ -35,6 +37,7 @@ ZALO_114 = (
     "User is inactive, or reject the message, or using an outdated Zalo version, or other internal errors"
 )
 ERROR_JSON = json.dumps({"error": -114, "message": ZALO_114})
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 DOCUMENTED_NAMES = (
     *("SMSID", "SendStatus", "SendSuccess", "SendFailed", "TotalPrice", "TotalReceiver", "TotalSent"),
     *("RequestId", "TypeId", "telcoid", "phonenumber", "partnerids", "error_info", "oaid", "tempid"),
@@ -263,6 +266,40 @@ def test_lone_surrogates_are_made_storable() -> None:
     assert error.message == "a?b"
 
 
+def test_control_characters_never_reach_what_is_stored() -> None:
+    # A terminal title escape, a screen clear, C1's CSI and NEL, in Zalo's message and in a plain field
+    escapes = "\x1b]0;owned\x07\x1b[2J\x9b31m\x85"
+    parsed = report(
+        SendStatus="5",
+        SendFailed="1",
+        phonenumber=f"0901888484{escapes}",
+        error_info=json.dumps({"error": -114, "message": f"User is inactive{escapes}"}),
+    )
+
+    fields = history_fields(parsed)
+    reason = failure_reason(parsed)
+
+    assert reason == "Zalo -114: User is inactive ]0;owned [2J 31m"
+    assert fields["phone"] == "0901888484 ]0;owned [2J 31m"
+    assert not CONTROL_CHARACTER.search("".join(fields.values()))
+
+
+@pytest.mark.parametrize(
+    ("type_id", "channels"),
+    [
+        ("24", {Channel.ZNS}),
+        ("25", {Channel.ZNS}),
+        ("27", {Channel.ZNS}),
+        ("2", {Channel.SMS}),
+        ("1", set()),  # advertising SMS: never sent here
+        ("23", set()),  # Viber
+        ("", {Channel.ZNS, Channel.SMS}),  # the status endpoints' answers name no TypeId
+    ],
+)
+def test_a_reports_typeid_names_the_channels_it_can_be_about(type_id: str, channels: set[Channel]) -> None:
+    assert report_channels(report(TypeId=type_id)) == channels
+
+
 def test_sms_id_is_stripped() -> None:
     assert report(SMSID="  abc-1  ").sms_id == "abc-1"
 
@@ -285,11 +322,11 @@ def test_any_parameters_give_a_report_or_invalid_callback(params: dict[str, str]
     except InvalidCallback:
         return
     target_status(parsed)
-    failure_reason(parsed)
     fields = history_fields(parsed)
     assert all(value and len(value) <= 500 for value in fields.values())
     fields_text = "".join(fields.values())
     assert fields_text.encode("utf-8").decode("utf-8") == fields_text
+    assert not CONTROL_CHARACTER.search(fields_text + (failure_reason(parsed) or ""))
 
 
 json_documents = st.recursive(

@@ -3,6 +3,10 @@
 The one place reports change messages, whether they come from the webhook (a callback whose signed
 URL names the message) or from the reconciler (eSMS's GetCallback and QueryZnsStatus answers).
 A report proves that eSMS accepted the message, so it may move one that is still SENDING or RETRYING.
+It changes only the message it belongs to: one whose SMSID is the report's (a message accepted
+through a 124, whose SMSID we never heard, learns it from its first report), of the channel the
+report's TypeId names and, for a callback, whose nonce is the one its URL was signed with. Anything
+else changes nothing, checked in the same conditional write (zns_relay.store.messages.ReportMatch).
 """
 
 from __future__ import annotations
@@ -10,10 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from zns_relay.models.callback import DeliveryReport, failure_reason, history_fields, target_status
+from zns_relay.models.callback import (
+    DeliveryReport,
+    failure_reason,
+    history_fields,
+    report_channels,
+    target_status,
+)
 from zns_relay.models.state import BEFORE_ACCEPTANCE, MessageStatus
 from zns_relay.observability import count, logger
-from zns_relay.store.messages import Clock, MessageStore, Written, utc_now
+from zns_relay.store.messages import Clock, MessageStore, ReportMatch, Written, utc_now
 
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
 
@@ -23,6 +33,8 @@ class ReportResult(StrEnum):
     NOTED = "noted"  # kept in the history, no status change (a pending or inconclusive report)
     UNCHANGED = "unchanged"  # duplicate, late, out of order, or for a final message: a no-op
     UNKNOWN_MESSAGE = "unknown message"  # no message has this RequestId
+    STALE_URL = "stale url"  # the callback's URL was made for an earlier message of this RequestId
+    MISMATCHED = "mismatched"  # the report names another SMSID, or another channel's TypeId
 
 
 @dataclass(frozen=True)
@@ -41,15 +53,24 @@ class DeliveryReports:
         self._follow_up = follow_up
         self._clock = clock
 
-    def apply(self, request_id: str, report: DeliveryReport, source: str = "callback") -> ReportResult:
-        """Apply one report to the message it belongs to; `source` names where it came from."""
+    def apply(
+        self, request_id: str, report: DeliveryReport, *, source: str, url_nonce: str | None = None
+    ) -> ReportResult:
+        """Apply one report to the message it belongs to; `source` names where it came from, and
+        `url_nonce` is a callback's (the nonce its signed URL carries)."""
+        channels = report_channels(report)
+        if not channels:
+            return self._unchanged(Written.MISMATCHED)
+        match = ReportMatch(report.sms_id, channels, url_nonce)
         now = int(self._clock().timestamp())
         data = {**history_fields(report), "source": source}
         # The first report of a message whose SMSID we never learnt (accepted through a 124) gives it.
         learnt = {"sms_id": report.sms_id, "accepted_at": now}
         target = target_status(report)
         if target is None:
-            return self._apply_inconclusive(request_id, report, data, learnt, now)
+            return self._apply_inconclusive(
+                request_id, report, match=match, data=data, learnt=learnt, now=now
+            )
         reason = failure_reason(report)
         applied = self._store.transition(
             request_id,
@@ -59,6 +80,7 @@ class DeliveryReports:
             keep_fields=learnt,
             data=data,
             check_at=self._follow_up.check_at(now) if target is MessageStatus.SENT else None,
+            match=match,
         )
         if not applied:
             return self._unchanged(applied)
@@ -70,6 +92,8 @@ class DeliveryReports:
         self,
         request_id: str,
         report: DeliveryReport,
+        *,
+        match: ReportMatch,
         data: dict[str, str],
         learnt: dict[str, object],
         now: int,
@@ -85,13 +109,16 @@ class DeliveryReports:
             data=data,
             only_from=BEFORE_ACCEPTANCE,
             check_at=check_at,
+            match=match,
         )
         if accepted:
             count("MessagesAccepted")
             return ReportResult.APPLIED
-        if accepted is Written.NO_ITEM:
+        if accepted is not Written.REFUSED:
             return self._unchanged(accepted)
-        noted = self._store.note(request_id, detail, data, while_in=WAITING_FOR_REPORT, keep_fields=learnt)
+        noted = self._store.note(
+            request_id, detail, data, while_in=WAITING_FOR_REPORT, keep_fields=learnt, match=match
+        )
         if noted:
             count("ReportsNoted")
             return ReportResult.NOTED
@@ -99,10 +126,19 @@ class DeliveryReports:
 
     @staticmethod
     def _unchanged(written: Written) -> ReportResult:
-        if written is Written.NO_ITEM:
-            count("ReportsForUnknownMessages")
-            logger.warning("delivery report for a message we do not have")
-            return ReportResult.UNKNOWN_MESSAGE
+        match written:
+            case Written.NO_ITEM:
+                count("ReportsForUnknownMessages")
+                logger.warning("delivery report for a message we do not have")
+                return ReportResult.UNKNOWN_MESSAGE
+            case Written.STALE_URL:
+                count("ReportsOnStaleUrls")
+                logger.warning("delivery report refused: its URL was made for an earlier message")
+                return ReportResult.STALE_URL
+            case Written.MISMATCHED:
+                count("ReportsMismatched")
+                logger.warning("delivery report refused: another message's SMSID or channel")
+                return ReportResult.MISMATCHED
         count("ReportsUnchanged")
         return ReportResult.UNCHANGED
 

@@ -390,11 +390,14 @@ class Reconciler:
         if target is None or (target is MessageStatus.SENT and message.status is MessageStatus.SENT):
             self._inconclusive(message, self._now(), summary)
             return
-        if self._reports.apply(message.request_id, report, source=source) is ReportResult.APPLIED:
+        result = self._reports.apply(message.request_id, report, source=source)
+        if result is ReportResult.APPLIED:
             summary.applied += 1
             summary.ended[target.value] += 1
             if target is MessageStatus.SENT:
                 self._recheck(message, self._now(), summary)
+        elif result is ReportResult.MISMATCHED:  # eSMS's answer is about another message: none yet
+            self._inconclusive(message, self._now(), summary)
 
     def _recheck_all(self, batch: Iterable[WaitingMessage], summary: ReconcileSummary) -> None:
         """Look again later at each; once the run's time is up the rest simply stay due (a slow store

@@ -280,7 +280,7 @@ class MessageSender:
             if sealed_content is not None and isinstance(request, SmsSendRequest):
                 content = self._fallback_texts.open(sealed_content, request.fallback_for)
                 request = replace(request, content=content)
-            result = self._send(request)
+            result = self._send(self._with_callback(request, claim))
         except ConfigurationError as error:
             count("AccountErrors")
             logger.error("cannot send: configuration", extra={"reason": str(error)})
@@ -432,6 +432,13 @@ class MessageSender:
             logger.warning("message expired before any attempt", extra={"reason": reason})
         return created
 
+    def _with_callback(self, request: SendRequest, claim: ClaimedMessage) -> SendRequest:
+        """The request with its CallbackUrl, signed for the message's nonce; none for a sandbox send
+        (eSMS keeps no sandbox message, so no report will come)."""
+        if request.sandbox or self._signer is None:
+            return request
+        return replace(request, callback_url=self._signer.url_for(request.request_id, claim.callback_nonce))
+
     def _send(self, request: SendRequest) -> SendResult:
         credentials = self._credentials.get()
         result = self._call(request, credentials)
@@ -448,8 +455,6 @@ class MessageSender:
         return result
 
     def _call(self, request: SendRequest, credentials: EsmsCredentials) -> SendResult:
-        if not request.sandbox and self._signer is not None:
-            request = replace(request, callback_url=self._signer.url_for(request.request_id))
         result = self._esms.send(request, credentials)
         milliseconds("EsmsLatency", result.latency_ms)
         if self._pacer is not None and result.code is not None:

@@ -20,12 +20,20 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from zns_relay.models.contract import describe_validation_error
 from zns_relay.models.errors import ZnsRelayError
-from zns_relay.models.state import MessageStatus
+from zns_relay.models.state import Channel, MessageStatus
 
 MAX_TEXT_CHARS = 500
 MAX_RAW_ERROR_CHARS = 1000
 MAX_ERROR_INFO_CHARS = 8000  # error_info is cut to this before decoding
 SMS_ID_PATTERN = re.compile(r"[\x21-\x7e]{1,100}")  # printable ASCII without spaces
+# C0, DEL and C1 control characters (ESC among them): never stored, so that no report can reach an
+# operator's terminal with an escape sequence (the CLI prints history and errors).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+# The TypeIds of the channels we send, as eSMS reports them (esms-api-facts.md, section 3; every
+# published sample in reference/realworld/esms_callbacks.txt): Zalo ZNS 24 (priority) and 25 (normal),
+# with 26 and 27 for other Zalo message types; the SMS fallbacks are customer-care SMS, TypeId 2.
+# Any other (1 advertising SMS, 23 Viber) is about no message this system sends.
+CHANNEL_TYPE_IDS = {Channel.ZNS: frozenset({24, 25, 26, 27}), Channel.SMS: frozenset({2})}
 
 # The documented parameters, in eSMS's spelling and in the order eSMS sends them.
 CALLBACK_PARAMETERS = (
@@ -87,10 +95,12 @@ def _count(value: object) -> int:
 
 
 def _text(value: object, limit: int = MAX_TEXT_CHARS) -> str | None:
-    """Stripped, storable (no lone surrogates) and bounded text; None when blank or not text."""
+    """Stripped, storable (no lone surrogates, each run of control characters one space) and bounded
+    text; None when blank or not text."""
     if not isinstance(value, str):
         return None
-    cleaned = value.strip().encode("utf-8", "replace").decode("utf-8")[:limit]
+    readable = _CONTROL_CHARACTERS.sub(" ", value[: limit * 4])  # a first cut bounds the work
+    cleaned = readable.strip().encode("utf-8", "replace").decode("utf-8")[:limit].rstrip()
     return cleaned or None
 
 
@@ -225,6 +235,14 @@ def parse_delivery_report(params: Mapping[str, str]) -> DeliveryReport:
         return DeliveryReport.model_validate(documented_parameters(params))
     except ValidationError as error:
         raise InvalidCallback(f"invalid eSMS callback: {describe_validation_error(error)}") from None
+
+
+def report_channels(report: DeliveryReport) -> frozenset[Channel]:
+    """The channels whose messages the report can be about, by its TypeId: either when it names none
+    (eSMS's QueryZnsStatus and GetSendStatus answers carry none), neither for a TypeId we never send."""
+    if report.type_id is None:
+        return frozenset(Channel)
+    return frozenset(channel for channel, type_ids in CHANNEL_TYPE_IDS.items() if report.type_id in type_ids)
 
 
 def target_status(report: DeliveryReport) -> MessageStatus | None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from zns_relay.callback_signing import new_nonce
 from zns_relay.models.state import (
     ALLOWED_SOURCES,
     CLEARS_ERROR,
@@ -86,9 +87,51 @@ class Written(Enum):
     APPLIED = "applied"
     REFUSED = "refused"  # the item is not in a status (or claim) the write allows
     NO_ITEM = "no item"
+    STALE_URL = "stale url"  # a callback's URL was made for an earlier item of this RequestId
+    MISMATCHED = "mismatched"  # a report naming another SMSID, or another channel's TypeId
 
     def __bool__(self) -> bool:
         return self is Written.APPLIED
+
+
+@dataclass(frozen=True)
+class ReportMatch:
+    """What an item must hold for a delivery report to change it (zns_relay.delivery): the report's
+    SMSID, once the item knows one; a channel the report's TypeId names; and, for a callback, its URL's
+    nonce. Checked in the write's own condition, so that nothing can come between check and write."""
+
+    sms_id: str
+    channels: frozenset[Channel]
+    url_nonce: str | None = None  # None: not a callback (the reconciler's answers, asked by SMSID)
+
+    def condition(self, write: _Write) -> str:
+        if not self.channels:
+            raise ValueError("a report of no channel we send matches no message")
+        clauses = ["(attribute_not_exists(sms_id) OR sms_id = :report_sms_id)"]
+        write.values[":report_sms_id"] = self.sms_id
+        if self.url_nonce is not None:
+            clauses.append("callback_nonce = :url_nonce")
+            write.values[":url_nonce"] = self.url_nonce
+        if self.channels != frozenset(Channel):
+            write.names["#channel"] = "channel"
+            keys = []
+            for index, channel in enumerate(sorted(self.channels)):
+                keys.append(f":channel{index}")
+                write.values[keys[-1]] = channel.value
+            clause = f"#channel IN ({', '.join(keys)})"
+            if Channel.ZNS in self.channels:  # an item written before channels were recorded is a ZNS one
+                clause = f"(attribute_not_exists(#channel) OR {clause})"
+            clauses.append(clause)
+        return " AND ".join(clauses)
+
+    def refusal(self, item: Mapping[str, Any]) -> Written:
+        """Why a write under this match was refused, from the item as it stood."""
+        if self.url_nonce is not None and item.get("callback_nonce") != self.url_nonce:
+            return Written.STALE_URL
+        channel = Channel(item.get("channel", Channel.ZNS.value))
+        if item.get("sms_id", self.sms_id) != self.sms_id or channel not in self.channels:
+            return Written.MISMATCHED
+        return Written.REFUSED
 
 
 @dataclass(frozen=True)
@@ -102,6 +145,7 @@ class ClaimedMessage:
     request_id: str
     attempts: int
     token: str
+    callback_nonce: str  # what its CallbackUrl is signed with (zns_relay.callback_signing)
     retry_until: int | None = None
     valid_until: int | None = None
     uncertain_since: int | None = None
@@ -188,7 +232,9 @@ class MessageStore:
         item holds a different message (neither `fields`' fingerprint, which the claim writes, nor one of
         `earlier_fingerprints`, the same message's under an earlier key): a reused RequestId never
         takes it over.
-        `keep_fields` are set only where the item has no value yet (the first claim's retry window).
+        `keep_fields` are set only where the item has no value yet (the first claim's retry window), as
+        is the item's callback nonce (made here unless `keep_fields` names one): every attempt's
+        CallbackUrl is the same, and a later item of the same RequestId gets a new one.
         The claim carries a fresh token: if the SDK retries a write whose first try did commit, the
         retry's condition fails, and the token in the item shows the claim was ours after all.
         """
@@ -212,7 +258,8 @@ class MessageStore:
             }
         )
         write.set_fields(fields)
-        write.keep_fields(keep_fields or {})
+        kept = {"callback_nonce": new_nonce(), **(keep_fields or {})}
+        write.keep_fields(kept)
         write.await_check(request_id, check_at)
         condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"
         if fields.get("fingerprint") is not None:
@@ -234,7 +281,7 @@ class MessageStore:
             attempts = int(old["attempts"])
             return _claimed(request_id, token, old, attempts=attempts, took_over=attempts > 1)
         took_over = old.get("status") == MessageStatus.SENDING.value
-        merged = {**{key: value for key, value in (keep_fields or {}).items() if value is not None}, **old}
+        merged = {**{key: value for key, value in kept.items() if value is not None}, **old}
         return _claimed(
             request_id, token, merged, attempts=int(old.get("attempts", 0)) + 1, took_over=took_over
         )
@@ -253,6 +300,7 @@ class MessageStore:
         lease_expired_by: int | None = None,
         check_at: int | None = None,
         history: bool = True,
+        match: ReportMatch | None = None,
     ) -> Written:
         """Move a message to `target` if the state machine allows it from its current status.
 
@@ -260,7 +308,8 @@ class MessageStore:
         item has none yet; `data` is kept in the history entry (a callback's fields, say);
         `only_from` narrows the allowed sources further; `claim` makes the write its holder's alone, and
         `lease_expired_by` (epoch seconds) makes it nobody's: no claim may hold a lease at that time;
-        `check_at` keeps a non-final message in the awaiting-index (None takes it out).
+        `check_at` keeps a non-final message in the awaiting-index (None takes it out); `match` applies a
+        delivery report only to the item it belongs to.
         Writes nothing when the move is not allowed.
         """
         if not ALLOWED_SOURCES[target]:
@@ -277,6 +326,8 @@ class MessageStore:
         if lease_expired_by is not None:
             condition += " AND (attribute_not_exists(lease_until) OR lease_until < :lease_deadline)"
             write.values[":lease_deadline"] = lease_expired_by
+        if match is not None:
+            condition += f" AND {match.condition(write)}"
         write.set_fields(fields or {})
         write.keep_fields(keep_fields or {})
         write.remove("lease_until")
@@ -288,7 +339,7 @@ class MessageStore:
             write.remove("awaiting", "check_at")
         else:
             write.await_check(request_id, check_at)
-        return self._conditional(request_id, write, condition)
+        return self._conditional(request_id, write, condition, match)
 
     def create_final(
         self, request_id: str, status: MessageStatus, reason: str, fields: Mapping[str, Any] | None = None
@@ -335,10 +386,11 @@ class MessageStore:
         fields: Mapping[str, Any] | None = None,
         keep_fields: Mapping[str, Any] | None = None,
         check_at: int | None = None,
+        match: ReportMatch | None = None,
     ) -> Written:
         """Add a history entry without changing the status (an inconclusive report, say).
 
-        With `check_at`, the reconciler's next look is moved there.
+        With `check_at`, the reconciler's next look is moved there; `match` as for `transition`.
         """
         write = _Write(self._clock(), None, detail, data=data)
         condition = (
@@ -346,12 +398,14 @@ class MessageStore:
             " AND size(history) < :max_history"
         )
         write.values[":max_history"] = MAX_HISTORY_FOR_NOTES
+        if match is not None:
+            condition += f" AND {match.condition(write)}"
         write.set_fields(fields or {})
         write.keep_fields(keep_fields or {})
         if check_at is not None:
             write.sets.append("check_at = :check_at")
             write.values[":check_at"] = check_at
-        return self._conditional(request_id, write, condition)
+        return self._conditional(request_id, write, condition, match)
 
     def reschedule(self, request_id: str, check_at: int, while_in: frozenset[MessageStatus]) -> Written:
         """Move the reconciler's next look at a waiting message, writing no history."""
@@ -399,11 +453,15 @@ class MessageStore:
             return None
         return MessageRecord.model_validate(from_item(response["Item"]))
 
-    def _conditional(self, request_id: str, write: _Write, condition: str) -> Written:
+    def _conditional(
+        self, request_id: str, write: _Write, condition: str, match: ReportMatch | None = None
+    ) -> Written:
         applied, item = self._update(request_id, write, condition)
         if applied:
             return Written.APPLIED
-        return Written.REFUSED if item else Written.NO_ITEM
+        if not item:
+            return Written.NO_ITEM
+        return match.refusal(item) if match is not None else Written.REFUSED
 
     def _update(
         self, request_id: str, write: _Write, condition: str, return_values: str = "NONE"
@@ -520,6 +578,7 @@ def _claimed(
         request_id=request_id,
         attempts=attempts,
         token=token,
+        callback_nonce=item["callback_nonce"],
         retry_until=item.get("retry_until"),
         valid_until=item.get("valid_until"),
         uncertain_since=item.get("uncertain_since"),
