@@ -112,7 +112,6 @@ def build_sender(settings: SenderSettings) -> MessageSender:
     pacer = SendPacer(
         SharedRate(settings.throttle_table_name, client, ceiling=settings.esms_rate_limit),
         ceiling=settings.esms_rate_limit,
-        senders=settings.sender_max_concurrency,
     )
     return MessageSender(
         store,
