@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,14 +59,19 @@ def shared_rate(deployment: Resolver, dynamodb: Any) -> float:
     return SharedRate(deployment.ref("ThrottleTable"), dynamodb, ceiling=1000).read().rate.rate
 
 
-def simulate(senders: list[SendPacer], time: FakeTime, seconds: float) -> list[tuple[float, int]]:
-    """Every sender has a backlog: at each tick each takes every slot it has now (never waiting, so
-    that the one clock stays theirs). The sends, as (time, sender)."""
+def simulate(
+    senders: list[SendPacer], time: FakeTime, seconds: float, wants: Callable[[int], int] | None = None
+) -> list[tuple[float, int]]:
+    """At each tick each sender takes the slots it has now, up to what it `wants` (sender number ->
+    sends; default: a backlog, every slot), never waiting, so that the one clock stays theirs. The
+    sends, as (time, sender)."""
     sends = []
     for _ in range(round(seconds / STEP)):
         for number, sender in enumerate(senders):
-            while sender.turn(max_wait=0):
+            wanted = wants(number) if wants is not None else 1_000
+            while wanted > 0 and sender.turn(max_wait=0):
                 sends.append((time.now, number))
+                wanted -= 1
         time.now += STEP
     return sends
 
@@ -128,6 +134,27 @@ def test_five_environments_sending_at_once_never_exceed_the_rate_in_any_second_a
     assert [sender.share for sender in senders] == [6] * 5
     # with a lease write about once a second per environment, not one a send
     assert writes["UpdateItem"] <= DEFAULT_SENDERS * 20 * 1.5 < len(sends) / 3
+
+
+def test_environments_starting_and_stopping_at_random_never_exceed_the_rate_in_any_second(
+    deployment: Resolver, dynamodb: Any, time: FakeTime
+) -> None:
+    # Given the template's MaxConcurrency environments whose batches come and go at random
+    rng = random.Random(18)
+    senders = [pacer(deployment, dynamodb, time, ceiling=DEFAULT_RATE) for _ in range(DEFAULT_SENDERS)]
+    busy = [False] * DEFAULT_SENDERS
+
+    def wants(number: int) -> int:
+        if rng.random() < 0.02:  # about every three seconds, a sender starts or stops
+            busy[number] = not busy[number]
+        return rng.randint(0, 10) if busy[number] else 0
+
+    # When they send for a minute
+    sends = simulate(senders, time, seconds=60, wants=wants)
+
+    # Then they never sent more than the rate in any one-second window, and every one of them sent
+    assert most_in_one_second([at for at, _ in sends]) <= DEFAULT_RATE
+    assert set(Counter(number for _, number in sends)) == set(range(DEFAULT_SENDERS))
 
 
 def test_an_environment_that_joins_gets_its_share_as_the_other_gives_it_up(
