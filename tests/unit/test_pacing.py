@@ -17,6 +17,7 @@ from zns_relay.store.throttle import SharedRate
 
 DEFAULT_RATE = float(Template().parameter_defaults()["EsmsRateLimit"])  # 30
 DEFAULT_SENDERS = int(Template().parameter_defaults()["MaxConcurrency"])  # 5
+BATCH = int(Template().function("SenderFunction").environment["SEND_CONCURRENCY"])  # 10
 STEP = 1 / 16  # the simulations' tick: exact in binary, so that window edges compare exactly
 
 
@@ -52,7 +53,7 @@ def lease_writes(dynamodb: Any) -> Counter[str]:
 
 def pacer(deployment: Resolver, dynamodb: Any, time: FakeTime, ceiling: float = 20) -> SendPacer:
     shared = SharedRate(deployment.ref("ThrottleTable"), dynamodb, ceiling=ceiling)
-    return SendPacer(shared, ceiling=ceiling, clock=time, sleep=time.sleep)
+    return SendPacer(shared, ceiling=ceiling, burst=BATCH, clock=time, sleep=time.sleep)
 
 
 def shared_rate(deployment: Resolver, dynamodb: Any) -> float:
@@ -96,10 +97,9 @@ def test_an_environment_alone_sends_a_batch_of_ten_at_once_at_the_defaults(
     # When a batch of ten asks for its slots, none willing to wait
     slots = [sender.turn(max_wait=0) for _ in range(10)]
 
-    # Then all ten have one at once: the whole rate is this environment's
+    # Then all ten have one at once
     assert all(slots)
     assert not any(time.sleeps)
-    assert sender.share == DEFAULT_RATE
 
 
 def test_an_environment_alone_sends_the_whole_rate_in_any_second_and_no_more(
@@ -109,10 +109,12 @@ def test_an_environment_alone_sends_the_whole_rate_in_any_second_and_no_more(
 
     sends = simulate([sender], time, seconds=10)
 
+    # Then it sent a batch at once, then asked for more as it used all it held, up to the whole rate
     times = [at for at, _ in sends]
-    assert times[:30] == [times[0]] * 30  # a second's worth at once
-    assert most_in_one_second(times) == 30
-    assert len(sends) == 300  # and the rate held: 30 a second for 10 seconds
+    assert times[:BATCH] == [times[0]] * BATCH
+    assert most_in_one_second(times) == DEFAULT_RATE
+    assert sender.share == DEFAULT_RATE
+    assert len([at for at in times if at >= time.now - 5]) == DEFAULT_RATE * 5  # the rate held
 
 
 def test_five_environments_sending_at_once_never_exceed_the_rate_in_any_second_and_share_it(
@@ -162,17 +164,32 @@ def test_an_environment_that_joins_gets_its_share_as_the_other_gives_it_up(
 ) -> None:
     # Given one environment sending at the whole rate
     first, second = (pacer(deployment, dynamodb, time, ceiling=DEFAULT_RATE) for _ in range(2))
-    simulate([first], time, seconds=2)
+    simulate([first], time, seconds=4)
     assert first.share == 30
 
     # When a second one starts sending
-    sends = simulate([first, second], time, seconds=5)
+    sends = simulate([first, second], time, seconds=8)
 
     # Then within a few seconds each holds half, and together they never sent more than the rate
     assert (first.share, second.share) == (15, 15)
     assert most_in_one_second([at for at, _ in sends]) <= DEFAULT_RATE
     second_sends = [at for at, number in sends if number == 1]
     assert second_sends and second_sends[0] - sends[0][0] <= 3.5  # its first send waited at most this
+
+
+def test_an_environment_that_sent_one_batch_leaves_the_rest_of_the_rate_to_another_at_once(
+    deployment: Resolver, dynamodb: Any, time: FakeTime
+) -> None:
+    # Given one environment that just sent a batch (the rate at the defaults is three batches a second)
+    first, second = (pacer(deployment, dynamodb, time, ceiling=DEFAULT_RATE) for _ in range(2))
+    assert all(first.turn(max_wait=0) for _ in range(BATCH))
+
+    # When another environment gets a batch
+    slots = [second.turn(max_wait=0) for _ in range(BATCH)]
+
+    # Then it sends it at once too
+    assert all(slots)
+    assert not any(time.sleeps)
 
 
 def test_an_environment_that_stopped_sending_gives_its_share_back_within_seconds(
@@ -224,12 +241,12 @@ def test_the_shares_follow_a_lowered_rate_at_the_next_turn(
 ) -> None:
     sender = pacer(deployment, dynamodb, time)
     sender.turn(max_wait=0)
-    assert sender.share == 20
+    assert sender.share == BATCH
 
     sender.throttled()
     sender.turn(max_wait=0)
 
-    assert sender.share == 14
+    assert sender.share == 10  # 14 a second in all, then fewer units to divide
 
 
 def test_the_rate_comes_back_a_step_at_a_time_while_esms_stops_throttling(

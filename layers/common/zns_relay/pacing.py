@@ -7,14 +7,13 @@ without 160 raise it again (additively, up to the ceiling).
 
 The rate is shared by the execution environments that are sending, not by all that could be: beside
 the rate, each keeps a lease, its share of the rate, renewed about once a second while it sends (a
-write per renewal, never per send) and lapsing soon after it stops. An environment alone holds the
-whole rate, so a batch's records go out at once; one that joins others gets its share as they give
-theirs up. Lease writes are conditional on the leases they were planned on, and a share given up still
-counts until the lease that held it ends, so together the environments never send more than the rate
-in any one-second window. Each keeps to its share with a sliding one-second window: up to its share at
-once, then as the window frees. This is fixed-window quota leasing (a lease per client in one shared
-item, as the DynamoDB and Redis rate limiters that hand out per-instance quotas do), made exact for
-sliding windows by counting a released share until its last send's window has passed.
+write per renewal, never per send) and lapsing soon after it stops. The rate is divided max-min fairly
+by what each wants: a batch's worth at first, twice its share once that falls short. So an environment
+alone sends a batch at once and soon holds the whole rate, and one that joins gets what the others
+leave at once, the rest of its part as they give theirs up. Lease writes are conditional on the leases
+they were planned on, and a share given up still counts until the lease that held it ends, so together
+the environments never send more than the rate in any one-second window. Each keeps to its share with
+a sliding one-second window: up to its share at once, then as the window frees.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -53,12 +52,14 @@ class SendPacer:
         shared: SharedRate,
         *,
         ceiling: float,
+        burst: int,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         name: str | None = None,
     ) -> None:
         self._shared = shared
         self._ceiling = ceiling
+        self._burst = max(1, burst)
         self._clock = clock
         self._sleep = sleep
         self._name = name or uuid.uuid4().hex[:12]  # this environment's lease
@@ -68,6 +69,7 @@ class SendPacer:
         self._renew_at = float("-inf")
         self._renewing = False
         self._sent: deque[float] = deque()  # this environment's sends (and slots taken) of the last second
+        self._short = False  # a send had to wait for its slot since the last renewal
 
     @property
     def rate(self) -> float:
@@ -87,6 +89,7 @@ class SendPacer:
             with self._lock:
                 now = self._clock()
                 slot = self._slot(now)
+                self._short = self._short or slot is None or slot > now
                 if slot is not None and slot <= deadline:
                     self._sent.append(slot)
                     break
@@ -161,15 +164,20 @@ class SendPacer:
             with self._lock:
                 if seen.rate.changed_at >= self._state.changed_at:
                     self._state = seen.rate
-            lease, target = self._plan(seen, now)
+                short = self._short
+            # What it could use: a batch's sends at once, and twice its share once that fell short, so
+            # that a sender that uses all it holds soon has its fair part.
+            held = self._lease.share
+            lease, target = self._plan(seen, now, want=max(self._burst, 2 * held if short else held))
             current = seen.leases.get(self._name)
-            unchanged = current is not None and current.share == lease.share
+            unchanged = current is not None and (current.share, current.want) == (lease.share, lease.want)
             if unchanged and current is not None and current.until - now > LEASE_SECONDS - RENEW_SECONDS:
                 lease = current  # nothing to write yet
             elif not self._shared.lease(seen, {**self._others(seen, now), self._name: lease}):
                 continue
             with self._lock:
                 self._lease = lease
+                self._short = self._short and not short
                 every = LOOK_AGAIN_SECONDS if lease.share < target else RENEW_SECONDS
                 # No later than a second after the lease was written: half a second of it is left.
                 self._renew_at = min(now + every, lease.until - LEASE_SECONDS + RENEW_SECONDS)
@@ -180,14 +188,15 @@ class SendPacer:
         leases = seen.leases.items()
         return {name: lease for name, lease in leases if name != self._name and not lease.dead(now)}
 
-    def _plan(self, seen: SharedState, now: float) -> tuple[Lease, int]:
-        """This environment's next lease, and the share it is due: the rate over the environments
-        sending (or waiting to), taken from what the others' leases leave, given up when due."""
+    def _plan(self, seen: SharedState, now: float, want: int) -> tuple[Lease, int]:
+        """This environment's next lease, and the share it is due: its fair part of the rate among
+        the environments sending (or waiting to), taken from what the others' leases leave, given up
+        when due."""
         others = self._others(seen, now)
-        senders = sorted([name for name, lease in others.items() if lease.live(now)] + [self._name])
+        wants = {name: lease.want for name, lease in others.items() if lease.live(now)}
+        wants[self._name] = want
         units = max(1, math.floor(self._state.rate))
-        rank = (senders.index(self._name) + int(now // ROTATE_SECONDS)) % len(senders)
-        target = units // len(senders) + (1 if rank < units % len(senders) else 0)
+        target = fair_shares(wants, units, turn=int(now // ROTATE_SECONDS))[self._name]
         old = seen.leases.get(self._name, Lease(0, 0.0))
         held = old.share if old.live(now) else 0
         if target < held:
@@ -203,7 +212,7 @@ class SendPacer:
         ]
         was = max((part for part, _ in beyond), default=0)
         was_until = max((until for _, until in beyond), default=0.0)
-        return Lease(share, _rounded(now + LEASE_SECONDS), was, was_until), target
+        return Lease(share, _rounded(now + LEASE_SECONDS), was, was_until, want), target
 
     def _set(self, seen: RateState, rate: float) -> None:
         """Call with the lock held."""
@@ -214,6 +223,20 @@ class SendPacer:
             logger.warning("could not change the shared send rate", extra={"error": type(error).__name__})
             self._state = RateState(rate, self._clock())
         self._renew_at = min(self._renew_at, self._clock())  # the shares follow the rate at the next turn
+
+
+def fair_shares(wants: Mapping[str, int], units: int, turn: int) -> dict[str, int]:
+    """Max-min fair: `units` divided so that no sender gets more than it wants and none that wants
+    more gets less than another. The remainder of an uneven division goes to other senders each `turn`."""
+    names = sorted(wants)
+    start = turn % len(names)
+    order = sorted(names[start:] + names[:start], key=lambda name: wants[name])  # ties stay rotated
+    shares = {}
+    left = units
+    for index, name in enumerate(order):
+        shares[name] = min(wants[name], left // (len(order) - index))
+        left -= shares[name]
+    return shares
 
 
 def _rounded(seconds: float) -> float:

@@ -37,6 +37,7 @@ class Lease:
     until: float  # epoch seconds; the environment renews the lease while it sends
     was: int = 0
     was_until: float = 0.0
+    want: int = 0  # what it could use: the shares are divided by what each wants
 
     def committed(self, now: float) -> int:
         """What this lease takes of the rate at `now` (never more later, unless renewed)."""
@@ -127,6 +128,7 @@ def _attributes(lease: Lease) -> dict[str, AttributeValueTypeDef]:
         "until": {"N": f"{lease.until:.3f}"},
         "was": {"N": str(lease.was)},
         "was_until": {"N": f"{lease.was_until:.3f}"},
+        "want": {"N": str(lease.want)},
     }
 
 
@@ -134,4 +136,10 @@ def _lease(attributes: Mapping[str, AttributeValueTypeDef]) -> Lease:
     def number(name: str) -> str:
         return str(attributes[name]["N"])
 
-    return Lease(int(number("share")), float(number("until")), int(number("was")), float(number("was_until")))
+    return Lease(
+        int(number("share")),
+        float(number("until")),
+        int(number("was")),
+        float(number("was_until")),
+        int(number("want")),
+    )
