@@ -162,7 +162,8 @@ def load(functions: dict[str, Any]) -> dict[str, Loaded]:
 
 def batches(spec: dict[str, Any]) -> dict[str, Any]:
     """Load each function of the spec, warm each up, then run their batches in turn (one of each,
-    again and again), so that whatever else the machine does meanwhile touches them alike."""
+    again and again), so that whatever else the machine does meanwhile touches them alike. A function
+    may take its batch as `invocations` events of `batch_size` records each, one after another."""
     calls: defaultdict[str, Counter[str]] = defaultdict(Counter)  # "": the calls no batch made (init)
     current = [""]
     boto3.setup_default_session()
@@ -175,7 +176,10 @@ def batches(spec: dict[str, Any]) -> dict[str, Any]:
     if profiler is not None:
         for function in loaded.values():
             _one_thread(function.module)
-    batch_size = spec.get("batch_size", BATCH_SIZE)
+    shapes = {label: spec["functions"][label] for label in loaded}
+    default_size = spec.get("batch_size", BATCH_SIZE)
+    sizes = {label: shape.get("batch_size", default_size) for label, shape in shapes.items()}
+    invocations = {label: shape.get("invocations", 1) for label, shape in shapes.items()}
     sinks = {label: CountingSink() for label in loaded}
     measured: dict[str, list[dict[str, float]]] = {label: [] for label in loaded}
     for number in range(spec["warmup"] + spec["batches"]):
@@ -184,32 +188,32 @@ def batches(spec: dict[str, Any]) -> dict[str, Any]:
                 calls[label].clear()
                 sinks[label].chars = 0
         for label, function in loaded.items():
-            event = sqs_batch(spec["queue_arn"], batch_size)
+            events = [sqs_batch(spec["queue_arn"], sizes[label]) for _ in range(invocations[label])]
             current[0] = label
             counted = number >= spec["warmup"]
             with output_to(sinks[label]):
                 if profiler is not None and counted:
                     profiler.enable()
                 wall, cpu = time.perf_counter(), time.process_time()
-                response = function.handler(event, context_for(function.definition))
+                responses = [function.handler(event, context_for(function.definition)) for event in events]
                 batch = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
                 if profiler is not None:
                     profiler.disable()
-            if response.get("batchItemFailures"):
-                raise RuntimeError(f"a batch of {label} failed: {response}")
+            if any(response.get("batchItemFailures") for response in responses):
+                raise RuntimeError(f"a batch of {label} failed: {responses}")
             if counted:
                 measured[label].append(batch)
-    messages = spec["batches"] * batch_size
+    messages = {label: spec["batches"] * sizes[label] * invocations[label] for label in loaded}
     return {
         label: {
             "init": function.init,
             "batches": measured[label],
             "log_bytes": sinks[label].chars,
             "calls": dict(calls[label]),
-            "messages": messages,
-            "batch_size": batch_size,
+            "messages": messages[label],
+            "batch_size": sizes[label],
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "profile": profiler.summary(messages) if profiler is not None else None,
+            "profile": profiler.summary(messages[label]) if profiler is not None else None,
         }
         for label, function in loaded.items()
     }

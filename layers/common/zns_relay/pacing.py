@@ -64,6 +64,7 @@ class SendPacer:
         self._sleep = sleep
         self._name = name or uuid.uuid4().hex[:12]  # this environment's lease
         self._lock = threading.Lock()
+        self._renewed = threading.Condition(self._lock)
         self._state = RateState(ceiling, 0.0)
         self._lease = Lease(0, 0.0)
         self._renew_at = float("-inf")
@@ -89,10 +90,14 @@ class SendPacer:
             with self._lock:
                 now = self._clock()
                 slot = self._slot(now)
-                self._short = self._short or slot is None or slot > now
                 if slot is not None and slot <= deadline:
                     self._sent.append(slot)
+                    self._short = self._short or slot > now
                     break
+                if self._renewing:  # another thread is renewing the lease: its answer may be a slot
+                    self._renewed.wait(LOOK_AGAIN_SECONDS)
+                    continue
+                self._short = True
                 # No slot in time on this lease: the next renewal may bring a larger share.
                 look_again = self._renew_at if self._renew_at > now else now + LOOK_AGAIN_SECONDS
             if look_again > deadline:
@@ -156,6 +161,7 @@ class SendPacer:
         finally:
             with self._lock:
                 self._renewing = False
+                self._renewed.notify_all()
 
     def _renew(self) -> None:
         for _ in range(WRITE_ATTEMPTS):
