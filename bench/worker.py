@@ -20,6 +20,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from contextlib import AbstractContextManager, nullcontext
@@ -279,6 +280,29 @@ def happy_path(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def account_rate(spec: dict[str, Any]) -> dict[str, Any]:
+    """`environments` execution environments of the spec's one function, each invoking batches back to
+    back from a thread of its own for `seconds` (a backlog that keeps them all busy)."""
+    boto3.setup_default_session()
+    environments = [load(spec["functions"])["sender"] for _ in range(spec["environments"])]
+    deadline = time.monotonic() + spec["seconds"]
+    back_to_queue = []
+
+    def invoke_until_deadline(function: Loaded) -> None:
+        while time.monotonic() < deadline:
+            event = sqs_batch(spec["queue_arn"])
+            response = function.handler(event, context_for(function.definition))
+            back_to_queue.append(len(response.get("batchItemFailures", [])))
+
+    threads = [threading.Thread(target=invoke_until_deadline, args=(function,)) for function in environments]
+    with output_to(CountingSink()):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return {"invocations": len(back_to_queue), "back_to_queue": sum(back_to_queue)}
+
+
 def _one_thread(module: Any) -> None:
     """Handle a batch's records one after another in the main thread (where the profiler looks)."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType  # noqa: PLC0415
@@ -295,7 +319,7 @@ class _InThread:
         return map(function, items)
 
 
-MODES = {"batches": batches, "happy_path": happy_path}
+MODES = {"batches": batches, "happy_path": happy_path, "account_rate": account_rate}
 
 if __name__ == "__main__":
     spec_path, result_path = sys.argv[1:3]
