@@ -27,8 +27,10 @@ from local.template import PSEUDO_PARAMETERS, Resolver, Template
 ROOT = Path(__file__).resolve().parent.parent
 Function = tuple[str, Mapping[str, str]]  # a function's name (bench/functions.py) and its overrides
 # As the local stack runs the functions: no X-Ray daemon; a send rate far above what a benchmark
-# sends, so that what is measured is the function, not the pacing under an account's TPS limit.
+# sends, so that what is measured is the function, not the pacing under an account's TPS limit (the
+# benches of the pacing itself set AT_DEFAULTS back).
 BENCH_OVERRIDES = {"POWERTOOLS_TRACE_DISABLED": "true", "ESMS_RATE_LIMIT": "1000"}
+AT_DEFAULTS = {"ESMS_RATE_LIMIT": Template().parameter_defaults()["EsmsRateLimit"]}
 
 
 @dataclass
@@ -75,13 +77,24 @@ class Backends:
             ),
         }
 
-    def run_worker(self, mode: str, functions: Mapping[str, Function], **options: Any) -> dict[str, Any]:
+    def run_worker(
+        self,
+        mode: str,
+        functions: Mapping[str, Function],
+        shapes: Mapping[str, Mapping[str, int]] | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
         """Run `functions` (label: (name, environment overrides)) in one fresh worker process
-        (bench/worker.py, `mode`: "batches" or "happy_path"); its measurements."""
+        (bench/worker.py, `mode`: "batches", "happy_path" or "account_rate"), some labels' events
+        shaped by `shapes` (label: {"batch_size": n, "invocations": n}); its measurements."""
         spec = {
             "mode": mode,
             "functions": {
-                label: {"name": name, "environment": self.environment(name, overrides)}
+                label: {
+                    "name": name,
+                    "environment": self.environment(name, overrides),
+                    **(shapes or {}).get(label, {}),
+                }
                 for label, (name, overrides) in functions.items()
             },
             "queue_arn": self.queue_arn,

@@ -20,6 +20,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from contextlib import AbstractContextManager, nullcontext
@@ -162,7 +163,8 @@ def load(functions: dict[str, Any]) -> dict[str, Loaded]:
 
 def batches(spec: dict[str, Any]) -> dict[str, Any]:
     """Load each function of the spec, warm each up, then run their batches in turn (one of each,
-    again and again), so that whatever else the machine does meanwhile touches them alike."""
+    again and again), so that whatever else the machine does meanwhile touches them alike. A function
+    may take its batch as `invocations` events of `batch_size` records each, one after another."""
     calls: defaultdict[str, Counter[str]] = defaultdict(Counter)  # "": the calls no batch made (init)
     current = [""]
     boto3.setup_default_session()
@@ -175,7 +177,10 @@ def batches(spec: dict[str, Any]) -> dict[str, Any]:
     if profiler is not None:
         for function in loaded.values():
             _one_thread(function.module)
-    batch_size = spec.get("batch_size", BATCH_SIZE)
+    shapes = {label: spec["functions"][label] for label in loaded}
+    default_size = spec.get("batch_size", BATCH_SIZE)
+    sizes = {label: shape.get("batch_size", default_size) for label, shape in shapes.items()}
+    invocations = {label: shape.get("invocations", 1) for label, shape in shapes.items()}
     sinks = {label: CountingSink() for label in loaded}
     measured: dict[str, list[dict[str, float]]] = {label: [] for label in loaded}
     for number in range(spec["warmup"] + spec["batches"]):
@@ -184,32 +189,32 @@ def batches(spec: dict[str, Any]) -> dict[str, Any]:
                 calls[label].clear()
                 sinks[label].chars = 0
         for label, function in loaded.items():
-            event = sqs_batch(spec["queue_arn"], batch_size)
+            events = [sqs_batch(spec["queue_arn"], sizes[label]) for _ in range(invocations[label])]
             current[0] = label
             counted = number >= spec["warmup"]
             with output_to(sinks[label]):
                 if profiler is not None and counted:
                     profiler.enable()
                 wall, cpu = time.perf_counter(), time.process_time()
-                response = function.handler(event, context_for(function.definition))
+                responses = [function.handler(event, context_for(function.definition)) for event in events]
                 batch = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
                 if profiler is not None:
                     profiler.disable()
-            if response.get("batchItemFailures"):
-                raise RuntimeError(f"a batch of {label} failed: {response}")
+            if any(response.get("batchItemFailures") for response in responses):
+                raise RuntimeError(f"a batch of {label} failed: {responses}")
             if counted:
                 measured[label].append(batch)
-    messages = spec["batches"] * batch_size
+    messages = {label: spec["batches"] * sizes[label] * invocations[label] for label in loaded}
     return {
         label: {
             "init": function.init,
             "batches": measured[label],
             "log_bytes": sinks[label].chars,
             "calls": dict(calls[label]),
-            "messages": messages,
-            "batch_size": batch_size,
+            "messages": messages[label],
+            "batch_size": sizes[label],
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "profile": profiler.summary(messages) if profiler is not None else None,
+            "profile": profiler.summary(messages[label]) if profiler is not None else None,
         }
         for label, function in loaded.items()
     }
@@ -274,6 +279,29 @@ def happy_path(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def account_rate(spec: dict[str, Any]) -> dict[str, Any]:
+    """`environments` execution environments of the spec's one function, each invoking batches back to
+    back from a thread of its own for `seconds` (a backlog that keeps them all busy)."""
+    boto3.setup_default_session()
+    environments = [load(spec["functions"])["sender"] for _ in range(spec["environments"])]
+    deadline = time.monotonic() + spec["seconds"]
+    back_to_queue = []
+
+    def invoke_until_deadline(function: Loaded) -> None:
+        while time.monotonic() < deadline:
+            event = sqs_batch(spec["queue_arn"])
+            response = function.handler(event, context_for(function.definition))
+            back_to_queue.append(len(response.get("batchItemFailures", [])))
+
+    threads = [threading.Thread(target=invoke_until_deadline, args=(function,)) for function in environments]
+    with output_to(CountingSink()):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return {"invocations": len(back_to_queue), "back_to_queue": sum(back_to_queue)}
+
+
 def _one_thread(module: Any) -> None:
     """Handle a batch's records one after another in the main thread (where the profiler looks)."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType  # noqa: PLC0415
@@ -290,7 +318,7 @@ class _InThread:
         return map(function, items)
 
 
-MODES = {"batches": batches, "happy_path": happy_path}
+MODES = {"batches": batches, "happy_path": happy_path, "account_rate": account_rate}
 
 if __name__ == "__main__":
     spec_path, result_path = sys.argv[1:3]

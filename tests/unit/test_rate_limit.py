@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from zns_relay.rate_limit import RateLimiter, TokenBucket
+from zns_relay.rate_limit import RateLimiter
 
 
 class FakeClock:
@@ -54,29 +54,3 @@ def test_a_caller_that_is_slower_than_the_limit_never_waits() -> None:
 def test_a_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(0)
-
-
-def test_a_token_bucket_bursts_its_capacity_then_holds_its_rate() -> None:
-    clock = FakeClock(100.0)
-    bucket = TokenBucket(4, capacity=8, clock=clock, sleep=clock.sleep)
-
-    times = []
-    for _ in range(24):
-        assert bucket.try_acquire(max_wait=60)
-        times.append(clock.now)
-
-    assert times[:8] == [100.0] * 8  # the burst
-    assert times[-1] == pytest.approx(104.0)  # then 16 more at 4 a second
-    assert bucket.try_acquire(max_wait=0.1) is False
-
-
-def test_a_token_bucket_refills_while_idle_but_never_past_its_capacity() -> None:
-    clock = FakeClock(0.0)
-    bucket = TokenBucket(2, capacity=3, clock=clock, sleep=clock.sleep)
-    for _ in range(3):
-        bucket.try_acquire(max_wait=0)
-    clock.now += 100  # a long idle spell
-
-    taken = sum(bucket.try_acquire(max_wait=0) for _ in range(10))
-
-    assert taken == 3

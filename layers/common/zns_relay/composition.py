@@ -124,7 +124,7 @@ def build_sender(settings: SenderSettings) -> MessageSender:
     pacer = SendPacer(
         SharedRate(settings.throttle_table_name, client, ceiling=settings.esms_rate_limit),
         ceiling=settings.esms_rate_limit,
-        senders=settings.sender_max_concurrency,
+        burst=settings.send_concurrency,
     )
     return MessageSender(
         store,

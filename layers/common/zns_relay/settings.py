@@ -105,7 +105,8 @@ class SenderSettings(_EsmsSettings):
     # The most sends a second to eSMS across all senders (the account's TPS limit): the shared rate's
     # ceiling; eSMS's 160 answers lower the rate below it.
     esms_rate_limit: Annotated[float, Field(alias="ESMS_RATE_LIMIT", gt=0)] = 30.0
-    # How many sender invocations may run at once (SQS MaximumConcurrency): each paces at its share.
+    # How many sender invocations may run at once (SQS MaximumConcurrency): the records a throttled one
+    # may wait behind (the pacing shares the rate among the environments actually sending).
     sender_max_concurrency: Annotated[int, Field(alias="SENDER_MAX_CONCURRENCY", ge=1)] = 5
     default_oa_id: Annotated[str, Field(alias="DEFAULT_OA_ID")] = ""
     sandbox_default: Annotated[bool, Field(alias="SANDBOX")] = False
