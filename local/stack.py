@@ -49,16 +49,16 @@ LOCAL_FUNCTION_OVERRIDES = {
     "RETRY_BASE_SECONDS": "1",
     "RETRY_MAX_SECONDS": "3",
     "ESMS_READ_TIMEOUT_SECONDS": "2",
-    # 2 min (12 h deployed): a record whose sender was killed comes back (visibility, 30 s) and is
-    # sent well inside it, on a busy machine too.
-    "RETRY_WINDOW_HOURS": "0.0333333",
+    # 5 min (12 h deployed, 1 h at least): ten visibility timeouts, as deployed at its shortest, so that
+    # a message whose sender is killed, even again and again, is back and sent inside it.
+    "RETRY_WINDOW_HOURS": "0.0833333",
     "RECONCILE_AFTER_MINUTES": "0.05",  # 3 s
     "RECHECK_MINUTES": "0.05",  # 3 s
     "ABANDON_AFTER_MINUTES": "0.75",  # 45 s (30 min deployed): longer than the visibility timeout
     "UNKNOWN_AFTER_HOURS": "0.01",  # 36 s
-    # eSMS's 7-day memory of a message's status: 3 min, past the window and the abandon delay, as
+    # eSMS's 7-day memory of a message's status: 6 min, past the window and the abandon delay, as
     # deployed (7 days against 23 hours at most).
-    "UNKNOWN_CAP_HOURS": "0.05",
+    "UNKNOWN_CAP_HOURS": "0.1",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 # The template's timeouts, scaled with the waits above: a sender invocation of 20 s (60 s deployed),

@@ -123,6 +123,14 @@ RELATIONS = (
         ),
     ),
     Relation(
+        "the retry window lasts at least ten visibility timeouts",
+        "a message whose sender is killed again and again (a killed invocation's whole batch comes back"
+        " together, and may meet another crash) is still sent inside its window (deployed: an hour at"
+        " least, against six minutes)",
+        lambda t: t.retry_window >= 10 * t.longest_visibility,
+        lambda t: f"window {t.retry_window} s, visibility {t.longest_visibility} s",
+    ),
+    Relation(
         "the retry window ends within eSMS's 24-hour memory of a RequestId",
         "eSMS's 124 answer to a repeated RequestId is what makes every retry safe",
         lambda t: t.retry_window < DUPLICATE_MEMORY_SECONDS,

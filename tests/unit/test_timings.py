@@ -84,6 +84,7 @@ def test_the_old_local_set_is_refused_naming_the_relations_it_breaks() -> None:
     assert [failure.split(" (")[0] for failure in found] == [
         "the abandon delay exceeds the queues' visibility timeout",
         "a killed attempt comes back, and is retried, inside its retry window",
+        "the retry window lasts at least ten visibility timeouts",
     ]
     assert "abandon 6 s, visibility {'SendQueue': 360, 'FallbackQueue': 360} s" in found[0]
 
