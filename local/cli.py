@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from local.stack import STATE_DIR, LocalStack, StackInfo
+from local.timings import BrokenTimings
 from zns_relay_cli.app import main as cli_main
 from zns_relay_cli.local_state import StackAlreadyRunning, hold
 
@@ -55,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parsed = parser.parse_args(arguments)
     handlers = {"up": _up, "demo": _demo, "soak": _soak}
-    return handlers[parsed.command](parsed)
+    try:
+        return handlers[parsed.command](parsed)
+    except BrokenTimings as refusal:
+        print(f"error: the stack's {refusal}\nnot started", file=sys.stderr)
+        return 2
 
 
 def _up(arguments: argparse.Namespace) -> int:

@@ -184,6 +184,9 @@ class _CrashHooks:
         # RequestIds whose eSMS POST ended here (answered or not) and whose next write is the result's.
         self._sent: set[str] = set()
         self._posting = threading.local()  # the RequestId of the POST this thread is making
+        # One crash per process: of two threads reaching armed points at once, the second waits, and
+        # dies with the process before it takes a shot (a shot taken is always recorded and fired).
+        self._dying = threading.Lock()
 
     def install(self) -> None:
         import boto3  # noqa: PLC0415 - only environments with a crash plan load these here
@@ -234,9 +237,10 @@ class _CrashHooks:
                 self._crash_if(CrashPoint.AFTER_ANSWER, request_id)
             raise
         self._post_ended(request_id)
-        if self._plan.claim(CrashPoint.AFTER_ANSWER, request_id):
-            _ = response.content  # the whole answer is in
-            self._die(CrashPoint.AFTER_ANSWER, request_id)
+        with self._dying:
+            if self._plan.claim(CrashPoint.AFTER_ANSWER, request_id):
+                _ = response.content  # the whole answer is in
+                self._die(CrashPoint.AFTER_ANSWER, request_id)
         return response
 
     def _post_ended(self, request_id: str) -> None:
@@ -296,8 +300,9 @@ class _CrashHooks:
             self._crash_if(CrashPoint.AFTER_FALLBACK_QUEUED, request_id)
 
     def _crash_if(self, point: CrashPoint, request_id: str) -> None:
-        if self._plan.claim(point, request_id):
-            self._die(point, request_id)
+        with self._dying:
+            if self._plan.claim(point, request_id):
+                self._die(point, request_id)
 
     def _die(self, point: CrashPoint, request_id: str) -> None:
         """Record the crash, say so in the log, and go as an OOM kill does: SIGKILL, nothing cleaned up."""

@@ -6,9 +6,9 @@ connections), eSMS's TPS limit sits below the offered rate, eSMS is down (every 
 in the middle, 5% of messages are published twice (half of those at the same moment), a share of
 invocations is killed at every crash point of a send, and callbacks come twice, out of order, early,
 or never. Half the messages to numbers with no Zalo account or an inactive user ask for an SMS
-fallback, which must go out exactly once for each that ends FAILED. The stack runs with the template's
-timeouts scaled down (the sender's timeout, the queues' visibility) and a retry window longer than the
-outage.
+fallback, which must go out exactly once for each that ends FAILED. The stack runs with the local
+stack's scaled timeouts (local/stack.py: the sender's, the queues' visibility), a retry window longer
+than the outage, and the relations between them that local/timings.py checks.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TextIO
 
 from local.crashes import CrashPoint
@@ -28,12 +29,6 @@ from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES
 
 FAILED_OUTCOMES = {"failed_108", "failed_114", "failed_118", "failed_1001", "failed"}  # ZNS's, SMS's
-# The template's timeouts, scaled down so that a killed sender's message comes back in seconds.
-SOAK_RESOURCES = {
-    "SenderFunction": {"Timeout": 20},
-    "SendQueue": {"VisibilityTimeout": 10},
-    "FallbackQueue": {"VisibilityTimeout": 10},
-}
 FALLBACK = {"Content": "Ma OTP cua ban la {otp}", "Brandname": "Baotrixemay"}
 
 
@@ -70,13 +65,22 @@ class SoakPlan:
             callback_loss_rate=0.1,
         )
 
+    @property
+    def retry_window_seconds(self) -> float:
+        """Well past the outage (deployed: hours against an outage of minutes)."""
+        return self.outage_seconds * 3 + 300
+
     def function_overrides(self) -> dict[str, str]:
-        """A retry window well past the outage, and UNKNOWN only after it (deployed, an outage of minutes
-        against 72 hours)."""
-        window_hours = (self.outage_seconds * 3 + 300) / 3600
+        """The retry window, and UNKNOWN only after the outage (deployed, 72 hours against minutes). The
+        longest retry delay is 10 s (15 min deployed), so that a window failing on every receive stays
+        within the queue's maxReceiveCount, as deployed. The UNKNOWN cap (eSMS's 7-day memory) lies past
+        the window and the deadline, as deployed: only eSMS's word ends a message UNKNOWN here."""
+        cap = self.retry_window_seconds + self.unknown_after_seconds
         return {
-            "RETRY_WINDOW_HOURS": f"{window_hours:.4f}",
-            "UNKNOWN_AFTER_HOURS": f"{self.unknown_after_seconds / 3600:.4f}",
+            "RETRY_WINDOW_HOURS": f"{self.retry_window_seconds / 3600:.6f}",
+            "RETRY_MAX_SECONDS": "10",
+            "UNKNOWN_AFTER_HOURS": f"{self.unknown_after_seconds / 3600:.6f}",
+            "UNKNOWN_CAP_HOURS": f"{cap / 3600:.6f}",
             "ESMS_RATE_LIMIT": f"{self.tps_limit * 2:g}",
         }
 
@@ -91,6 +95,8 @@ class SoakResult:
     # RequestId -> the simulator's delivery outcome, for those it accepted (both channels)
     outcomes: dict[str, str]
     sends: int
+    send_times: list[datetime]  # when eSMS received each send request (ZNS and SMS)
+    tps_limit: float
     throttled: int
     dlq_depth: int
     crashes: int
@@ -282,10 +288,11 @@ def _result(
     info = stack.info
     statuses = info.statuses()
     sends = stack.simulator.requests("zns_send")
+    every_send = sends + stack.simulator.requests("sms_send")
     ours = request_ids | set(fallbacks.values())
     outcomes = {
         str(record["request_id"]): str(record["outcome"])
-        for record in sends + stack.simulator.requests("sms_send")
+        for record in every_send
         if record.get("outcome") and record.get("request_id") in ours
     }
     dlq = info.client("sqs").get_queue_attributes(
@@ -303,6 +310,8 @@ def _result(
         accepted_by_esms=stack.simulator.accepted_count_by_request_id(),
         outcomes=outcomes,
         sends=len(sends),
+        send_times=sorted(datetime.fromisoformat(record["received_at"]) for record in every_send),
+        tps_limit=stack.simulator.config.tps_limit or 0.0,
         throttled=sum(1 for record in sends if record.get("code_result") == "160"),
         dlq_depth=int(dlq["Attributes"]["ApproximateNumberOfMessages"]),
         crashes=len(stack.crashes.fired()),
@@ -334,6 +343,7 @@ def report(result: SoakResult, out: TextIO) -> None:
         ("SMS sent for a message that did not fail", f"{len(result.sms_unasked)}  (must be 0)"),
         ("SMS final states", sms_states),
         ("sends answered 160", throttled),
+        ("send rate to eSMS (ZNS and SMS)", _send_rate(result)),
         ("invocations killed at a crash point", crashed),
         ("messages in the DLQ", str(result.dlq_depth)),
         ("wall time", f"{result.seconds:.0f} s"),
@@ -353,14 +363,25 @@ def report(result: SoakResult, out: TextIO) -> None:
     out.write(("soak passed" if result.ok else "soak FAILED") + "\n")
 
 
+def _send_rate(result: SoakResult) -> str:
+    """The rate the senders achieved against the TPS limit: on average while they sent, and in their
+    busiest second."""
+    times = result.send_times
+    if len(times) < 2:
+        return "n/a"
+    seconds = (times[-1] - times[0]).total_seconds()
+    busiest = max(Counter(moment.replace(microsecond=0) for moment in times).values())
+    return (
+        f"{len(times) / seconds:.1f} a second on average over {seconds:.0f} s, {busiest} in the busiest"
+        f" second (TPS limit {result.tps_limit:g})"
+    )
+
+
 def _share(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "n/a"
 
 
 def soak_stack(plan: SoakPlan, **options: Any) -> LocalStack:
     return LocalStack(
-        simulator_config=plan.simulator(),
-        function_overrides=plan.function_overrides(),
-        resource_overrides=SOAK_RESOURCES,
-        **options,
+        simulator_config=plan.simulator(), function_overrides=plan.function_overrides(), **options
     )

@@ -26,6 +26,7 @@ from local.moto_server import MotoServer
 from local.schedule import Schedule
 from local.streams import DynamoDBStreamEventSource, StreamMapping
 from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
+from local.timings import Timings, check, from_template
 from zns_relay.store.messages import from_item
 from zns_relay_cli.local_state import STATE_ENV, STATE_FILE, running_stack
 
@@ -42,17 +43,31 @@ FAKE_CREDENTIALS = {
 }
 # What the functions get locally instead of the deployed values: every wait scaled from minutes and
 # hours down to seconds (retry delays, the retry window, the reconciler's timing) so that a demo shows
-# retries, reconciliation and UNKNOWN within a minute; and no X-Ray daemon to send traces to.
+# retries, reconciliation and UNKNOWN within a minute; and no X-Ray daemon to send traces to. The
+# scaled set keeps every relation local/timings.py checks (the stack refuses to start without).
 LOCAL_FUNCTION_OVERRIDES = {
     "RETRY_BASE_SECONDS": "1",
     "RETRY_MAX_SECONDS": "3",
     "ESMS_READ_TIMEOUT_SECONDS": "2",
-    "RETRY_WINDOW_HOURS": "0.02",  # 72 s
+    # 5 min (12 h deployed, 1 h at least): ten visibility timeouts, as deployed at its shortest, so that
+    # a message whose sender is killed, even again and again, is back and sent inside it.
+    "RETRY_WINDOW_HOURS": "0.0833333",
     "RECONCILE_AFTER_MINUTES": "0.05",  # 3 s
     "RECHECK_MINUTES": "0.05",  # 3 s
-    "ABANDON_AFTER_MINUTES": "0.1",  # 6 s
+    "ABANDON_AFTER_MINUTES": "0.75",  # 45 s (30 min deployed): longer than the visibility timeout
     "UNKNOWN_AFTER_HOURS": "0.01",  # 36 s
+    # eSMS's 7-day memory of a message's status: 6 min, past the window and the abandon delay, as
+    # deployed (7 days against 23 hours at most).
+    "UNKNOWN_CAP_HOURS": "0.1",
     "POWERTOOLS_TRACE_DISABLED": "true",
+}
+# The template's timeouts, scaled with the waits above: a sender invocation of 20 s (60 s deployed),
+# whose records come back 30 s after a crash (360 s deployed: AWS's six times the function's timeout
+# leaves room for the retries of its own poller, which the local one does not make).
+LOCAL_RESOURCE_OVERRIDES: dict[str, dict[str, Any]] = {
+    "SenderFunction": {"Timeout": 20},
+    "SendQueue": {"VisibilityTimeout": 30},
+    "FallbackQueue": {"VisibilityTimeout": 30},
 }
 SCHEDULE_SECONDS = 3.0  # how often the template's scheduled functions run locally
 
@@ -164,8 +179,11 @@ class LocalStack:
         crash_dir: Path | None = None,
         resource_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """`resource_overrides` replace template properties by logical id, for this stack only."""
-        self.template = (template or Template()).with_properties(resource_overrides or {})
+        """`resource_overrides` replace template properties by logical id, for this stack only (over
+        LOCAL_RESOURCE_OVERRIDES)."""
+        self.template = (template or Template()).with_properties(
+            _merged(LOCAL_RESOURCE_OVERRIDES, resource_overrides or {})
+        )
         self._host = host
         self._advertise = advertise_host or ("127.0.0.1" if host in ("0.0.0.0", "") else host)
         self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
@@ -185,7 +203,13 @@ class LocalStack:
         self.info: StackInfo | None = None
         self._started: list[Callable[[], None]] = []
 
+    @property
+    def timings(self) -> Timings:
+        return from_template(self.template, self._parameters, self._overrides, self._schedule_seconds)
+
     def start(self) -> StackInfo:
+        """Start everything; BrokenTimings, before anything starts, if the stack's timings break a
+        relation the relay relies on."""
         try:
             return self._start()
         except BaseException:
@@ -195,6 +219,7 @@ class LocalStack:
     def _start(self) -> StackInfo:
         if self._temporary_crash_dir:
             self._started.append(lambda: shutil.rmtree(self.crashes.root, ignore_errors=True))
+        check(self.timings, local=True)
         self._started.append(self.moto.start().stop)
         endpoint = f"http://{self._advertise}:{self.moto.port}"
         self._point_this_process_at(endpoint)
@@ -360,3 +385,13 @@ class LocalStack:
         ).start()
         self.stream_sources.append(source)
         self._started.append(source.stop)
+
+
+def _merged(
+    base: Mapping[str, Mapping[str, Any]], overrides: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Property overrides by logical id: `overrides`' properties over `base`'s."""
+    return {
+        logical_id: {**base.get(logical_id, {}), **overrides.get(logical_id, {})}
+        for logical_id in {**base, **overrides}
+    }

@@ -22,6 +22,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     summary = reconciler.run(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)
     count("ReconcileExamined", summary.examined)
     count("ReconcileEsmsCalls", summary.get_callback_calls + summary.query_status_calls)
+    count("ReconcileQueryFailures", summary.query_failures)
+    if summary.esms_unreachable is not None:  # 1: no question this run put to eSMS was answered
+        count("EsmsStatusUnreachable", int(summary.esms_unreachable))
     return {
         "examined": summary.examined,
         "asked": summary.asked,

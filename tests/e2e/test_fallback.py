@@ -2,8 +2,8 @@
 inactive user ends with exactly one SMS, across duplicate publishes, crashes and repeated callbacks;
 the SMS is tracked to DELIVERED and linked both ways; a message whose validity has passed gets none.
 
-The stack runs with a short SenderFunction timeout and SendQueue/FallbackQueue visibility (the
-template's values, scaled down), so that a crashed invocation's record comes back in seconds.
+The stack runs with its own scaled SenderFunction timeout and SendQueue/FallbackQueue visibility
+(local/stack.py), so that a crashed invocation's record comes back within a minute.
 """
 
 from __future__ import annotations
@@ -22,11 +22,6 @@ from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES
 
 pytestmark = pytest.mark.e2e
-SHORT = {
-    "SenderFunction": {"Timeout": 20},
-    "SendQueue": {"VisibilityTimeout": 10},
-    "FallbackQueue": {"VisibilityTimeout": 10},
-}
 SIMULATOR = SimulatorConfig(
     seed=13,
     suffix_outcomes={"118": "failed_118", "114": "failed_114", "777": "no_report"},
@@ -77,7 +72,7 @@ def bodies() -> dict[str, dict[str, Any]]:
 def ended(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, dict[str, str]]]:
     """Every message published twice, the crashes armed, all left to end (and their SMS to end)."""
     log = tmp_path_factory.mktemp("fallback") / "functions.log"
-    with LocalStack(simulator_config=SIMULATOR, resource_overrides=SHORT, function_output=log) as stack:
+    with LocalStack(simulator_config=SIMULATOR, function_output=log) as stack:
         info = stack.info
         assert info is not None
         for request_id, point in CRASHES.items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,15 +72,6 @@ def test_sqs_events_report_batch_item_failures_and_do_not_wait(function: str, ev
     assert properties["ScalingConfig"]["MaximumConcurrency"] in ({"Ref": "MaxConcurrency"}, 2)
 
 
-@pytest.mark.parametrize(("function", "event"), SQS_EVENT_FUNCTIONS, ids=[f for f, _ in SQS_EVENT_FUNCTIONS])
-def test_queue_visibility_timeout_is_at_least_six_function_timeouts(
-    function: str, event: dict[str, Any]
-) -> None:
-    queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
-    visibility = TEMPLATE.resources[queue]["Properties"]["VisibilityTimeout"]
-    assert visibility >= 6 * TEMPLATE.function(function).timeout_seconds
-
-
 def test_batch_is_sent_by_enough_threads() -> None:
     spec = TEMPLATE.function("SenderFunction")
     batch_size = spec.events["SendQueueEvent"]["Properties"]["BatchSize"]
@@ -94,16 +84,6 @@ def test_send_queue_redrives_to_the_dlq_after_max_receive_count() -> None:
         "deadLetterTargetArn": {"Fn::GetAtt": ["SendDLQ", "Arn"]},
         "maxReceiveCount": {"Ref": "MaxReceiveCount"},
     }
-
-
-def test_the_window_always_ends_long_before_the_dlq() -> None:
-    # The backoff spends at most 7 + window / 450 s receives on a window (tests/unit/test_backoff.py);
-    # the smallest MaxReceiveCount allowed must exceed that for the longest window allowed.
-    parameters = TEMPLATE.document["Parameters"]
-    longest_window = parameters["RetryWindowHours"]["MaxValue"] * 3600
-    assert parameters["MaxReceiveCount"]["MinValue"] > 7 + longest_window // 450
-    retention = TEMPLATE.resources["SendQueue"]["Properties"]["MessageRetentionPeriod"]
-    assert retention > longest_window + 86400
 
 
 def test_messages_table_has_ttl_gsis_and_point_in_time_recovery() -> None:
@@ -137,16 +117,11 @@ def test_the_reconciler_runs_on_the_schedule_one_at_a_time() -> None:
     assert TEMPLATE.resources["ReconcilerFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
 
 
-def test_the_reconcile_schedule_is_a_rate_of_at_most_half_an_hour() -> None:
-    # An overdue message ends UNKNOWN unasked once a recheck interval (RECHECK_MINUTES, 60) has passed
-    # its deadline: an hourly schedule would leave no room for a late run to ask eSMS first
-    spec = TEMPLATE.document["Parameters"]["ReconcileSchedule"]
-    pattern = re.compile(spec["AllowedPattern"])
-    assert TEMPLATE.function("ReconcilerFunction").environment["RECHECK_MINUTES"] == 60
-    allowed = [spec["Default"], "rate(1 minute)", "rate(15 minutes)", "rate(30 minutes)"]
-    assert [pattern.fullmatch(rate) is not None for rate in allowed] == [True] * len(allowed)
-    refused = ["rate(1 hour)", "rate(31 minutes)", "rate(1 minutes)", "rate(0 minutes)", "cron(0 * * * ? *)"]
-    assert [pattern.fullmatch(rate) for rate in refused] == [None] * len(refused)
+def test_the_esms_unreachable_alarm_watches_the_metric_the_reconciler_emits() -> None:
+    # The metric: tests/integration/test_reconciler.py; every timing and its relations: local/timings.py
+    alarm = TEMPLATE.resources["EsmsStatusUnreachableAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("ZnsRelay", "EsmsStatusUnreachable")
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["TreatMissingData"]) == ("Minimum", 1, "ignore")
 
 
 def test_runtime_is_a_supported_python() -> None:

@@ -57,6 +57,7 @@ class ScriptedStatus:
 
     get_callback: dict[str, dict[str, Any]] = field(default_factory=dict)  # SMSID -> Data_callback item
     query_status: dict[str, dict[str, Any]] = field(default_factory=dict)  # SMSID -> QueryZnsStatus Data
+    send_status: dict[str, dict[str, Any]] = field(default_factory=dict)  # SMSID -> GetSendStatus answer
     sent: list[tuple[float, str, str]] = field(
         default_factory=list
     )  # GetSmsSentData_V2: (time, phone, SMSID)
@@ -74,6 +75,10 @@ class ScriptedStatus:
         if "From" in body:
             self.calls.append(("GetSmsSentData_V2", time.now, 0))
             return Reply(body=json.dumps(self.sent_page(body)))
+        if "RefId" in body:
+            self.calls.append(("GetSendStatus", time.now, 1))
+            answer = self.send_status.get(body["RefId"], {"CodeResponse": "105", "SMSID": body["RefId"]})
+            return Reply(body=json.dumps(answer))
         self.calls.append(("QueryZnsStatus", time.now, 1))
         data = self.query_status.get(body["SmsId"])
         if data is None:
@@ -299,27 +304,181 @@ def test_an_overdue_message_is_asked_once_more_and_a_final_report_then_still_app
     assert status_of(store, "late") is MessageStatus.DELIVERED
 
 
-def test_esms_unreachable_at_the_deadline_is_asked_again_until_a_recheck_interval_past_it(
+def failed_item(sms_id: str) -> dict[str, Any]:
+    """A GetCallback item of a delivery Zalo refused (-118: no Zalo account)."""
+    return {
+        **delivered_item(sms_id), "SendFailed": 1, "SendSuccess": 0, "TotalSent": 0, "Partnerids": "",
+        "ErrorInfo": '{"error":-118,"message":"Zalo account does not exist"}',
+    }  # fmt: skip
+
+
+def statuses(aws: boto3.Session, deployment: Resolver) -> dict[str, MessageStatus]:
+    """Every message's status, in one Scan."""
+    items = aws.client("dynamodb").scan(
+        TableName=deployment.ref("MessagesTable"),
+        ProjectionExpression="request_id, #s",
+        ExpressionAttributeNames={"#s": "status"},
+    )["Items"]
+    return {item["request_id"]["S"]: MessageStatus(item["status"]["S"]) for item in items}
+
+
+def test_an_outage_of_the_status_endpoints_across_many_deadlines_ends_none_unknown(
+    reconciler: Reconciler,
+    aws: boto3.Session,
+    deployment: Resolver,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+) -> None:
+    # Given 20 messages accepted ten minutes apart, whose callbacks were all lost: eSMS holds a delivered
+    # report for most, a failed one for some, none for a few; two were accepted through a 124 (no SMSID)
+    # and are in eSMS's list of sent messages
+    expected: dict[str, MessageStatus] = {}
+    for index in range(20):
+        request_id, sms_id = f"m-{index}", f"sms-{index}"
+        if index in (3, 17):
+            accepted_through_124(store, request_id, time, phone=f"09018884{index:02d}")
+            status_script.sent.append((time.now - 20, f"09018884{index:02d}", sms_id))
+        else:
+            accepted(store, request_id, sms_id, time)
+        if index % 10 == 9:
+            expected[request_id] = MessageStatus.UNKNOWN  # eSMS never had a final report
+        elif index % 10 == 5:
+            status_script.get_callback[sms_id] = failed_item(sms_id)
+            expected[request_id] = MessageStatus.FAILED
+        else:
+            status_script.get_callback[sms_id] = delivered_item(sms_id)
+            expected[request_id] = MessageStatus.DELIVERED
+        time.now += 600
+    first_deadline = START + 72 * HOUR
+
+    # When eSMS's status endpoints are down from an hour before the first deadline until a day after
+    # the last one (3 h 10 min later), with the reconciler running throughout
+    status_script.failing = True
+    time.now = first_deadline - HOUR
+    unreachable = []
+    while time.now < first_deadline + 28 * HOUR:
+        unreachable.append(run(reconciler).esms_unreachable)
+        # Then not one of them ends: each waits for eSMS's word
+        assert set(statuses(aws, deployment).values()) == {MessageStatus.ACCEPTED}, time.now - START
+        time.now += 3000
+    # And every run that asked said eSMS could not be reached
+    assert set(unreachable) - {None} == {True} and True in unreachable
+
+    # When eSMS is back
+    status_script.failing = False
+    time.now += HOUR
+    summary = run(reconciler)
+
+    # Then each ends as eSMS reports: DELIVERED, FAILED, and UNKNOWN only where eSMS, asked now, has no
+    # final report
+    assert statuses(aws, deployment) == expected
+    assert summary.esms_unreachable is False
+    record = store.get("m-9")
+    assert record is not None
+    assert record.error == "no final delivery report within 72 h of acceptance, though eSMS was asked"
+
+
+def test_past_the_hard_cap_a_message_ends_unknown_even_unasked(
     reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
 ) -> None:
-    # Given an overdue message and eSMS's status endpoint failing
+    # Given an accepted message whose report never came, and eSMS's status endpoints down for good
     accepted(store, "r-1", "sms-1", time)
+    retrying(store, "maybe", time, uncertain=True)
     status_script.failing = True
-    time.now = START + 72 * HOUR
 
+    # When the reconciler runs just before and then at seven days (eSMS's memory of a message's status)
+    time.now = START + 7 * 24 * HOUR - 60
     run(reconciler)
-
-    # Then it still waits, due again at once (the deadline has passed)
-    record = store.get("r-1")
-    assert record is not None and record.status is MessageStatus.ACCEPTED
-    assert record.check_at is not None and record.check_at <= int(time.now)
-
-    # And a recheck interval later, eSMS still unreachable, it ends UNKNOWN without asking
-    time.now += HOUR
+    assert (status_of(store, "r-1"), status_of(store, "maybe")) == (
+        MessageStatus.ACCEPTED,
+        MessageStatus.RETRYING,
+    )
+    time.now = START + 7 * 24 * HOUR
     calls = len(status_script.calls)
     run(reconciler)
-    assert status_of(store, "r-1") is MessageStatus.UNKNOWN
+
+    # Then both end UNKNOWN without a question: eSMS keeps no status that old
     assert len(status_script.calls) == calls
+    for request_id in ("r-1", "maybe"):
+        record = store.get(request_id)
+        assert record is not None and record.status is MessageStatus.UNKNOWN
+        assert record.error == (
+            "no final delivery report within 168 h (as long as eSMS keeps a message's status),"
+            " and no answer from eSMS since the report was due"
+        )
+
+
+def test_asked_before_its_deadline_a_message_without_a_report_waits_and_is_asked_again_at_the_deadline(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given a message eSMS holds no report for, looked at a little before its deadline
+    accepted(store, "m-1", "sms-1", time)
+    time.now = START + 72 * HOUR - 600
+
+    run(reconciler)
+
+    # Then it waits, and its next look is at the deadline itself (not a recheck interval later)
+    record = store.get("m-1")
+    assert record is not None and record.status is MessageStatus.ACCEPTED
+    assert record.check_at == START + 72 * HOUR
+    time.now = START + 72 * HOUR
+    run(reconciler)
+    assert status_of(store, "m-1") is MessageStatus.UNKNOWN
+
+
+def accepted_sms(store: MessageStore, request_id: str, sms_id: str, time: FakeTime) -> None:
+    """An SMS fallback eSMS accepted now, waiting for its report (GetSendStatus knows SMS)."""
+    now = int(time.now)
+    store.claim(
+        request_id,
+        {"phone": PHONE, "channel": "sms"},
+        30,
+        check_at=now + 1800,
+        keep_fields={"retry_until": now + 12 * HOUR},
+    )
+    store.transition(
+        request_id, MessageStatus.ACCEPTED, "accepted by eSMS", {"sms_id": sms_id},
+        keep_fields={"accepted_at": now}, check_at=now + 1800,
+    )  # fmt: skip
+
+
+def send_status(sms_id: str, send_status: int, success: int = 0, failed: int = 0) -> dict[str, Any]:
+    """GetSendStatus's documented answer."""
+    return {
+        "CodeResponse": "100", "SMSID": sms_id, "SendFailed": failed, "SendStatus": send_status,
+        "SendSuccess": success, "TotalPrice": 850.0, "TotalReceiver": 1, "TotalSent": success,
+    }  # fmt: skip
+
+
+def test_sms_fallbacks_wait_out_an_outage_and_end_unknown_only_on_esms_word(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given three SMS fallbacks whose callbacks were lost: eSMS reports one delivered, one still waiting
+    # to be sent, and knows nothing of the third
+    accepted_sms(store, "sms-a:sms", "sms-a", time)
+    accepted_sms(store, "sms-b:sms", "sms-b", time)
+    accepted_sms(store, "sms-c:sms", "sms-c", time)
+    status_script.send_status["sms-a"] = send_status("sms-a", 5, success=1)
+    status_script.send_status["sms-b"] = send_status("sms-b", 2)
+
+    # When GetSendStatus is down from before their deadline to a day after it
+    status_script.failing = True
+    time.now = START + 71 * HOUR
+    while time.now < START + 96 * HOUR:
+        run(reconciler)
+        assert {status_of(store, f"sms-{x}:sms") for x in "abc"} == {MessageStatus.ACCEPTED}
+        time.now += HOUR
+
+    # And then answers again
+    status_script.failing = False
+    run(reconciler)
+
+    # Then the delivered one is DELIVERED; the others end UNKNOWN, eSMS having no final report
+    assert [status_of(store, f"sms-{x}:sms") for x in "abc"] == [
+        MessageStatus.DELIVERED, MessageStatus.UNKNOWN, MessageStatus.UNKNOWN,
+    ]  # fmt: skip
+    assert {call[0] for call in status_script.calls} == {"GetSendStatus", "failed"}
 
 
 def test_an_overdue_message_without_smsid_is_not_given_up_while_esms_list_cannot_be_read(
@@ -502,7 +661,7 @@ def test_a_run_that_runs_short_of_time_leaves_the_rest_due(
 ) -> None:
     for index in range(5):
         accepted(store, f"m-{index}", None, time)
-    time.now += 73 * HOUR
+    time.now += 8 * 24 * HOUR  # past the cap: no question needed to end them
     left = iter([300.0, 300.0, 5.0])
 
     summary = reconciler.run(seconds_left=lambda: next(left, 5.0))
@@ -514,13 +673,10 @@ def test_a_run_that_runs_short_of_time_leaves_the_rest_due(
     }
 
 
-def test_the_scheduled_handler_reconciles(
-    aws: boto3.Session, deployment: Resolver, esms: EsmsStub, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a message accepted long ago, and the handler Lambda runs on the schedule
-    store = MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"))
-    accepted(store, "old", "sms-old", FakeTime(now=datetime.now(UTC).timestamp() - 73 * HOUR))
-    reconciler_function: LoadedFunction = load_function(
+def reconciler_handler(
+    deployment: Resolver, esms: EsmsStub, monkeypatch: pytest.MonkeyPatch
+) -> LoadedFunction:
+    return load_function(
         "ReconcilerFunction",
         deployment,
         monkeypatch,
@@ -530,10 +686,44 @@ def test_the_scheduled_handler_reconciles(
         },
     )
 
-    result = reconciler_function.invoke(load_event("reconciler-scheduled.json"))
 
-    assert result["examined"] == 1 and result["ended"] == {"UNKNOWN": 1}
-    assert status_of(store, "old") is MessageStatus.UNKNOWN
+def emitted_metrics(output: str) -> dict[str, list[float]]:
+    """The metrics of the EMF lines (Powertools' CloudWatch format) a handler printed."""
+    found: dict[str, list[float]] = {}
+    for line in output.splitlines():
+        if '"_aws"' in line:
+            document = json.loads(line)
+            for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                found.setdefault(metric["Name"], []).extend(document[metric["Name"]])
+    return found
+
+
+@pytest.mark.parametrize("esms_up", [True, False], ids=["esms-answers", "esms-unreachable"])
+def test_the_scheduled_handler_reconciles_and_says_whether_esms_could_be_reached(
+    aws: boto3.Session,
+    deployment: Resolver,
+    esms: EsmsStub,
+    status_script: ScriptedStatus,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    esms_up: bool,
+) -> None:
+    # Given a message accepted long ago, eSMS holding no report for it (or its status endpoints down),
+    # and the handler Lambda runs on the schedule
+    store = MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"))
+    accepted(store, "old", "sms-old", FakeTime(now=datetime.now(UTC).timestamp() - 73 * HOUR))
+    status_script.failing = not esms_up
+    function = reconciler_handler(deployment, esms, monkeypatch)
+    capsys.readouterr()
+
+    result = function.invoke(load_event("reconciler-scheduled.json"))
+
+    # Then, asked and answering without a report, eSMS ends it UNKNOWN; unreachable, it waits, and the
+    # metric EsmsStatusUnreachableAlarm watches says so
+    assert result["examined"] == 1
+    assert result["ended"] == ({"UNKNOWN": 1} if esms_up else {})
+    assert status_of(store, "old") is (MessageStatus.UNKNOWN if esms_up else MessageStatus.ACCEPTED)
+    assert emitted_metrics(capsys.readouterr().out)["EsmsStatusUnreachable"] == [0.0 if esms_up else 1.0]
 
 
 def accepted_through_124(store: MessageStore, request_id: str, time: FakeTime, phone: str = PHONE) -> None:

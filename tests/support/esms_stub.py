@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ Responder = Callable[[dict[str, Any]], Reply]
 
 
 class EsmsStub:
-    """Records every POSTed body; `responder` decides each answer (default: accept with a fresh SMSID)."""
+    """Records every POSTed body (and a GET's query parameters, as a body: GetSendStatus); `responder`
+    decides each answer (default: accept with a fresh SMSID)."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
@@ -47,7 +49,12 @@ class EsmsStub:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                self._answer(json.loads(self.rfile.read(length) or b"{}"))
+
+            def do_GET(self) -> None:
+                self._answer(dict(parse_qsl(urlsplit(self.path).query)))
+
+            def _answer(self, body: dict[str, Any]) -> None:
                 with stub._lock:
                     stub.bodies.append(body)
                     stub.paths.append(self.path)

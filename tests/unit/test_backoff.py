@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from zns_relay.backoff import retry_delay_seconds
+from zns_relay.backoff import most_receives, retry_delay_seconds
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def test_max_below_base_caps_the_delay() -> None:
     assert retry_delay_seconds(1, 30, 5, random.Random(1)) == 5
 
 
-def test_receives_over_a_retry_window_stay_bounded() -> None:
+def test_receives_over_a_retry_window_stay_within_the_bound_the_queue_is_sized_against() -> None:
     # Given the deployed backoff (10 s doubling to 900 s) and a 23-hour retry window, the longest allowed
     window, receives, waited = 23 * 3600, 0, 0
     rng = random.Random(3)
@@ -38,5 +38,11 @@ def test_receives_over_a_retry_window_stay_bounded() -> None:
         receives += 1
         waited += retry_delay_seconds(receives, 10, 900, rng)
 
-    # Then it takes well under the queue's maxReceiveCount (template.yaml) to reach the window's end
-    assert receives <= 7 + window // 450
+    # Then it takes no more receives than most_receives says (local/timings.py checks it against the
+    # queue's maxReceiveCount), counting the one that closes the window
+    bound = most_receives(window, 10, 900)
+    assert bound is not None and receives + 1 <= bound == 191
+
+
+def test_no_delay_means_no_bound_on_receives() -> None:
+    assert most_receives(3600, 0, 900) is None

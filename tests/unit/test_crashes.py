@@ -56,6 +56,38 @@ def test_a_crash_fires_in_exactly_one_of_the_processes_that_reach_it_at_once(pla
     assert answers == ["False"] * 7 + ["True"]
 
 
+def test_of_two_threads_reaching_armed_points_at_once_one_fires_and_the_other_crash_stays_armed(
+    plan: CrashPlan,
+) -> None:
+    # Given crashes armed for two RequestIds, and an environment whose send threads reach both at once
+    # (the first one's record written slowly, so that the second thread is there before the process dies)
+    plan.arm(CrashPoint.BEFORE_SEND, request_id="order-1")
+    plan.arm(CrashPoint.BEFORE_SEND, request_id="order-2")
+    environment = (
+        "import sys, threading, time; from pathlib import Path;"
+        "from local.crashes import CrashPlan, CrashPoint, _CrashHooks;"
+        "plan = CrashPlan(Path(sys.argv[1])); record = plan.record;"
+        "plan.record = lambda crash: (time.sleep(0.5), record(crash));"
+        "hooks = _CrashHooks(plan, 'SenderFunction#1');"
+        "threads = [threading.Thread(target=hooks._crash_if, args=(CrashPoint.BEFORE_SEND, f'order-{n}'))"
+        " for n in (1, 2)];"
+        "[thread.start() for thread in threads]; [thread.join() for thread in threads]"
+    )
+    process = subprocess.run(  # noqa: S603 - this interpreter, our own module
+        [sys.executable, "-c", environment, str(plan.root)],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+
+    # Then the process died of one crash, recorded; the other is still armed, and fires next time
+    assert process.returncode == -9
+    [fired] = plan.fired()
+    other = "order-2" if fired.request_id == "order-1" else "order-1"
+    assert plan.claim(CrashPoint.BEFORE_SEND, other)
+
+
 def test_a_seeded_rate_picks_the_same_request_ids_every_run_each_once(tmp_path: Path) -> None:
     request_ids = [f"order-{index}" for index in range(1000)]
 

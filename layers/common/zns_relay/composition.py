@@ -115,8 +115,7 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         retry_base_seconds=settings.retry_base_seconds,
         retry_max_seconds=settings.retry_max_seconds,
         abandon_after_seconds=settings.abandon_after_seconds,
-        # A send can take the connect and read timeouts twice (a re-read secret after a 101).
-        min_seconds_to_send=2 * (settings.esms_connect_timeout + settings.esms_read_timeout) + 2,
+        min_seconds_to_send=settings.min_seconds_to_send,
         throttle_backlog=settings.sender_max_concurrency * settings.send_concurrency,
     )
     client = boto3.client("dynamodb", config=aws_config(settings.send_concurrency))
@@ -172,6 +171,7 @@ def build_reconciler(settings: ReconcilerSettings) -> Reconciler:
         unknown_after_seconds=settings.unknown_after_seconds,
         recheck_seconds=settings.recheck_seconds,
         abandon_after_seconds=settings.abandon_after_seconds,
+        unknown_cap_seconds=settings.unknown_cap_seconds,
     )
     return Reconciler(
         store,

@@ -2,15 +2,16 @@
 
 It takes what the sparse awaiting-index says is due (a Query per shard, never a Scan) and, by status:
 - ACCEPTED or SENT with an SMSID: asks eSMS (GetCallback, 200 SMSIDs a call within its 20 calls a
-  second; QueryZnsStatus for what GetCallback does not know) and applies a final answer through the
-  same code as a callback; without one, asks again later, and ends the message UNKNOWN when, once
-  the report is overdue (72 hours after acceptance by default), eSMS asked once more still has none,
-  or could not be asked for a whole recheck interval past that.
+  second; QueryZnsStatus for what GetCallback does not know; GetSendStatus for an SMS fallback) and
+  applies a final answer through the same code as a callback; without one, asks again later. It ends
+  the message UNKNOWN only on eSMS's word (asked after the report became overdue, 72 hours after
+  acceptance by default, eSMS answered without a final report) or past the hard cap of eSMS's 7-day
+  memory (zns_relay.report_wait); while eSMS cannot be asked, the message waits.
 - One that eSMS accepted (or may have) without our learning its SMSID: looks for it in eSMS's list of
   sent messages (zns_relay.discovery), then asks about it as above.
 - SENDING whose holder died, or RETRYING, after the retry window (no queue delivery will revisit it):
-  if an attempt may have reached eSMS, waits for its report like an accepted message (UNKNOWN when
-  overdue); if eSMS certainly refused every attempt, FAILED (or EXPIRED when its validity ended).
+  if an attempt may have reached eSMS, waits for its report like an accepted message (UNKNOWN by the
+  same rule); if eSMS certainly refused every attempt, FAILED (or EXPIRED when its validity ended).
 A sandbox message is never listed: eSMS keeps no sandbox message, so there is nothing to chase.
 """
 
@@ -43,6 +44,7 @@ from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.observability import count, logger
 from zns_relay.rate_limit import RateLimiter
+from zns_relay.report_wait import ESMS_STATUS_MEMORY_SECONDS, ReportWait
 from zns_relay.store.messages import Clock, MessageStore, WaitingMessage, utc_now
 
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
@@ -76,6 +78,8 @@ class ReconcilePolicy:
     unknown_after_seconds: int  # a report this overdue (from acceptance) will not come: UNKNOWN
     recheck_seconds: int  # ask eSMS again this long after an inconclusive answer
     abandon_after_seconds: int  # past its retry window plus this, no queue delivery revisits a message
+    # Past this long after acceptance a message ends UNKNOWN unasked: eSMS keeps no status that old.
+    unknown_cap_seconds: int = ESMS_STATUS_MEMORY_SECONDS
 
 
 @dataclass
@@ -90,7 +94,8 @@ class ReconcileSummary:
     ended: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rescheduled: int = 0
     sms_ids_found: int = 0
-    query_failures: int = 0
+    answers: int = 0  # questions eSMS's status endpoints answered (a "not found" too)
+    query_failures: int = 0  # questions they could not take: failed, or not put (configuration)
     store_errors: int = 0
     stopped_early: bool = False
 
@@ -104,10 +109,18 @@ class ReconcileSummary:
             "ended": dict(self.ended),
             "rescheduled": self.rescheduled,
             "sms_ids_found": self.sms_ids_found,
+            "answers": self.answers,
             "query_failures": self.query_failures,
             "store_errors": self.store_errors,
             "stopped_early": self.stopped_early,
         }
+
+    @property
+    def esms_unreachable(self) -> bool | None:
+        """Every question this run put to eSMS's status endpoints failed (None: it asked none)."""
+        if not self.answers and not self.query_failures:
+            return None
+        return not self.answers
 
 
 class Reconciler:
@@ -169,8 +182,10 @@ class Reconciler:
         unidentified: list[WaitingMessage],
         summary: ReconcileSummary,
     ) -> None:
-        if self._past_last_look(message, now) or not self._may_hold_report(message, now):
-            self._decide_alone(message, now, summary)
+        if not self._may_hold_report(message, now):
+            self._settle_unreported(message, now, summary)
+        elif self._wait(message).ends_unasked(now):
+            self._end_unknown(message, summary, asked=False)
         elif message.sms_id and message.channel is Channel.SMS:
             self._ask_sms(message, summary)
         elif message.sms_id:
@@ -178,7 +193,7 @@ class Reconciler:
         elif self._finder is not None:
             unidentified.append(message)
         else:
-            self._recheck(message, now, summary)
+            self._recheck(message, now, summary)  # nothing to ask eSMS with: it waits, until the cap
 
     @staticmethod
     def _guarded(summary: ReconcileSummary, action: Callable[..., object], *arguments: object) -> None:
@@ -221,37 +236,40 @@ class Reconciler:
     ) -> None:
         """Find the SMSIDs eSMS never told us, record them, and ask about those messages like the rest."""
         assert self._finder is not None
+        asked_at = self._now()
         try:
             found = self._finder.find(messages, self._credentials.get(), now, time_is_up=self._time_is_up)
         except ConfigurationError as error:
             logger.error("cannot ask eSMS: configuration", extra={"reason": str(error)})
             found = None
         if found is None:  # eSMS's list could not be read: as a failed question, not a "no"
-            summary.query_failures += 1
-            self._recheck_all(messages, summary)
+            self._unanswered(messages, summary)
             return
+        summary.answers += 1
         for message in messages:
             if self._time_is_up():
                 return  # the rest stay due for the next run
             self._guarded(
-                summary, self._identified, message, found.get(message.request_id), now, batches, summary
+                summary, self._identified, message, found.get(message.request_id), asked_at, batches, summary
             )
 
     def _identified(
         self,
         message: WaitingMessage,
         sms_id: str | None,
-        now: int,
+        asked_at: int,
         batches: dict[str, list[WaitingMessage]],
         summary: ReconcileSummary,
     ) -> None:
-        if sms_id is not None and self._adopt(message, sms_id, now):
+        """eSMS's list was read whole: an SMSID found is adopted and asked about; none (or no single one)
+        is eSMS's answer that it holds no report we can find."""
+        if sms_id is not None and self._adopt(message, sms_id, self._now()):
             summary.sms_ids_found += 1
             self._add_to_batch(
                 batches, replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED), summary
             )
         else:
-            self._inconclusive(message, now, summary)
+            self._inconclusive(message, asked_at, summary)
 
     def _adopt(self, message: WaitingMessage, sms_id: str, now: int) -> bool:
         """Record an SMSID found in eSMS's list: proof, too, that eSMS accepted the message."""
@@ -281,34 +299,24 @@ class Reconciler:
     def _now(self) -> int:
         return int(self._clock().timestamp())
 
-    def _report_deadline(self, message: WaitingMessage) -> int:
+    def _wait(self, message: WaitingMessage) -> ReportWait:
         start = message.accepted_at or message.uncertain_since or message.lease_until or message.check_at
-        return start + self._policy.unknown_after_seconds
+        return ReportWait(
+            start,
+            self._policy.unknown_after_seconds,
+            self._policy.unknown_cap_seconds,
+            self._policy.recheck_seconds,
+        )
 
-    def _overdue(self, message: WaitingMessage, now: int) -> bool:
-        return now >= self._report_deadline(message)
-
-    def _past_last_look(self, message: WaitingMessage, now: int) -> bool:
-        """Overdue by a whole recheck interval: eSMS could not be asked at the deadline (an outage, a run
-        cut short), and the message ends without one more question."""
-        return now >= self._report_deadline(message) + self._policy.recheck_seconds
-
-    def _decide_alone(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
-        """Everything that needs no question to eSMS: reports past their last look, abandoned and
-        waiting messages."""
-        if message.status in WAITING_FOR_REPORT:
-            self._end_unknown(message, summary)  # past its last look: the only way it gets here
-            return
+    def _settle_unreported(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
+        """A message no report is expected for (yet), which needs no question to eSMS: one still in its
+        retry window waits for it to end; past it, one left mid-send waits for a report, and one eSMS
+        certainly refused every time is given up."""
         window_end = (message.retry_until or 0) + self._policy.abandon_after_seconds
         if now < max(window_end, message.lease_until or 0):
             self._reschedule(message, max(window_end, message.lease_until or 0), summary)
         elif message.status is MessageStatus.SENDING:
             self._abandon_mid_send(message, now, summary)
-        elif message.uncertain_since is not None:
-            if self._overdue(message, now):
-                self._end_unknown(message, summary)
-            else:
-                self._recheck(message, now, summary)
         else:
             self._end_refused(message, summary)
 
@@ -321,25 +329,24 @@ class Reconciler:
             credentials = self._credentials.get()
         except ConfigurationError as error:
             logger.error("cannot ask eSMS: configuration", extra={"reason": str(error)})
-            summary.query_failures += 1
-            self._recheck_all(batch, summary)
+            self._unanswered(batch, summary)
             return
         by_sms_id = {message.sms_id: message for message in batch if message.sms_id}
         self._get_callback_limiter.acquire()
         summary.get_callback_calls += 1
         summary.asked += len(by_sms_id)
+        asked_at = self._now()
         try:
             answers = self._status.get_callbacks(list(by_sms_id), batch[0].oa_id or "", credentials)
         except EsmsQueryFailed as error:
-            count("ReconcileQueryFailures")
             logger.warning("GetCallback failed; asking again later", extra={"reason": str(error)})
-            summary.query_failures += 1
-            self._recheck_all(batch, summary)
+            self._unanswered(batch, summary)
             return
+        summary.answers += 1
         best = _most_final_by_sms_id(answers)
         for sms_id, message in by_sms_id.items():
             if sms_id in best:
-                self._guarded(summary, self._apply, message, best[sms_id], "GetCallback", summary)
+                self._guarded(summary, self._apply, message, best[sms_id], "GetCallback", asked_at, summary)
             elif not self._time_is_up():
                 self._guarded(summary, self._query_one, message, credentials, summary)
 
@@ -349,18 +356,29 @@ class Reconciler:
             return
         self._query_status_limiter.acquire()
         summary.query_status_calls += 1
+        asked_at = self._now()
         try:
             parameters = self._status.send_status(message.sms_id or "", self._credentials.get())
-        except (EsmsQueryFailed, ConfigurationError) as error:
+        except EsmsQueryFailed as error:
+            if error.code in NOT_FOUND_CODES:  # eSMS's word: it holds nothing for this SMSID
+                summary.answers += 1
+                self._inconclusive(message, asked_at, summary)
+                return
             logger.info("GetSendStatus failed; asking again later", extra={"reason": str(error)})
-            self._recheck(message, self._now(), summary)
+            self._unanswered([message], summary)
             return
-        self._apply(message, parameters, "GetSendStatus", summary)
+        except ConfigurationError as error:
+            logger.error("cannot ask eSMS: configuration", extra={"reason": str(error)})
+            self._unanswered([message], summary)
+            return
+        summary.answers += 1
+        self._apply(message, parameters, "GetSendStatus", asked_at, summary)
 
     def _query_one(
         self, message: WaitingMessage, credentials: EsmsCredentials, summary: ReconcileSummary
     ) -> None:
         """QueryZnsStatus wants the message's type: an ordinary ZNS first, then a priority (OTP) one."""
+        asked_at = self._now()
         for sms_type in ZNS_SMS_TYPES:
             self._query_status_limiter.acquire()
             summary.query_status_calls += 1
@@ -370,25 +388,33 @@ class Reconciler:
                 if error.code in NOT_FOUND_CODES:
                     continue
                 logger.info("QueryZnsStatus failed; asking again later", extra={"reason": str(error)})
-                self._recheck(message, self._now(), summary)
+                self._unanswered([message], summary)
                 return
-            self._apply(message, parameters, "QueryZnsStatus", summary)
+            summary.answers += 1
+            self._apply(message, parameters, "QueryZnsStatus", asked_at, summary)
             return
-        self._inconclusive(message, self._now(), summary)  # eSMS knows it under neither type
+        summary.answers += 1
+        self._inconclusive(message, asked_at, summary)  # eSMS knows it under neither type
 
     def _apply(
-        self, message: WaitingMessage, parameters: dict[str, str], source: str, summary: ReconcileSummary
+        self,
+        message: WaitingMessage,
+        parameters: dict[str, str],
+        source: str,
+        asked_at: int,
+        summary: ReconcileSummary,
     ) -> None:
-        """Apply a final answer as a callback would be; an inconclusive one only moves the next look (or,
-        overdue, ends the message UNKNOWN)."""
+        """Apply a final answer as a callback would be; an answer without one only moves the next look
+        (or, asked past the deadline, ends the message UNKNOWN). An answer that does not parse says
+        nothing: the message waits as if eSMS had not answered."""
         report = _parsed(parameters)
         if report is None:
             logger.warning("eSMS's status answer does not parse", extra={"source": source})
-            self._inconclusive(message, self._now(), summary)
+            self._recheck(message, self._now(), summary)
             return
         target = target_status(report)
         if target is None or (target is MessageStatus.SENT and message.status is MessageStatus.SENT):
-            self._inconclusive(message, self._now(), summary)
+            self._inconclusive(message, asked_at, summary)
             return
         result = self._reports.apply(message.request_id, report, source=source)
         if result is ReportResult.APPLIED:
@@ -399,37 +425,50 @@ class Reconciler:
         elif result is ReportResult.MISMATCHED:  # eSMS's answer is about another message: none yet
             self._inconclusive(message, self._now(), summary)
 
-    def _recheck_all(self, batch: Iterable[WaitingMessage], summary: ReconcileSummary) -> None:
-        """Look again later at each; once the run's time is up the rest simply stay due (a slow store
-        must not run the function into its timeout)."""
+    def _unanswered(self, batch: Sequence[WaitingMessage], summary: ReconcileSummary) -> None:
+        """eSMS could not be asked about these: each waits, overdue or not, and is looked at again later;
+        once the run's time is up the rest simply stay due (a slow store must not run the function into
+        its timeout)."""
+        summary.query_failures += 1
         now = self._now()
+        overdue = 0
         for message in batch:
             if self._time_is_up():
-                return
+                break
+            overdue += self._wait(message).overdue(now)
             self._guarded(summary, self._recheck, message, now, summary)
+        if overdue:
+            logger.warning(
+                "eSMS's status endpoints cannot be asked: overdue messages wait", extra={"overdue": overdue}
+            )
 
-    def _inconclusive(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
-        """eSMS was asked and holds no final report: UNKNOWN once overdue, else look again later."""
-        if self._overdue(message, now):
-            self._end_unknown(message, summary)
+    def _inconclusive(self, message: WaitingMessage, asked_at: int, summary: ReconcileSummary) -> None:
+        """eSMS, asked at `asked_at`, holds no final report: UNKNOWN if asked past the deadline, else
+        look again later."""
+        if self._wait(message).ends_on_answer(asked_at):
+            self._end_unknown(message, summary, asked=True)
         else:
-            self._recheck(message, now, summary)
+            self._recheck(message, self._now(), summary)
 
     def _recheck(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
-        """Look again after the recheck interval, or when the report becomes overdue if that is sooner."""
-        self._reschedule(
-            message, min(now + self._policy.recheck_seconds, self._report_deadline(message)), summary
-        )
+        self._reschedule(message, self._wait(message).next_look(now), summary)
 
     def _reschedule(self, message: WaitingMessage, check_at: int, summary: ReconcileSummary) -> None:
         if self._store.reschedule(message.request_id, check_at, while_in=frozenset({message.status})):
             summary.rescheduled += 1
 
-    def _end_unknown(self, message: WaitingMessage, summary: ReconcileSummary) -> None:
-        overdue = duration_text(self._policy.unknown_after_seconds)
-        if message.status in WAITING_FOR_REPORT:
+    def _end_unknown(self, message: WaitingMessage, summary: ReconcileSummary, *, asked: bool) -> None:
+        if not asked:
+            cap = duration_text(self._policy.unknown_cap_seconds)
+            detail = (
+                f"no final delivery report within {cap} (as long as eSMS keeps a message's status), and"
+                " no answer from eSMS since the report was due"
+            )
+        elif message.status in WAITING_FOR_REPORT:
+            overdue = duration_text(self._policy.unknown_after_seconds)
             detail = f"no final delivery report within {overdue} of acceptance, though eSMS was asked"
         else:
+            overdue = duration_text(self._policy.unknown_after_seconds)
             detail = f"eSMS may have accepted it, but no delivery report came within {overdue}"
         self._end(message, MessageStatus.UNKNOWN, detail, summary)
 

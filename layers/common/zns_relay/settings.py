@@ -193,6 +193,12 @@ class SenderSettings(_EsmsSettings):
         return _comma_separated_set(self.allowed_brandnames_text)
 
     @property
+    def min_seconds_to_send(self) -> float:
+        """Claim nothing with less of the invocation left: a send can take the connect and read
+        timeouts twice (a re-read secret after a 101)."""
+        return 2 * (self.esms_connect_timeout + self.esms_read_timeout) + 2
+
+    @property
     def retry_window_seconds(self) -> int:
         return max(1, round(self.retry_window_hours * 3600))
 
@@ -215,6 +221,9 @@ class ReconcilerSettings(_EsmsSettings):
 
     # A message accepted this long ago without a final report ends UNKNOWN.
     unknown_after_hours: Annotated[float, Field(alias="UNKNOWN_AFTER_HOURS", gt=0)] = 72.0
+    # Past this long after acceptance a message with no final report ends UNKNOWN without asking eSMS:
+    # eSMS keeps a message's status for 7 days (zns_relay.report_wait).
+    unknown_cap_hours: Annotated[float, Field(alias="UNKNOWN_CAP_HOURS", gt=0)] = 168.0
     # How often eSMS is asked again about a message it has no final report for.
     recheck_minutes: Annotated[float, Field(alias="RECHECK_MINUTES", gt=0)] = 60.0
     # eSMS's documented limits: GetCallback 20 calls a second (200 SMSIDs each), QueryZnsStatus 100.
@@ -226,6 +235,10 @@ class ReconcilerSettings(_EsmsSettings):
     @property
     def unknown_after_seconds(self) -> int:
         return max(1, round(self.unknown_after_hours * 3600))
+
+    @property
+    def unknown_cap_seconds(self) -> int:
+        return max(1, round(self.unknown_cap_hours * 3600))
 
     @property
     def recheck_seconds(self) -> int:
