@@ -151,7 +151,7 @@ def run_every_path(stack: LocalStack, info: StackInfo) -> None:
 
     code, message = signed_get(f"{info.status_api_url}/messages/leak-accepted")
     assert (code, message["history"][-1]["status"]) == (200, "DELIVERED")
-    code, page = signed_get(f"{info.status_api_url}/messages?phone={PHONE}")
+    code, page = signed_get(f"{info.status_api_url}/phones/{PHONE}/messages")
     assert code == 200
     assert "leak-accepted" in json.dumps(page)
 
