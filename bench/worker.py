@@ -304,10 +304,10 @@ def account_rate(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _one_thread(module: Any) -> None:
     """Handle a batch's records one after another in the main thread (where the profiler looks)."""
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType  # noqa: PLC0415
+    from zns_relay.batch import ConcurrentBatchProcessor  # noqa: PLC0415
 
     if hasattr(module, "processor"):
-        module.processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        module.processor = ConcurrentBatchProcessor(max_workers=1)
     else:  # the baseline's pool
         module._sender()["pool"] = _InThread()
 

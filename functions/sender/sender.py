@@ -3,16 +3,12 @@ SendQueue, and the SMS fallbacks of failed ones from FallbackQueue."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.batch import ConcurrentBatchProcessor
-from zns_relay.composition import build_queue_visibility, build_sender
+from zns_relay.batch import ConcurrentBatchProcessor, PartialItemFailureResponse, SqsRecord
+from zns_relay.composition.sender import build_queue_visibility, build_sender
 from zns_relay.models.errors import RetryLater
 from zns_relay.observability import logger, metrics, traced_handler
 from zns_relay.sending import BACK_TO_QUEUE, SqsDelivery
@@ -24,16 +20,15 @@ visibility = build_queue_visibility(settings)
 processor = ConcurrentBatchProcessor(max_workers=settings.send_concurrency)
 
 
-def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
+def record_handler(record: SqsRecord, lambda_context: LambdaContext) -> str:
     """Send one record; raise RetryLater to hand it back to SQS (a batch item failure)."""
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(message_id=record.message_id)
-    attributes = record.attributes
     delivery = SqsDelivery(
         message_id=record.message_id,
         body=record.body,
-        receive_count=int(attributes.approximate_receive_count),
-        sent_at=datetime.fromtimestamp(int(attributes.sent_timestamp) / 1000, UTC),
+        receive_count=record.receive_count,
+        sent_at=record.sent_at,
     )
 
     def seconds_left() -> float:
@@ -53,6 +48,4 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
 @traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return processor.process(event, lambda record: record_handler(record, context))
