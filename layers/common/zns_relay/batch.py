@@ -1,8 +1,8 @@
 """SQS batches with partial batch responses: the records of one invocation handled concurrently, the
 failed ones named in `batchItemFailures` for SQS to hand back (ReportBatchItemFailures).
 
-Powertools' batch utility does the same, but importing it builds its parser's pydantic models and
-every event data class (a fifth of the sender's cold init): an SQS record is a few keys of a dict.
+Powertools' batch utility does the same, but importing it imports every event data class (and, with
+pydantic imported before it, builds its parser's models): an SQS record is a few keys of a dict.
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
 """
 
