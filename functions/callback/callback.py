@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from zns_relay.composition import build_callback_receiver
+from zns_relay.composition.callback import build_callback_receiver
 from zns_relay.delivery import ReportResult
 from zns_relay.models.callback import InvalidCallback, documented_parameters, parse_delivery_report
 from zns_relay.models.contract import REQUEST_ID_PATTERN

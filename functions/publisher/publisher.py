@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.composition import build_publisher
+from zns_relay.composition.publisher import build_publisher
 from zns_relay.models.stream import item_changes
 from zns_relay.observability import logger, metrics, traced_handler
 from zns_relay.settings import PublisherSettings

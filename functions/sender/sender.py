@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from zns_relay.batch import ConcurrentBatchProcessor
-from zns_relay.composition import build_queue_visibility, build_sender
+from zns_relay.composition.sender import build_queue_visibility, build_sender
 from zns_relay.models.errors import RetryLater
 from zns_relay.observability import logger, metrics, traced_handler
 from zns_relay.sending import BACK_TO_QUEUE, SqsDelivery

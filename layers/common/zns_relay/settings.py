@@ -38,7 +38,8 @@ def _comma_separated_set(text: str) -> frozenset[str]:
 class _Settings(BaseModel):
     """What every function reads: the table, and how long things are kept and cached."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built when a function first reads its own settings (at init): not every function's at import.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     table_name: Annotated[str, Field(alias="TABLE_NAME", min_length=1)]
     retention_days: Annotated[int, Field(alias="RETENTION_DAYS", ge=1)] = 90

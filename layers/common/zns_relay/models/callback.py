@@ -116,7 +116,8 @@ def _send_status(value: object) -> int | None:
 class ZaloError(BaseModel):
     """Zalo's error as carried in `error_info`; code and message are empty when it did not decode."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built at the first report read (defer_build): the sender imports this module but never reads one.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: int | None
     message: str
@@ -182,7 +183,8 @@ OptionalText = Annotated[str | None, BeforeValidator(_text)]
 class DeliveryReport(BaseModel):
     """One delivery callback; the aliases are eSMS's parameter names."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Built at the first report read (defer_build): the sender imports this module but never reads one.
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     sms_id: Annotated[str, Field(alias="SMSID")]
     send_status: Annotated[int | None, BeforeValidator(_send_status), Field(alias="SendStatus")] = None

@@ -32,7 +32,9 @@ class PhoneFormat(StrEnum):
 class ZaloError(BaseModel):
     """Zalo's reason a delivery failed, as eSMS's report gave it."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built at the first event made (defer_build): of the functions importing this module, only the
+    # publisher makes events.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: str
     message: str | None = None
@@ -41,7 +43,8 @@ class ZaloError(BaseModel):
 class StatusChanged(BaseModel):
     """An event's `detail` (camelCase on the bus)."""
 
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+    # Built at the first event made (defer_build), as ZaloError.
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
     event_id: str
     request_id: str

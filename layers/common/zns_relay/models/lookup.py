@@ -121,7 +121,8 @@ def _limit(raw: str | None) -> int:
 
 
 class _View(BaseModel):
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+    # Built at the first answer (defer_build): the sender imports this module for its limits only.
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class HistoryView(_View):

@@ -1,0 +1,11 @@
+"""PublisherFunction's objects: the status event publisher on the event bus."""
+
+from __future__ import annotations
+
+from zns_relay.composition.aws import client
+from zns_relay.publishing import StatusEventPublisher
+from zns_relay.settings import PublisherSettings
+
+
+def build_publisher(settings: PublisherSettings) -> StatusEventPublisher:
+    return StatusEventPublisher(client("events"), settings.event_bus_name, settings.event_phone_format)

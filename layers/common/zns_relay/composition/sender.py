@@ -1,0 +1,83 @@
+"""SenderFunction's objects: the send logic with its store, eSMS client, secrets, pacing and KMS key."""
+
+from __future__ import annotations
+
+from zns_relay.callback_signing import CallbackSigner
+from zns_relay.composition.aws import client, secret
+from zns_relay.credentials import (
+    SecretCache,
+    parse_callback_secret,
+    parse_esms_secret,
+    parse_fingerprint_secret,
+)
+from zns_relay.delivery import FollowUp
+from zns_relay.esms.client import EsmsClient
+from zns_relay.fingerprint import MessageFingerprints
+from zns_relay.models.esms import CallbackKeys, EsmsCredentials, FingerprintKeys
+from zns_relay.pacing import SendPacer
+from zns_relay.sealing import FallbackTexts
+from zns_relay.sending import MessageSender, SenderPolicy
+from zns_relay.settings import SenderSettings
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.queue import QueueVisibility
+from zns_relay.store.throttle import SharedRate
+
+
+def build_sender(settings: SenderSettings) -> MessageSender:
+    secrets = client("secretsmanager", settings.send_concurrency)
+    credentials: SecretCache[EsmsCredentials] = secret(
+        settings.esms_secret_id, parse_esms_secret, settings.secret_max_age_seconds, secrets
+    )
+    callback_keys: SecretCache[CallbackKeys] = secret(
+        settings.callback_secret_id, parse_callback_secret, settings.secret_max_age_seconds, secrets
+    )
+    fingerprint_keys: SecretCache[FingerprintKeys] = secret(
+        settings.fingerprint_secret_id, parse_fingerprint_secret, settings.secret_max_age_seconds, secrets
+    )
+    esms = EsmsClient(
+        settings.esms_base_url,
+        connect_timeout=settings.esms_connect_timeout,
+        read_timeout=settings.esms_read_timeout,
+        pool_size=settings.send_concurrency,
+    )
+    policy = SenderPolicy(
+        default_oa_id=settings.default_oa_id,
+        sandbox_default=settings.sandbox_default,
+        force_sandbox=settings.force_sandbox,
+        allowed_oa_ids=settings.allowed_oa_ids,
+        allowed_brandnames=settings.allowed_brandnames,
+        default_brandname=settings.default_brandname,
+        fallback_on=settings.fallback_on,
+        fallback_defaults=settings.fallback_defaults,
+        retry_window_seconds=settings.retry_window_seconds,
+        default_validity_seconds=settings.default_validity_seconds,
+        retry_base_seconds=settings.retry_base_seconds,
+        retry_max_seconds=settings.retry_max_seconds,
+        abandon_after_seconds=settings.abandon_after_seconds,
+        min_seconds_to_send=settings.min_seconds_to_send,
+        throttle_backlog=settings.sender_max_concurrency * settings.send_concurrency,
+    )
+    dynamodb = client("dynamodb", settings.send_concurrency)
+    store = MessageStore(settings.table_name, dynamodb, retention_days=settings.retention_days)
+    pacer = SendPacer(
+        SharedRate(settings.throttle_table_name, dynamodb, ceiling=settings.esms_rate_limit),
+        ceiling=settings.esms_rate_limit,
+        burst=settings.send_concurrency,
+    )
+    return MessageSender(
+        store,
+        esms,
+        credentials,
+        signer=CallbackSigner(callback_keys, settings.callback_base_url)
+        if settings.callback_base_url
+        else None,
+        fingerprints=MessageFingerprints(fingerprint_keys),
+        fallback_texts=FallbackTexts(client("kms", settings.send_concurrency), settings.fallback_text_key_id),
+        policy=policy,
+        follow_up=FollowUp(settings.reconcile_after_seconds),
+        pacer=pacer,
+    )
+
+
+def build_queue_visibility(settings: SenderSettings) -> QueueVisibility:
+    return QueueVisibility(client("sqs", settings.send_concurrency))
