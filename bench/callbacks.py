@@ -81,6 +81,7 @@ class OfferedLoad:
     waited: Percentiles  # for a free execution environment
     handler: Percentiles  # the handler's own run, inside its environment
     cpu_ms: dict[str, float]  # CPU a callback, by process: caller, stack, environments, moto
+    load_average: float  # the machine's, over the last minute of the run (other work included)
 
     @property
     def cpu_total_ms(self) -> float:
@@ -127,6 +128,11 @@ class OfferedLoad:
             found.append(
                 f"the machine: the whole path takes {self.cpu_total_ms:.1f} ms of CPU a callback,"
                 f" {self.cores_busy:.1f} of its {cores} cores at {self.offered_per_second:.0f}/s"
+            )
+        if self.load_average > self.cores_busy + 1:
+            found.append(
+                f"other work: the machine's load average was {self.load_average:.1f} on {cores} cores,"
+                f" this path's own demand {self.cores_busy:.1f}"
             )
         if self.waited.p99_ms > P99_GOAL_MS:
             found.append(
@@ -280,6 +286,7 @@ def measure_one(backends: Backends, function: str) -> OfferedLoad:
             "environments": sum(used[1:-1]) / len(answers) * 1000,
             "moto": used[-1] / len(answers) * 1000,
         },
+        load_average=os.getloadavg()[0],
     )
 
 
