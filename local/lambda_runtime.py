@@ -164,7 +164,8 @@ class ExecutionEnvironments:
     As on Lambda, an environment runs one invocation at a time and shares nothing with the others:
     the module-level state handlers keep (Powertools' batch processor, its resolver's current event,
     its Logger and Metrics) is never seen by a concurrent invocation. At most `max_environments`
-    invocations run at once; more wait for one to finish.
+    invocations run at once; more wait for one to finish. `on_invoked`, when given, hears the timings of
+    each invocation that returned a result (bench/callbacks.py).
     """
 
     def __init__(
