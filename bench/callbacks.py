@@ -81,7 +81,7 @@ class OfferedLoad:
     waited: Percentiles  # for a free execution environment
     handler: Percentiles  # the handler's own run, inside its environment
     cpu_ms: dict[str, float]  # CPU a callback, by process: caller, stack, environments, moto
-    load_average: float  # the machine's, over the last minute of the run (other work included)
+    other_cores: float  # the cores other work kept busy meanwhile (the machine's CPU time, less the path's)
 
     @property
     def cpu_total_ms(self) -> float:
@@ -128,11 +128,8 @@ class OfferedLoad:
                 f"the machine: the whole path takes {self.cpu_total_ms:.1f} ms of CPU a callback,"
                 f" {self.cores_busy:.1f} of its {cores} cores at {self.offered_per_second:.0f}/s"
             )
-        if self.load_average > self.cores_busy + 1:
-            found.append(
-                f"other work: the machine's load average was {self.load_average:.1f} on {cores} cores,"
-                f" this path's own demand {self.cores_busy:.1f}"
-            )
+        if self.other_cores > 1 - BUSY_LIMIT:
+            found.append(f"other work: it kept {self.other_cores:.1f} of the {cores} cores busy meanwhile")
         if self.waited.p99_ms > P99_GOAL_MS:
             found.append(
                 f"queueing: callbacks wait for one of {HTTP_ENVIRONMENTS} environments (p99"
@@ -258,10 +255,11 @@ def measure_one(backends: Backends, function: str) -> OfferedLoad:
         environments = environment_pids()
         processes: list[int | None] = [os.getpid(), *environments, backends.moto_pid]
         before = [cpu_seconds(pid) or 0.0 for pid in processes]
-        caller_before = _children_cpu()
+        caller_before, machine_before, started = _children_cpu(), _machine_cpu(), time.perf_counter()
         answers = drive(port, paths)
         caller_cpu = _children_cpu() - caller_before
         after = [cpu_seconds(pid) or 0.0 for pid in processes]
+        machine_cpu, elapsed = _machine_cpu() - machine_before, time.perf_counter() - started
     used = [end - start for start, end in zip(before, after, strict=True)]
     counted = [answer for answer in answers if answer[0] >= WARMUP_SECONDS]
     measured = len(counted)
@@ -285,8 +283,18 @@ def measure_one(backends: Backends, function: str) -> OfferedLoad:
             "environments": sum(used[1:-1]) / len(answers) * 1000,
             "moto": used[-1] / len(answers) * 1000,
         },
-        load_average=os.getloadavg()[0],
+        other_cores=max(machine_cpu - caller_cpu - sum(used), 0.0) / elapsed,
     )
+
+
+def _machine_cpu() -> float:
+    """CPU seconds all the machine's cores have spent busy so far (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + fields[4]  # idle and waiting for I/O
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _children_cpu() -> float:
