@@ -147,6 +147,16 @@ class InitError(InvocationError):
     """An environment could not start: its handler module failed to import."""
 
 
+@dataclass(frozen=True)
+class InvocationTimes:
+    """Where one invocation's time went (seconds), for a benchmark to tell the handler from the stack."""
+
+    waited: float  # for an environment free to run it (a cold start included)
+    handler: float  # the handler's own run, timed inside the environment
+    handler_cpu: float  # the environment's CPU time during that run
+    total: float  # invoke() from call to return: the wait, the dispatch, the handler, its log lines
+
+
 class ExecutionEnvironments:
     """Lambda's scaling, played locally: each concurrent invocation runs in an execution environment
     of its own, a separate process, created on demand (a cold start) and reused (warm starts).
@@ -154,7 +164,8 @@ class ExecutionEnvironments:
     As on Lambda, an environment runs one invocation at a time and shares nothing with the others:
     the module-level state handlers keep (Powertools' batch processor, its resolver's current event,
     its Logger and Metrics) is never seen by a concurrent invocation. At most `max_environments`
-    invocations run at once; more wait for one to finish.
+    invocations run at once; more wait for one to finish. `on_invoked`, when given, hears the timings of
+    each invocation that returned a result (bench/callbacks.py).
     """
 
     def __init__(
@@ -164,8 +175,11 @@ class ExecutionEnvironments:
         max_environments: int,
         output: Path | None = None,
         crashes: CrashPlan | None = None,
+        *,
+        on_invoked: Callable[[InvocationTimes], None] | None = None,
     ) -> None:
         self.spec = spec
+        self._on_invoked = on_invoked
         self.environment = dict(environment)
         self._output = FunctionOutput(output)
         self._crashes = crashes
@@ -183,12 +197,19 @@ class ExecutionEnvironments:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Run one invocation; raises an InvocationError when it fails as a Lambda invocation can."""
+        called = time.perf_counter()
         with self._capacity:
             environment = self._acquire()
+            waited = time.perf_counter() - called
             try:
-                return environment.invoke(str(uuid.uuid4()), event, self.spec.timeout_seconds)
+                result, handler, handler_cpu = environment.invoke(
+                    str(uuid.uuid4()), event, self.spec.timeout_seconds
+                )
             finally:
                 self._release(environment)
+        if self._on_invoked is not None:
+            self._on_invoked(InvocationTimes(waited, handler, handler_cpu, time.perf_counter() - called))
+        return result
 
     def close(self) -> None:
         """Stop every environment (one still running an invocation fails it) and the log copying."""
@@ -318,7 +339,10 @@ class _Environment:
             self.stop()
             raise InitError(reply[1], f"{self.name} could not start: {reply[2]}")
 
-    def invoke(self, request_id: str, event: dict[str, Any], timeout_seconds: int) -> Any:
+    def invoke(
+        self, request_id: str, event: dict[str, Any], timeout_seconds: int
+    ) -> tuple[Any, float, float]:
+        """The invocation's result, with the handler's own wall and CPU seconds."""
         self._invocations += 1
         try:
             self._connection.send(("invoke", request_id, event))
@@ -330,9 +354,10 @@ class _Environment:
             raise self._timed_out(request_id, timeout_seconds)
         for copier in self._logs:
             copier.wait_for_end_of(self._invocations, LOG_DRAIN_SECONDS)
-        if reply[0] == "result":
-            return json.loads(reply[1])
-        raise FunctionError(reply[1], reply[2])
+        outcome, handler_seconds, handler_cpu_seconds = reply
+        if outcome[0] == "result":
+            return json.loads(outcome[1]), handler_seconds, handler_cpu_seconds
+        raise FunctionError(outcome[1], outcome[2])
 
     def stop(self) -> None:
         """Close the connection (an idle environment then exits), kill what is left, copy the last lines."""
@@ -489,12 +514,14 @@ def serve_environment(connection_fd: int) -> None:
         except EOFError:
             return
         request_ids.request_id = request_id
-        reply = _run(handler, spec, request_id, event)
+        started, started_cpu = time.perf_counter(), time.process_time()
+        outcome = _run(handler, spec, request_id, event)
+        took, took_cpu = time.perf_counter() - started, time.process_time() - started_cpu
         invocations += 1
         for stream in (sys.stdout, sys.stderr):
             stream.write(f"{_END_OF_INVOCATION}{invocations}\n")
             stream.flush()
-        connection.send(reply)
+        connection.send((outcome, took, took_cpu))
 
 
 def _run(handler: Handler, spec: FunctionSpec, request_id: str, event: dict[str, Any]) -> tuple[str, ...]:

@@ -26,7 +26,10 @@ Found by profiling the server process (py-spy) under bench/local_stack_throughpu
   the map's abstract classes, one of them counting the clauses under every node again (quadratic): most
   of a conditional write's CPU time. Fixed: the parsed tree reused (moto validates only copies of it),
   copied without deepcopy's generic machinery, each walker's processor found once per node type, the
-  clause counts of a node added up from its children's.
+  clause counts of a node added up from its children's. Of the ten walks, three check nothing but the
+  expression, its attribute names and the table's key (ActionCount, OverlappingPaths, UpdateHashRangeKey):
+  each distinct one is checked once, as it would be, and remembered (found under the callback bench,
+  bench/callbacks.py, where they were a third of the validation).
 """
 
 from __future__ import annotations
@@ -54,7 +57,12 @@ from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
     UpdateExpressionSetClause,
 )
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
-from moto.dynamodb.parsing.validators import ActionCountValidator
+from moto.dynamodb.parsing.validators import (
+    ActionCountValidator,
+    OverlappingPathsValidator,
+    UpdateHashRangeKeyValidator,
+    Validator,
+)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sqs.exceptions import InvalidParameterValue
 from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
@@ -363,6 +371,39 @@ def _counts_added_up(_original: Callable[..., Any]) -> Callable[..., Any]:
     return verify_action_counts
 
 
+# Checks that read the update expression, its attribute names and the table's key, nothing else.
+_EXPRESSION_ONLY_CHECKS = (ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator)
+
+
+def _expression_checks_once(original: Callable[..., None]) -> Callable[..., None]:
+    passed: dict[tuple[Any, ...], Node] = {}
+
+    def __init__(  # noqa: N807, PLR0917 - moto's __init__, its signature
+        validator: Validator,
+        expression: Node,
+        expression_attribute_names: dict[str, str],
+        expression_attribute_values: dict[str, dict[str, Any]],
+        item: Item,
+        table: Table,
+    ) -> None:
+        """moto's, with the expression-only checks run here, first as in validate(), and only for an
+        expression, names and key not seen to pass them yet (a parsed tree is shared: _reused_parse)."""
+        original(validator, expression, expression_attribute_names, expression_attribute_values, item, table)
+        checks = [check for check in validator.processors if isinstance(check, _EXPRESSION_ONLY_CHECKS)]
+        validator.processors = [check for check in validator.processors if check not in checks]
+        names = tuple(sorted((expression_attribute_names or {}).items()))
+        key = (id(expression), names, tuple(table.table_key_attrs))
+        if key in passed:
+            return
+        for check in checks:
+            check.traverse(validator.node_to_validate)  # raises what moto raises; changes nothing
+        if len(passed) >= PARSED_EXPRESSIONS_KEPT:
+            passed.clear()
+        passed[key] = expression  # kept alive, so that its id stays its own
+
+    return __init__
+
+
 # --- Model bookkeeping ---------------------------------------------------------------------------------
 
 
@@ -525,6 +566,7 @@ PATCHES = (
     Patch(DepthFirstTraverser, "traverse_node_recursively", _walk_with_known_processors, "d7f01d9b45cf"),
     Patch(Node, "__deepcopy__", _tree_copy, "73e3e0773294", relies_on=Node.__init__),
     Patch(ActionCountValidator, "verify_action_counts", _counts_added_up, "8cd8c9a3ae3a"),
+    Patch(Validator, "__init__", _expression_checks_once, "9489b532dd0f"),
     Patch(moto.dynamodb.responses, "dynamo_to_dict", _plain_values, "80f600124c13"),
     Patch(Table, "all_items", _sorted_by_key_values, "c80d2ee3c896"),
     Patch(BaseJSONSerializer, "_serialize_type_structure", _direct_attribute_values, "36873909cd0a"),

@@ -33,7 +33,7 @@ from zns_relay_cli.local_state import STATE_ENV, STATE_FILE, running_stack
 # Where `up` tells the `zns-relay` command (and `python -m local send|status|events`) about itself,
 # and where the demo and soak write their function logs: $ZNS_RELAY_LOCAL_STATE, else local/.state.
 STATE_DIR = Path(os.environ.get(STATE_ENV) or Path(__file__).resolve().parent / ".state")
-HTTP_ENVIRONMENTS = 4  # concurrent invocations an HTTP API route gets locally
+HTTP_ENVIRONMENTS = 8  # concurrent invocations an HTTP API route gets locally (started when needed)
 LOCAL_PARAMETERS = {"DefaultOaId": "1397492183140006179", "Stage": "dev"}
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",

@@ -24,6 +24,7 @@ from local.lambda_runtime import (
     FunctionError,
     FunctionTimedOut,
     InitError,
+    InvocationTimes,
     RuntimeExited,
     tagged,
 )
@@ -81,6 +82,28 @@ def test_an_environment_starts_once_and_serves_the_next_invocations_warm(
     # Then one environment served both, each invocation with its own request id
     assert first["pid"] == second["pid"]
     assert first["request_id"] != second["request_id"]
+
+
+def test_each_completed_invocation_reports_where_its_time_went(output: Path) -> None:
+    # Given environments that report each invocation's timings
+    reports: list[InvocationTimes] = []
+    functions = ExecutionEnvironments(
+        probe_spec(), {}, max_environments=2, output=output, on_invoked=reports.append
+    )
+    try:
+        # When one invocation succeeds and one fails in the handler
+        functions.invoke({"action": "echo"})
+        with pytest.raises(FunctionError):
+            functions.invoke({"action": "raise"})
+    finally:
+        functions.close()
+
+    # Then the one that returned a result is reported, its handler's run inside the whole invocation
+    assert len(reports) == 1
+    [times] = reports
+    assert 0 <= times.waited <= times.total
+    assert 0 <= times.handler <= times.total
+    assert times.handler_cpu >= 0
 
 
 def test_a_killed_environment_fails_only_its_invocation_and_a_new_one_takes_the_next(

@@ -274,6 +274,39 @@ def test_invalid_update_expressions_are_still_refused(fast_moto: boto3.Session, 
         assert complaint in refused.value.response["Error"]["Message"]
 
 
+def test_an_expression_checked_once_is_still_checked_with_other_names(
+    fast_moto: boto3.Session, table: str
+) -> None:
+    dynamodb = fast_moto.client("dynamodb")
+    key = {"request_id": {"S": "r-1"}}
+    value = {":v": {"S": "x"}}
+    # Given an expression that passed its checks with one attribute name
+    for _ in range(2):
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #a = :v",
+            ExpressionAttributeNames={"#a": "note"},
+            ExpressionAttributeValues=value,
+        )
+
+    # When the same expression names the table's key instead
+    with pytest.raises(ClientError) as refused:
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #a = :v",
+            ExpressionAttributeNames={"#a": "request_id"},
+            ExpressionAttributeValues=value,
+        )
+
+    # Then moto refuses it as DynamoDB would, and the first item is as the first writes left it
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "key" in refused.value.response["Error"]["Message"].lower()
+    item = dynamodb.get_item(TableName=table, Key=key)["Item"]
+    assert item == {"request_id": {"S": "r-1"}, "note": {"S": "x"}}
+
+
 RESPONSE_SPEEDUPS = {"dynamo_to_dict", "_serialize_type_structure"}
 
 
