@@ -11,7 +11,6 @@ times out (esms-api-facts.md, section 3), so a prompt 4xx ends it.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from zns_relay.composition.callback import build_callback_receiver
 from zns_relay.delivery import ReportResult
 from zns_relay.models.callback import InvalidCallback, documented_parameters, parse_delivery_report
-from zns_relay.models.contract import REQUEST_ID_PATTERN
+from zns_relay.models.contract import is_valid_request_id
 from zns_relay.models.errors import CallbackForbidden, CallbackTooLarge
 from zns_relay.observability import count, logger, metrics, traced_handler
 from zns_relay.settings import CallbackSettings
@@ -30,7 +29,6 @@ from zns_relay.settings import CallbackSettings
 ROUTE = "/callbacks/esms/<request_id>/<signature>"
 MAX_QUERY_CHARS = 16_384  # eSMS's callbacks are well under 2 KB
 MAX_PARAMETERS = 64
-_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 settings = CallbackSettings.from_environment()
 signer, reports = build_callback_receiver(settings)
@@ -39,7 +37,7 @@ app = APIGatewayHttpResolver(debug=False)  # its debug mode prints every event, 
 
 @app.get(ROUTE)
 def esms_callback(request_id: str, signature: str) -> Response[str]:
-    nonce = signer.verified_nonce(request_id, signature) if _REQUEST_ID.fullmatch(request_id) else None
+    nonce = signer.verified_nonce(request_id, signature) if is_valid_request_id(request_id) else None
     if nonce is None:
         raise CallbackForbidden
     logger.append_keys(correlation_id=request_id)

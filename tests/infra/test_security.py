@@ -456,6 +456,15 @@ def test_the_callback_apis_throttle_follows_the_send_rate_and_the_functions_conc
     assert int(throttle["ThrottlingBurstLimit"]) == int(concurrency)
 
 
+def test_the_send_rate_is_a_whole_number_so_the_throttle_stays_ten_times_it() -> None:
+    # The throttle appends a "0" to EsmsRateLimit: 1.5 would make it 1.50 a second, not 15
+    spec = TEMPLATE.document["Parameters"]["EsmsRateLimit"]
+    pattern = re.compile(spec["AllowedPattern"])
+    assert pattern.fullmatch(spec["Default"])
+    assert [value for value in ("1", "30", "999", "1000") if not pattern.fullmatch(value)] == []
+    assert [value for value in ("0", "1.5", "30.0", "01", "1001", "", "-3") if pattern.fullmatch(value)] == []
+
+
 @pytest.mark.parametrize("parameter", ["EsmsBaseUrl", "EsmsStatusUrl"])
 def test_esms_urls_must_be_https(parameter: str) -> None:
     spec = TEMPLATE.document["Parameters"][parameter]

@@ -407,6 +407,7 @@ def test_no_tempdata_value_and_no_sms_text_is_stored_in_plain_text(
         ({"valid_until": "2030-01-01"}, "valid_until: "),
         ({"sealed_content": "A" * (MAX_SEALED_CHARS + 4)}, "sealed_content: "),
         ({"request_id": "otp-43:sms"}, "request_id is not the SMS RequestId of fallback_for"),
+        ({"request_id": "otp-42:sms\n"}, "request_id: "),  # "$" must not pass a trailing line break
     ],
 )
 def test_a_fallback_job_that_breaks_its_rules_is_rejected_unsent_and_says_why(

@@ -23,7 +23,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from tests.support.traced_esms_calls import API_KEY, SECRET_KEY, SIGNATURE
+from tests.support.traced_esms_calls import API_KEY, OTP, PHONE, SECRET_KEY, SIGNATURE
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -150,6 +150,10 @@ def test_no_key_or_signature_in_any_trace_document_or_log_line(
     # And no document, no line, holds a key or the signature
     assert [secret for secret in SECRETS if any(secret in document for document in documents)] == []
     assert [secret for secret in SECRETS if secret in output] == []
+    # Nor any message data: the failing handler's error reached X-Ray as its type only
+    assert "the failing handler failed" in output
+    assert any('"ValueError"' in document for document in documents)
+    assert [value for value in (PHONE, OTP) if any(value in document for document in documents)] == []
 
 
 def test_trace_documents_record_method_host_path_status_and_error_class_only(

@@ -4,7 +4,9 @@ environment: `python -m tests.support.traced_esms_calls <eSMS base URL>`.
 Run by tests/integration/test_no_secret_in_traces.py with tracing on (LAMBDA_TASK_ROOT, a sampled
 _X_AMZN_TRACE_ID, AWS_XRAY_DAEMON_ADDRESS at its listener) and Lambda's root handler at
 AWS_LAMBDA_LOG_LEVEL. The keys are never registered with the scrubbing (as reading the secret would):
-what this proves holds at the cause, scrubbing aside.
+what this proves of them holds at the cause, scrubbing aside (the signature, as every CallbackUrl's, is
+scrubbed by its shape). A second handler fails with an error that quotes the phone and the OTP, as a
+bug's error might.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from local.template import Template
 
 API_KEY = "traced-api-key-9f3b2c"
 SECRET_KEY = "traced-secret-key+/=7d1e"  # characters a URL encodes
-SIGNATURE = "SIGNATUREsignature_-01"
+SIGNATURE = "NONCEnonce_-0123456789SIGNATUREsignature_-01"  # nonce and MAC, as sign() makes
+PHONE = "84901888484"
+OTP = "4829"
 CALLBACK_URL = f"https://relay.example/callbacks/esms/otp-1/{SIGNATURE}"
 
 
@@ -42,17 +46,17 @@ def main(base_url: str) -> None:
     status = EsmsStatusClient(base_url, base_url, connect_timeout=1, read_timeout=1)
     account = EsmsAccountClient(base_url, timeout_seconds=1)
     zns = ZaloSendRequest(
-        phone="84901888484",
+        phone=PHONE,
         oa_id="1397492183140006179",
         temp_id="2056446",
-        temp_data=(TemplateParam(key="otp", value="4829"),),
+        temp_data=(TemplateParam(key="otp", value=OTP),),
         request_id="otp-1",
         sandbox=False,
         callback_url=CALLBACK_URL,
     )
     sms = SmsSendRequest(
-        phone="84901888484",
-        content="OTP 4829",
+        phone=PHONE,
+        content=f"OTP {OTP}",
         brandname="Baotrixemay",
         is_unicode=False,
         request_id="otp-1-sms",
@@ -82,7 +86,16 @@ def main(base_url: str) -> None:
                 logging.getLogger("probe").warning("eSMS call failed: %s", error)
         return {"calls": len(calls)}
 
-    handler({}, context_for(Template().function("ReconcilerFunction")))
+    @traced_handler
+    def failing_handler(event: dict[str, Any], context: object) -> None:
+        raise ValueError(f"a fault about {PHONE}, whose OTP is {OTP}")
+
+    context = context_for(Template().function("ReconcilerFunction"))
+    handler({}, context)
+    try:
+        failing_handler({}, context)
+    except ValueError:
+        logging.getLogger("probe").info("the failing handler failed")
 
 
 if __name__ == "__main__":

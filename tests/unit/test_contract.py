@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from zns_relay.models.contract import (
+    is_valid_request_id,
     message_json_schema,
     normalise_phone,
     parse_message_body,
@@ -405,3 +406,13 @@ def test_line_breaks_are_kept_in_message_text() -> None:
 def test_reasons_are_never_longer_than_500_characters() -> None:
     many = {f"{'k' * 99}{index}": "v" * 501 for index in range(30)}
     assert len(violation(body(TempData=many, Phone="bad", TempID="x"))) <= 500
+
+
+@pytest.mark.parametrize("candidate", ["otp-1\n", ".", "..", "-:-", "a" * 51, ""])
+def test_what_is_not_a_request_id(candidate: str) -> None:
+    assert not is_valid_request_id(candidate)
+
+
+@pytest.mark.parametrize("candidate", ["otp-1", "a" * 50, ".a", "2024-01-01:otp.7"])
+def test_what_is_a_request_id(candidate: str) -> None:
+    assert is_valid_request_id(candidate)

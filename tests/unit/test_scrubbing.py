@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import socket
+import traceback
 from collections.abc import Iterator
 from urllib.parse import quote, quote_plus
 
@@ -81,6 +82,28 @@ def test_the_xray_emitter_sends_documents_scrubbed_and_logs_none(
     assert json.dumps(SECRET)[1:-1] not in sent
     assert SIGNATURE not in sent
     assert caplog.records == []
+
+
+def test_an_exception_reaches_the_xray_daemon_as_its_type_only(daemon: socket.socket) -> None:
+    # Given a handler's subsegment that recorded an error quoting a phone and an OTP
+    emitter = ScrubbingEmitter(f"127.0.0.1:{daemon.getsockname()[1]}")
+    segment = Segment("function")
+    subsegment = Subsegment("## lambda_handler", "local", segment)
+    try:
+        raise ValueError("phone 0901888484 otp 482913")
+    except ValueError as error:
+        subsegment.add_exception(error, traceback.extract_stack())
+
+    # When it is sent
+    emitter.send_entity(subsegment)
+
+    # Then X-Ray learns that a ValueError ended it, and nothing of its text or stack
+    document = json.loads(daemon.recv(65_536).decode().split("\n", 1)[1])
+    assert [exception["type"] for exception in document["cause"]["exceptions"]] == ["ValueError"]
+    sent = json.dumps(document)
+    assert "0901888484" not in sent
+    assert "482913" not in sent
+    assert "stack" not in sent
 
 
 def test_any_other_handler_is_scrubbed_through_its_own_formatter() -> None:

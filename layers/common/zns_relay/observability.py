@@ -107,13 +107,34 @@ def _scrub_every_handler() -> None:
             handler.setFormatter(ScrubbedFormatter(handler.formatter))
 
 
+def without_exception_text(document: Any) -> Any:
+    """A trace document whose recorded exceptions keep their type only: the X-Ray SDK records the text
+    and stack of whatever escapes a subsegment (a handler's error included, whatever Powertools'
+    capture_error says), and an error's text may quote a phone, a TempData value or a URL."""
+    if isinstance(document, dict):
+        cause = document.get("cause")
+        if isinstance(cause, dict):
+            cause["exceptions"] = [
+                {key: value for key, value in exception.items() if key in ("id", "type", "remote")}
+                for exception in cause.get("exceptions", [])
+                if isinstance(exception, dict)
+            ]
+        for value in document.values():
+            without_exception_text(value)
+    elif isinstance(document, list):
+        for value in document:
+            without_exception_text(value)
+    return document
+
+
 class ScrubbingEmitter(UDPEmitter):  # type: ignore[misc]
-    """The X-Ray SDK's UDP emitter, sending each document scrubbed, and logging none (its DEBUG line is
-    the whole document)."""
+    """The X-Ray SDK's UDP emitter, sending each document without exception text and scrubbed, and
+    logging none (its DEBUG line is the whole document)."""
 
     def send_entity(self, entity: Any) -> None:
         try:
-            self._send_data(f"{PROTOCOL_HEADER}{PROTOCOL_DELIMITER}{secret_values.scrub(entity.serialize())}")
+            document = json.dumps(without_exception_text(json.loads(entity.serialize())))
+            self._send_data(f"{PROTOCOL_HEADER}{PROTOCOL_DELIMITER}{secret_values.scrub(document)}")
         except Exception:  # as the SDK's own: a trace is never worth a failed invocation
             logging.getLogger(__name__).warning("a trace document could not be sent to the X-Ray daemon")
 

@@ -25,8 +25,10 @@ from zns_relay.models.text import LINE_BREAKS, control_character_problem
 
 # Up to 50 of these characters, at least one a letter or digit: "." and ".." are path segments, which
 # the CallbackUrl <base>/<RequestId>/<signature> would lose to URL normalisation (and their reports).
-# A lookahead, so the model reads it with Python's regex engine (ZnsMessage's regex_engine).
-REQUEST_ID_PATTERN = r"^(?=.*[A-Za-z0-9])[A-Za-z0-9._:-]{1,50}$"
+# No lookahead, so that every regex engine (pydantic's own, JSON Schema's) reads it alike; the length
+# is checked apart.
+REQUEST_ID_PATTERN = r"^[._:-]*[A-Za-z0-9][A-Za-z0-9._:-]*$"
+MAX_REQUEST_ID_CHARS = 50
 SEND_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 SYSTEM_OWNED_FIELDS = ("ApiKey", "SecretKey", "CallbackUrl")
 # eSMS reads SendDate in Vietnam's time (Asia/Ho_Chi_Minh: UTC+7 all year, no daylight saving).
@@ -91,7 +93,6 @@ class ZnsMessage(BaseModel):
         frozen=True,
         str_strip_whitespace=True,
         title="ZnsMessage",
-        regex_engine="python-re",
         field_title_generator=lambda name, field: field.alias or name,
         json_schema_extra={
             "description": "The SQS message body zns-relay accepts (eSMS field names, without credentials "
@@ -114,7 +115,13 @@ class ZnsMessage(BaseModel):
     ]
     request_id: Annotated[
         str | None,
-        Field(alias="RequestId", default=None, pattern=REQUEST_ID_PATTERN, description="idempotency key"),
+        Field(
+            alias="RequestId",
+            default=None,
+            max_length=MAX_REQUEST_ID_CHARS,
+            pattern=REQUEST_ID_PATTERN,
+            description="idempotency key",
+        ),
     ]
     send_date: Annotated[
         str | None, Field(alias="SendDate", default=None, description="schedule, yyyy-mm-dd hh:MM:ss")
@@ -320,7 +327,7 @@ def rejection_key(given: str) -> str:
 
 def is_valid_request_id(candidate: str) -> bool:
     """A RequestId an item can be kept under (a producer's, or an SMS fallback's)."""
-    return re.fullmatch(REQUEST_ID_PATTERN, candidate) is not None
+    return len(candidate) <= MAX_REQUEST_ID_CHARS and re.fullmatch(REQUEST_ID_PATTERN, candidate) is not None
 
 
 def _usable_request_id(document: dict[str, Any]) -> str | None:

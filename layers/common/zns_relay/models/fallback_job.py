@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from zns_relay.models.contract import (
+    MAX_REQUEST_ID_CHARS,
     REQUEST_ID_PATTERN,
     describe_validation_error,
     is_valid_request_id,
@@ -33,11 +34,10 @@ MAX_SEALED_CHARS = 4 * math.ceil((4 * MAX_SMS_CHARS + 1024) / 3)
 
 
 class FallbackJob(BaseModel):
-    # REQUEST_ID_PATTERN holds a lookahead, which only Python's regex engine reads.
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, regex_engine="python-re")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    request_id: Annotated[str, Field(pattern=REQUEST_ID_PATTERN)]
-    fallback_for: Annotated[str, Field(pattern=REQUEST_ID_PATTERN)]
+    request_id: Annotated[str, Field(max_length=MAX_REQUEST_ID_CHARS, pattern=REQUEST_ID_PATTERN)]
+    fallback_for: Annotated[str, Field(max_length=MAX_REQUEST_ID_CHARS, pattern=REQUEST_ID_PATTERN)]
     phone: str
     sealed_content: Annotated[str, Field(min_length=1, max_length=MAX_SEALED_CHARS)]
     brandname: Annotated[str, Field(max_length=MAX_BRANDNAME_CHARS, pattern=BRANDNAME_PATTERN)]
