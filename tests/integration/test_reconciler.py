@@ -17,9 +17,10 @@ from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, Reply
 from zns_relay.credentials import SecretCache, parse_esms_secret
-from zns_relay.delivery import DeliveryReports, FollowUp
+from zns_relay.delivery import DeliveryReports, FollowUp, ReportResult
 from zns_relay.discovery import SmsIdFinder
 from zns_relay.esms.status import EsmsStatusClient
+from zns_relay.models.callback import parse_delivery_report
 from zns_relay.models.state import MessageStatus
 from zns_relay.rate_limit import RateLimiter
 from zns_relay.reconciling import ReconcilePolicy, Reconciler
@@ -768,6 +769,40 @@ def test_a_124_acceptance_whose_callback_was_lost_is_found_in_esms_list_and_deli
     assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, "sms-otp-1")
     assert summary.sms_ids_found == 1
     assert [entry.detail for entry in record.history][-2] == "SMSID found in eSMS's list of sent messages"
+
+
+def test_a_forged_callback_pins_no_smsid_on_a_124_acceptance_and_the_reconciler_finds_the_true_one(
+    aws: boto3.Session,
+    deployment: Resolver,
+    reconciler: Reconciler,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+) -> None:
+    # Given a message accepted through a retry's 124, and a failure report with an invented SMSID on
+    # its (leaked) signed URL
+    accepted_through_124(store, "otp-1", time)
+    item = aws.client("dynamodb").get_item(
+        TableName=deployment.ref("MessagesTable"), Key={"request_id": {"S": "otp-1"}}
+    )["Item"]
+    forged = parse_delivery_report(
+        {"SMSID": "invented", "SendStatus": "5", "SendFailed": "1", "TypeId": "25"}
+    )
+    reports = DeliveryReports(store, FollowUp(1800), clock=time.utc)
+    result = reports.apply("otp-1", forged, source="callback", url_nonce=item["callback_nonce"]["S"])
+
+    # When the reconciler looks at it, eSMS's list holding its true SMSID and eSMS its report
+    status_script.sent = [(START + 2, PHONE, "sms-otp-1")]
+    status_script.get_callback["sms-otp-1"] = delivered_item("sms-otp-1")
+    time.now += 1800
+    run(reconciler)
+
+    # Then the forged report changed nothing, and the message ends as eSMS reports it, under its SMSID
+    assert result is ReportResult.DEFERRED
+    record = store.get("otp-1")
+    assert record is not None
+    assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, "sms-otp-1")
+    assert "invented" not in str(record.history)
 
 
 def test_a_possibly_accepted_message_past_its_window_found_in_esms_list_is_accepted(
