@@ -727,7 +727,9 @@ def test_the_scheduled_handler_reconciles_and_says_whether_esms_could_be_reached
     assert emitted_metrics(capsys.readouterr().out)["EsmsStatusUnreachable"] == [0.0 if esms_up else 1.0]
 
 
-def accepted_through_124(store: MessageStore, request_id: str, time: FakeTime, phone: str = PHONE) -> None:
+def accepted_through_124(
+    store: MessageStore, request_id: str, time: FakeTime, phone: str | None = PHONE
+) -> None:
     """A first attempt that timed out (eSMS accepted it), then a retry's 124: no SMSID learnt."""
     now = int(time.now)
     claim = store.claim(
@@ -848,6 +850,40 @@ def test_an_smsid_is_adopted_only_when_exactly_one_unclaimed_message_fits(
     record = store.get("otp-1")
     assert record is not None
     assert (record.status, record.sms_id) == (MessageStatus.ACCEPTED, None)
+
+
+@pytest.mark.parametrize(
+    ("phone", "sent"),
+    [
+        (PHONE, [(START + 2, PHONE, "sms-a"), (START + 4, PHONE, "sms-b")]),  # two rows fit it
+        (None, [(START + 2, PHONE, "sms-a")]),  # no phone: it cannot be looked up
+    ],
+    ids=["ambiguous", "no-phone"],
+)
+def test_an_overdue_message_esms_list_cannot_decide_about_waits_until_the_cap(
+    reconciler: Reconciler,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+    phone: str | None,
+    sent: list[tuple[float, str, str]],
+) -> None:
+    # Given a message accepted through a 124, overdue, and eSMS's list (read whole) holding several
+    # rows that fit it, or the message not looked up in it at all
+    accepted_through_124(store, "otp-1", time, phone=phone)
+    accepted_at = int(time.now)
+    status_script.sent = sent
+    time.now = accepted_at + 72 * HOUR + 60
+
+    run(reconciler)
+
+    # Then eSMS did not say it holds nothing for it: it waits, and ends UNKNOWN only at the cap, unasked
+    assert status_of(store, "otp-1") is MessageStatus.ACCEPTED
+    time.now = accepted_at + POLICY.unknown_cap_seconds
+    run(reconciler)
+    record = store.get("otp-1")
+    assert record is not None and record.status is MessageStatus.UNKNOWN
+    assert record.error is not None and "no answer from eSMS" in record.error
 
 
 def test_one_listed_message_fitting_two_waiting_messages_goes_to_neither(
