@@ -4,8 +4,10 @@ The path names the message and carries a signature of it and of the message's no
 (zns_relay.callback_signing): a callback with a wrong, missing or malformed signature, or one whose URL
 was made for an earlier message of the same RequestId, is refused with 403 and changes nothing; a
 valid one can only ever move the message it names, and only with a report that matches it (its SMSID,
-its channel's TypeId): any other gets 409 and changes nothing. eSMS retries a callback only when it
-times out (esms-api-facts.md, section 3), so a prompt 4xx ends it.
+its channel's TypeId): any other gets 409 and changes nothing. A callback for a message accepted
+without an SMSID (through a 124) gets 202 and changes nothing: the reconciler finds its SMSID and
+report (zns_relay.delivery). eSMS retries a callback only when it times out (esms-api-facts.md,
+section 3), so a prompt answer ends it.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def esms_callback(request_id: str, signature: str) -> Response[str]:
             return _answer(403, {"message": "forbidden"})
         case ReportResult.MISMATCHED:
             return _answer(409, {"message": "the report is not about the message its URL names"})
+        case ReportResult.DEFERRED:
+            return _answer(202, {"result": result.value})
     return _answer(200, {"result": result.value})
 
 

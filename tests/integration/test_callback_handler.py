@@ -385,11 +385,12 @@ def test_a_callback_that_beats_the_senders_own_write_wins(
     assert [entry.status for entry in record.history] == ["SENDING", "DELIVERED"]
 
 
-def test_a_message_accepted_through_a_retrys_124_reaches_delivered_from_its_callback(
+def test_a_callback_cannot_teach_an_smsid_to_a_message_accepted_through_a_retrys_124(
     callback: LoadedFunction,
     sender: LoadedFunction,
     esms: EsmsStub,
     store: MessageStore,
+    aws: boto3.Session,
     deployment: Resolver,
 ) -> None:
     # Given a first attempt whose answer was lost, and a retry that hears 124 (no SMSID in it)
@@ -402,19 +403,38 @@ def test_a_message_accepted_through_a_retrys_124_reaches_delivered_from_its_call
     sender.invoke(event)
     record = store.get(REQUEST_ID)
     assert record is not None and (record.status, record.sms_id) == (MessageStatus.ACCEPTED, None)
+    before = scan(aws, deployment)
 
-    # When its callback comes on the URL both attempts gave eSMS (eSMS's callbacks leave RequestId
-    # empty: the URL names the message)
+    # When its URL (leaked: GetCallback echoes it) brings a forged report with an invented SMSID, and
+    # then eSMS's own callback comes on it (eSMS's callbacks leave RequestId empty: the URL names it)
     [url] = {body["CallbackUrl"] for body in esms.bodies}
-    code, _ = answer(callback.invoke(on_url(load_event("callback-delivered.json"), url)))
+    invented = "SMSID=invented&SendStatus=5&SendFailed=1&TypeId=25"
+    forged = on_url(load_event("callback-sent.json"), url, invented)
+    genuine = on_url(load_event("callback-delivered.json"), url)
+    answers = [answer(callback.invoke(forged)), answer(callback.invoke(genuine))]
 
-    # Then it is DELIVERED and has learnt its SMSID; a report naming another SMSID no longer applies
-    assert code == 200
+    # Then neither pins an SMSID nor moves it: both get a prompt 2xx (eSMS retries only on timeouts),
+    # and the reconciler finds its SMSID in eSMS's list of sent messages (test_reconciler.py)
+    assert answers == [(202, {"result": "deferred"})] * 2
+    assert scan(aws, deployment) == before
+
+
+def test_a_callback_on_a_retrying_message_teaches_its_smsid_and_later_reports_must_match_it(
+    callback: LoadedFunction, store: MessageStore
+) -> None:
+    # Given a message whose send timed out (RETRYING: eSMS may hold it, and its answer is unrecorded)
+    claim(store, REQUEST_ID)
+    store.transition(REQUEST_ID, MessageStatus.RETRYING, "timeout", check_at=CHECK_AT)
+
+    # When eSMS's SENT report comes (the race of a send: its callback before our record of its answer)
+    sent = answer(callback.invoke(load_event("callback-sent.json")))
+
+    # Then the message learns the SMSID; a report naming another one no longer applies
+    other = with_query(load_event("callback-sent.json"), "SMSID=another-one&SendStatus=5&SendSuccess=1")
+    assert (sent, answer(callback.invoke(other))[0]) == ((200, {"result": "applied"}), 409)
     record = store.get(REQUEST_ID)
     assert record is not None
-    assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, DELIVERED_SMS_ID)
-    other = on_url(load_event("callback-sent.json"), url, "SMSID=another-one&SendStatus=7&TypeId=25")
-    assert answer(callback.invoke(other))[0] == 409
+    assert (record.status, record.sms_id) == (MessageStatus.SENT, DELIVERED_SMS_ID)
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,10 @@ from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, Reply
 from zns_relay.credentials import SecretCache, parse_esms_secret
-from zns_relay.delivery import DeliveryReports, FollowUp
+from zns_relay.delivery import DeliveryReports, FollowUp, ReportResult
 from zns_relay.discovery import SmsIdFinder
 from zns_relay.esms.status import EsmsStatusClient
+from zns_relay.models.callback import parse_delivery_report
 from zns_relay.models.state import MessageStatus
 from zns_relay.rate_limit import RateLimiter
 from zns_relay.reconciling import ReconcilePolicy, Reconciler
@@ -726,7 +727,9 @@ def test_the_scheduled_handler_reconciles_and_says_whether_esms_could_be_reached
     assert emitted_metrics(capsys.readouterr().out)["EsmsStatusUnreachable"] == [0.0 if esms_up else 1.0]
 
 
-def accepted_through_124(store: MessageStore, request_id: str, time: FakeTime, phone: str = PHONE) -> None:
+def accepted_through_124(
+    store: MessageStore, request_id: str, time: FakeTime, phone: str | None = PHONE
+) -> None:
     """A first attempt that timed out (eSMS accepted it), then a retry's 124: no SMSID learnt."""
     now = int(time.now)
     claim = store.claim(
@@ -768,6 +771,40 @@ def test_a_124_acceptance_whose_callback_was_lost_is_found_in_esms_list_and_deli
     assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, "sms-otp-1")
     assert summary.sms_ids_found == 1
     assert [entry.detail for entry in record.history][-2] == "SMSID found in eSMS's list of sent messages"
+
+
+def test_a_forged_callback_pins_no_smsid_on_a_124_acceptance_and_the_reconciler_finds_the_true_one(
+    aws: boto3.Session,
+    deployment: Resolver,
+    reconciler: Reconciler,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+) -> None:
+    # Given a message accepted through a retry's 124, and a failure report with an invented SMSID on
+    # its (leaked) signed URL
+    accepted_through_124(store, "otp-1", time)
+    item = aws.client("dynamodb").get_item(
+        TableName=deployment.ref("MessagesTable"), Key={"request_id": {"S": "otp-1"}}
+    )["Item"]
+    forged = parse_delivery_report(
+        {"SMSID": "invented", "SendStatus": "5", "SendFailed": "1", "TypeId": "25"}
+    )
+    reports = DeliveryReports(store, FollowUp(1800), clock=time.utc)
+    result = reports.apply("otp-1", forged, source="callback", url_nonce=item["callback_nonce"]["S"])
+
+    # When the reconciler looks at it, eSMS's list holding its true SMSID and eSMS its report
+    status_script.sent = [(START + 2, PHONE, "sms-otp-1")]
+    status_script.get_callback["sms-otp-1"] = delivered_item("sms-otp-1")
+    time.now += 1800
+    run(reconciler)
+
+    # Then the forged report changed nothing, and the message ends as eSMS reports it, under its SMSID
+    assert result is ReportResult.DEFERRED
+    record = store.get("otp-1")
+    assert record is not None
+    assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, "sms-otp-1")
+    assert "invented" not in str(record.history)
 
 
 def test_a_possibly_accepted_message_past_its_window_found_in_esms_list_is_accepted(
@@ -813,6 +850,40 @@ def test_an_smsid_is_adopted_only_when_exactly_one_unclaimed_message_fits(
     record = store.get("otp-1")
     assert record is not None
     assert (record.status, record.sms_id) == (MessageStatus.ACCEPTED, None)
+
+
+@pytest.mark.parametrize(
+    ("phone", "sent"),
+    [
+        (PHONE, [(START + 2, PHONE, "sms-a"), (START + 4, PHONE, "sms-b")]),  # two rows fit it
+        (None, [(START + 2, PHONE, "sms-a")]),  # no phone: it cannot be looked up
+    ],
+    ids=["ambiguous", "no-phone"],
+)
+def test_an_overdue_message_esms_list_cannot_decide_about_waits_until_the_cap(
+    reconciler: Reconciler,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+    phone: str | None,
+    sent: list[tuple[float, str, str]],
+) -> None:
+    # Given a message accepted through a 124, overdue, and eSMS's list (read whole) holding several
+    # rows that fit it, or the message not looked up in it at all
+    accepted_through_124(store, "otp-1", time, phone=phone)
+    accepted_at = int(time.now)
+    status_script.sent = sent
+    time.now = accepted_at + 72 * HOUR + 60
+
+    run(reconciler)
+
+    # Then eSMS did not say it holds nothing for it: it waits, and ends UNKNOWN only at the cap, unasked
+    assert status_of(store, "otp-1") is MessageStatus.ACCEPTED
+    time.now = accepted_at + POLICY.unknown_cap_seconds
+    run(reconciler)
+    record = store.get("otp-1")
+    assert record is not None and record.status is MessageStatus.UNKNOWN
+    assert record.error is not None and "no answer from eSMS" in record.error
 
 
 def test_one_listed_message_fitting_two_waiting_messages_goes_to_neither(

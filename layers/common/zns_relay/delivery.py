@@ -3,10 +3,14 @@
 The one place reports change messages, whether they come from the webhook (a callback whose signed
 URL names the message) or from the reconciler (eSMS's GetCallback and QueryZnsStatus answers).
 A report proves that eSMS accepted the message, so it may move one that is still SENDING or RETRYING.
-It changes only the message it belongs to: one whose SMSID is the report's (a message accepted
-through a 124, whose SMSID we never heard, learns it from its first report), of the channel the
+It changes only the message it belongs to: one whose SMSID is the report's, of the channel the
 report's TypeId names and, for a callback, whose nonce is the one its URL was signed with. Anything
 else changes nothing, checked in the same conditional write (zns_relay.store.messages.ReportMatch).
+A message whose SMSID we have not heard learns it from its first report, but from a callback only
+while it is SENDING or RETRYING (eSMS called back before we recorded its answer): a callback never
+teaches one to a message accepted through a 124, as a forged one could pin a wrong SMSID for ever.
+That message's SMSID and report come from the reconciler (eSMS's list of sent messages, then its
+status answers); its callback is answered DEFERRED and changes nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class ReportResult(StrEnum):
     UNKNOWN_MESSAGE = "unknown message"  # no message has this RequestId
     STALE_URL = "stale url"  # the callback's URL was made for an earlier message of this RequestId
     MISMATCHED = "mismatched"  # the report names another SMSID, or another channel's TypeId
+    DEFERRED = "deferred"  # a callback for a message accepted without an SMSID: the reconciler's to find
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ class DeliveryReports:
         match = ReportMatch(report.sms_id, channels, url_nonce)
         now = int(self._clock().timestamp())
         data = {**history_fields(report), "source": source}
-        # The first report of a message whose SMSID we never learnt (accepted through a 124) gives it.
+        # The first report of a message whose SMSID we have not heard gives it (a callback only while the
+        # message is SENDING or RETRYING: ReportMatch).
         learnt = {"sms_id": report.sms_id, "accepted_at": now}
         target = target_status(report)
         if target is None:
@@ -139,6 +145,10 @@ class DeliveryReports:
                 count("ReportsMismatched")
                 logger.warning("delivery report refused: another message's SMSID or channel")
                 return ReportResult.MISMATCHED
+            case Written.UNVOUCHED:
+                count("ReportsDeferred")
+                logger.info("callback not applied: its message's SMSID is the reconciler's to find")
+                return ReportResult.DEFERRED
         count("ReportsUnchanged")
         return ReportResult.UNCHANGED
 

@@ -5,8 +5,9 @@ which carries no SMSID, and its callbacks carry the SMSID but can be lost. Witho
 can be asked of eSMS about the message. eSMS's list of sent messages (GetSmsSentData_V2) gives, for a
 time range, each message's phone and SMSID: a message is matched by its phone and the time of the
 attempt that may have reached eSMS, and only when the listing is complete and exactly one listed
-message fits, whose SMSID no other message of ours holds or could take. A message with no match keeps
-waiting for its callback.
+message fits, whose SMSID no other message of ours holds or could take. Only a complete listing in
+which no row could be the message's is eSMS's word that it holds none; a message that several rows fit,
+or that could not be looked up (no phone), is undecided and waits.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ class SentMessagesSource(Protocol):
 
 
 @dataclass(frozen=True)
+class Discovery:
+    """What eSMS's list of sent messages, read whole, says of the messages looked for (by RequestId).
+    One looked up but in neither `found` nor `absent` is undecided: several rows fit it."""
+
+    looked_up: frozenset[str]  # the messages the list was read for (a message with no phone is not)
+    found: dict[str, str]  # the one SMSID that fits the message
+    absent: frozenset[str]  # no listed row could be the message's: eSMS's word that it holds none
+
+
+@dataclass(frozen=True)
 class _Window:
     start: int  # epoch seconds
     end: int
@@ -82,12 +93,13 @@ class SmsIdFinder:
         credentials: EsmsCredentials,
         now: int,
         time_is_up: Callable[[], bool] = lambda: False,
-    ) -> dict[str, str] | None:
-        """The SMSID of each message that can be matched without doubt, by RequestId; None when the
-        listing cannot be read whole (a failure, the page budget, `time_is_up()`): eSMS was not asked."""
+    ) -> Discovery | None:
+        """The SMSID of each message that can be matched without doubt, and the messages no listed row
+        could be; None when the listing cannot be read whole (a failure, the page budget,
+        `time_is_up()`): eSMS was not asked."""
         wanted = [message for message in messages if message.phone]
         if not wanted:
-            return {}
+            return Discovery(frozenset(), {}, frozenset())
         windows = {message.request_id: self._window(message, now) for message in wanted}
         sms_types = sorted({sms_type for message in wanted for sms_type in _types(message)})
         listed = self._list(_merged(windows.values()), sms_types, credentials, time_is_up)
@@ -101,23 +113,28 @@ class SmsIdFinder:
             }
             for message in wanted
         }
-        # An SMSID that fits two of the messages looked for belongs to at most one: neither takes it.
+        # An SMSID that fits two of the messages looked for belongs to at most one: neither takes it,
+        # and neither is told eSMS holds nothing for it. One that another message of ours holds is not
+        # a candidate.
         fits = Counter(sms_id for found in candidates.values() for sms_id in found)
         found: dict[str, str] = {}
+        absent: set[str] = set()
         for message in wanted:
-            unclaimed = {
+            possible = {
                 sms_id
                 for sms_id in candidates[message.request_id]
-                if fits[sms_id] == 1 and self._store.owner_of(sms_id) in (None, message.request_id)
+                if self._store.owner_of(sms_id) in (None, message.request_id)
             }
-            if len(unclaimed) == 1:
-                found[message.request_id] = unclaimed.pop()
-            elif candidates[message.request_id]:
+            if not possible:
+                absent.add(message.request_id)
+            elif len(possible) == 1 and fits[next(iter(possible))] == 1:
+                found[message.request_id] = possible.pop()
+            else:
                 logger.info(
                     "no single sent message fits; SMSID left unknown",
                     extra={"request_id": message.request_id},
                 )
-        return found
+        return Discovery(frozenset(message.request_id for message in wanted), found, frozenset(absent))
 
     def _window(self, message: WaitingMessage, now: int) -> _Window:
         """When the attempt that reached eSMS was made: from the first uncertain attempt (or, for a

@@ -8,7 +8,9 @@ It takes what the sparse awaiting-index says is due (a Query per shard, never a 
   acceptance by default, eSMS answered without a final report) or past the hard cap of eSMS's 7-day
   memory (zns_relay.report_wait); while eSMS cannot be asked, the message waits.
 - One that eSMS accepted (or may have) without our learning its SMSID: looks for it in eSMS's list of
-  sent messages (zns_relay.discovery), then asks about it as above.
+  sent messages (zns_relay.discovery), then asks about it as above. A list read whole that holds no
+  row it could be is eSMS's word that it holds none; one that several rows fit, or that cannot be
+  looked up (no phone), has no such word and waits, up to the hard cap.
 - SENDING whose holder died, or RETRYING, after the retry window (no queue delivery will revisit it):
   if an attempt may have reached eSMS, waits for its report like an accepted message (UNKNOWN by the
   same rule); if eSMS certainly refused every attempt, FAILED (or EXPIRED when its validity ended).
@@ -26,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from zns_relay.credentials import SecretCache
 from zns_relay.delivery import DeliveryReports, ReportResult
-from zns_relay.discovery import SmsIdFinder
+from zns_relay.discovery import Discovery, SmsIdFinder
 from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.esms.status import (
     MAX_SMS_IDS_PER_GET_CALLBACK,
@@ -238,38 +240,41 @@ class Reconciler:
         assert self._finder is not None
         asked_at = self._now()
         try:
-            found = self._finder.find(messages, self._credentials.get(), now, time_is_up=self._time_is_up)
+            discovery = self._finder.find(messages, self._credentials.get(), now, time_is_up=self._time_is_up)
         except ConfigurationError as error:
             logger.error("cannot ask eSMS: configuration", extra={"reason": str(error)})
-            found = None
-        if found is None:  # eSMS's list could not be read: as a failed question, not a "no"
+            discovery = None
+        if discovery is None:  # eSMS's list could not be read: as a failed question, not a "no"
             self._unanswered(messages, summary)
             return
-        summary.answers += 1
+        if discovery.looked_up:
+            summary.answers += 1
         for message in messages:
             if self._time_is_up():
                 return  # the rest stay due for the next run
-            self._guarded(
-                summary, self._identified, message, found.get(message.request_id), asked_at, batches, summary
-            )
+            self._guarded(summary, self._identified, message, discovery, asked_at, batches, summary)
 
     def _identified(
         self,
         message: WaitingMessage,
-        sms_id: str | None,
+        discovery: Discovery,
         asked_at: int,
         batches: dict[str, list[WaitingMessage]],
         summary: ReconcileSummary,
     ) -> None:
-        """eSMS's list was read whole: an SMSID found is adopted and asked about; none (or no single one)
-        is eSMS's answer that it holds no report we can find."""
+        """eSMS's list was read whole: an SMSID found is adopted and asked about; a list holding no row
+        that could be the message's is eSMS's answer that it holds no report. A message several rows fit,
+        or not looked up (no phone), has no answer from eSMS: it waits, until the hard cap."""
+        sms_id = discovery.found.get(message.request_id)
         if sms_id is not None and self._adopt(message, sms_id, self._now()):
             summary.sms_ids_found += 1
             self._add_to_batch(
                 batches, replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED), summary
             )
-        else:
+        elif message.request_id in discovery.absent:
             self._inconclusive(message, asked_at, summary)
+        else:
+            self._recheck(message, self._now(), summary)
 
     def _adopt(self, message: WaitingMessage, sms_id: str, now: int) -> bool:
         """Record an SMSID found in eSMS's list: proof, too, that eSMS accepted the message."""

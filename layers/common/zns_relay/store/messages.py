@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from zns_relay.callback_signing import new_nonce
 from zns_relay.models.state import (
     ALLOWED_SOURCES,
+    BEFORE_ACCEPTANCE,
     CLEARS_ERROR,
     FINAL_STATUSES,
     KEYED_FINGERPRINT_PREFIX,
@@ -89,6 +90,7 @@ class Written(Enum):
     NO_ITEM = "no item"
     STALE_URL = "stale url"  # a callback's URL was made for an earlier item of this RequestId
     MISMATCHED = "mismatched"  # a report naming another SMSID, or another channel's TypeId
+    UNVOUCHED = "unvouched"  # a callback for a message accepted without an SMSID: it cannot teach one
 
     def __bool__(self) -> bool:
         return self is Written.APPLIED
@@ -98,7 +100,13 @@ class Written(Enum):
 class ReportMatch:
     """What an item must hold for a delivery report to change it (zns_relay.delivery): the report's
     SMSID, once the item knows one; a channel the report's TypeId names; and, for a callback, its URL's
-    nonce. Checked in the write's own condition, so that nothing can come between check and write."""
+    nonce. Checked in the write's own condition, so that nothing can come between check and write.
+
+    An item without an SMSID learns the report's, from the reconciler's answers (asked by an SMSID it
+    found in eSMS's list) at any time, but from a callback only while SENDING or RETRYING: eSMS's
+    callback may come before our record of its answer (the race of a send), while one for a message
+    settled without an SMSID (ACCEPTED through a 124) may be forged with a leaked URL, and would pin a
+    wrong SMSID for ever; the reconciler finds that message's SMSID in eSMS's list instead."""
 
     sms_id: str
     channels: frozenset[Channel]
@@ -107,7 +115,10 @@ class ReportMatch:
     def condition(self, write: _Write) -> str:
         if not self.channels:
             raise ValueError("a report of no channel we send matches no message")
-        clauses = ["(attribute_not_exists(sms_id) OR sms_id = :report_sms_id)"]
+        unknown = "attribute_not_exists(sms_id)"
+        if self.url_nonce is not None:
+            unknown = f"({unknown} AND {write.status_in(BEFORE_ACCEPTANCE, 'learning')})"
+        clauses = [f"({unknown} OR sms_id = :report_sms_id)"]
         write.values[":report_sms_id"] = self.sms_id
         if self.url_nonce is not None:
             clauses.append("callback_nonce = :url_nonce")
@@ -131,6 +142,9 @@ class ReportMatch:
         channel = Channel(item.get("channel", Channel.ZNS.value))
         if item.get("sms_id", self.sms_id) != self.sms_id or channel not in self.channels:
             return Written.MISMATCHED
+        waiting = MessageStatus(item["status"]) not in BEFORE_ACCEPTANCE | FINAL_STATUSES
+        if self.url_nonce is not None and "sms_id" not in item and waiting:
+            return Written.UNVOUCHED
         return Written.REFUSED
 
 
