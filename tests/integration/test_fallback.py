@@ -475,3 +475,30 @@ def test_a_message_whose_fallback_cannot_be_sealed_waits_unsent_and_counts_as_an
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     assert esms.bodies == [] and store.get(ORIGINAL) is None
     assert '"AccountErrors":[1.0]' in capsys.readouterr().out.replace(" ", "")
+
+
+def test_a_stream_image_that_does_not_read_is_handed_back_and_logged_without_its_values(
+    sender: LoadedFunction,
+    fallback: LoadedFunction,
+    stream: TableStream,
+    store: MessageStore,
+    deployment: Resolver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the write that ended a message, its new image holding a value no status has
+    send_original(sender, deployment)
+    report_failed(store, "-118")
+    event = stream.new_event()
+    image = event["Records"][-1]["dynamodb"]["NewImage"]
+    image["status"] = {"S": "NOT-A-STATUS-0901888484"}
+
+    # When FallbackFunction is handed it
+    answer = fallback.invoke(event)
+
+    # Then the stream keeps the record for a retry, and the log names the field, not the value
+    assert answer["batchItemFailures"] == [
+        {"itemIdentifier": event["Records"][-1]["dynamodb"]["SequenceNumber"]}
+    ]
+    [record] = [record for record in caplog.records if record.getMessage().startswith("fallback not handled")]
+    assert record.__dict__["reason"].startswith("status: ")
+    assert "0901888484" not in str(record.__dict__)

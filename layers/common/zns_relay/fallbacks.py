@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from pydantic import ValidationError
+
+from zns_relay.models.contract import describe_validation_error
 from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.fallback_job import FallbackJob
 from zns_relay.models.state import FINAL_STATUSES, Channel, MessageRecord
@@ -37,9 +40,16 @@ class Fallbacks:
         for position, change in enumerate(changes):
             try:
                 self._handle(change)
-            except Exception:
-                logger.exception(
-                    "fallback not handled: handed back", extra={"sequence_number": change.sequence_number}
+            except Exception as error:
+                # An image that does not read is told by its fields: pydantic's own text quotes the values.
+                reason = describe_validation_error(error) if isinstance(error, ValidationError) else None
+                logger.error(
+                    "fallback not handled: handed back",
+                    extra={
+                        "sequence_number": change.sequence_number,
+                        "reason": reason or type(error).__name__,
+                    },
+                    exc_info=reason is None,
                 )
                 return [later.sequence_number for later in changes[position:]]
         return []
