@@ -25,7 +25,7 @@ API_KEY = "traced-api-key-9f3b2c"
 SECRET_KEY = "traced-secret-key+/=7d1e"  # characters a URL encodes
 SIGNATURE = "NONCEnonce_-0123456789SIGNATUREsignature_-01"  # nonce and MAC, as sign() makes
 PHONE = "84901888484"
-OTP = "4829"
+OTP = "otp-7d41c9e2"  # distinctive: a short number turns up by chance in ids and timestamps
 CALLBACK_URL = f"https://relay.example/callbacks/esms/otp-1/{SIGNATURE}"
 
 
