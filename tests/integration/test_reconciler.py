@@ -62,6 +62,7 @@ class ScriptedStatus:
     sent: list[tuple[float, str, str]] = field(
         default_factory=list
     )  # GetSmsSentData_V2: (time, phone, SMSID)
+    sent_sms: list[tuple[float, str, str]] = field(default_factory=list)  # the same, of SMS (SmsType 2)
     failing: bool = False
     calls: list[tuple[str, float, int]] = field(default_factory=list)  # (endpoint, time, SMSIDs asked)
 
@@ -105,8 +106,10 @@ class ScriptedStatus:
                 "SmsId": index,
                 "SmsType": int(body["SmsType"]),
             }
-            for index, (at, phone, sms_id) in enumerate(self.sent)
-            if start.timestamp() <= at <= end.timestamp() and body["SmsType"] == "25"
+            for index, (at, phone, sms_id) in enumerate(
+                {"25": self.sent, "2": self.sent_sms}.get(body["SmsType"], [])
+            )
+            if start.timestamp() <= at <= end.timestamp()
         ]
         size, page = int(body["PageSize"]), int(body["Page"])
         return {
@@ -728,13 +731,12 @@ def test_the_scheduled_handler_reconciles_and_says_whether_esms_could_be_reached
 
 
 def accepted_through_124(
-    store: MessageStore, request_id: str, time: FakeTime, phone: str | None = PHONE
+    store: MessageStore, request_id: str, time: FakeTime, phone: str | None = PHONE, channel: str = "zns"
 ) -> None:
     """A first attempt that timed out (eSMS accepted it), then a retry's 124: no SMSID learnt."""
     now = int(time.now)
-    claim = store.claim(
-        request_id, {"oa_id": OA_ID, "phone": phone}, 30, check_at=now, keep_fields={"retry_until": now + 600}
-    )
+    fields = {"oa_id": OA_ID, "phone": phone, "channel": channel}
+    claim = store.claim(request_id, fields, 30, check_at=now, keep_fields={"retry_until": now + 600})
     assert isinstance(claim, ClaimedMessage)
     store.transition(
         request_id,
@@ -745,7 +747,7 @@ def accepted_through_124(
         check_at=now + 2400,
     )
     time.now += 30
-    claim = store.claim(request_id, {"oa_id": OA_ID, "phone": phone}, 30, check_at=now)
+    claim = store.claim(request_id, fields, 30, check_at=now)
     assert isinstance(claim, ClaimedMessage)
     store.transition(
         request_id, MessageStatus.ACCEPTED, "eSMS already holds this RequestId", {"esms_code": "124"},
@@ -771,6 +773,25 @@ def test_a_124_acceptance_whose_callback_was_lost_is_found_in_esms_list_and_deli
     assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, "sms-otp-1")
     assert summary.sms_ids_found == 1
     assert [entry.detail for entry in record.history][-2] == "SMSID found in eSMS's list of sent messages"
+
+
+def test_an_sms_fallback_accepted_through_a_124_is_found_among_esms_sms_and_asked_with_get_send_status(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given an SMS fallback accepted through a retry's 124 (its callbacks lost), eSMS listing it among
+    # its SMS and reporting it delivered
+    accepted_through_124(store, "otp-1:sms", time, channel="sms")
+    status_script.sent_sms = [(START + 2, PHONE, "sms-of-otp-1")]
+    status_script.send_status["sms-of-otp-1"] = send_status("sms-of-otp-1", 5, success=1)
+    time.now += 1800
+
+    run(reconciler)
+
+    # Then its SMSID is found and asked about where eSMS knows SMS (GetSendStatus, not GetCallback)
+    record = store.get("otp-1:sms")
+    assert record is not None
+    assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, "sms-of-otp-1")
+    assert "GetCallback" not in [call[0] for call in status_script.calls]
 
 
 def test_a_forged_callback_pins_no_smsid_on_a_124_acceptance_and_the_reconciler_finds_the_true_one(

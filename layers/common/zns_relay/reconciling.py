@@ -268,9 +268,11 @@ class Reconciler:
         sms_id = discovery.found.get(message.request_id)
         if sms_id is not None and self._adopt(message, sms_id, self._now()):
             summary.sms_ids_found += 1
-            self._add_to_batch(
-                batches, replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED), summary
-            )
+            adopted = replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED)
+            if adopted.channel is Channel.SMS:  # GetCallback knows ZNS only
+                self._ask_sms(adopted, summary)
+            else:
+                self._add_to_batch(batches, adopted, summary)
         elif message.request_id in discovery.absent:
             self._inconclusive(message, asked_at, summary)
         else:
