@@ -27,7 +27,7 @@ from typing import Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from zns_relay.credentials import SecretCache
-from zns_relay.delivery import DeliveryReports, ReportResult
+from zns_relay.delivery import WAITING_FOR_REPORT, DeliveryReports, ReportResult
 from zns_relay.discovery import Discovery, SmsIdFinder
 from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.esms.status import (
@@ -49,7 +49,6 @@ from zns_relay.rate_limit import RateLimiter
 from zns_relay.report_wait import ESMS_STATUS_MEMORY_SECONDS, ReportWait
 from zns_relay.store.messages import Clock, MessageStore, WaitingMessage, utc_now
 
-WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
 # Stop starting work this long before the invocation ends: more than one eSMS call's timeouts.
 DEFAULT_MARGIN_SECONDS = 20.0
 STORE_ERRORS = (ClientError, BotoCoreError)
