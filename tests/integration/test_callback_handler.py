@@ -82,6 +82,13 @@ def signature_for(key: bytes, request_id: str) -> str:
     return sign(key, request_id, SAMPLE_NONCE)
 
 
+def one_send(deployment: Resolver) -> dict[str, Any]:
+    """The sample sender batch's first record alone (order-DH240501-confirm), as SendQueue delivers it."""
+    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
+    event["Records"] = event["Records"][:1]
+    return event
+
+
 def on_url(event: dict[str, Any], callback_url: str, query: str | None = None) -> dict[str, Any]:
     """The event as API Gateway builds it for eSMS's GET on a CallbackUrl the sender gave it."""
     request_id, signature = callback_url.split("/")[-2:]
@@ -336,8 +343,7 @@ def test_a_callback_proves_acceptance_and_moves_a_message_still_retrying(
     deployment: Resolver,
 ) -> None:
     # Given a send that timed out (eSMS did accept it), so the message waits to be retried
-    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
-    event["Records"] = event["Records"][:1]  # order-DH240501-confirm
+    event = one_send(deployment)
     esms.responder = lambda body: Reply(hang=True)
     sender.invoke(event)
     assert status(store, REQUEST_ID) == "RETRYING"
@@ -372,8 +378,7 @@ def test_a_callback_that_beats_the_senders_own_write_wins(
         return accepted(DELIVERED_SMS_ID)
 
     esms.responder = deliver_then_answer
-    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
-    event["Records"] = event["Records"][:1]
+    event = one_send(deployment)
 
     response = sender.invoke(event)
 
@@ -394,8 +399,7 @@ def test_a_callback_cannot_teach_an_smsid_to_a_message_accepted_through_a_retrys
     deployment: Resolver,
 ) -> None:
     # Given a first attempt whose answer was lost, and a retry that hears 124 (no SMSID in it)
-    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
-    event["Records"] = event["Records"][:1]
+    event = one_send(deployment)
     esms.responder = lambda body: Reply(drop=True)
     sender.invoke(event)
     esms.responder = lambda body: refused("124", "Request exist 1")
@@ -588,8 +592,7 @@ def test_a_reused_request_ids_old_url_cannot_move_the_new_message(
 ) -> None:
     # Given a message sent and accepted, whose item then expired (TTL), and a new message sent under
     # the same RequestId (eSMS gives both the same SMSID here: the report cannot tell them apart)
-    event = load_event("sender-batch.json", queue_arn=deployment.get_att("SendQueue", "Arn"))
-    event["Records"] = event["Records"][:1]  # order-DH240501-confirm
+    event = one_send(deployment)
     sender.invoke(event)
     aws.client("dynamodb").delete_item(
         TableName=deployment.ref("MessagesTable"), Key={"request_id": {"S": REQUEST_ID}}
