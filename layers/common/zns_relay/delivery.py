@@ -30,6 +30,7 @@ from zns_relay.observability import count, logger
 from zns_relay.store.messages import Clock, MessageStore, ReportMatch, Written, utc_now
 
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
+CALLBACK = "callback"  # the source of a report eSMS called back with
 
 
 class ReportResult(StrEnum):
@@ -68,7 +69,8 @@ class DeliveryReports:
             return self._unchanged(Written.MISMATCHED)
         match = ReportMatch(report.sms_id, channels, url_nonce)
         now = int(self._clock().timestamp())
-        data = {**history_fields(report), "source": source}
+        # A report's entry names where it came from unless that is a callback, as most are.
+        data = {**history_fields(report), **({} if source == CALLBACK else {"source": source})}
         # The first report of a message whose SMSID we have not heard gives it (a callback only while the
         # message is SENDING or RETRYING: ReportMatch).
         learnt = {"sms_id": report.sms_id, "accepted_at": now}
@@ -155,7 +157,7 @@ class DeliveryReports:
 
 def _describe(report: DeliveryReport, target: MessageStatus, reason: str | None) -> str:
     if target is MessageStatus.SENT:
-        return "eSMS sent it; waiting for the delivery report (SendStatus 7)"
+        return "sent (SendStatus 7)"
     if target is MessageStatus.DELIVERED:
         return f"delivered (SendStatus 5, SendSuccess {report.send_success})"
     return reason or "delivery failed"

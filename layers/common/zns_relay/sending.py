@@ -491,7 +491,7 @@ class MessageSender:
         # Logged before the write: should the write fail, this line is the only record of the SMSID.
         logger.info("message accepted", extra={"sms_id": result.sms_id, "sandbox": request.sandbox})
         now = int(self._clock().timestamp())
-        fields = {"sms_id": result.sms_id, "esms_code": result.code, "sandbox": request.sandbox}
+        fields = {"sms_id": result.sms_id, "esms_code": result.code, "sandbox": request.sandbox or None}
         # A sandbox message stays ACCEPTED: eSMS keeps no sandbox message, so no report will come.
         check_at = None if request.sandbox else self._follow_up.check_at(now)
         self._write(
@@ -628,12 +628,12 @@ class MessageSender:
 
 def _zns_fields(request: ZaloSendRequest, fingerprint: str) -> dict[str, object]:
     return {
-        "channel": Channel.ZNS.value,
+        "channel": None,  # absent: ZNS (as on items written before channels were recorded)
         "phone": request.phone,
         "temp_id": request.temp_id,
         "oa_id": request.oa_id,
         "campaign_id": request.campaign_id,
-        "sandbox": request.sandbox,
+        "sandbox": request.sandbox or None,  # absent: false
         "fingerprint": fingerprint,
     }
 
@@ -643,7 +643,7 @@ def _sms_fields(request: SmsSendRequest) -> dict[str, object]:
         "channel": Channel.SMS.value,
         "phone": request.phone,
         "campaign_id": request.campaign_id,
-        "sandbox": request.sandbox,
+        "sandbox": request.sandbox or None,
         "fallback_for": request.fallback_for,
         "fingerprint": f"sms-fallback-of:{request.fallback_for}",  # one SMS per original
     }

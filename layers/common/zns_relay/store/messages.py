@@ -40,6 +40,9 @@ SMS_ID_INDEX = "sms_id-index"
 # A note (a history entry that changes no status) is written only while the history is shorter than
 # this: replayed reports, even through a leaked callback URL, cannot grow an item toward 400 KB.
 MAX_HISTORY_FOR_NOTES = 50
+# What only sending and waiting need (a claim's token, the retry window, since when an attempt may have
+# reached eSMS): gone with a final status, which nothing changes, so that the item stays small.
+ENDED_WITH_SENDING = ("claim_token", "retry_until", "uncertain_since")
 # Items waiting for the reconciler spread over this many index partitions, so that a busy day's
 # writes to the sparse index never meet one partition's throughput limit.
 AWAITING_SHARDS = 16
@@ -342,13 +345,17 @@ class MessageStore:
             write.values[":lease_deadline"] = lease_expired_by
         if match is not None:
             condition += f" AND {match.condition(write)}"
+        final = target in FINAL_STATUSES
         write.set_fields(fields or {})
-        write.keep_fields(keep_fields or {})
+        write.keep_fields(
+            {k: v for k, v in (keep_fields or {}).items() if not final or k not in ENDED_WITH_SENDING}
+        )
         write.remove("lease_until")
         if target in CLEARS_ERROR and "error" not in (fields or {}):
             write.remove("error")
-        if target in FINAL_STATUSES:
+        if final:
             write.remove("fallback")  # the stream's old image carries it to whoever acts on the end
+            write.remove(*ENDED_WITH_SENDING)
         if target in FINAL_STATUSES or check_at is None:
             write.remove("awaiting", "check_at")
         else:
