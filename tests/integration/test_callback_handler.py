@@ -138,6 +138,21 @@ def test_documented_samples_move_the_message_their_url_names(
     assert status(store, REQUEST_ID) == expected
 
 
+def test_a_callback_logs_one_info_line(callback: LoadedFunction, store: MessageStore) -> None:
+    # Given an accepted message
+    accept(store, REQUEST_ID, DELIVERED_SMS_ID)
+
+    # When its delivery report comes
+    logged = io.StringIO()
+    with function_output_to(logged):
+        code, _ = answer(callback.invoke(load_event("callback-delivered.json")))
+
+    # Then one INFO line says so (CloudWatch Logs bills every byte: two lines of the same news cost twice)
+    lines = [json.loads(line) for line in logged.getvalue().splitlines() if line.startswith('{"level"')]
+    assert code == 200
+    assert [(line["level"], line["message"]) for line in lines] == [("INFO", "callback handled")]
+
+
 def test_failed_sample_keeps_zalos_error_and_the_callback_fields(
     callback: LoadedFunction, store: MessageStore
 ) -> None:

@@ -88,12 +88,15 @@ class DeliveryReports:
             keep_fields=learnt,
             data=data,
             check_at=self._follow_up.check_at(now) if target is MessageStatus.SENT else None,
+            keep_check_at=True,  # the look the claim or acceptance set: the waiting-index entry stays
             match=match,
         )
         if not applied:
             return self._unchanged(applied)
         count(f"Messages{target.value.capitalize()}")
-        logger.info("delivery report applied", extra={"status": target, "source": source})
+        # A callback's own line ("callback handled") tells as much: one INFO line a callback, not two.
+        log = logger.debug if source == CALLBACK else logger.info
+        log("delivery report applied", extra={"status": target, "source": source})
         return ReportResult.APPLIED
 
     def _apply_inconclusive(

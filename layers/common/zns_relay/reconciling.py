@@ -1,6 +1,6 @@
 """The reconciler: every message that waits reaches a final status, whether or not eSMS calls back.
 
-It takes what the sparse awaiting-index says is due (a Query per shard, never a Scan) and, by status:
+It takes what the sparse waiting-index says is due (a Query per shard, never a Scan) and, by status:
 - ACCEPTED or SENT with an SMSID: asks eSMS (GetCallback, 200 SMSIDs a call within its 20 calls a
   second; QueryZnsStatus for what GetCallback does not know; GetSendStatus for an SMS fallback) and
   applies a final answer through the same code as a callback; without one, asks again later. It ends
