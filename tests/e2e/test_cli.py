@@ -122,11 +122,15 @@ def test_send_by_flags_and_status_shows_the_message_with_its_timeline(stack: Sta
         "zns",
         None,
     )
-    assert [entry["status"] for entry in answer["history"]] == ["SENDING", "ACCEPTED", "DELIVERED"]
+    # (on a busy machine the send may time out first and be RETRYING until eSMS's callback proves it
+    # accepted: the timeline says so, and the test takes either path)
+    timeline = [entry["status"] for entry in answer["history"]]
+    assert timeline in (["SENDING", "ACCEPTED", "DELIVERED"], ["SENDING", "RETRYING", "DELIVERED"]), timeline
     assert shown.code == 0
     assert "DELIVERED (final)" in shown.out
     assert "history" in shown.out
-    assert "accepted by eSMS" in shown.out
+    assert all(status in shown.out for status in timeline)
+    assert "accepted by eSMS" in shown.out or "RETRYING" in timeline
 
 
 def test_send_without_a_request_id_makes_one_and_says_so(stack: StackInfo, cli: Cli) -> None:
