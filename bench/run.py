@@ -178,13 +178,18 @@ def capacity_rows(both: capacity.HappyPath, final_only: capacity.HappyPath) -> l
     )
     if not met:
         waiting = both.index_write_units.get("waiting-index", 0.0)
+        floor = transitions + sum(
+            units for name, units in both.index_write_units.items() if name != "waiting-index"
+        )
+        lease = both.table_write_units - transitions
+        without_waiting = both.write_units - waiting
         note += (
-            f" In the way of {WRITE_UNITS_GOAL:.0f}: the waiting-index's {waiting:.0f} (a message that waits"
-            " must be findable by the reconciler, and leaving the index is a write too) and the lease's"
-            f" {both.table_write_units - transitions:.1f}. What would meet it: the reconciler finds a batch's"
-            " messages by a delayed check (an SQS message a batch, about $0.12 a million in requests)"
-            " and enters only the ones still waiting then in the waiting-index: the happy path writes no"
-            " waiting entry (7.1 WRU)."
+            f" In the way of {WRITE_UNITS_GOAL:.0f}: DESIGN's fixed contracts leave a floor of {floor:.0f} (a"
+            " write a transition; the sms_id-index, and the lists by phone, campaign and status); above it"
+            f" the waiting-index's {waiting:.0f} (a message that waits must be findable by the reconciler,"
+            f" and leaving the index is a write too) and the lease's {lease:.1f}."
+            " Without a waiting entry on the happy path (the reconciler finding a batch's messages by one"
+            f" delayed SQS message a batch, entering only those still waiting): {without_waiting:.1f} WRU."
         )
     return [
         Row(

@@ -88,7 +88,10 @@ class DeliveryReports:
             keep_fields=learnt,
             data=data,
             check_at=self._follow_up.check_at(now) if target is MessageStatus.SENT else None,
-            keep_check_at=True,  # the look the claim or acceptance set: the waiting-index entry stays
+            # The look the claim or acceptance set: the waiting-index entry stays. (A SENT report that
+            # finds the message RETRYING keeps that state's look, the retry window's end: only a message
+            # whose final report then never comes is looked at that much later.)
+            keep_check_at=True,
             match=match,
         )
         if not applied:

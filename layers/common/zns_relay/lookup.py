@@ -10,9 +10,7 @@ from zns_relay.models.errors import MessageNotFound
 from zns_relay.models.lookup import ListedBy, ListQuery, MessageView
 from zns_relay.models.state import FINAL_STATUSES, MessageStatus
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, IndexQuery, MessageIndex
-from zns_relay.store.messages import AWAITING_SHARDS, WAITING_INDEX, status_shards
-
-AWAITING_PARTITIONS = tuple(str(shard) for shard in range(AWAITING_SHARDS))
+from zns_relay.store.messages import WAITING_INDEX, awaiting_shards, status_shards
 
 
 class MessageLookup:
@@ -57,7 +55,7 @@ def _index_queries(query: ListQuery) -> tuple[IndexQuery, ...]:
             return (done,)
         # A message that waits (for a retry, a report) is in the waiting-index, not the status-index (a
         # sandbox message, which waits for nothing, is): both are read, the waiting-index second.
-        waiting = IndexQuery(WAITING_INDEX, "awaiting", "check_at", AWAITING_PARTITIONS, numeric=True)
+        waiting = IndexQuery(WAITING_INDEX, "awaiting", "check_at", awaiting_shards(), numeric=True)
         return (done, waiting)
     index, key = (PHONE_INDEX, "phone") if query.by is ListedBy.PHONE else (CAMPAIGN_INDEX, "campaign_id")
     return (IndexQuery(index, key, "created_at", (query.value,), query.since, query.until),)

@@ -426,8 +426,8 @@ class Reconciler:
         if result is ReportResult.APPLIED:
             summary.applied += 1
             summary.ended[target.value] += 1
-            if target is MessageStatus.SENT:
-                self._recheck(message, self._now(), summary)
+            if target is MessageStatus.SENT:  # still waiting for its final report: the next look
+                self._recheck(replace(message, status=MessageStatus.SENT), self._now(), summary)
         elif result is ReportResult.MISMATCHED:  # eSMS's answer is about another message: none yet
             self._inconclusive(message, self._now(), summary)
 

@@ -495,7 +495,7 @@ class MessageSender:
         # Logged before the write: should the write fail, this line is the only record of the SMSID.
         logger.info("message accepted", extra={"sms_id": result.sms_id, "sandbox": request.sandbox})
         now = int(self._clock().timestamp())
-        fields = {"sms_id": result.sms_id, "esms_code": result.code, "sandbox": request.sandbox or None}
+        fields = {"sms_id": result.sms_id, "esms_code": result.code, "sandbox": request.sandbox}
         # A sandbox message stays ACCEPTED: eSMS keeps no sandbox message, so no report will come.
         check_at = None if request.sandbox else self._follow_up.check_at(now)
         self._write(
@@ -645,7 +645,7 @@ def _zns_fields(request: ZaloSendRequest, fingerprint: str) -> dict[str, object]
         "temp_id": request.temp_id,
         "oa_id": request.oa_id,
         "campaign_id": request.campaign_id,
-        "sandbox": request.sandbox or None,  # absent: false
+        "sandbox": request.sandbox,  # stored only when true
         "fingerprint": fingerprint,
     }
 
@@ -655,7 +655,7 @@ def _sms_fields(request: SmsSendRequest) -> dict[str, object]:
         "channel": Channel.SMS.value,
         "phone": request.phone,
         "campaign_id": request.campaign_id,
-        "sandbox": request.sandbox or None,
+        "sandbox": request.sandbox,
         "fallback_for": request.fallback_for,
         "fingerprint": f"sms-fallback-of:{request.fallback_for}",  # one SMS per original
     }

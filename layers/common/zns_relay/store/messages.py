@@ -47,6 +47,8 @@ MAX_HISTORY_FOR_NOTES = 50
 # What only sending and waiting need (a claim's token, the retry window, since when an attempt may have
 # reached eSMS): gone with a final status, which nothing changes, so that the item stays small.
 ENDED_WITH_SENDING = ("claim_token", "retry_until", "uncertain_since")
+# Flags an item holds only when true (absent: false), to keep it small.
+ABSENT_WHEN_FALSE = frozenset({"sandbox"})
 BATCH_GET_ATTEMPTS = 5
 BATCH_GET_KEYS = 100  # BatchGetItem's limit a call
 # Items waiting for the reconciler spread over this many index partitions, so that a busy day's
@@ -78,7 +80,13 @@ def utc_now() -> datetime:
 
 
 def awaiting_shard(request_id: str) -> str:
+    """The waiting-index key of a message that waits (its `awaiting` attribute: the index's old name)."""
     return str(zlib.crc32(request_id.encode()) % AWAITING_SHARDS)
+
+
+def awaiting_shards() -> tuple[str, ...]:
+    """Every waiting-index key: "0" .. "15"."""
+    return tuple(str(shard) for shard in range(AWAITING_SHARDS))
 
 
 def status_shards(status: MessageStatus) -> list[str]:
@@ -447,12 +455,12 @@ class MessageStore:
     def due(self, now: int, page_size: int = 100) -> Iterator[WaitingMessage]:
         """Every waiting message whose check time has come, shard by shard (a Query each, no Scan), each
         read by key (a consistent read: the index trails the table, and a message may have moved on)."""
-        for shard in range(AWAITING_SHARDS):
+        for shard in awaiting_shards():
             arguments: dict[str, Any] = {
                 "TableName": self._table,
                 "IndexName": WAITING_INDEX,
                 "KeyConditionExpression": "awaiting = :shard AND check_at <= :now",
-                "ExpressionAttributeValues": {":shard": {"S": str(shard)}, ":now": {"N": str(now)}},
+                "ExpressionAttributeValues": {":shard": {"S": shard}, ":now": {"N": str(now)}},
                 "Limit": page_size,
             }
             while True:
@@ -602,8 +610,12 @@ class _Write:
             self.values[":entry"] = [_history_entry(status, now, detail, data)]
 
     def set_fields(self, fields: Mapping[str, Any]) -> None:
+        """SET each field given a value (None: left as it is); a flag stored only when true is removed
+        when false, so that an earlier attempt's true never outlives it."""
         for name, value in sorted(fields.items()):
-            if value is not None:
+            if value is False and name in ABSENT_WHEN_FALSE:
+                self.remove(name)
+            elif value is not None:
                 self.sets.append(f"{self._name(name)} = {self._value(name, value)}")
 
     def keep_fields(self, fields: Mapping[str, Any]) -> None:
