@@ -208,6 +208,7 @@ class HappyPath:
     reported_units: float  # what moto's ReturnConsumedCapacity answered, per message
     steps: dict[str, tuple[int, int]]  # status written: (item bytes after it, its table write units)
     index_entry_bytes: dict[str, int]  # the largest entry each index held
+    final_index_bytes: dict[str, int]  # the entries the message keeps, once final, for its retention
     callback_cpu_ms: float  # median process CPU of one callback invocation
     callback_wall_ms: float
     callback_log_bytes: float  # per callback
@@ -250,6 +251,10 @@ def measure(backends: Any, send_statuses: tuple[int, ...] = (7, 5), batches: int
         reported_units=sum(call.reported for call in calls) / messages,
         steps={status: max(sizes) for status, sizes in steps.items()},
         index_entry_bytes={name: max(call.index_bytes.get(name, 0) for call in writes) for name in indexes},
+        final_index_bytes={
+            name: max(call.index_bytes.get(name, 0) for call in writes if call.status == list(steps)[-1])
+            for name in indexes
+        },
         callback_cpu_ms=statistics.median(times["cpu"] for times in callbacks) * 1000,
         callback_wall_ms=statistics.median(times["wall"] for times in callbacks) * 1000,
         callback_log_bytes=run["log_bytes"]["callback"] / len(callbacks),

@@ -2,8 +2,9 @@
 
 Per message on the happy path: the producer's SendMessage and the event source's receive and delete
 (a batch of ten each); a tenth of a sender invocation; each callback an HTTP API request and a callback
-invocation; the DynamoDB units bench/capacity.py counted; the item and its sms_id-index entry kept for
-RetentionDays under point-in-time recovery; every byte the functions logged, Lambda's own lines and
+invocation; the DynamoDB units bench/capacity.py counted; the item and the index entries it keeps once
+final stored for RetentionDays, the item under point-in-time recovery (continuous backups are billed on
+the table's size, not its indexes'); every byte the functions logged, Lambda's own lines and
 the HTTP API's access log line; the traces X-Ray's default sampling keeps; projected for the
 outcome-events branch, an EventBridge event per status change; and, projected for a message that names
 an SMS Fallback (an OTP), the KMS request that seals its text (its Decrypt comes only with an SMS sent,
@@ -35,6 +36,8 @@ SAMPLED = 0.05  # X-Ray's default rule beyond its one trace a second
 STATUS_EVENTS = 4  # SENDING, ACCEPTED, SENT, DELIVERED: one outcome event each (projected)
 FALLBACK_SEALS = 1  # a message with a Fallback seals its SMS text once a send attempt (projected)
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds to each stored item and index entry
+# The indexes a final message stays in for its retention (the waiting-index lists only waiting ones).
+LASTING_INDEXES = ("sms_id-index", "phone-index", "campaign-index", "status-index")
 MEMORY_SIZES = (128, 256, 512, 1024)
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit
 
@@ -58,7 +61,7 @@ class Inputs:
     write_units: float
     read_units: float
     final_item_bytes: int
-    sms_index_entry_bytes: int
+    index_entry_bytes: int  # the entries the final item keeps in the indexes
     callbacks: int
     callback_cpu_ms: float
     callback_log_bytes: float
@@ -132,9 +135,9 @@ def lines(inputs: Inputs, template: Template) -> list[Line]:
         + PLATFORM_LOG_BYTES / 10
         + inputs.callbacks * (inputs.callback_log_bytes + PLATFORM_LOG_BYTES + access_log_bytes(template))
     )
-    stored_gb = (
-        million * (inputs.final_item_bytes + inputs.sms_index_entry_bytes + 2 * INDEX_ENTRY_OVERHEAD) / 1e9
-    )
+    item_gb = million * (inputs.final_item_bytes + INDEX_ENTRY_OVERHEAD) / 1e9
+    entries = len(LASTING_INDEXES)
+    stored_gb = item_gb + million * (inputs.index_entry_bytes + entries * INDEX_ENTRY_OVERHEAD) / 1e9
     months = defaults["retention_days"] / 30
     return [
         Line("SQS requests (send, receive, delete)", million * 1.2, price("sqs_request")),
@@ -155,10 +158,16 @@ def lines(inputs: Inputs, template: Template) -> list[Line]:
         Line("DynamoDB write units", million * inputs.write_units, price("dynamodb_write_request_unit")),
         Line("DynamoDB read units", million * inputs.read_units, price("dynamodb_read_request_unit")),
         Line(
-            f"DynamoDB storage + PITR, {defaults['retention_days']:.0f} days",
+            f"DynamoDB storage, {defaults['retention_days']:.0f} days",
             stored_gb * months,
-            price("dynamodb_storage_gb_month") + price("dynamodb_pitr_gb_month"),
-            f"{stored_gb:.2f} GB",
+            price("dynamodb_storage_gb_month"),
+            f"{stored_gb:.2f} GB: the items and their {', '.join(LASTING_INDEXES)} entries",
+        ),
+        Line(
+            f"DynamoDB PITR, {defaults['retention_days']:.0f} days",
+            item_gb * months,
+            price("dynamodb_pitr_gb_month"),
+            f"{item_gb:.2f} GB of items",
         ),
         Line("CloudWatch Logs ingested (GB)", log_bytes / 1e9, price("cloudwatch_logs_ingested_gb")),
         Line(

@@ -65,8 +65,8 @@ AREAS = (
 )
 
 
-# eSMS's reports come seconds after its acceptance, not within the same second: the reconciler's next
-# look (the awaiting-index key check_at) then moves, as it does in production.
+# eSMS's reports come seconds after its acceptance, not within the same second: a write that moved the
+# reconciler's next look (the waiting-index key check_at) with the time would show it, as in production.
 REPORT_DELAY_SECONDS = 1.1
 
 

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from zns_relay.composition.callback import build_callback_receiver
-from zns_relay.delivery import ReportResult
+from zns_relay.delivery import CALLBACK, ReportResult
 from zns_relay.models.callback import InvalidCallback, documented_parameters, parse_delivery_report
 from zns_relay.models.contract import is_valid_request_id
 from zns_relay.models.errors import CallbackForbidden, CallbackTooLarge
@@ -46,7 +46,7 @@ def esms_callback(request_id: str, signature: str) -> Response[str]:
     parameters = _query_parameters()
     report = parse_delivery_report(parameters)
     try:
-        result = reports.apply(request_id, report, source="callback", url_nonce=nonce)
+        result = reports.apply(request_id, report, source=CALLBACK, url_nonce=nonce)
     except (ClientError, BotoCoreError) as error:
         # eSMS will not call again (it retries only on timeouts); the reconciler will ask eSMS for
         # this report, and the log keeps it to replay.
@@ -56,7 +56,8 @@ def esms_callback(request_id: str, signature: str) -> Response[str]:
             extra={"callback": documented_parameters(parameters), "error": type(error).__name__},
         )
         return _answer(503, {"message": "not recorded"})
-    logger.info("callback handled", extra={"result": result})
+    # The one INFO line a callback: what it reported, and what became of it.
+    logger.info("callback handled", extra={"result": result, "send_status": report.send_status})
     match result:
         case ReportResult.UNKNOWN_MESSAGE:
             return _answer(404, {"message": "no such message"})

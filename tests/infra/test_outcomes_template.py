@@ -14,7 +14,7 @@ from local.template import Template
 from tests.infra.roles import granted
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, VIEW_ATTRIBUTES
-from zns_relay.store.messages import STATUS_SHARDS
+from zns_relay.store.messages import STATUS_SHARDS, WAITING_INDEX
 
 pytestmark = pytest.mark.infra
 TEMPLATE = Template()
@@ -115,6 +115,7 @@ def test_the_status_function_reads_the_table_and_queries_only_the_list_indexes()
         PHONE_INDEX,
         CAMPAIGN_INDEX,
         STATUS_INDEX,
+        WAITING_INDEX,  # the lists of a status messages wait in (keys only)
     }
 
 

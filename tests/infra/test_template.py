@@ -93,21 +93,27 @@ def test_messages_table_has_ttl_gsis_and_point_in_time_recovery() -> None:
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"sms_id-index", "waiting-index", "phone-index", "campaign-index", "status-index"}
     assert indexes["sms_id-index"]["KeySchema"] == [{"AttributeName": "sms_id", "KeyType": "HASH"}]
-    assert indexes["awaiting-index"]["KeySchema"] == [
+    assert indexes["sms_id-index"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}  # written once
+    assert indexes["waiting-index"]["KeySchema"] == [
         {"AttributeName": "awaiting", "KeyType": "HASH"},
         {"AttributeName": "check_at", "KeyType": "RANGE"},
     ]
 
 
-def test_the_awaiting_index_projects_what_the_reconciler_reads_and_never_the_history() -> None:
+def test_the_reconciler_reads_what_it_decides_by_of_the_due_messages_never_the_history() -> None:
     from zns_relay.store.messages import WAITING_ATTRIBUTES  # noqa: PLC0415
 
     table = TEMPLATE.resources["MessagesTable"]["Properties"]
-    [index] = [index for index in table["GlobalSecondaryIndexes"] if index["IndexName"] == "awaiting-index"]
-    projected = set(index["Projection"]["NonKeyAttributes"]) | {"request_id", "awaiting", "check_at"}
-    assert set(WAITING_ATTRIBUTES) <= projected
-    assert "history" not in projected
+    [index] = [index for index in table["GlobalSecondaryIndexes"] if index["IndexName"] == "waiting-index"]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}  # its key moves only when a look does
+    policy = TEMPLATE.resources["ReconcilerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    [reads] = [
+        statement for statement in policy["Statement"] if "dynamodb:BatchGetItem" in statement["Action"]
+    ]
+    assert reads["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"] == list(WAITING_ATTRIBUTES)
+    assert reads["Condition"]["StringEqualsIfExists"]["dynamodb:Select"] == "SPECIFIC_ATTRIBUTES"
 
 
 def test_the_reconciler_runs_on_the_schedule_one_at_a_time() -> None:

@@ -153,6 +153,32 @@ def test_a_message_rejected_for_its_over_long_request_id_is_found_by_that_id(
     assert (body["requestId"], body["status"], body["error"]) == (rejection_key(given), "REJECTED", reason)
 
 
+def test_a_list_of_a_status_messages_wait_in_pages_through_both_its_indexes_listing_each_once(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given ACCEPTED messages that wait for their report (the waiting-index), sandbox ones that wait for
+    # nothing (the status-index), and one that moved on to SENT
+    waiting = [f"waiting-{number}" for number in range(5)]
+    sandbox = [f"sandbox-{number}" for number in range(3)]
+    for number, request_id in enumerate([*waiting, "sent-1"]):
+        store.claim(request_id, FIELDS, lease_seconds=60, check_at=CHECK_AT + number)
+        store.transition(
+            request_id, MessageStatus.ACCEPTED, "accepted by eSMS", {"sms_id": request_id}, check_at=CHECK_AT
+        )
+    store.transition("sent-1", MessageStatus.SENT, "sent (SendStatus 7)", check_at=CHECK_AT)
+    for request_id in sandbox:
+        store.claim(request_id, {**FIELDS, "sandbox": True}, lease_seconds=60, check_at=CHECK_AT)
+        store.transition(request_id, MessageStatus.ACCEPTED, "accepted by eSMS (sandbox)", check_at=None)
+
+    # When ACCEPTED is listed two at a time, cursor after cursor
+    pages = every_page(status_api, 2, ListedBy.STATUS, "ACCEPTED")
+
+    # Then every ACCEPTED message is listed exactly once, across both indexes, and nothing else
+    listed = [message["requestId"] for page in pages for message in page]
+    assert sorted(listed) == sorted([*waiting, *sandbox])
+    assert all(len(page) <= 2 for page in pages)
+
+
 def test_the_sample_list_request_lists_failed_messages_since_a_time(
     status_api: LoadedFunction, store: MessageStore
 ) -> None:

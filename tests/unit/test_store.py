@@ -317,3 +317,20 @@ def test_notes_stop_before_the_history_can_grow_an_item_without_bound(store: Mes
     assert record is not None and len(record.history) == 50
     assert written.count(Written.APPLIED) == 48 and written[-1] is Written.REFUSED
     assert store.transition("r-1", MessageStatus.DELIVERED, "delivered")
+
+
+def test_a_retry_without_sandbox_clears_an_earlier_attempts_sandbox_flag(
+    store: MessageStore, aws: boto3.Session, deployment: Resolver
+) -> None:
+    # Given a message whose first attempt was a sandbox one, and failed for now
+    store.claim("r-1", {**FIELDS, "sandbox": True}, 60, check_at=CHECK_AT)
+    assert raw_item(aws, deployment)["sandbox"] is True
+    store.transition("r-1", MessageStatus.RETRYING, "eSMS 500", check_at=CHECK_AT)
+
+    # When it is claimed again for a real send (the deployment's Sandbox changed meanwhile)
+    assert claim(store) is not None
+
+    # Then the item no longer says sandbox (absent is false): its SMS fallback would be real too
+    assert "sandbox" not in raw_item(aws, deployment)
+    record = store.get("r-1")
+    assert record is not None and record.sandbox is False

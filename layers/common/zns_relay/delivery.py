@@ -30,6 +30,7 @@ from zns_relay.observability import count, logger
 from zns_relay.store.messages import Clock, MessageStore, ReportMatch, Written, utc_now
 
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
+CALLBACK = "callback"  # the source of a report eSMS called back with
 
 
 class ReportResult(StrEnum):
@@ -68,7 +69,8 @@ class DeliveryReports:
             return self._unchanged(Written.MISMATCHED)
         match = ReportMatch(report.sms_id, channels, url_nonce)
         now = int(self._clock().timestamp())
-        data = {**history_fields(report), "source": source}
+        # A report's entry names where it came from unless that is a callback, as most are.
+        data = {**history_fields(report), **({} if source == CALLBACK else {"source": source})}
         # The first report of a message whose SMSID we have not heard gives it (a callback only while the
         # message is SENDING or RETRYING: ReportMatch).
         learnt = {"sms_id": report.sms_id, "accepted_at": now}
@@ -86,12 +88,18 @@ class DeliveryReports:
             keep_fields=learnt,
             data=data,
             check_at=self._follow_up.check_at(now) if target is MessageStatus.SENT else None,
+            # The look the claim or acceptance set: the waiting-index entry stays. (A SENT report that
+            # finds the message RETRYING keeps that state's look, the retry window's end: only a message
+            # whose final report then never comes is looked at that much later.)
+            keep_check_at=True,
             match=match,
         )
         if not applied:
             return self._unchanged(applied)
         count(f"Messages{target.value.capitalize()}")
-        logger.info("delivery report applied", extra={"status": target, "source": source})
+        # A callback's own line ("callback handled") tells as much: one INFO line a callback, not two.
+        log = logger.debug if source == CALLBACK else logger.info
+        log("delivery report applied", extra={"status": target, "source": source})
         return ReportResult.APPLIED
 
     def _apply_inconclusive(
@@ -155,7 +163,7 @@ class DeliveryReports:
 
 def _describe(report: DeliveryReport, target: MessageStatus, reason: str | None) -> str:
     if target is MessageStatus.SENT:
-        return "eSMS sent it; waiting for the delivery report (SendStatus 7)"
+        return "sent (SendStatus 7)"
     if target is MessageStatus.DELIVERED:
         return f"delivered (SendStatus 5, SendSuccess {report.send_success})"
     return reason or "delivery failed"

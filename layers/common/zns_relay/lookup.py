@@ -8,9 +8,9 @@ from typing import Any
 from zns_relay.models.contract import is_valid_request_id, rejection_key
 from zns_relay.models.errors import MessageNotFound
 from zns_relay.models.lookup import ListedBy, ListQuery, MessageView
-from zns_relay.models.state import MessageStatus
+from zns_relay.models.state import FINAL_STATUSES, MessageStatus
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, IndexQuery, MessageIndex
-from zns_relay.store.messages import status_shards
+from zns_relay.store.messages import WAITING_INDEX, awaiting_shards, status_shards
 
 
 class MessageLookup:
@@ -29,26 +29,33 @@ class MessageLookup:
     def messages(self, query: ListQuery) -> dict[str, Any]:
         """A page: `messages`, and `nextCursor` while there are more (a page may hold fewer than `limit`
         when messages changed status meanwhile or were removed by their retention)."""
-        page = self._index.page(_index_query(query), query.limit, query.cursor)
+        page = self._index.page(_index_queries(query), query.limit, query.cursor)
         views = [MessageView.of(item) for item in self._index.items(page.request_ids)]
         if query.by is ListedBy.STATUS:
-            # The index trails the table by a moment: a message that has moved on is not listed.
-            views = [view for view in views if view.status == query.value]
+            # The indexes trail the table by a moment: a message that has moved on is not listed; and the
+            # waiting-index lists every status a message waits in, by its next check.
+            views = [
+                view
+                for view in views
+                if view.status == query.value and query.since <= (view.status_at or "") <= query.until
+            ]
         answer: dict[str, Any] = {"messages": [view.answer() for view in views]}
         if page.cursor is not None:
             answer["nextCursor"] = page.cursor
         return answer
 
 
-def _index_query(query: ListQuery) -> IndexQuery:
+def _index_queries(query: ListQuery) -> tuple[IndexQuery, ...]:
     if query.by is ListedBy.STATUS:
-        return IndexQuery(
-            STATUS_INDEX,
-            "status_shard",
-            "status_at",
-            tuple(status_shards(MessageStatus(query.value))),
-            query.since,
-            query.until,
+        status = MessageStatus(query.value)
+        done = IndexQuery(
+            STATUS_INDEX, "status_shard", "status_at", tuple(status_shards(status)), query.since, query.until
         )
+        if status in FINAL_STATUSES:
+            return (done,)
+        # A message that waits (for a retry, a report) is in the waiting-index, not the status-index (a
+        # sandbox message, which waits for nothing, is): both are read, the waiting-index second.
+        waiting = IndexQuery(WAITING_INDEX, "awaiting", "check_at", awaiting_shards(), numeric=True)
+        return (done, waiting)
     index, key = (PHONE_INDEX, "phone") if query.by is ListedBy.PHONE else (CAMPAIGN_INDEX, "campaign_id")
-    return IndexQuery(index, key, "created_at", (query.value,), query.since, query.until)
+    return (IndexQuery(index, key, "created_at", (query.value,), query.since, query.until),)

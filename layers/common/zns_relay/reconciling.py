@@ -1,6 +1,6 @@
 """The reconciler: every message that waits reaches a final status, whether or not eSMS calls back.
 
-It takes what the sparse awaiting-index says is due (a Query per shard, never a Scan) and, by status:
+It takes what the sparse waiting-index says is due (a Query per shard, never a Scan) and, by status:
 - ACCEPTED or SENT with an SMSID: asks eSMS (GetCallback, 200 SMSIDs a call within its 20 calls a
   second; QueryZnsStatus for what GetCallback does not know; GetSendStatus for an SMS fallback) and
   applies a final answer through the same code as a callback; without one, asks again later. It ends
@@ -426,8 +426,8 @@ class Reconciler:
         if result is ReportResult.APPLIED:
             summary.applied += 1
             summary.ended[target.value] += 1
-            if target is MessageStatus.SENT:
-                self._recheck(message, self._now(), summary)
+            if target is MessageStatus.SENT:  # still waiting for its final report: the next look
+                self._recheck(replace(message, status=MessageStatus.SENT), self._now(), summary)
         elif result is ReportResult.MISMATCHED:  # eSMS's answer is about another message: none yet
             self._inconclusive(message, self._now(), summary)
 

@@ -266,7 +266,11 @@ class MessageSender:
             request.request_id,
             fields,
             int(seconds_left()) + LEASE_MARGIN_SECONDS,
-            check_at=window.retry_until + self._policy.abandon_after_seconds,
+            # The reconciler's first look: an accepted message's follow-up, which acceptance and the
+            # SENT report keep (its waiting-index entry is written once), or the abandoned send's.
+            check_at=min(
+                window.retry_until + self._policy.abandon_after_seconds, self._follow_up.check_at(now)
+            ),
             keep_fields={"retry_until": window.retry_until, "valid_until": window.valid_until},
             history=delivery.receive_count <= HISTORY_RECEIVES,
             earlier_fingerprints=earlier_fingerprints,
@@ -495,7 +499,13 @@ class MessageSender:
         # A sandbox message stays ACCEPTED: eSMS keeps no sandbox message, so no report will come.
         check_at = None if request.sandbox else self._follow_up.check_at(now)
         self._write(
-            claim, MessageStatus.ACCEPTED, detail, fields, keep={"accepted_at": now}, check_at=check_at
+            claim,
+            MessageStatus.ACCEPTED,
+            detail,
+            fields,
+            keep={"accepted_at": now},
+            check_at=check_at,
+            keep_check_at=True,
         )
         count("MessagesAccepted")
         return SendOutcome(Outcome.ACCEPTED, request.request_id, detail)
@@ -608,6 +618,7 @@ class MessageSender:
         *,
         keep: Mapping[str, object] | None = None,
         check_at: int | None = None,
+        keep_check_at: bool = False,
         history: bool = True,
     ) -> None:
         """Record a send's result: only from SENDING, and only while the claim is still ours."""
@@ -620,6 +631,7 @@ class MessageSender:
             only_from=SENDING_ONLY,
             claim=claim,
             check_at=check_at,
+            keep_check_at=keep_check_at,
             history=history,
         ):
             # A delivery report moved it on meanwhile, or our lease ran out and another took it over.
@@ -628,12 +640,12 @@ class MessageSender:
 
 def _zns_fields(request: ZaloSendRequest, fingerprint: str) -> dict[str, object]:
     return {
-        "channel": Channel.ZNS.value,
+        "channel": None,  # absent: ZNS (as on items written before channels were recorded)
         "phone": request.phone,
         "temp_id": request.temp_id,
         "oa_id": request.oa_id,
         "campaign_id": request.campaign_id,
-        "sandbox": request.sandbox,
+        "sandbox": request.sandbox,  # stored only when true
         "fingerprint": fingerprint,
     }
 

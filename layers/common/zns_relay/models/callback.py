@@ -272,14 +272,28 @@ def failure_reason(report: DeliveryReport) -> str | None:
     return f"delivery failed (SendStatus 5, SendFailed {report.send_failed})"
 
 
+# What a report repeats of the message it is about, which the item holds already: its SMSID (the write's
+# condition matches it, or the item learns it), and the RequestId, phone, OA and template we sent; and
+# the counts of receivers and of messages sent, which for one message to one phone say no more than
+# SendStatus, SendSuccess and SendFailed do.
+HELD_BY_THE_ITEM = frozenset(
+    {"sms_id", "request_id", "phone", "oa_id", "temp_id", "total_receiver", "total_sent"}
+)
+_COUNTS = frozenset({"send_success", "send_failed"})  # absent: 0
+
+
 def history_fields(report: DeliveryReport) -> dict[str, str]:
-    """The documented fields worth keeping in the history, as non-empty bounded strings."""
-    values: dict[str, object] = report.model_dump(exclude={"error"})
+    """The documented fields worth keeping in the history, as non-empty bounded strings: what the report
+    says beyond what the item holds (an entry then stays small, and the item under 1 KB: one write unit
+    a write)."""
+    values: dict[str, object] = report.model_dump(exclude={"error", *HELD_BY_THE_ITEM})
     if report.error is not None:
         values["error_code"] = report.error.code
         values["error_message"] = report.error.message
         if report.error.description is None:
             values["error_info"] = report.error.raw
     return {
-        key: str(value)[:MAX_TEXT_CHARS] for key, value in values.items() if value is not None and value != ""
+        key: str(value)[:MAX_TEXT_CHARS]
+        for key, value in values.items()
+        if value is not None and value != "" and not (key in _COUNTS and value == 0)
     }

@@ -1,15 +1,19 @@
 """Data access for MessagesTable: every state change is one conditional DynamoDB write.
 
 Every message that waits for something (a retry, its delivery report) carries `awaiting` (one of a
-few shards) and `check_at` (epoch seconds): the sparse `awaiting-index` lists exactly those, so the
-reconciler finds what is due with a Query, never a Scan. A final status removes both.
+few shards) and `check_at` (epoch seconds): the sparse, keys-only `waiting-index` lists exactly those,
+so the reconciler finds what is due with a Query, never a Scan. The claim sets both, acceptance and the
+SENT report keep them, a final status removes both: a delivered message enters and leaves the index
+once. Every other message (final, or a sandbox one that waits for nothing) carries `status_shard`
+instead, the key of the status API's `status-index`, written when it stops waiting.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,18 +39,25 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Clock = Callable[[], datetime]
-AWAITING_INDEX = "awaiting-index"
+WAITING_INDEX = "waiting-index"
 SMS_ID_INDEX = "sms_id-index"
 # A note (a history entry that changes no status) is written only while the history is shorter than
 # this: replayed reports, even through a leaked callback URL, cannot grow an item toward 400 KB.
 MAX_HISTORY_FOR_NOTES = 50
+# What only sending and waiting need (a claim's token, the retry window, since when an attempt may have
+# reached eSMS): gone with a final status, which nothing changes, so that the item stays small.
+ENDED_WITH_SENDING = ("claim_token", "retry_until", "uncertain_since")
+# Flags an item holds only when true (absent: false), to keep it small.
+ABSENT_WHEN_FALSE = frozenset({"sandbox"})
+BATCH_GET_ATTEMPTS = 5
+BATCH_GET_KEYS = 100  # BatchGetItem's limit a call
 # Items waiting for the reconciler spread over this many index partitions, so that a busy day's
 # writes to the sparse index never meet one partition's throughput limit.
 AWAITING_SHARDS = 16
-# The status API's status-index is written on every status change: its key is spread over this many
-# shards per status ("DELIVERED#0" .. "DELIVERED#7"), which the API merges newest first.
+# The status API's status-index holds the messages that no longer wait: its key is spread over this
+# many shards per status ("DELIVERED#0" .. "DELIVERED#7"), which the API merges newest first.
 STATUS_SHARDS = 8
-# What the awaiting-index projects: all the reconciler reads, never the growing history.
+# What the reconciler reads of a waiting message (by key, after the keys-only waiting-index).
 WAITING_ATTRIBUTES = (
     "request_id",
     "status",
@@ -69,7 +80,13 @@ def utc_now() -> datetime:
 
 
 def awaiting_shard(request_id: str) -> str:
+    """The waiting-index key of a message that waits (its `awaiting` attribute: the index's old name)."""
     return str(zlib.crc32(request_id.encode()) % AWAITING_SHARDS)
+
+
+def awaiting_shards() -> tuple[str, ...]:
+    """Every waiting-index key: "0" .. "15"."""
+    return tuple(str(shard) for shard in range(AWAITING_SHARDS))
 
 
 def status_shards(status: MessageStatus) -> list[str]:
@@ -191,7 +208,7 @@ class ClaimLost:
 
 @dataclass(frozen=True)
 class WaitingMessage:
-    """A message the awaiting-index lists: what the reconciler needs to decide about it."""
+    """A message the waiting-index lists: what the reconciler needs to decide about it."""
 
     request_id: str
     status: MessageStatus
@@ -313,6 +330,7 @@ class MessageStore:
         claim: ClaimedMessage | None = None,
         lease_expired_by: int | None = None,
         check_at: int | None = None,
+        keep_check_at: bool = False,
         history: bool = True,
         match: ReportMatch | None = None,
     ) -> Written:
@@ -322,8 +340,9 @@ class MessageStore:
         item has none yet; `data` is kept in the history entry (a callback's fields, say);
         `only_from` narrows the allowed sources further; `claim` makes the write its holder's alone, and
         `lease_expired_by` (epoch seconds) makes it nobody's: no claim may hold a lease at that time;
-        `check_at` keeps a non-final message in the awaiting-index (None takes it out); `match` applies a
-        delivery report only to the item it belongs to.
+        `check_at` keeps a non-final message in the waiting-index (None takes it out), and
+        `keep_check_at` keeps the look the item has, if any (its index entry then stays as it is);
+        `match` applies a delivery report only to the item it belongs to.
         Writes nothing when the move is not allowed.
         """
         if not ALLOWED_SOURCES[target]:
@@ -342,17 +361,21 @@ class MessageStore:
             write.values[":lease_deadline"] = lease_expired_by
         if match is not None:
             condition += f" AND {match.condition(write)}"
+        final = target in FINAL_STATUSES
         write.set_fields(fields or {})
-        write.keep_fields(keep_fields or {})
+        write.keep_fields(
+            {k: v for k, v in (keep_fields or {}).items() if not final or k not in ENDED_WITH_SENDING}
+        )
         write.remove("lease_until")
         if target in CLEARS_ERROR and "error" not in (fields or {}):
             write.remove("error")
-        if target in FINAL_STATUSES:
+        if final:
             write.remove("fallback")  # the stream's old image carries it to whoever acts on the end
+            write.remove(*ENDED_WITH_SENDING)
         if target in FINAL_STATUSES or check_at is None:
             write.remove("awaiting", "check_at")
         else:
-            write.await_check(request_id, check_at)
+            write.await_check(request_id, check_at, keep=keep_check_at)
         return self._conditional(request_id, write, condition, match)
 
     def create_final(
@@ -429,20 +452,23 @@ class MessageStore:
         write.values[":check_at"] = check_at
         return self._conditional(request_id, write, condition)
 
-    def due(self, now: int, page_size: int = 500) -> Iterator[WaitingMessage]:
-        """Every waiting message whose check time has come, shard by shard (a Query each, no Scan)."""
-        for shard in range(AWAITING_SHARDS):
+    def due(self, now: int, page_size: int = 100) -> Iterator[WaitingMessage]:
+        """Every waiting message whose check time has come, shard by shard (a Query each, no Scan), each
+        read by key (a consistent read: the index trails the table, and a message may have moved on)."""
+        for shard in awaiting_shards():
             arguments: dict[str, Any] = {
                 "TableName": self._table,
-                "IndexName": AWAITING_INDEX,
+                "IndexName": WAITING_INDEX,
                 "KeyConditionExpression": "awaiting = :shard AND check_at <= :now",
-                "ExpressionAttributeValues": {":shard": {"S": str(shard)}, ":now": {"N": str(now)}},
+                "ExpressionAttributeValues": {":shard": {"S": shard}, ":now": {"N": str(now)}},
                 "Limit": page_size,
             }
             while True:
                 response = self._client.query(**arguments)
-                for item in response.get("Items", []):
-                    yield WaitingMessage.from_item(item)
+                keys = [item["request_id"]["S"] for item in response.get("Items", [])]
+                for item in batch_get(self._client, self._table, keys, WAITING_ATTRIBUTES, consistent=True):
+                    if "check_at" in item and int(item["check_at"]["N"]) <= now:
+                        yield WaitingMessage.from_item(item)
                 if "LastEvaluatedKey" not in response:
                     break
                 arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -484,9 +510,11 @@ class MessageStore:
         (or, when refused, as it stood)."""
         write.values[":expires"] = self._expires_at(write.now)
         if write.status is not None:
-            write.set_fields(
-                {"status_at": write.values[":now"], "status_shard": status_shard(write.status, request_id)}
-            )
+            write.set_fields({"status_at": write.values[":now"]})
+            if write.waits:
+                write.remove("status_shard")  # listed by the waiting-index meanwhile
+            else:
+                write.set_fields({"status_shard": status_shard(write.status, request_id)})
         try:
             response = self._client.update_item(
                 TableName=self._table,
@@ -508,12 +536,49 @@ class MessageStore:
         return int((now + self._retention).timestamp())
 
 
+def batch_get(
+    client: DynamoDBClient,
+    table: str,
+    request_ids: Sequence[str],
+    attributes: Iterable[str],
+    *,
+    consistent: bool,
+) -> list[dict[str, Any]]:
+    """These items' `attributes` (typed, as DynamoDB answers), in this order; missing ones left out.
+    BatchGetItem, 100 keys a call, retrying the keys DynamoDB leaves unprocessed when busy."""
+    names = {f"#a{index}": name for index, name in enumerate(attributes)}
+    found: dict[str, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(request_ids))
+    for start in range(0, len(unique), BATCH_GET_KEYS):
+        wanted: dict[str, Any] = {
+            table: {
+                "Keys": [{"request_id": {"S": key}} for key in unique[start : start + BATCH_GET_KEYS]],
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+                "ConsistentRead": consistent,
+            }
+        }
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            if attempt:
+                time.sleep(0.05 * 2**attempt)
+            response = client.batch_get_item(RequestItems=wanted)
+            for item in response.get("Responses", {}).get(table, []):
+                found[item["request_id"]["S"]] = item
+            wanted = dict(response.get("UnprocessedKeys") or {})
+            if not wanted:
+                break
+        else:
+            raise RuntimeError("DynamoDB left keys unprocessed after every retry")
+    return [found[key] for key in request_ids if key in found]
+
+
 class _Write:
     """The parts of one UpdateItem: SET and REMOVE clauses, names and values.
 
     Every write stamps `updated_at` (and the creation attributes when it creates the item) and, for
     a history entry, appends it; status is None for a note that changes no status. A status write also
-    stamps `status_at` and `status_shard`, the status-index's key (`_update` adds them).
+    stamps `status_at` and, once the message no longer waits, `status_shard`, the status-index's key
+    (`_update` adds them).
     """
 
     def __init__(
@@ -535,6 +600,7 @@ class _Write:
             "expires_at = if_not_exists(expires_at, :expires)",
         ]
         self.removes: list[str] = []
+        self.waits = False  # the write keeps the message in the waiting-index
         if status is not None:
             self.sets.append("#status = :to")
             self.values[":to"] = status.value
@@ -544,8 +610,12 @@ class _Write:
             self.values[":entry"] = [_history_entry(status, now, detail, data)]
 
     def set_fields(self, fields: Mapping[str, Any]) -> None:
+        """SET each field given a value (None: left as it is); a flag stored only when true is removed
+        when false, so that an earlier attempt's true never outlives it."""
         for name, value in sorted(fields.items()):
-            if value is not None:
+            if value is False and name in ABSENT_WHEN_FALSE:
+                self.remove(name)
+            elif value is not None:
                 self.sets.append(f"{self._name(name)} = {self._value(name, value)}")
 
     def keep_fields(self, fields: Mapping[str, Any]) -> None:
@@ -557,8 +627,14 @@ class _Write:
     def remove(self, *names: str) -> None:
         self.removes += [self._name(name) for name in names]
 
-    def await_check(self, request_id: str, check_at: int) -> None:
-        self.set_fields({"awaiting": awaiting_shard(request_id), "check_at": check_at})
+    def await_check(self, request_id: str, check_at: int, *, keep: bool = False) -> None:
+        """Keep the message in the waiting-index until `check_at` (or, with `keep`, the look it has)."""
+        self.waits = True
+        fields = {"awaiting": awaiting_shard(request_id), "check_at": check_at}
+        if keep:
+            self.keep_fields(fields)
+        else:
+            self.set_fields(fields)
 
     def status_in(self, statuses: Iterable[MessageStatus], prefix: str) -> str:
         """`#status IN (:prefix0, ...)` with its values (sorted, so the expression is stable)."""
