@@ -172,6 +172,7 @@ def send(
                 ]
                 for message, result in sent
             ],
+            wrap={"result"},
         )
         made = sum(1 for result in results if result.request_id_generated)
         state.output.line(
@@ -275,6 +276,7 @@ def _show_message(message: dict[str, Any], output: Output) -> None:
             for entry in message.get("history") or []
         ],
         title="history",
+        wrap={"what happened"},
     )
 
 
@@ -323,6 +325,7 @@ def list_messages(
             ]
             for message in messages
         ],
+        wrap={"error"},
     )
     state.output.note(
         f"{len(messages)} message{'s' if len(messages) != 1 else ''}"
@@ -527,6 +530,7 @@ def templates(
             ]
             for template in found
         ],
+        wrap={"name", "parameters (type, at most)"},
     )
 
 
@@ -580,6 +584,7 @@ def check(
                 ]
                 for c in checked
             ],
+            wrap={"result"},
         )
     if any(c.problems for c in checked):
         raise typer.Exit(FAILED)
