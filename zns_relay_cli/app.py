@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from zns_relay.esms.account import EsmsAccountClient, Template
 from zns_relay.esms.http import EsmsQueryFailed
@@ -30,7 +31,28 @@ from zns_relay_cli.redrive import move_by_hand, move_task, queue_depth
 from zns_relay_cli.status_api import StatusApi
 from zns_relay_cli.watching import StatusEventWatch, event_pattern
 
+
+def _flags_by_name(params: list[Any]) -> list[Any]:
+    """A flag (`--local`, `--help`) shown in help by its name alone: Typer shows `--local <bool>`, as if
+    it took a value, unless the flag has a metavar."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Commands(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_by_name(super().get_params(ctx))
+
+
+class Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_by_name(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=Commands,
     name="zns-relay",
     help=__doc__,
     no_args_is_help=True,
@@ -100,7 +122,7 @@ RequestIdOption = Annotated[str | None, typer.Option(help="RequestId (default: o
 OaIdOption = Annotated[str | None, typer.Option(help="OAID (default: the stack's DefaultOaId)")]
 
 
-@app.command(epilog=examples.SEND)
+@app.command(cls=Command, epilog=examples.SEND)
 def send(
     ctx: typer.Context,
     file: FileOption = None,
@@ -216,7 +238,7 @@ def _report_valid(inputs: Sequence[InputMessage], prepared: Sequence[Prepared], 
         output.line(f"all {len(rows)} messages keep the contract; nothing sent (--dry-run)")
 
 
-@app.command(epilog=examples.STATUS)
+@app.command(cls=Command, epilog=examples.STATUS)
 def status(
     ctx: typer.Context,
     request_id: Annotated[
@@ -280,7 +302,7 @@ def _show_message(message: dict[str, Any], output: Output) -> None:
     )
 
 
-@app.command(name="list", epilog=examples.LIST)
+@app.command(cls=Command, name="list", epilog=examples.LIST)
 def list_messages(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="messages now in this status (FAILED, ...)")] = None,
@@ -358,7 +380,7 @@ def _time(value: str, name: str) -> str:
     return value
 
 
-@app.command(epilog=examples.WATCH)
+@app.command(cls=Command, epilog=examples.WATCH)
 def watch(
     ctx: typer.Context,
     final: Annotated[bool, typer.Option("--final", help="only final statuses")] = False,
@@ -407,7 +429,7 @@ def _event_line(event: dict[str, Any]) -> Text:
     return line
 
 
-@app.command(epilog=examples.REDRIVE)
+@app.command(cls=Command, epilog=examples.REDRIVE)
 def redrive(
     ctx: typer.Context,
     rate: Annotated[
@@ -454,7 +476,7 @@ def redrive(
         raise typer.Exit(FAILED)
 
 
-@app.command(epilog=examples.BALANCE)
+@app.command(cls=Command, epilog=examples.BALANCE)
 def balance(ctx: typer.Context) -> None:
     """The eSMS account's balance (GetBalance_json)."""
     state = session(ctx)
@@ -466,7 +488,7 @@ def balance(ctx: typer.Context) -> None:
     state.output.fields({"balance": f"{found.balance:,.0f} VND", "eSMS user": str(found.user_id or "")})
 
 
-@app.command(epilog=examples.QUOTA)
+@app.command(cls=Command, epilog=examples.QUOTA)
 def quota(ctx: typer.Context, oa_id: OaIdOption = None) -> None:
     """The OA's ZNS quota today (ZNS/GetQuota)."""
     state = session(ctx)
@@ -478,7 +500,7 @@ def quota(ctx: typer.Context, oa_id: OaIdOption = None) -> None:
     state.output.fields({name: str(value) for name, value in found.items()})
 
 
-@app.command(epilog=examples.TEMPLATES)
+@app.command(cls=Command, epilog=examples.TEMPLATES)
 def templates(
     ctx: typer.Context,
     temp_id: Annotated[
@@ -534,7 +556,7 @@ def templates(
     )
 
 
-@app.command(epilog=examples.CHECK)
+@app.command(cls=Command, epilog=examples.CHECK)
 def check(
     ctx: typer.Context,
     file: FileOption = None,
