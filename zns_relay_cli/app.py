@@ -26,7 +26,7 @@ from zns_relay_cli.checking import template_problems
 from zns_relay_cli.deployment import DEFAULT_CONFIG_ENV, Choice, Deployment, resolve
 from zns_relay_cli.errors import FAILED, INTERRUPTED, OK, USAGE, CliError, NotFound, UserError
 from zns_relay_cli.inputs import InputMessage, MessageFlags, messages_from
-from zns_relay_cli.output import Output, status_text
+from zns_relay_cli.output import Output, counted, status_text
 from zns_relay_cli.redrive import move_by_hand, move_task, queue_depth
 from zns_relay_cli.status_api import StatusApi
 from zns_relay_cli.watching import StatusEventWatch, event_pattern
@@ -202,7 +202,7 @@ def send(
         )
         if made:
             state.output.note(
-                f"{made} RequestId{'s' if made > 1 else ''} made (marked): publish a message again under"
+                f"{counted(made, 'RequestId')} made (marked): publish a message again under"
                 " the same RequestId, so it cannot be sent twice"
             )
     if failed:
@@ -222,8 +222,7 @@ def _prepare(publisher: Publisher, inputs: Sequence[InputMessage], output: Outpu
             output.error(f"line {problem['line']}: {problem['reason']}")
         breaks = "breaks" if len(problems) == 1 else "break"
         raise UserError(
-            f"nothing was sent: {len(problems)} of {len(inputs)} message{'s' if len(inputs) > 1 else ''}"
-            f" {breaks} the contract"
+            f"nothing was sent: {len(problems)} of {counted(len(inputs), 'message')} {breaks} the contract"
         ) from None
 
 
@@ -235,7 +234,8 @@ def _report_valid(inputs: Sequence[InputMessage], prepared: Sequence[Prepared], 
     if output.json_mode:
         output.json({"valid": rows})
     else:
-        output.line(f"all {len(rows)} messages keep the contract; nothing sent (--dry-run)")
+        kept = "the message keeps" if len(rows) == 1 else f"all {counted(len(rows), 'message')} keep"
+        output.line(f"{kept} the contract; nothing sent (--dry-run)")
 
 
 @app.command(cls=Command, epilog=examples.STATUS)
@@ -350,8 +350,7 @@ def list_messages(
         wrap={"error"},
     )
     state.output.note(
-        f"{len(messages)} message{'s' if len(messages) != 1 else ''}"
-        + (" (--limit reached)" if len(messages) == limit else "")
+        counted(len(messages), "message") + (" (--limit reached)" if len(messages) == limit else "")
     )
 
 
@@ -415,7 +414,7 @@ def watch(
                     break
     except KeyboardInterrupt:
         pass  # the watch's rule and queue are removed on the way out
-    state.output.note(f"{shown} event{'s' if shown != 1 else ''}")
+    state.output.note(counted(shown, "event"))
 
 
 def _event_line(event: dict[str, Any]) -> Text:
@@ -452,7 +451,7 @@ def redrive(
         else:
             state.output.line("SendDLQ is empty: nothing to move")
         return
-    state.output.note(f"moving {waiting} message{'s' if waiting > 1 else ''} from SendDLQ to SendQueue")
+    state.output.note(f"moving {counted(waiting, 'message')} from SendDLQ to SendQueue")
     with state.output.progress("moving", waiting) as update:
         if deployment.local:
             result = move_by_hand(sqs, deployment.dlq_url, deployment.queue_url, waiting, update)

@@ -122,6 +122,11 @@ class Output:
             yield lambda done, new_total: bar.update(task, completed=done, total=new_total)
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 message`, `2 messages`, `0 messages`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def status_text(status: str, final: bool = False) -> Text:
     return Text(status + (" (final)" if final else ""), style=STATUS_STYLES.get(status, ""))
 
