@@ -67,6 +67,12 @@ GLOBAL_OPTIONS = frozenset({"--stack", "--config-env", "--profile", "--region"})
 RELATIVE_TIME = re.compile(r"^(\d+)([smhd])$")
 TIME_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_LIST_LIMIT = 50
+# `send` checks the contract only: checking TempData against a template asks eSMS (the account's
+# credentials, an OA), which a producer's credentials need not reach; `check` does.
+TEMPLATE_NOT_CHECKED = (
+    "TempData is checked against the contract, not its template: `zns-relay check` (same --file or"
+    " --temp-id/--data) checks it against the template's registered parameters, as eSMS will"
+)
 
 
 @dataclass
@@ -152,6 +158,7 @@ def send(
     deployment = state.deployment
     publisher = Publisher(deployment.queue_url, client=deployment.client("sqs"))
     prepared = _prepare(publisher, inputs, state.output)
+    state.output.note(TEMPLATE_NOT_CHECKED)
     if dry_run:
         _report_valid(inputs, prepared, state.output)
         return

@@ -341,5 +341,9 @@ def test_a_dry_run_says_what_it_checked_in_good_english(
 
     # Then the line counts in words ("all 1 messages" was said), and nothing is sent
     assert code == 0
-    assert f"{said}; nothing sent (--dry-run)" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert f"{said}; nothing sent (--dry-run)" in printed.out
     assert queue_depth(aws.client("sqs"), stack.ref("SendQueue")) == 0
+    # And the command says what it did not check, and which command does
+    [hint] = [line for line in printed.err.splitlines() if "zns-relay check" in line]
+    assert hint.startswith("TempData is checked against the contract, not its template")
