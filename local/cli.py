@@ -16,6 +16,7 @@ from zns_relay_cli.app import main as cli_main
 from zns_relay_cli.local_state import StackAlreadyRunning, hold
 
 DEMO_TIMEOUT_SECONDS = 120
+UP_FUNCTION_LOG = "up-functions.log"  # in the state folder, beside demo's and soak's
 LOCAL_EXAMPLE_TEMPLATE = "2056446"
 RELAYED = {"send": "send", "status": "status", "events": "watch"}  # ours -> zns-relay's
 
@@ -79,14 +80,18 @@ def _serve(arguments: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopped.set())
     print("starting the embedded stack (moto, eSMS simulator, SQS poller, HTTP API)...", file=sys.stderr)
-    stack = LocalStack(host=arguments.host, advertise_host=arguments.advertise_host)
+    # The functions' log lines and metrics to a file, as in AWS: the reconciler alone, idle, wrote two
+    # lines every 3 s into this terminal, burying the lines a person wants.
+    log_path = STATE_DIR / UP_FUNCTION_LOG
+    log_path.write_text("")
+    stack = LocalStack(host=arguments.host, advertise_host=arguments.advertise_host, function_output=log_path)
     try:
         info = stack.start()
         info.save(STATE_DIR)
         if arguments.env_vars:
             arguments.env_vars.write_text(json.dumps(stack.env_vars_file(), indent=2))
         print(json.dumps(_public(info)), flush=True)
-        _tell_how_to_use(info)
+        _tell_how_to_use(info, log_path)
         stopped.wait()
     finally:
         stack.stop()
@@ -94,7 +99,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _tell_how_to_use(info: StackInfo) -> None:
+def _tell_how_to_use(info: StackInfo, log_path: Path) -> None:
     exports = " ".join(f"{name}={value}" for name, value in info.environment().items())
     sys.stderr.write(
         f"\nlocal stack up, region {info.region}. For the AWS CLI or boto3 in another shell:\n"
@@ -104,6 +109,7 @@ def _tell_how_to_use(info: StackInfo) -> None:
         f"  .venv/bin/zns-relay send --phone 0901888484 --temp-id {LOCAL_EXAMPLE_TEMPLATE}"
         " --data customer_name=An --request-id hello-1\n"
         "  .venv/bin/zns-relay status hello-1\n"
+        f"The functions' log lines: tail -f {log_path}\n"
         "Ctrl-C stops it.\n"
     )
     sys.stderr.flush()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from local.cli import UP_FUNCTION_LOG
 from local.demo import DEMO_FAULTS, build_mix, run_demo
 from local.stack import LocalStack, StackInfo
 from tests.support.waiting import wait_for
@@ -170,6 +171,12 @@ def test_up_prints_its_endpoints_and_a_plain_aws_client_uses_them(tmp_path: Path
     assert process.returncode == 0
     assert remaining == ""
     assert stderr.read_text().strip().endswith("stopped")
+    # And the functions' log lines and metrics went to the file it named, not into the terminal (the
+    # idle reconciler alone wrote two lines there every 3 s)
+    log = tmp_path / "state" / UP_FUNCTION_LOG
+    assert f"tail -f {log}" in stderr.read_text()
+    assert not [line for line in stderr.read_text().splitlines() if line.startswith("{")]
+    assert "ReconcilerFunction" in log.read_text() and "SenderFunction" in log.read_text()
 
 
 def test_up_killed_outright_leaves_no_process_behind(tmp_path: Path) -> None:
