@@ -104,7 +104,10 @@ def _tell_how_to_use(info: StackInfo, log_path: Path) -> None:
     sys.stderr.write(
         f"\nlocal stack up, region {info.region}. For the AWS CLI or boto3 in another shell:\n"
         f"  export {exports}\n"
-        f"  aws sqs send-message --queue-url {info.queue_url} --message-body file://message.json\n"
+        # --endpoint-url: every AWS CLI reads it; AWS_ENDPOINT_URL only v1.29 / v2.13 and later (an older
+        # one went to AWS itself: github.com/localstack/awscli-local/issues/76 quotes the changelog)
+        f"  aws --endpoint-url {info.aws_endpoint} sqs send-message --queue-url {info.queue_url}"
+        " --message-body file://message.json\n"
         "The zns-relay command finds this stack by itself:\n"
         f"  .venv/bin/zns-relay send --phone 0901888484 --temp-id {LOCAL_EXAMPLE_TEMPLATE}"
         " --data customer_name=An --request-id hello-1\n"

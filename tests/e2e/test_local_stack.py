@@ -121,6 +121,9 @@ def test_up_prints_its_endpoints_and_a_plain_aws_client_uses_them(tmp_path: Path
             endpoints["region"],
             endpoints["aws_endpoint"],
         )
+        # And its AWS CLI line names the endpoint itself: an AWS CLI before 1.29 ignores AWS_ENDPOINT_URL
+        [aws_line] = [line for line in stderr.read_text().splitlines() if line.strip().startswith("aws ")]
+        assert aws_line.split()[:3] == ["aws", "--endpoint-url", endpoints["aws_endpoint"]]
 
         # When a plain boto3 client, configured only by what `up` said to export, publishes a message
         body = {
