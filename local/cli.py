@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from local.stack import STATE_DIR, LocalStack, StackInfo
+from local.stack import STATE_DIR, LocalStack, StackInfo, UnusableAddress
 from local.timings import BrokenTimings
 from zns_relay_cli.app import main as cli_main
 from zns_relay_cli.local_state import StackAlreadyRunning, hold
@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenTimings as refusal:
         print(f"error: the stack's {refusal}\nnot started", file=sys.stderr)
         return 2
+    except UnusableAddress as refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
 
 
 def _up(arguments: argparse.Namespace) -> int:
@@ -79,12 +82,13 @@ def _serve(arguments: argparse.Namespace) -> int:
     # Ctrl-C, a kill, or the terminal closing: stop everything this started.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopped.set())
-    print("starting the embedded stack (moto, eSMS simulator, SQS poller, HTTP API)...", file=sys.stderr)
     # The functions' log lines and metrics to a file, as in AWS: the reconciler alone, idle, wrote two
     # lines every 3 s into this terminal, burying the lines a person wants.
     log_path = STATE_DIR / UP_FUNCTION_LOG
     log_path.write_text("")
+    # Checks the addresses first: an unusable one is refused in one line (main), before anything starts.
     stack = LocalStack(host=arguments.host, advertise_host=arguments.advertise_host, function_output=log_path)
+    print("starting the embedded stack (moto, eSMS simulator, SQS poller, HTTP API)...", file=sys.stderr)
     try:
         info = stack.start()
         info.save(STATE_DIR)

@@ -182,6 +182,27 @@ def test_up_prints_its_endpoints_and_a_plain_aws_client_uses_them(tmp_path: Path
     assert "ReconcilerFunction" in log.read_text() and "SenderFunction" in log.read_text()
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--advertise-host", "no-such-host.invalid"],  # unresolvable
+        ["--advertise-host", "192.0.2.1"],  # unreachable (TEST-NET-1: no machine has it)
+        ["--host", "192.0.2.1"],  # not this machine's: nothing can listen on it
+    ],
+)
+def test_up_refuses_an_address_it_cannot_use_in_one_line(tmp_path: Path, arguments: list[str]) -> None:
+    # When `up` is given an address the stack cannot listen on or reach itself at
+    process = start_up(tmp_path / "state", tmp_path / "up.log", *arguments)
+
+    # Then it refuses with exit code 2 and one line naming the address, before starting anything
+    assert process.wait(timeout=60) == 2
+    assert process.stdout is not None
+    assert process.stdout.read() == ""
+    [line] = (tmp_path / "up.log").read_text().splitlines()
+    assert line.startswith(f"error: {'cannot listen on ' if arguments[0] == '--host' else ''}{arguments[0]} ")
+    assert arguments[1] in line
+
+
 def test_up_killed_outright_leaves_no_process_behind(tmp_path: Path) -> None:
     # Given `up` running, with the processes it started
     process = start_up(tmp_path / "state", tmp_path / "up.log")
