@@ -88,7 +88,8 @@ format: $(VENV)/.installed
 schema: $(VENV)/.installed
 	$(BIN)/python -m zns_relay.schema > schema/zns-message.schema.json
 
-build: dev
+# SAM alone: checkov and pip-audit are the tests' and lint's (make dev installs every tool).
+build: $(VENV)/.installed $(SAM_VENV)/.installed
 	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
 
 deploy: build

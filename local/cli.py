@@ -10,12 +10,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from local.stack import STATE_DIR, LocalStack, StackInfo
+from local.stack import STATE_DIR, LocalStack, StackInfo, UnusableAddress
 from local.timings import BrokenTimings
 from zns_relay_cli.app import main as cli_main
 from zns_relay_cli.local_state import StackAlreadyRunning, hold
 
 DEMO_TIMEOUT_SECONDS = 120
+UP_FUNCTION_LOG = "up-functions.log"  # in the state folder, beside demo's and soak's
 LOCAL_EXAMPLE_TEMPLATE = "2056446"
 RELAYED = {"send": "send", "status": "status", "events": "watch"}  # ours -> zns-relay's
 
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenTimings as refusal:
         print(f"error: the stack's {refusal}\nnot started", file=sys.stderr)
         return 2
+    except UnusableAddress as refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
 
 
 def _up(arguments: argparse.Namespace) -> int:
@@ -78,15 +82,20 @@ def _serve(arguments: argparse.Namespace) -> int:
     # Ctrl-C, a kill, or the terminal closing: stop everything this started.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopped.set())
+    # The functions' log lines and metrics to a file, as in AWS: the reconciler alone, idle, wrote two
+    # lines every 3 s into this terminal, burying the lines a person wants.
+    log_path = STATE_DIR / UP_FUNCTION_LOG
+    log_path.write_text("")
+    # Checks the addresses first: an unusable one is refused in one line (main), before anything starts.
+    stack = LocalStack(host=arguments.host, advertise_host=arguments.advertise_host, function_output=log_path)
     print("starting the embedded stack (moto, eSMS simulator, SQS poller, HTTP API)...", file=sys.stderr)
-    stack = LocalStack(host=arguments.host, advertise_host=arguments.advertise_host)
     try:
         info = stack.start()
         info.save(STATE_DIR)
         if arguments.env_vars:
             arguments.env_vars.write_text(json.dumps(stack.env_vars_file(), indent=2))
         print(json.dumps(_public(info)), flush=True)
-        _tell_how_to_use(info)
+        _tell_how_to_use(info, log_path)
         stopped.wait()
     finally:
         stack.stop()
@@ -94,16 +103,20 @@ def _serve(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _tell_how_to_use(info: StackInfo) -> None:
+def _tell_how_to_use(info: StackInfo, log_path: Path) -> None:
     exports = " ".join(f"{name}={value}" for name, value in info.environment().items())
     sys.stderr.write(
         f"\nlocal stack up, region {info.region}. For the AWS CLI or boto3 in another shell:\n"
         f"  export {exports}\n"
-        f"  aws sqs send-message --queue-url {info.queue_url} --message-body file://message.json\n"
+        # --endpoint-url: every AWS CLI reads it; AWS_ENDPOINT_URL only v1.29 / v2.13 and later (an older
+        # one went to AWS itself: github.com/localstack/awscli-local/issues/76 quotes the changelog)
+        f"  aws --endpoint-url {info.aws_endpoint} sqs send-message --queue-url {info.queue_url}"
+        " --message-body file://message.json\n"
         "The zns-relay command finds this stack by itself:\n"
         f"  .venv/bin/zns-relay send --phone 0901888484 --temp-id {LOCAL_EXAMPLE_TEMPLATE}"
         " --data customer_name=An --request-id hello-1\n"
         "  .venv/bin/zns-relay status hello-1\n"
+        f"The functions' log lines: tail -f {log_path}\n"
         "Ctrl-C stops it.\n"
     )
     sys.stderr.flush()

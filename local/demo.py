@@ -11,12 +11,20 @@ from typing import Any, TextIO
 
 from local.esms_simulator import SimulatorConfig
 from local.stack import LocalStack, StackInfo, history_lines
+from local.timings import Timings
 from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES
 
 UNKNOWN_TEMPLATE = "99999"
+FALLBACK_KIND = ", SMS fallback"
 TEMPLATE_ID = "2056446"
 FAILING_SUFFIXES = {"114": "failed_114", "118": "failed_118"}
+# What Zalo's code in each failed report means (zalo-zns-rules.md; -114's text is the one eSMS's own
+# callback sample carries: "User is inactive, or reject the message, or using an outdated Zalo version").
+ZALO_FAILURES = {
+    "114": "inactive user, message refused or Zalo outdated (-114)",
+    "118": "no Zalo account (-118)",
+}
 NO_REPORT_SUFFIX = "777"  # eSMS accepts these but never learns their outcome: they end UNKNOWN
 SUFFIX_OUTCOMES = {**FAILING_SUFFIXES, NO_REPORT_SUFFIX: "no_report"}
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thu Dung", "Hoàng Minh Đức", "Vũ Thị Hà"]
@@ -71,8 +79,9 @@ def build_mix(count: int, seed: int = 11) -> list[DemoMessage]:
             "campaignid": "demo",
         }
         if roll < 0.08:
-            body["Phone"] = _phone(rng, suffix=rng.choice(sorted(FAILING_SUFFIXES)))
-            messages.append(DemoMessage(body, "FAILED", "no Zalo / inactive user"))
+            suffix = rng.choice(sorted(FAILING_SUFFIXES))
+            body["Phone"] = _phone(rng, suffix=suffix)
+            messages.append(DemoMessage(body, "FAILED", ZALO_FAILURES[suffix]))
         elif roll < 0.11:
             body["TempID"] = UNKNOWN_TEMPLATE
             messages.append(DemoMessage(body, "FAILED", "template not configured (789)"))
@@ -89,12 +98,13 @@ def build_mix(count: int, seed: int = 11) -> list[DemoMessage]:
             body["ValidUntil"] = "2026-01-01T08:00:00+07:00"
             messages.append(DemoMessage(body, "EXPIRED", "validity already passed"))
         elif roll < 0.31:
-            body["Phone"] = _phone(rng, suffix=rng.choice(sorted(FAILING_SUFFIXES)))
+            suffix = rng.choice(sorted(FAILING_SUFFIXES))
+            body["Phone"] = _phone(rng, suffix=suffix)
             body["Fallback"] = {
                 "Content": "Don hang {order_code} cua {customer_name} da xac nhan",
                 "Brandname": "Baotrixemay",
             }
-            messages.append(DemoMessage(body, "FAILED", "no Zalo / inactive user, SMS fallback"))
+            messages.append(DemoMessage(body, "FAILED", f"{ZALO_FAILURES[suffix]}{FALLBACK_KIND}"))
             sms = {"RequestId": sms_request_id(request_id)}
             messages.append(DemoMessage(sms, "DELIVERED", "the SMS sent instead", published=False))
         else:
@@ -173,19 +183,24 @@ def run_demo(
     )
     actual: dict[str, str] = {}
     last_report = 0.0
+    told_of_unknown = False
     while time.monotonic() - started < timeout_seconds:
         actual = info.statuses()
-        settled = all(
-            actual.get(request_id) == status or actual.get(request_id) in FINAL_STATUSES
+        unsettled = {
+            request_id
             for request_id, status in expected.items()
-        )
-        if time.monotonic() - last_report >= 1 or settled:
+            if actual.get(request_id) != status and actual.get(request_id) not in FINAL_STATUSES
+        }
+        if time.monotonic() - last_report >= 1 or not unsettled:
             last_report = time.monotonic()
             counts = Counter(actual.values())
             summary = "  ".join(f"{status} {counts[status]}" for status in sorted(counts))
             progress(f"[{time.monotonic() - started:5.1f}s] {summary}")
-        if settled:
+        if not unsettled:
             break
+        if not told_of_unknown and all(expected[request_id] == "UNKNOWN" for request_id in unsettled):
+            told_of_unknown = True
+            progress(unknown_wait_note(len(unsettled), stack.timings))
         time.sleep(0.3)
     stack.simulator.wait_for_callbacks_idle(5)
     actual = info.statuses()
@@ -201,6 +216,17 @@ def run_demo(
         accepted_by_esms=stack.simulator.accepted_count_by_request_id(),
         dlq_depth=int(dlq["Attributes"]["ApproximateNumberOfMessages"]),
         seconds=time.monotonic() - started,
+    )
+
+
+def unknown_wait_note(waiting: int, timings: Timings) -> str:
+    """Why the demo waits, once only the messages eSMS never reports on are left."""
+    latest = timings.unknown_after + timings.recheck + timings.reconcile_every
+    return (
+        f"waiting for the last {waiting} message{'s' if waiting != 1 else ''}, accepted by eSMS but never"
+        f" reported on: each ends UNKNOWN when no report came within {timings.unknown_after:g} s of"
+        f" acceptance (UnknownAfterHours, scaled down here) and eSMS, asked, has none: up to {latest:g} s"
+        " after its acceptance"
     )
 
 
@@ -275,8 +301,8 @@ def _print_history(info: StackInfo, result: DemoResult, label: str, kind: str, o
 _SHOWN_KINDS = [
     ("deliverable", "deliverable"),
     ("callback lost, report recovered", "deliverable"),
-    ("no Zalo / inactive user", "no Zalo / inactive user"),
-    ("no Zalo, so an SMS instead", "no Zalo / inactive user, SMS fallback"),
+    (ZALO_FAILURES["114"], ZALO_FAILURES["114"]),
+    (f"{ZALO_FAILURES['118']}, so an SMS instead", ZALO_FAILURES["118"] + FALLBACK_KIND),
     ("no delivery report ever", "no delivery report ever"),
     ("breaks the contract", "breaks the contract"),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -70,6 +71,35 @@ LOCAL_RESOURCE_OVERRIDES: dict[str, dict[str, Any]] = {
     "FallbackQueue": {"VisibilityTimeout": 30},
 }
 SCHEDULE_SECONDS = 3.0  # how often the template's scheduled functions run locally
+ADDRESS_CHECK_SECONDS = 5.0  # how long the advertised address may take to answer before it is refused
+
+
+class UnusableAddress(Exception):
+    """An address the stack cannot listen on, or an advertised one that does not reach it."""
+
+
+def check_addresses(host: str, advertise_host: str) -> None:
+    """UnusableAddress, in one line, unless this machine can listen on `host` and reach that listener at
+    `advertise_host`: the stack's own clients and functions use the advertised address, as containers do."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as listener:
+        try:
+            listener.bind((host, 0))
+            listener.listen()
+        except OSError as error:
+            raise UnusableAddress(f"cannot listen on --host {host}: {_reason(error)}") from None
+        try:
+            port = listener.getsockname()[1]
+            socket.create_connection((advertise_host, port), ADDRESS_CHECK_SECONDS).close()
+        except OSError as error:
+            raise UnusableAddress(
+                f"--advertise-host {advertise_host} does not reach the stack listening on {host} from this"
+                f" machine ({_reason(error)}); give an address of this machine's that containers reach too:"
+                " 172.17.0.1 (Docker's bridge on Linux) or host.docker.internal (Docker Desktop)"
+            ) from None
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error) or type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -180,12 +210,13 @@ class LocalStack:
         resource_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """`resource_overrides` replace template properties by logical id, for this stack only (over
-        LOCAL_RESOURCE_OVERRIDES)."""
+        LOCAL_RESOURCE_OVERRIDES). UnusableAddress when `host` or `advertise_host` cannot be used."""
         self.template = (template or Template()).with_properties(
             _merged(LOCAL_RESOURCE_OVERRIDES, resource_overrides or {})
         )
         self._host = host
         self._advertise = advertise_host or ("127.0.0.1" if host in ("0.0.0.0", "") else host)
+        check_addresses(host, self._advertise)  # before the servers below bind
         self._parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self._overrides = {**LOCAL_FUNCTION_OVERRIDES, **(function_overrides or {})}
         self._function_output = function_output  # where the functions' log lines go (default: stderr)
@@ -289,9 +320,17 @@ class LocalStack:
         self.stop()
 
     def env_vars_file(self) -> dict[str, dict[str, str]]:
-        """`sam local invoke --env-vars` content: every function's environment, pointing at this stack."""
+        """`sam local invoke --env-vars` content: every function's environment, pointing at this stack.
+
+        Only the variables the template declares for the function: SAM passes a function no other
+        (README, "Running it locally"), and takes the credentials and region from its own shell.
+        """
         return {
-            logical_id: {**function.environment, **FAKE_CREDENTIALS}
+            logical_id: {
+                name: value
+                for name, value in function.environment.items()
+                if name in self.template.function(logical_id).environment
+            }
             for logical_id, function in self.functions.items()
         }
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from zns_relay.esms.account import EsmsAccountClient, Template
 from zns_relay.esms.http import EsmsQueryFailed
@@ -25,12 +26,33 @@ from zns_relay_cli.checking import template_problems
 from zns_relay_cli.deployment import DEFAULT_CONFIG_ENV, Choice, Deployment, resolve
 from zns_relay_cli.errors import FAILED, INTERRUPTED, OK, USAGE, CliError, NotFound, UserError
 from zns_relay_cli.inputs import InputMessage, MessageFlags, messages_from
-from zns_relay_cli.output import Output, status_text
+from zns_relay_cli.output import Output, counted, status_text
 from zns_relay_cli.redrive import move_by_hand, move_task, queue_depth
 from zns_relay_cli.status_api import StatusApi
 from zns_relay_cli.watching import StatusEventWatch, event_pattern
 
+
+def _flags_by_name(params: list[Any]) -> list[Any]:
+    """A flag (`--local`, `--help`) shown in help by its name alone: Typer shows `--local <bool>`, as if
+    it took a value, unless the flag has a metavar."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Commands(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_by_name(super().get_params(ctx))
+
+
+class Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _flags_by_name(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=Commands,
     name="zns-relay",
     help=__doc__,
     no_args_is_help=True,
@@ -45,6 +67,12 @@ GLOBAL_OPTIONS = frozenset({"--stack", "--config-env", "--profile", "--region"})
 RELATIVE_TIME = re.compile(r"^(\d+)([smhd])$")
 TIME_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_LIST_LIMIT = 50
+# `send` checks the contract only: checking TempData against a template asks eSMS (the account's
+# credentials, an OA), which a producer's credentials need not reach; `check` does.
+TEMPLATE_NOT_CHECKED = (
+    "TempData is checked against the contract, not its template: `zns-relay check` (same --file or"
+    " --temp-id/--data) checks it against the template's registered parameters, as eSMS will"
+)
 
 
 @dataclass
@@ -100,7 +128,7 @@ RequestIdOption = Annotated[str | None, typer.Option(help="RequestId (default: o
 OaIdOption = Annotated[str | None, typer.Option(help="OAID (default: the stack's DefaultOaId)")]
 
 
-@app.command(epilog=examples.SEND)
+@app.command(cls=Command, epilog=examples.SEND)
 def send(
     ctx: typer.Context,
     file: FileOption = None,
@@ -130,6 +158,7 @@ def send(
     deployment = state.deployment
     publisher = Publisher(deployment.queue_url, client=deployment.client("sqs"))
     prepared = _prepare(publisher, inputs, state.output)
+    state.output.note(TEMPLATE_NOT_CHECKED)
     if dry_run:
         _report_valid(inputs, prepared, state.output)
         return
@@ -172,6 +201,7 @@ def send(
                 ]
                 for message, result in sent
             ],
+            wrap={"result"},
         )
         made = sum(1 for result in results if result.request_id_generated)
         state.output.line(
@@ -179,7 +209,7 @@ def send(
         )
         if made:
             state.output.note(
-                f"{made} RequestId{'s' if made > 1 else ''} made (marked): publish a message again under"
+                f"{counted(made, 'RequestId')} made (marked): publish a message again under"
                 " the same RequestId, so it cannot be sent twice"
             )
     if failed:
@@ -199,8 +229,7 @@ def _prepare(publisher: Publisher, inputs: Sequence[InputMessage], output: Outpu
             output.error(f"line {problem['line']}: {problem['reason']}")
         breaks = "breaks" if len(problems) == 1 else "break"
         raise UserError(
-            f"nothing was sent: {len(problems)} of {len(inputs)} message{'s' if len(inputs) > 1 else ''}"
-            f" {breaks} the contract"
+            f"nothing was sent: {len(problems)} of {counted(len(inputs), 'message')} {breaks} the contract"
         ) from None
 
 
@@ -212,10 +241,11 @@ def _report_valid(inputs: Sequence[InputMessage], prepared: Sequence[Prepared], 
     if output.json_mode:
         output.json({"valid": rows})
     else:
-        output.line(f"all {len(rows)} messages keep the contract; nothing sent (--dry-run)")
+        kept = "the message keeps" if len(rows) == 1 else f"all {counted(len(rows), 'message')} keep"
+        output.line(f"{kept} the contract; nothing sent (--dry-run)")
 
 
-@app.command(epilog=examples.STATUS)
+@app.command(cls=Command, epilog=examples.STATUS)
 def status(
     ctx: typer.Context,
     request_id: Annotated[
@@ -275,10 +305,11 @@ def _show_message(message: dict[str, Any], output: Output) -> None:
             for entry in message.get("history") or []
         ],
         title="history",
+        wrap={"what happened"},
     )
 
 
-@app.command(name="list", epilog=examples.LIST)
+@app.command(cls=Command, name="list", epilog=examples.LIST)
 def list_messages(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="messages now in this status (FAILED, ...)")] = None,
@@ -323,10 +354,10 @@ def list_messages(
             ]
             for message in messages
         ],
+        wrap={"error"},
     )
     state.output.note(
-        f"{len(messages)} message{'s' if len(messages) != 1 else ''}"
-        + (" (--limit reached)" if len(messages) == limit else "")
+        counted(len(messages), "message") + (" (--limit reached)" if len(messages) == limit else "")
     )
 
 
@@ -355,7 +386,7 @@ def _time(value: str, name: str) -> str:
     return value
 
 
-@app.command(epilog=examples.WATCH)
+@app.command(cls=Command, epilog=examples.WATCH)
 def watch(
     ctx: typer.Context,
     final: Annotated[bool, typer.Option("--final", help="only final statuses")] = False,
@@ -390,7 +421,7 @@ def watch(
                     break
     except KeyboardInterrupt:
         pass  # the watch's rule and queue are removed on the way out
-    state.output.note(f"{shown} event{'s' if shown != 1 else ''}")
+    state.output.note(counted(shown, "event"))
 
 
 def _event_line(event: dict[str, Any]) -> Text:
@@ -404,7 +435,7 @@ def _event_line(event: dict[str, Any]) -> Text:
     return line
 
 
-@app.command(epilog=examples.REDRIVE)
+@app.command(cls=Command, epilog=examples.REDRIVE)
 def redrive(
     ctx: typer.Context,
     rate: Annotated[
@@ -427,7 +458,7 @@ def redrive(
         else:
             state.output.line("SendDLQ is empty: nothing to move")
         return
-    state.output.note(f"moving {waiting} message{'s' if waiting > 1 else ''} from SendDLQ to SendQueue")
+    state.output.note(f"moving {counted(waiting, 'message')} from SendDLQ to SendQueue")
     with state.output.progress("moving", waiting) as update:
         if deployment.local:
             result = move_by_hand(sqs, deployment.dlq_url, deployment.queue_url, waiting, update)
@@ -451,7 +482,7 @@ def redrive(
         raise typer.Exit(FAILED)
 
 
-@app.command(epilog=examples.BALANCE)
+@app.command(cls=Command, epilog=examples.BALANCE)
 def balance(ctx: typer.Context) -> None:
     """The eSMS account's balance (GetBalance_json)."""
     state = session(ctx)
@@ -463,7 +494,7 @@ def balance(ctx: typer.Context) -> None:
     state.output.fields({"balance": f"{found.balance:,.0f} VND", "eSMS user": str(found.user_id or "")})
 
 
-@app.command(epilog=examples.QUOTA)
+@app.command(cls=Command, epilog=examples.QUOTA)
 def quota(ctx: typer.Context, oa_id: OaIdOption = None) -> None:
     """The OA's ZNS quota today (ZNS/GetQuota)."""
     state = session(ctx)
@@ -475,7 +506,7 @@ def quota(ctx: typer.Context, oa_id: OaIdOption = None) -> None:
     state.output.fields({name: str(value) for name, value in found.items()})
 
 
-@app.command(epilog=examples.TEMPLATES)
+@app.command(cls=Command, epilog=examples.TEMPLATES)
 def templates(
     ctx: typer.Context,
     temp_id: Annotated[
@@ -527,10 +558,11 @@ def templates(
             ]
             for template in found
         ],
+        wrap={"name", "parameters (type, at most)"},
     )
 
 
-@app.command(epilog=examples.CHECK)
+@app.command(cls=Command, epilog=examples.CHECK)
 def check(
     ctx: typer.Context,
     file: FileOption = None,
@@ -580,6 +612,7 @@ def check(
                 ]
                 for c in checked
             ],
+            wrap={"result"},
         )
     if any(c.problems for c in checked):
         raise typer.Exit(FAILED)

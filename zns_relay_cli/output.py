@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -34,6 +35,8 @@ STATUS_STYLES = {
 }
 
 
+FREE_TEXT_WIDTH = 30  # columns a wrapped column keeps, at least, when the terminal is narrow
+_UNLIMITED = 10_000  # columns: a table measured without a terminal's limit
 # json.dumps escapes C0 in strings (so a raw newline is the layout's), not DEL or C1.
 _LEFT_RAW_BY_JSON = re.compile("[\x7f-\x9f]")
 
@@ -53,12 +56,33 @@ class Output:
         sys.stdout.flush()
 
     def table(
-        self, columns: Sequence[str], rows: Sequence[Sequence[str | Text]], title: str | None = None
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[str | Text]],
+        title: str | None = None,
+        wrap: Collection[str] = (),
     ) -> None:
-        table = Table(*columns, title=title, title_justify="left", header_style="bold")
-        for row in rows:
-            table.add_row(*(printable(cell) for cell in row))
-        self.out.print(table)
+        """Columns named in `wrap` hold free text, wrapped to fit; every other one (ids, statuses, times)
+        is kept whole, never cut: on a terminal the table is as wide as the terminal, or as wide as its
+        whole columns need; elsewhere (a pipe, a file) it keeps a row to a line."""
+        cells = [[printable(cell) for cell in row] for row in rows]
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for index, name in enumerate(columns):
+            longest = max((row[index].cell_len for row in cells), default=0)
+            # Rich's least width of a column would be its longest word: a kept-whole column's is all of
+            # it, and free text keeps a readable width.
+            least = min(longest, FREE_TEXT_WIDTH) if name in wrap else longest
+            table.add_column(name, no_wrap=name not in wrap, min_width=least, overflow="fold")
+        for row in cells:
+            table.add_row(*row)
+        needed = Measurement.get(self.out, self.out.options.update_width(_UNLIMITED), table)
+        width = max(self.out.width, needed.minimum if self.out.is_terminal else needed.maximum)
+        terminal_width = self.out.width
+        self.out.width = width
+        try:
+            self.out.print(table)
+        finally:
+            self.out.width = terminal_width
 
     def fields(self, pairs: Mapping[str, str | Text | None]) -> None:
         """Label and value, a line each; empty values left out."""
@@ -96,6 +120,11 @@ class Output:
         task = bar.add_task(description, total=total)
         with bar:
             yield lambda done, new_total: bar.update(task, completed=done, total=new_total)
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 message`, `2 messages`, `0 messages`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def status_text(status: str, final: bool = False) -> Text:

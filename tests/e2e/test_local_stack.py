@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from local.cli import UP_FUNCTION_LOG
 from local.demo import DEMO_FAULTS, build_mix, run_demo
 from local.stack import LocalStack, StackInfo
 from tests.support.waiting import wait_for
@@ -120,6 +121,9 @@ def test_up_prints_its_endpoints_and_a_plain_aws_client_uses_them(tmp_path: Path
             endpoints["region"],
             endpoints["aws_endpoint"],
         )
+        # And its AWS CLI line names the endpoint itself: an AWS CLI before 1.29 ignores AWS_ENDPOINT_URL
+        [aws_line] = [line for line in stderr.read_text().splitlines() if line.strip().startswith("aws ")]
+        assert aws_line.split()[:3] == ["aws", "--endpoint-url", endpoints["aws_endpoint"]]
 
         # When a plain boto3 client, configured only by what `up` said to export, publishes a message
         body = {
@@ -170,6 +174,33 @@ def test_up_prints_its_endpoints_and_a_plain_aws_client_uses_them(tmp_path: Path
     assert process.returncode == 0
     assert remaining == ""
     assert stderr.read_text().strip().endswith("stopped")
+    # And the functions' log lines and metrics went to the file it named, not into the terminal (the
+    # idle reconciler alone wrote two lines there every 3 s)
+    log = tmp_path / "state" / UP_FUNCTION_LOG
+    assert f"tail -f {log}" in stderr.read_text()
+    assert not [line for line in stderr.read_text().splitlines() if line.startswith("{")]
+    assert "ReconcilerFunction" in log.read_text() and "SenderFunction" in log.read_text()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--advertise-host", "no-such-host.invalid"],  # unresolvable
+        ["--advertise-host", "192.0.2.1"],  # unreachable (TEST-NET-1: no machine has it)
+        ["--host", "192.0.2.1"],  # not this machine's: nothing can listen on it
+    ],
+)
+def test_up_refuses_an_address_it_cannot_use_in_one_line(tmp_path: Path, arguments: list[str]) -> None:
+    # When `up` is given an address the stack cannot listen on or reach itself at
+    process = start_up(tmp_path / "state", tmp_path / "up.log", *arguments)
+
+    # Then it refuses with exit code 2 and one line naming the address, before starting anything
+    assert process.wait(timeout=60) == 2
+    assert process.stdout is not None
+    assert process.stdout.read() == ""
+    [line] = (tmp_path / "up.log").read_text().splitlines()
+    assert line.startswith(f"error: {'cannot listen on ' if arguments[0] == '--host' else ''}{arguments[0]} ")
+    assert arguments[1] in line
 
 
 def test_up_killed_outright_leaves_no_process_behind(tmp_path: Path) -> None:

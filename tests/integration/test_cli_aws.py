@@ -317,3 +317,33 @@ def test_redrive_on_aws_starts_sqs_move_task_and_follows_it_to_the_end(
     assert (result.status, result.moved, result.to_move, result.ok) == ("COMPLETED", 7, 7, True)
     assert seen == [(3, 7), (7, 7)]
     stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [(1, "the message keeps the contract"), (2, "all 2 messages keep the contract")],
+)
+def test_a_dry_run_says_what_it_checked_in_good_english(
+    stack: Resolver,
+    aws: boto3.Session,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    count: int,
+    said: str,
+) -> None:
+    # Given a file of one message, or of two
+    message = {"Phone": "0901888484", "TempID": "2056446", "TempData": {"otp": "1"}}
+    path = tmp_path / "messages.jsonl"
+    path.write_text((json.dumps(message) + "\n") * count)
+
+    # When it is checked by a dry run
+    code = main(["--stack", STACK, "--region", REGION, "send", "--file", str(path), "--dry-run"])
+
+    # Then the line counts in words ("all 1 messages" was said), and nothing is sent
+    assert code == 0
+    printed = capsys.readouterr()
+    assert f"{said}; nothing sent (--dry-run)" in printed.out
+    assert queue_depth(aws.client("sqs"), stack.ref("SendQueue")) == 0
+    # And the command says what it did not check, and which command does
+    [hint] = [line for line in printed.err.splitlines() if "zns-relay check" in line]
+    assert hint.startswith("TempData is checked against the contract, not its template")

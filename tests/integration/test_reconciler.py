@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -728,6 +729,32 @@ def test_the_scheduled_handler_reconciles_and_says_whether_esms_could_be_reached
     assert result["ended"] == ({"UNKNOWN": 1} if esms_up else {})
     assert status_of(store, "old") is (MessageStatus.UNKNOWN if esms_up else MessageStatus.ACCEPTED)
     assert emitted_metrics(capsys.readouterr().out)["EsmsStatusUnreachable"] == [0.0 if esms_up else 1.0]
+
+
+def test_an_idle_run_logs_nothing_at_info_and_a_run_with_work_logs_its_summary(
+    aws: boto3.Session,
+    deployment: Resolver,
+    esms: EsmsStub,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the scheduled handler at its deployed log level, and no message waiting
+    function = reconciler_handler(deployment, esms, monkeypatch)
+    caplog.clear()
+
+    # When it runs with nothing to examine (the local stack's reconciler, every 3 s)
+    idle = function.invoke(load_event("reconciler-scheduled.json"))
+
+    # Then it logs nothing (its summary is at DEBUG)
+    assert idle["examined"] == 0
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.INFO] == []
+
+    # And once a message waits, the run's summary is logged at INFO
+    store = MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"))
+    accepted(store, "old", "sms-old", FakeTime(now=datetime.now(UTC).timestamp() - 73 * HOUR))
+    function.invoke(load_event("reconciler-scheduled.json"))
+    [summary] = [record for record in caplog.records if record.getMessage() == "reconciler run"]
+    assert summary.levelno == logging.INFO
 
 
 def accepted_through_124(

@@ -104,3 +104,50 @@ def test_json_output_escapes_c1_characters_and_keeps_the_values(capsys: pytest.C
     assert not any(character in printed.replace("\n", "") for character in "\x1b\x07\x7f\x9b")
     whole, line = printed[: printed.rindex("{")], printed[printed.rindex("{") :]
     assert json.loads(whole) == json.loads(line) == document
+
+
+LONG_ID = "order-2026-11-27-customer-0901888484-confirmation"  # 50 characters, the most a RequestId has
+LIST_COLUMNS = ["RequestId", "channel", "status", "since", "error"]
+LIST_ROW = [
+    LONG_ID,
+    f"SMS (fallback of {LONG_ID})",
+    "FAILED",
+    "2026-11-27T17:26:23.545Z",
+    "eSMS 146: the template's content does not match the registered one " * 2,
+]
+
+
+def test_on_an_80_column_terminal_no_id_is_cut_and_free_text_wraps(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a terminal 80 columns wide
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+    output = Output(json_mode=False)
+    assert output.out.is_terminal and output.out.width == 80
+
+    # When `list` prints a row with the longest RequestId and a long error
+    output.table(LIST_COLUMNS, [LIST_ROW], wrap={"error"})
+
+    # Then the ids are whole (the table grows past 80 columns for them), and the error wraps, word by word
+    printed = capsys.readouterr().out
+    assert LONG_ID in printed and f"(fallback of {LONG_ID})" in printed
+    assert "…" not in printed
+    assert len([line for line in printed.splitlines() if "eSMS 146" in line]) == 2
+
+
+def test_off_a_terminal_a_row_stays_on_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given output to a pipe (no terminal width: Rich would assume 80 columns)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    output = Output(json_mode=False)
+    assert not output.out.is_terminal
+
+    # When the same row is printed
+    output.table(LIST_COLUMNS, [LIST_ROW], wrap={"error"})
+
+    # Then it is one line, whole, that grep finds
+    [row] = [line for line in capsys.readouterr().out.splitlines() if LONG_ID in line]
+    assert LIST_ROW[-1].strip() in row and f"(fallback of {LONG_ID})" in row

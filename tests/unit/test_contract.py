@@ -112,7 +112,29 @@ def test_required_fields_are_named_when_missing(field: str) -> None:
 
 
 def test_temp_id_must_be_digits() -> None:
-    assert "TempID" in violation(body(TempID="tmpl-1"))
+    assert "TempID: must be a template id: digits only" in violation(body(TempID="tmpl-1"))
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"TempID": "tmpl-1"}, "TempID: must be a template id: digits only, 1 to 20 of them"),
+        ({"OAID": "40973 11281"}, "OAID: must be an OA id, without spaces"),
+        ({"RequestId": "order 1"}, "RequestId: must be up to 50 of A-Z a-z 0-9 . _ : -"),
+        (
+            {"Fallback": {"Brandname": "Shop!", "Content": "Ma OTP 1"}},
+            "Fallback.Brandname: must be a registered brandname: letters, digits, spaces and . _ - only",
+        ),
+    ],
+)
+def test_a_field_that_breaks_its_pattern_is_told_what_it_expects_never_the_regex(
+    changes: dict[str, Any], said: str
+) -> None:
+    reason = violation(body(**changes))
+
+    assert said in reason
+    assert "pattern" not in reason
+    assert "^" not in reason
 
 
 @pytest.mark.parametrize("send_date", ["2026-12-01 08:30:00", "2028-02-29 23:59:59"])

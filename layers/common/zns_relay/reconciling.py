@@ -172,7 +172,9 @@ class Reconciler:
             for batch in batches.values():
                 self._ask(batch, summary)
         summary.stopped_early = self._time_is_up()
-        logger.info("reconciler run", extra={"summary": summary.as_dict()})
+        (logger.info if summary.examined else logger.debug)(
+            "reconciler run", extra={"summary": summary.as_dict()}
+        )
         return summary
 
     def _route(

@@ -18,9 +18,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from zns_relay.models.errors import ContractViolation
-from zns_relay.models.fallback import SMS_REQUEST_ID_SUFFIX, FallbackRequest
+from zns_relay.models.fallback import BRANDNAME_PATTERN, SMS_REQUEST_ID_SUFFIX, FallbackRequest
 from zns_relay.models.text import LINE_BREAKS, control_character_problem
 
 # Up to 50 of these characters, at least one a letter or digit: "." and ".." are path segments, which
@@ -29,6 +30,8 @@ from zns_relay.models.text import LINE_BREAKS, control_character_problem
 # is checked apart.
 REQUEST_ID_PATTERN = r"^[._:-]*[A-Za-z0-9][A-Za-z0-9._:-]*$"
 MAX_REQUEST_ID_CHARS = 50
+TEMP_ID_PATTERN = r"^[0-9]{1,20}$"
+OA_ID_PATTERN = r"^\S+$"
 SEND_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 SYSTEM_OWNED_FIELDS = ("ApiKey", "SecretKey", "CallbackUrl")
 # eSMS reads SendDate in Vietnam's time (Asia/Ho_Chi_Minh: UTC+7 all year, no daylight saving).
@@ -102,7 +105,7 @@ class ZnsMessage(BaseModel):
     )
 
     phone: Annotated[str, Field(alias="Phone", description="Vietnamese mobile, any common form")]
-    temp_id: Annotated[str, Field(alias="TempID", pattern=r"^[0-9]{1,20}$", description="ZNS template id")]
+    temp_id: Annotated[str, Field(alias="TempID", pattern=TEMP_ID_PATTERN, description="ZNS template id")]
     temp_data: Annotated[
         TempDataInput,
         Field(
@@ -111,7 +114,7 @@ class ZnsMessage(BaseModel):
         ),
     ]
     oa_id: Annotated[
-        str | None, Field(alias="OAID", default=None, min_length=1, max_length=64, pattern=r"^\S+$")
+        str | None, Field(alias="OAID", default=None, min_length=1, max_length=64, pattern=OA_ID_PATTERN)
     ]
     request_id: Annotated[
         str | None,
@@ -300,15 +303,33 @@ def _loads(text: str, what: str) -> Any:
         raise ContractViolation(f"{what} nests too deeply to be a ZNS message") from None
 
 
+# What each of the models' patterns asks for, said to a person: pydantic's own message quotes the regex.
+PATTERN_MEANINGS = {
+    TEMP_ID_PATTERN: "must be a template id: digits only, 1 to 20 of them",
+    OA_ID_PATTERN: "must be an OA id, without spaces",
+    REQUEST_ID_PATTERN: f"must be up to {MAX_REQUEST_ID_CHARS} of A-Z a-z 0-9 . _ : -,"
+    " a letter or digit among them",
+    BRANDNAME_PATTERN: "must be a registered brandname: letters, digits, spaces and . _ - only",
+}
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """One line naming each broken field with the contract's own field name (a producer's own key
-    names shortened: the line is stored and logged)."""
+    names shortened: the line is stored and logged), and what the field expects."""
     parts = []
     for issue in error.errors(include_url=False, include_input=False):
         location = ".".join(_short(str(part)) for part in issue["loc"] if not str(part).startswith("dict["))
-        message = issue["msg"].removeprefix("Value error, ")
+        message = _expectation(issue)
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(dict.fromkeys(parts))
+
+
+def _expectation(issue: ErrorDetails) -> str:
+    """pydantic's message for the issue, but a pattern's said in words (never the regex itself)."""
+    if issue["type"] == "string_pattern_mismatch":
+        pattern = str((issue.get("ctx") or {}).get("pattern", ""))
+        return PATTERN_MEANINGS.get(pattern, "is not in the expected form")
+    return issue["msg"].removeprefix("Value error, ")
 
 
 def _short(text: str, limit: int = 40) -> str:
