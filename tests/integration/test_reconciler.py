@@ -1039,3 +1039,19 @@ def test_a_message_the_store_fails_on_does_not_stop_the_others(
     assert [status_of(store, f"m-{index}") for index in range(3)] == [
         MessageStatus.ACCEPTED, MessageStatus.UNKNOWN, MessageStatus.UNKNOWN,
     ]  # fmt: skip
+
+
+def test_a_sent_report_the_reconciler_applies_moves_the_next_look_on(
+    reconciler: Reconciler, store: MessageStore, status_script: ScriptedStatus, time: FakeTime
+) -> None:
+    # Given an accepted message whose callbacks were lost, and eSMS knowing it sent (SendStatus 7) only
+    accepted(store, "m-1", "sms-1", time)
+    status_script.get_callback["sms-1"] = {**delivered_item("sms-1"), "SendStatus": 7, "SendSuccess": 0}
+    time.now += 1800
+
+    # When the reconciler asks and applies the SENT report
+    run(reconciler)
+
+    # Then the message is SENT and waits for its next look, not due again at once (asked once more)
+    assert status_of(store, "m-1") is MessageStatus.SENT
+    assert list(store.due(int(time.now))) == []
