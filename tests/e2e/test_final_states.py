@@ -31,8 +31,10 @@ FAULTS = SimulatorConfig(
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(simulator_config=FAULTS) as running:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    # The functions' lines to a file: on stderr they reached pytest's progress between two tests
+    log = tmp_path_factory.mktemp("final-states") / "functions.log"
+    with LocalStack(simulator_config=FAULTS, function_output=log) as running:
         yield running
 
 

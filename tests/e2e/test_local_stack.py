@@ -23,12 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     def environment() -> dict[str, str]:
         return {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
 
     before = environment()
-    with LocalStack(simulator_config=DEMO_FAULTS) as running:
+    # The functions' lines to a file: on stderr they reached pytest's progress between two tests
+    log = tmp_path_factory.mktemp("local-stack") / "functions.log"
+    with LocalStack(simulator_config=DEMO_FAULTS, function_output=log) as running:
         assert running.info is not None
         assert os.environ["AWS_ENDPOINT_URL"] == running.info.aws_endpoint
         yield running

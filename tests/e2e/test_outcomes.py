@@ -42,8 +42,12 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(simulator_config=DEMO_FAULTS, function_overrides=OVERRIDES) as running:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    # The functions' lines to a file: on stderr they reached pytest's progress between two tests
+    log = tmp_path_factory.mktemp("outcomes") / "functions.log"
+    with LocalStack(
+        simulator_config=DEMO_FAULTS, function_overrides=OVERRIDES, function_output=log
+    ) as running:
         yield running
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -20,8 +21,10 @@ REDUCED = SoakPlan(
 )
 
 
-def test_a_reduced_soak_loses_nothing_sends_nothing_twice_fails_nothing_falsely_and_falls_back_once() -> None:
-    with soak_stack(REDUCED) as stack:
+def test_a_reduced_soak_loses_nothing_sends_nothing_twice_fails_nothing_falsely_and_falls_back_once(
+    tmp_path: Path,
+) -> None:
+    with soak_stack(REDUCED, function_output=tmp_path / "functions.log") as stack:
         result = run_soak(stack, REDUCED)
     printed = io.StringIO()
     report(result, printed)
