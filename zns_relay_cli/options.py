@@ -9,6 +9,7 @@ it in the context's `GlobalOptions`, the last one given winning. Nothing rewrite
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any
@@ -24,20 +25,24 @@ GLOBAL_PANEL = "Global options (before or after the command)"
 
 @dataclass
 class GlobalOptions:
-    stack: str | None = None
-    config_env: str = DEFAULT_CONFIG_ENV
-    profile: str | None = None
-    region: str | None = None
-    local: bool = False
+    """What the command line gave of the global options."""
+
+    choice: Choice = field(default_factory=Choice)
     json_mode: bool = False
+
+    def take(self, name: str, value: Any) -> None:
+        if name == "json_mode":
+            self.json_mode = value
+        else:
+            self.choice = dataclasses.replace(self.choice, **{name: value})
 
 
 def _remember(ctx: typer.Context, option: TyperOption, value: Any) -> None:
-    given = ctx.ensure_object(GlobalOptions)  # on the root: every command after it shares the object
+    options = ctx.ensure_object(GlobalOptions)  # on the root: every command after it shares the object
     name = option.name or ""
     source = ctx.get_parameter_source(name)
     if source is not None and source.name == "COMMANDLINE":  # a default never undoes a given value
-        setattr(given, name, value)
+        options.take(name, value)
 
 
 def _declared(
@@ -117,8 +122,7 @@ class Session:
 
 def session(ctx: typer.Context) -> Session:
     given = ctx.ensure_object(GlobalOptions)
-    choice = Choice(given.stack, given.config_env, given.profile, given.region, given.local)
-    return Session(choice, Output(given.json_mode))
+    return Session(given.choice, Output(given.json_mode))
 
 
 # Message options shared by send and check.

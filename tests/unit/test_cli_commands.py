@@ -20,7 +20,12 @@ from zns_relay_cli import commands, examples
 from zns_relay_cli.app import COMMANDS, app, main
 from zns_relay_cli.options import GlobalOptions
 
-DEFAULTS = dataclasses.asdict(GlobalOptions())
+
+def as_given(options: GlobalOptions) -> dict[str, Any]:
+    return {**dataclasses.asdict(options.choice), "json_mode": options.json_mode}
+
+
+DEFAULTS = as_given(GlobalOptions())
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ def parse(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Parsed]:
     seen: list[Parsed] = []
 
     def stop(ctx: typer.Context) -> None:
-        given = dataclasses.asdict(ctx.ensure_object(GlobalOptions))
+        given = as_given(ctx.ensure_object(GlobalOptions))
         changed = {name: value for name, value in given.items() if value != DEFAULTS[name]}
         seen.append(Parsed(0, ctx.command.name, dict(ctx.params), changed))
         raise typer.Exit(0)
