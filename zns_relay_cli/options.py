@@ -8,7 +8,6 @@ it in the context's `GlobalOptions`, the last one given winning. Nothing rewrite
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -65,15 +64,14 @@ def _declared(
 
 
 def _global_options(panel: str | None) -> list[Any]:
+    """The global options, made afresh: each recorded in `GlobalOptions`, none passed to a command."""
     declaring = typer.Typer(add_completion=False)
     declaring.command()(_declared)
-    options = []
-    for declared in typer.main.get_command(declaring).params:
-        option: Any = copy.copy(declared)
+    options: list[Any] = typer.main.get_command(declaring).params
+    for option in options:
         option.callback = _remember
         option.expose_value = False
         option.rich_help_panel = panel
-        options.append(option)
     return options
 
 
