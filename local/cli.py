@@ -24,11 +24,12 @@ RELAYED = {"send": "send", "status": "status", "events": "watch"}  # ours -> zns
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments and arguments[0] in RELAYED:
-        # The same code as `zns-relay --local ...`: one validation, one output, one set of exit codes.
-        relayed = arguments[1:]
-        if arguments[0] == "send" and not {"--temp-id", "--file", "-f"} & {a.split("=")[0] for a in relayed}:
-            relayed = ["--temp-id", LOCAL_EXAMPLE_TEMPLATE, *relayed]  # the simulator's example template
-        return cli_main(["--local", RELAYED[arguments[0]], *relayed])
+        # The same code as `zns-relay --local ...`: one validation, one output, one set of exit codes;
+        # `send` without --temp-id names the simulator's example template.
+        return cli_main(
+            ["--local", RELAYED[arguments[0]], *arguments[1:]],
+            defaults={"send": {"temp_id": LOCAL_EXAMPLE_TEMPLATE}},
+        )
     parser = argparse.ArgumentParser(
         prog=".venv/bin/python -m local",
         description=__doc__,

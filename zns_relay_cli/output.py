@@ -131,6 +131,13 @@ def status_text(status: str, final: bool = False) -> Text:
     return Text(status + (" (final)" if final else ""), style=STATUS_STYLES.get(status, ""))
 
 
+def channel_text(message: Mapping[str, Any]) -> str:
+    """ZNS, or SMS with the ZNS message it stands in for."""
+    if message.get("channel") == "sms":
+        return f"SMS (fallback of {message['fallbackFor']})" if message.get("fallbackFor") else "SMS"
+    return "ZNS"
+
+
 def printable(value: str | Text) -> Text:
     """The value as Rich text with each control character shown as `\\xNN` (its styles kept): a
     terminal escape in a message's fields or a report's text is shown, never run."""

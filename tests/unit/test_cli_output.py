@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from rich.text import Text
 
-from zns_relay_cli.app import _event_line, _show_message
+from zns_relay_cli.commands.status import show_message
+from zns_relay_cli.commands.watch import event_line
 from zns_relay_cli.output import Output, printable, status_text
 
 # An OSC sequence that retitles the terminal, a CSI (8-bit) that clears it, a bell.
@@ -73,7 +74,7 @@ def test_a_message_and_its_history_are_shown_escaped(capsys: pytest.CaptureFixtu
     }
 
     # When `zns-relay status` shows it
-    _show_message(message, Output(json_mode=False))
+    show_message(message, Output(json_mode=False))
 
     # Then every one is shown, none run
     printed = terminal_text(capsys)
@@ -85,7 +86,7 @@ def test_a_followed_event_line_is_escaped(capsys: pytest.CaptureFixture[str]) ->
     # Given a status event whose reason (a report's text) carries terminal escapes
     detail = {"time": "2026-11-27T17:26:23Z", "requestId": "order-1", "status": "FAILED", "reason": HOSTILE}
     # When `zns-relay events` prints it
-    Output(json_mode=False).line(_event_line({"detail": detail}))
+    Output(json_mode=False).line(event_line({"detail": detail}))
     # Then it is shown, not run
     assert_shown_not_run(terminal_text(capsys))
 

@@ -1,0 +1,1 @@
+"""The zns-relay commands, a module each: each module's `app` holds its one command."""
