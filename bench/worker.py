@@ -161,6 +161,22 @@ def load(functions: dict[str, Any]) -> dict[str, Loaded]:
     return loaded
 
 
+def _run_batch(
+    label: str, function: Loaded, events: list[dict[str, Any]], profiler: SamplingProfiler | None
+) -> dict[str, float]:
+    """The wall and CPU time the function takes over these events (profiled, when a profiler is given)."""
+    if profiler is not None:
+        profiler.enable()
+    wall, cpu = time.perf_counter(), time.process_time()
+    responses = [function.handler(event, context_for(function.definition)) for event in events]
+    batch = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+    if profiler is not None:
+        profiler.disable()
+    if any(response.get("batchItemFailures") for response in responses):
+        raise RuntimeError(f"a batch of {label} failed: {responses}")
+    return batch
+
+
 def batches(spec: dict[str, Any]) -> dict[str, Any]:
     """Load each function of the spec, warm each up, then run their batches in turn (one of each,
     again and again), so that whatever else the machine does meanwhile touches them alike. A function
@@ -193,15 +209,7 @@ def batches(spec: dict[str, Any]) -> dict[str, Any]:
             current[0] = label
             counted = number >= spec["warmup"]
             with output_to(sinks[label]):
-                if profiler is not None and counted:
-                    profiler.enable()
-                wall, cpu = time.perf_counter(), time.process_time()
-                responses = [function.handler(event, context_for(function.definition)) for event in events]
-                batch = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
-                if profiler is not None:
-                    profiler.disable()
-            if any(response.get("batchItemFailures") for response in responses):
-                raise RuntimeError(f"a batch of {label} failed: {responses}")
+                batch = _run_batch(label, function, events, profiler if counted else None)
             if counted:
                 measured[label].append(batch)
     messages = {label: spec["batches"] * sizes[label] * invocations[label] for label in loaded}

@@ -11,6 +11,7 @@ its process by local.moto_server). Checked against moto 5.2.5 (see local.moto_pa
   reads for ReturnValues are one step. One lock per table, so writes to different tables never wait.
 - moto's UpdateItem changes the stored item in place. Here it changes a private copy that then stands
   in the table (copy on write): an item object, once the write that made it is over, never changes.
+  (The one patch of DynamoDBBackend.update_item also marks the update for local.moto_streams.)
 - Reads hold the table's lock only while they pick up what they read: GetItem its item, Scan and Query
   a copy of the table's item map, DynamoDB Streams' GetRecords the shard's records. They do their work
   unlocked, on items no write will touch: a Scan never blocks writes for its duration, and never sees
@@ -26,7 +27,7 @@ import functools
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 
 from moto.dynamodb.exceptions import MockValidationException, ResourceNotFoundException
@@ -36,7 +37,8 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-from local.moto_patching import Patch, apply
+from local.moto_patching import Patch, patched
+from local.moto_streams import marked_as_update
 
 TableKey = tuple[str, str, str]  # account, region, table name
 Action = Callable[[Any], Any]
@@ -171,6 +173,11 @@ def _copy_on_write(update_item: Callable[..., Item]) -> Callable[..., Item]:
     return update
 
 
+def _copy_on_write_marked(update_item: Callable[..., Item]) -> Callable[..., Item]:
+    """UpdateItem's one patch: copy on write around moto's update marked for its stream records."""
+    return _copy_on_write(marked_as_update(update_item))
+
+
 # --- Reads: pick up under the lock, work without it --------------------------------------------------
 
 
@@ -263,7 +270,7 @@ PATCHES = (
     Patch(DynamoHandler, "execute_statement", _locking(_every_table), "c4bc8beea6ff"),
     Patch(DynamoHandler, "execute_transaction", _locking(_every_table), "df37e1963ff3"),
     Patch(DynamoHandler, "batch_execute_statement", _locking(_every_table), "375aba1cc470"),
-    Patch(DynamoDBBackend, "update_item", _copy_on_write, "218984588dd6"),
+    Patch(DynamoDBBackend, "update_item", _copy_on_write_marked, "218984588dd6"),
     Patch(DynamoDBBackend, "get_item", _locked_get, "290b95c46b38"),
     Patch(Table, "scan", _on_snapshot, "5ef1ab21eef0"),
     Patch(Table, "query", _on_snapshot, "002b4d00be6d"),
@@ -273,16 +280,6 @@ PATCHES = (
 )
 
 
-def install_atomic_dynamodb() -> Callable[[], None]:
-    """Patch moto's DynamoDB in this process; returns what undoes it."""
-    return apply(PATCHES)
-
-
-@contextmanager
-def atomic_dynamodb_in_process() -> Iterator[None]:
+def atomic_dynamodb_in_process() -> AbstractContextManager[None]:
     """For `mock_aws()`: atomic conditional writes while the context lasts."""
-    undo = install_atomic_dynamodb()
-    try:
-        yield
-    finally:
-        undo()
+    return patched(PATCHES)

@@ -7,11 +7,22 @@ event. The parsed expressions never change, so they are kept here (moto's server
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import jsonpath_ng.ext
+from moto.events.utils import EventTemplateParser
+
+from local.moto_patching import Patch
 
 
-def cache_jsonpath_parsing() -> None:
-    """Parse each expression once (moto imports `parse` from the module at each delivery)."""
-    jsonpath_ng.ext.parse = lru_cache(maxsize=256)(jsonpath_ng.ext.parse)  # type: ignore[attr-defined]
+def _parsed_once(parse: Callable[..., Any]) -> Callable[..., Any]:
+    """Each expression parsed once: moto imports `parse` from jsonpath-ng at each delivery, and only reads
+    (`find`) what it returns."""
+    return lru_cache(maxsize=256)(parse)
+
+
+PATCHES = (
+    Patch(jsonpath_ng.ext, "parse", _parsed_once, "40a5a46a3218", relies_on=EventTemplateParser.parse),
+)

@@ -67,7 +67,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sqs.exceptions import InvalidParameterValue
 from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
 
-from local.moto_patching import Patch, apply
+from local.moto_patching import Patch
 
 MAX_VISIBILITY_TIMEOUT_MS = 43_200_000  # SQS: a message is invisible for at most 12 hours in all
 RECEIVE_WAIT_SLICE_SECONDS = 1.0  # a long poll re-checks this often for messages whose visibility ran out
@@ -571,8 +571,3 @@ PATCHES = (
     Patch(Table, "all_items", _sorted_by_key_values, "c80d2ee3c896"),
     Patch(BaseJSONSerializer, "_serialize_type_structure", _direct_attribute_values, "36873909cd0a"),
 )
-
-
-def install_speedups() -> Callable[[], None]:
-    """Patch moto's SQS and model bookkeeping in this process; returns what undoes it."""
-    return apply(PATCHES)

@@ -3,53 +3,56 @@
 An UpdateItem that creates its item makes moto first put a placeholder holding only the key, then apply
 the update: two INSERT records, the first with an image no real write ever makes. The publisher would
 rightly refuse that image as unreadable, so the placeholder's record is left out here (in-process mocks
-and server mode alike).
+and server mode alike). An UpdateItem under way is marked by `marked_as_update`, which is part of the
+one patch of DynamoDBBackend.update_item (local.moto_atomic), not a patch of its own.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import StreamShard
 
-_updating = threading.local()
+from local.moto_patching import Patch, patched
+
+_updating = threading.local()  # .active: this thread is in moto's UpdateItem
 
 
-def _patched() -> tuple[Any, Any]:
-    original_update = DynamoDBBackend.update_item
-    original_add = StreamShard.add
+def marked_as_update(update_item: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's UpdateItem, with this thread marked as updating while it runs."""
 
-    def update_item(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+    @functools.wraps(update_item)
+    def update(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
         _updating.active = True
         try:
-            return original_update(self, *args, **kwargs)
+            return update_item(backend, *args, **kwargs)
         finally:
             _updating.active = False
 
-    def add(self: StreamShard, old: Any, new: Any) -> None:
-        keys = {self.table.hash_key_attr, self.table.range_key_attr}
+    return update
+
+
+def _without_placeholders(
+    add: Callable[[StreamShard, Any, Any], None],
+) -> Callable[[StreamShard, Any, Any], None]:
+    @functools.wraps(add)
+    def add_record(shard: StreamShard, old: Any, new: Any) -> None:
+        keys = {shard.table.hash_key_attr, shard.table.range_key_attr}
         if getattr(_updating, "active", False) and old is None and new is not None and set(new.attrs) <= keys:
             return  # the placeholder of the item this update creates: the update's own record follows
-        original_add(self, old, new)
+        add(shard, old, new)
 
-    return update_item, add
-
-
-@contextmanager
-def one_stream_record_per_write() -> Iterator[None]:
-    """For `mock_aws()`: patch moto while the context lasts."""
-    original = DynamoDBBackend.update_item, StreamShard.add
-    DynamoDBBackend.update_item, StreamShard.add = _patched()  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoDBBackend.update_item, StreamShard.add = original  # type: ignore[method-assign]
+    return add_record
 
 
-def patch_for_server() -> None:
-    """For moto's server process: patch moto for the life of the process."""
-    DynamoDBBackend.update_item, StreamShard.add = _patched()  # type: ignore[method-assign]
+PATCHES = (Patch(StreamShard, "add", _without_placeholders, "357dc6da267e"),)
+
+
+def one_stream_record_per_write() -> AbstractContextManager[None]:
+    """For `mock_aws()`: patch moto while the context lasts (with moto_atomic's, which marks the updates)."""
+    return patched(PATCHES)

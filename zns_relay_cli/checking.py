@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from zns_relay.esms.account import Template
+from zns_relay.esms.account import Template, TemplateParameter
 from zns_relay.models.contract import TemplateParam
 
 ENABLED = "ENABLE"
@@ -28,23 +28,27 @@ def template_problems(template: Template, params: Sequence[TemplateParam]) -> li
         if name not in spec
     ]
     for parameter in template.parameters:
-        value = given.get(parameter.name)
-        if value is None:
-            if parameter.required:
-                problems.append(f"{parameter.name}: required by the template, missing")
-            continue
-        if value == "":
-            if parameter.accept_null is False:
-                problems.append(f"{parameter.name}: empty, which the template does not accept")
-            continue
-        if parameter.max_length is not None and len(value) > parameter.max_length:
-            problems.append(f"{parameter.name}: {len(value)} characters, at most {parameter.max_length}")
-        if parameter.min_length and len(value) < parameter.min_length:
-            problems.append(f"{parameter.name}: {len(value)} characters, at least {parameter.min_length}")
-        if parameter.type == "NUMBER" and not _NUMBER.fullmatch(value):
-            problems.append(f"{parameter.name}: a number, digits only (at most 12)")
-        if parameter.type == "DATE" and not _is_date(value):
-            problems.append(f"{parameter.name}: a date, dd/MM/yyyy")
+        problems += _value_problems(parameter, given.get(parameter.name))
+    return problems
+
+
+def _value_problems(parameter: TemplateParameter, value: str | None) -> list[str]:
+    """Why eSMS would refuse this value (None: not given) for this parameter of the template."""
+    if value is None:
+        return [f"{parameter.name}: required by the template, missing"] if parameter.required else []
+    if value == "":
+        if parameter.accept_null is False:
+            return [f"{parameter.name}: empty, which the template does not accept"]
+        return []
+    problems = []
+    if parameter.max_length is not None and len(value) > parameter.max_length:
+        problems.append(f"{parameter.name}: {len(value)} characters, at most {parameter.max_length}")
+    if parameter.min_length and len(value) < parameter.min_length:
+        problems.append(f"{parameter.name}: {len(value)} characters, at least {parameter.min_length}")
+    if parameter.type == "NUMBER" and not _NUMBER.fullmatch(value):
+        problems.append(f"{parameter.name}: a number, digits only (at most 12)")
+    if parameter.type == "DATE" and not _is_date(value):
+        problems.append(f"{parameter.name}: a date, dd/MM/yyyy")
     return problems
 
 

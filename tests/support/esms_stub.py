@@ -34,6 +34,28 @@ def refused(code: str, message: str = "refused") -> Reply:
 Responder = Callable[[dict[str, Any]], Reply]
 
 
+def _write(handler: BaseHTTPRequestHandler, reply: Reply, closing: threading.Event) -> None:
+    """Send the reply: at once, or a byte at a time until the stub closes."""
+    payload = reply.body.encode()
+    try:
+        handler.send_response(reply.status)
+        for name, value in reply.headers:
+            handler.send_header(name, value)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        if not reply.trickle_seconds:
+            handler.wfile.write(payload)
+            return
+        for index in range(len(payload)):
+            handler.wfile.write(payload[index : index + 1])
+            handler.wfile.flush()
+            if closing.wait(reply.trickle_seconds):
+                return
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client gave up (a timeout test)
+
+
 class EsmsStub:
     """Records every POSTed body (and a GET's query parameters, as a body: GetSendStatus); `responder`
     decides each answer (default: accept with a fresh SMSID)."""
@@ -66,24 +88,7 @@ class EsmsStub:
                 if reply.drop:
                     self.close_connection = True
                     return
-                payload = reply.body.encode()
-                try:
-                    self.send_response(reply.status)
-                    for name, value in reply.headers:
-                        self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    if reply.trickle_seconds:
-                        for index in range(len(payload)):
-                            self.wfile.write(payload[index : index + 1])
-                            self.wfile.flush()
-                            if stub._closing.wait(reply.trickle_seconds):
-                                return
-                    else:
-                        self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
+                _write(self, reply, stub._closing)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -9,52 +9,190 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoResult
 from moto.sqs.models import Message
 
-from local import moto_atomic, moto_server, moto_speedups
-from local.moto_patching import (
-    MOTO_VERSION_CHECKED,
-    WERKZEUG_VERSION_CHECKED,
-    Patch,
-    apply,
-    source_fingerprint,
-)
+from local import moto_atomic, moto_server, moto_speedups, moto_streams
+from local.moto_patching import CHECKED_VERSIONS, Patch, PatchedTwice, apply, patched, source_fingerprint
 from local.template import Resolver
-from tests.support.moto_concurrency import claim_winners, deliveries, torn_reads
+from tests.support.moto_concurrency import claim_winners, create_stream_table, deliveries, torn_reads
 
-EVERY_PATCH = [*moto_atomic.PATCHES, *moto_speedups.PATCHES, moto_server.NO_TRAILING_READ]
-
-
-def patch_name(patch: Patch) -> str:
-    return f"{getattr(patch.owner, '__name__', patch.owner)}.{patch.name}"
+EVERY_PATCH = moto_server.SERVER_PATCHES
+REQUIREMENTS_DEV = Path(__file__).resolve().parents[2] / "requirements-dev.txt"
+_PIN = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
 
 
-@pytest.mark.parametrize("patch", EVERY_PATCH, ids=patch_name)
+def label(patch: Patch) -> str:
+    return patch.label
+
+
+@pytest.mark.parametrize("patch", EVERY_PATCH, ids=label)
 def test_each_patch_still_matches_the_code_it_was_written_for(patch: Patch) -> None:
-    # Given a patch written against moto MOTO_VERSION_CHECKED and werkzeug WERKZEUG_VERSION_CHECKED
+    # Given a patch written against the libraries at CHECKED_VERSIONS
     # When the installed code it replaces (or relies on) is fingerprinted
     fingerprint = source_fingerprint(patch.checked_code())
 
     # Then it is still that code; if not, re-read the patch against the new code, then update the fingerprint
     assert fingerprint == patch.fingerprint, (
-        f"{patch_name(patch)} is not as in moto {MOTO_VERSION_CHECKED} / werkzeug {WERKZEUG_VERSION_CHECKED}:"
+        f"{patch.label} is not as in {CHECKED_VERSIONS}:"
         f" check that the patch still holds, then set its fingerprint to {fingerprint!r}"
     )
+
+
+def distribution(code: Any) -> str:
+    """The installed distribution (its normalised name) that a module, class or function comes from."""
+    if isinstance(code, property):
+        code = code.fget
+    elif isinstance(code, staticmethod | classmethod):
+        code = code.__func__
+    module = code.__name__ if isinstance(code, ModuleType) else code.__module__
+    [name] = metadata.packages_distributions()[module.split(".")[0]]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_library_the_patches_touch_is_pinned_at_the_version_they_were_checked_against() -> None:
+    # Given the libraries whose code the patches replace or rely on
+    touched = {distribution(code) for patch in EVERY_PATCH for code in (patch.owner, patch.checked_code())}
+
+    # When requirements-dev.txt's pins and the installed versions are read
+    pins = {
+        re.sub(r"[-_.]+", "-", name).lower(): version
+        for name, version in _PIN.findall(REQUIREMENTS_DEV.read_text())
+    }
+    installed = {name: metadata.version(name) for name in touched}
+
+    # Then each is pinned, and installed, at the version the patches were checked against
+    assert touched == {"moto", "werkzeug", "jsonpath-ng"}
+    assert {name: pins.get(name) for name in touched} == {name: CHECKED_VERSIONS[name] for name in touched}
+    assert installed == {name: CHECKED_VERSIONS[name] for name in touched}
+
+
+def test_no_attribute_is_patched_twice() -> None:
+    targets = Counter((patch.owner, patch.name) for patch in EVERY_PATCH)
+
+    assert [f"{owner.__name__}.{name}" for (owner, name), count in targets.items() if count > 1] == []
+
+
+def test_a_second_patch_of_an_attribute_is_refused_until_the_first_is_undone() -> None:
+    # Given a patch of an attribute, installed
+    class Owner:
+        def greet(self) -> str:
+            return "moto"
+
+    shout = Patch(Owner, "greet", lambda greet: lambda self: greet(self).upper(), "")
+    undo = apply([shout])
+    try:
+        # When it is installed again, or another patch of the same attribute is
+        for patches in ([shout], [Patch(Owner, "greet", lambda _: lambda self: "other", "")]):
+            with pytest.raises(PatchedTwice, match=r"Owner\.greet"):
+                apply(patches)
+
+        # Then it is refused, and the first patch stands
+        assert Owner().greet() == "MOTO"
+    finally:
+        undo()
+    undo()  # (undoing twice changes nothing)
+
+    # And once the first is undone, the attribute can be patched again, but not twice in one call
+    assert Owner().greet() == "moto"
+    with pytest.raises(PatchedTwice):
+        apply([shout, shout])
+    assert Owner().greet() == "moto"
+    with patched([shout]):
+        assert Owner().greet() == "MOTO"
+    assert Owner().greet() == "moto"
+
+
+def stream_and_copies_after_updates(install_order: list[tuple[Patch, ...]]) -> list[Any]:
+    """In a fresh mock, the patch groups installed in this order, then undone in the same order: an item
+    created by a conditional UpdateItem, then updated, then refused an update; what its stream recorded
+    and whether each stored item object stayed as its write left it."""
+    with mock_aws():
+        undos = [apply(patches) for patches in install_order]
+        try:
+            dynamodb = boto3.client("dynamodb", region_name="ap-southeast-1")
+            create_stream_table(dynamodb, "ordered")
+            table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"].get_table("ordered")
+            key = {"request_id": {"S": "r-1"}}
+            dynamodb.update_item(
+                TableName="ordered",
+                Key=key,
+                UpdateExpression="SET note = :v",
+                ConditionExpression="attribute_not_exists(request_id)",
+                ExpressionAttributeValues={":v": {"S": "created"}},
+            )
+            created = table.get_item(DynamoType(key["request_id"]), None)
+            assert created is not None and table.stream_shard is not None
+            dynamodb.update_item(
+                TableName="ordered",
+                Key=key,
+                UpdateExpression="SET note = :v",
+                ExpressionAttributeValues={":v": {"S": "updated"}},
+            )
+            with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+                dynamodb.update_item(
+                    TableName="ordered",
+                    Key=key,
+                    UpdateExpression="SET note = :v",
+                    ConditionExpression="attribute_not_exists(request_id)",
+                    ExpressionAttributeValues={":v": {"S": "refused"}},
+                )
+            records = [
+                (record.record["eventName"], record.record["dynamodb"].get("NewImage"))
+                for record in table.stream_shard.items
+            ]
+            return [records, created.attrs["note"].value]
+        finally:
+            for undo in undos:
+                undo()
+
+
+def test_the_dynamodb_patches_give_the_same_result_in_either_order_of_installation() -> None:
+    # Given moto's own UpdateItem and stream
+    moto_update_item, moto_add = vars(DynamoDBBackend)["update_item"], vars(StreamShard)["add"]
+
+    # When the atomic-write and stream patches are installed in one order, then in the other
+    results = [
+        stream_and_copies_after_updates(order)
+        for order in (
+            [moto_atomic.PATCHES, moto_streams.PATCHES],
+            [moto_streams.PATCHES, moto_atomic.PATCHES],
+        )
+    ]
+
+    # Then each order gives one stream record per write (no placeholder), and an item object the update
+    # copied rather than changed
+    expected = [
+        [
+            ("INSERT", {"request_id": {"S": "r-1"}, "note": {"S": "created"}}),
+            ("MODIFY", {"request_id": {"S": "r-1"}, "note": {"S": "updated"}}),
+        ],
+        "created",
+    ]
+    assert results == [expected, expected]
+    # And undone in the order they were installed, moto is itself again
+    assert (vars(DynamoDBBackend)["update_item"], vars(StreamShard)["add"]) == (moto_update_item, moto_add)
 
 
 # --- DynamoDB: atomic writes, whole reads, Scans that do not block --------------------------------------
@@ -148,11 +286,8 @@ def test_a_scan_in_progress_does_not_hold_up_writes_to_its_table(
 @pytest.fixture
 def fast_moto(aws: boto3.Session) -> Iterator[boto3.Session]:
     """moto with the speed-ups the moto server process installs."""
-    undo = moto_speedups.install_speedups()
-    try:
+    with patched(moto_speedups.PATCHES):
         yield aws
-    finally:
-        undo()
 
 
 @pytest.fixture
