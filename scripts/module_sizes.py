@@ -23,7 +23,6 @@ KNOWN_DEBT = frozenset(
         "local/lambda_runtime.py",
         "local/moto_speedups.py",
         "local/stack.py",
-        "zns_relay_cli/app.py",
     }
 )
 NOT_MODULES = frozenset({"tests", "__pycache__", "node_modules"})  # and every hidden folder (.venv, .aws-sam)
