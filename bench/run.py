@@ -365,18 +365,12 @@ def measure_all(stack: Backends) -> list[Row]:
     throughput = callbacks.measure(stack)
     step("memory")
     memories = memory.measure(stack)
-    inputs = cost.Inputs(
+    inputs = _cost_inputs(
+        both,
         sender_cpu_ms=per_message.sender_ms,
         sender_log_bytes=per_message.log_bytes,
         init_cpu_s=inits.inits["SenderFunction"]["handler bytecode"].cpu,
         peak_mb=max(memories["sender"].peak_mb, both.peak_mb),
-        write_units=both.write_units,
-        read_units=both.read_units,
-        final_item_bytes=both.final_item_bytes,
-        index_entry_bytes=sum(both.final_index_bytes.get(name, 0) for name in cost.LASTING_INDEXES),
-        callbacks=2,
-        callback_cpu_ms=both.callback_cpu_ms,
-        callback_log_bytes=both.callback_log_bytes,
     )
     return [
         *speedup_rows(speedups, memories),
@@ -400,11 +394,31 @@ def measure_dynamodb_and_cost(stack: Backends) -> list[Row]:
         for figure in json.loads(RESULTS.read_text())["figures"]
         if figure["number"] == "7"
     ]
-    inputs = cost.Inputs(
+    inputs = _cost_inputs(
+        both,
         sender_cpu_ms=earlier["sender_cpu_ms"],
         sender_log_bytes=both.sender_log_bytes,
         init_cpu_s=earlier["init_cpu_s"],
         peak_mb=earlier["peak_mb"],
+    )
+    return [*capacity_rows(both, final_only), *cost_rows(inputs, _final_report_only(inputs, final_only))]
+
+
+def _cost_inputs(
+    both: capacity.HappyPath,
+    *,
+    sender_cpu_ms: float,
+    sender_log_bytes: float,
+    init_cpu_s: float,
+    peak_mb: float,
+) -> cost.Inputs:
+    """The cost's inputs: the sender's CPU, logs, init and memory as given, the rest from the happy path
+    with a SendStatus 7 and a 5 report."""
+    return cost.Inputs(
+        sender_cpu_ms=sender_cpu_ms,
+        sender_log_bytes=sender_log_bytes,
+        init_cpu_s=init_cpu_s,
+        peak_mb=peak_mb,
         write_units=both.write_units,
         read_units=both.read_units,
         final_item_bytes=both.final_item_bytes,
@@ -413,7 +427,6 @@ def measure_dynamodb_and_cost(stack: Backends) -> list[Row]:
         callback_cpu_ms=both.callback_cpu_ms,
         callback_log_bytes=both.callback_log_bytes,
     )
-    return [*capacity_rows(both, final_only), *cost_rows(inputs, _final_report_only(inputs, final_only))]
 
 
 def _final_report_only(inputs: cost.Inputs, final_only: capacity.HappyPath) -> cost.Inputs:
