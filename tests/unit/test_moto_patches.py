@@ -135,29 +135,21 @@ def stream_and_copies_after_updates(install_order: list[tuple[Patch, ...]]) -> l
             create_stream_table(dynamodb, "ordered")
             table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"].get_table("ordered")
             key = {"request_id": {"S": "r-1"}}
-            dynamodb.update_item(
-                TableName="ordered",
-                Key=key,
-                UpdateExpression="SET note = :v",
-                ConditionExpression="attribute_not_exists(request_id)",
-                ExpressionAttributeValues={":v": {"S": "created"}},
-            )
+
+            def set_note(value: str, *, only_new: bool) -> None:
+                arguments: dict[str, Any] = {"ExpressionAttributeValues": {":v": {"S": value}}}
+                if only_new:
+                    arguments["ConditionExpression"] = "attribute_not_exists(request_id)"
+                dynamodb.update_item(
+                    TableName="ordered", Key=key, UpdateExpression="SET note = :v", **arguments
+                )
+
+            set_note("created", only_new=True)
             created = table.get_item(DynamoType(key["request_id"]), None)
             assert created is not None and table.stream_shard is not None
-            dynamodb.update_item(
-                TableName="ordered",
-                Key=key,
-                UpdateExpression="SET note = :v",
-                ExpressionAttributeValues={":v": {"S": "updated"}},
-            )
+            set_note("updated", only_new=False)
             with pytest.raises(ClientError, match="ConditionalCheckFailed"):
-                dynamodb.update_item(
-                    TableName="ordered",
-                    Key=key,
-                    UpdateExpression="SET note = :v",
-                    ConditionExpression="attribute_not_exists(request_id)",
-                    ExpressionAttributeValues={":v": {"S": "refused"}},
-                )
+                set_note("refused", only_new=True)
             records = [
                 (record.record["eventName"], record.record["dynamodb"].get("NewImage"))
                 for record in table.stream_shard.items
