@@ -86,7 +86,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 
 schema: $(VENV)/.installed
-	$(BIN)/python -m zns_relay.schema > schema/zns-message.schema.json
+	$(BIN)/python -m zns_relay_client.schema > schema/zns-message.schema.json
 
 # SAM alone: checkov and pip-audit are the tests' and lint's (make dev installs every tool).
 build: $(VENV)/.installed $(SAM_VENV)/.installed

@@ -16,11 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from zns_relay.esms.account import EsmsAccountClient, Template
 from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.models.contract import REJECTION_KEY_PREFIX, is_valid_request_id, rejection_key
-from zns_relay.models.lookup import ListedBy
-from zns_relay.publish import InvalidMessages, Prepared, Publisher, validate
+from zns_relay.models.status_api import ListedBy
 from zns_relay_cli import examples
 from zns_relay_cli.checking import template_problems
 from zns_relay_cli.deployment import DEFAULT_CONFIG_ENV, Choice, Deployment, resolve
@@ -30,6 +28,8 @@ from zns_relay_cli.output import Output, counted, status_text
 from zns_relay_cli.redrive import move_by_hand, move_task, queue_depth
 from zns_relay_cli.status_api import StatusApi
 from zns_relay_cli.watching import StatusEventWatch, event_pattern
+from zns_relay_client.esms_account import EsmsAccountClient, Template
+from zns_relay_client.publish import InvalidMessages, Prepared, Publisher, validate
 
 
 def _flags_by_name(params: list[Any]) -> list[Any]:
