@@ -7,7 +7,6 @@ CHECKOV_VENV := .venv-checkov
 AUDIT_VENV := .venv-audit
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-southeast-1
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
 
 .PHONY: dev demo soak test unit integration infra-tests e2e lint audit lock format schema build deploy bench pr clean
 
