@@ -7,7 +7,6 @@ CHECKOV_VENV := .venv-checkov
 AUDIT_VENV := .venv-audit
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-southeast-1
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
 
 .PHONY: dev demo soak test unit integration infra-tests e2e lint audit lock format schema build deploy bench pr clean
 
@@ -88,7 +87,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 
 schema: $(VENV)/.installed
-	$(BIN)/python -m zns_relay.schema > schema/zns-message.schema.json
+	$(BIN)/python -m zns_relay_client.schema > schema/zns-message.schema.json
 
 # SAM alone: checkov and pip-audit are the tests' and lint's (make dev installs every tool).
 build: $(VENV)/.installed $(SAM_VENV)/.installed

@@ -5,7 +5,6 @@ worker processes that play the functions' execution environments (bench/worker.p
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -111,12 +110,10 @@ def run_worker(spec: Mapping[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="zns-bench-") as scratch:
         spec_path, result_path = Path(scratch, "spec.json"), Path(scratch, "result.json")
         spec_path.write_text(json.dumps(spec))
-        python_path = os.pathsep.join([str(ROOT / "layers" / "common"), str(ROOT)])
         subprocess.run(  # noqa: S603 - this interpreter, our own module
             [sys.executable, "-m", "bench.worker", str(spec_path), str(result_path)],
             check=True,
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": python_path},
         )
         result: dict[str, Any] = json.loads(result_path.read_text())
         return result

@@ -38,7 +38,7 @@ from local.aws import LOCAL_CALLBACK_KEY
 from local.http_api import HttpApiServer, Route
 from local.lambda_runtime import ExecutionEnvironments, InvocationTimes
 from local.stack import HTTP_ENVIRONMENTS
-from zns_relay.callback_signing import sign
+from zns_relay.callback.signing import sign
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.messages import ClaimedMessage, MessageStore
 

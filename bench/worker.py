@@ -84,7 +84,7 @@ class CountingSink(io.TextIOBase):
 def output_to(sink: CountingSink) -> AbstractContextManager[None]:
     """The functions' log lines and metrics to `sink`; a baseline, which writes nothing, is left as it is
     (redirecting would import Powertools into its process)."""
-    if "zns_relay.observability" not in sys.modules:
+    if "zns_relay.config.observability" not in sys.modules:
         return nullcontext()
     return function_output_to(sink)  # type: ignore[arg-type]
 
@@ -233,7 +233,7 @@ def happy_path(spec: dict[str, Any]) -> dict[str, Any]:
     and 5 ("callback"), with every DynamoDB call metered (bench/capacity.py)."""
     os.environ.update(spec["functions"]["sender"]["environment"])
     # Only now: zns_relay's observability reads its namespace and service from the environment.
-    from zns_relay.callback_signing import sign  # noqa: PLC0415
+    from zns_relay.callback.signing import sign  # noqa: PLC0415
 
     unmetered = boto3.Session()
     reader = unmetered.client("dynamodb")

@@ -1,12 +1,6 @@
 """The embedded local stack: AWS on loopback (moto), an eSMS simulator, and the event sources.
 
-The functions' shared package lives in the common layer (layers/common), which Lambda puts on the
-path; the stack and its simulator use it too, so it goes on the path here as well.
+It imports the functions' shared package (zns_relay) as installed in the project's environment
+(`make dev`, pyproject.toml); it runs each function's handler with the layer's folder on its path,
+where Lambda puts the layer (local/lambda_runtime.py).
 """
-
-import sys
-from pathlib import Path
-
-_LAYER = str(Path(__file__).resolve().parent.parent / "layers" / "common")
-if _LAYER not in sys.path:
-    sys.path.insert(0, _LAYER)

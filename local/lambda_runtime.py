@@ -546,7 +546,7 @@ def _log_error(error: Exception) -> None:
 @contextmanager
 def function_output_to(stream: TextIO) -> Iterator[None]:
     """Send an in-process function's log lines and metrics (Powertools writes both to stdout) to `stream`."""
-    from zns_relay.observability import logger  # noqa: PLC0415 - the layer is on the path only now
+    from zns_relay.config.observability import logger  # noqa: PLC0415 - the layer is on the path only now
 
     handler = logger.registered_handler
     previous_stream = getattr(handler, "stream", None)

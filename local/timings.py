@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from local.template import FunctionSpec, Template
-from zns_relay.backoff import most_receives
-from zns_relay.discovery import DUPLICATE_MEMORY_SECONDS
-from zns_relay.report_wait import ESMS_STATUS_MEMORY_SECONDS
-from zns_relay.sending import LEASE_MARGIN_SECONDS
-from zns_relay.settings import ReconcilerSettings, SenderSettings
+from zns_relay.config.settings import ReconcilerSettings, SenderSettings
+from zns_relay.reconciler.discovery import DUPLICATE_MEMORY_SECONDS
+from zns_relay.reconciler.report_wait import ESMS_STATUS_MEMORY_SECONDS
+from zns_relay.sender.backoff import most_receives
+from zns_relay.sender.sender import LEASE_MARGIN_SECONDS
 
 _RATE = re.compile(r"rate\((\d+) (minute|hour|day)s?\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}

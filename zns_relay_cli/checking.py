@@ -7,8 +7,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from zns_relay.esms.account import Template, TemplateParameter
 from zns_relay.models.contract import TemplateParam
+from zns_relay_client.esms_account import Template, TemplateParameter
 
 ENABLED = "ENABLE"
 DATE_FORMAT = "%d/%m/%Y"

@@ -13,7 +13,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import NoCredentialsError
 
-from zns_relay.models.lookup import ListedBy
+from zns_relay.models.status_api import ListedBy
 from zns_relay_cli.deployment import Deployment
 from zns_relay_cli.errors import CliError, UserError
 

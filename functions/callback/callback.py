@@ -1,12 +1,12 @@
 """CallbackFunction: eSMS's delivery callbacks (GET /callbacks/esms/{request_id}/{signature}?...).
 
 The path names the message and carries a signature of it and of the message's nonce
-(zns_relay.callback_signing): a callback with a wrong, missing or malformed signature, or one whose URL
+(zns_relay.callback.signing): a callback with a wrong, missing or malformed signature, or one whose URL
 was made for an earlier message of the same RequestId, is refused with 403 and changes nothing; a
 valid one can only ever move the message it names, and only with a report that matches it (its SMSID,
 its channel's TypeId): any other gets 409 and changes nothing. A callback for a message accepted
 without an SMSID (through a 124) gets 202 and changes nothing: the reconciler finds its SMSID and
-report (zns_relay.delivery). eSMS retries a callback only when it times out (esms-api-facts.md,
+report (zns_relay.reports.delivery). eSMS retries a callback only when it times out (esms-api-facts.md,
 section 3), so a prompt answer ends it.
 """
 
@@ -20,13 +20,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from zns_relay.composition.callback import build_callback_receiver
-from zns_relay.delivery import CALLBACK, ReportResult
+from zns_relay.config.composition.callback import build_callback_receiver
+from zns_relay.config.observability import count, logger, metrics, traced_handler
+from zns_relay.config.settings import CallbackSettings
 from zns_relay.models.callback import InvalidCallback, documented_parameters, parse_delivery_report
 from zns_relay.models.contract import is_valid_request_id
 from zns_relay.models.errors import CallbackForbidden, CallbackTooLarge
-from zns_relay.observability import count, logger, metrics, traced_handler
-from zns_relay.settings import CallbackSettings
+from zns_relay.reports.delivery import CALLBACK, ReportResult
 
 ROUTE = "/callbacks/esms/<request_id>/<signature>"
 MAX_QUERY_CHARS = 16_384  # eSMS's callbacks are well under 2 KB

@@ -9,10 +9,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.composition.fallback import build_fallbacks
+from zns_relay.config.composition.fallback import build_fallbacks
+from zns_relay.config.observability import logger, metrics, traced_handler
+from zns_relay.config.settings import FallbackSettings
 from zns_relay.models.stream import item_changes
-from zns_relay.observability import logger, metrics, traced_handler
-from zns_relay.settings import FallbackSettings
 
 settings = FallbackSettings.from_environment()
 fallbacks = build_fallbacks(settings)

@@ -11,12 +11,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.batch import ConcurrentBatchProcessor
-from zns_relay.composition.sender import build_queue_visibility, build_sender
+from zns_relay.config.composition.sender import build_queue_visibility, build_sender
+from zns_relay.config.observability import logger, metrics, traced_handler
+from zns_relay.config.settings import SenderSettings
 from zns_relay.models.errors import RetryLater
-from zns_relay.observability import logger, metrics, traced_handler
-from zns_relay.sending import BACK_TO_QUEUE, SqsDelivery
-from zns_relay.settings import SenderSettings
+from zns_relay.sender.batch import ConcurrentBatchProcessor
+from zns_relay.sender.sender import BACK_TO_QUEUE, SqsDelivery
 
 settings = SenderSettings.from_environment()
 sender = build_sender(settings)

@@ -16,11 +16,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.composition.status import build_lookup
+from zns_relay.config.composition.status import build_lookup
+from zns_relay.config.observability import logger, traced_handler
+from zns_relay.config.settings import StatusSettings
 from zns_relay.models.errors import InvalidQuery, MessageNotFound
-from zns_relay.models.lookup import ListedBy, ListQuery, loggable
-from zns_relay.observability import logger, traced_handler
-from zns_relay.settings import StatusSettings
+from zns_relay.models.status_api import ListedBy, ListQuery, loggable
 
 # A RequestId is at most 50 characters; a longer one is looked up too, since a body that carried one was
 # REJECTED under a key derived from it (MessageLookup), but nothing near a URL's limit.

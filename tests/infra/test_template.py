@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from local.template import TEMPLATE_PATH, Template
 from tests.infra.tools import ROOT, run, tool
-from zns_relay.settings import (
+from zns_relay.config.settings import (
     CallbackSettings,
     FallbackSettings,
     PublisherSettings,
@@ -56,10 +56,15 @@ def test_sam_build_produces_the_layer_for_the_lambda_architecture(tmp_path: Path
     )
     assert result.returncode == 0, result.stdout + result.stderr
     layer = build_dir / "CommonLayer" / "python"
-    assert (layer / "zns_relay" / "sending.py").is_file()
+    assert (layer / "zns_relay" / "sender" / "sender.py").is_file()
+    assert not (layer / "zns_relay_client").exists(), (
+        "the producers' library and the CLI's stay out of the layer"
+    )
     assert (layer / "aws_lambda_powertools").is_dir()
     assert list((layer / "pydantic_core").glob("*aarch64*.so")), "pydantic_core must be built for arm64"
-    assert (layer / "zns_relay" / "__pycache__" / "sending.cpython-313.pyc").is_file(), "no bytecode shipped"
+    assert (layer / "zns_relay" / "sender" / "__pycache__" / "sender.cpython-313.pyc").is_file(), (
+        "no bytecode shipped"
+    )
     assert (build_dir / "SenderFunction" / "sender.py").is_file()
     # Quietly: no warning, once a function, that it has no dependencies (they are all in the layer)
     printed = result.stdout + result.stderr

@@ -23,9 +23,9 @@ REPORT = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])
 modules = sorted(sys.modules)
-from zns_relay import settings
-from zns_relay.models import callback, events, lookup
-models = [callback.DeliveryReport, callback.ZaloError, events.StatusChanged, lookup.MessageView,
+from zns_relay.config import settings
+from zns_relay.models import callback, events, status_api
+models = [callback.DeliveryReport, callback.ZaloError, events.StatusChanged, status_api.MessageView,
           *(getattr(settings, name) for name in dir(settings) if name.endswith("Settings"))]
 print(json.dumps({"modules": modules,
                   "built": sorted(m.__name__ for m in models if m.__pydantic_complete__)}))
@@ -34,28 +34,28 @@ print(json.dumps({"modules": modules,
 # whose import brings the event data classes; nothing of the HTTP event handler.
 NOT_FOR_THE_SENDER = (
     "aws_lambda_powertools.event_handler",
-    "zns_relay.composition.callback",
-    "zns_relay.composition.reconciler",
-    "zns_relay.reconciling",
-    "zns_relay.discovery",
+    "zns_relay.config.composition.callback",
+    "zns_relay.config.composition.reconciler",
+    "zns_relay.reconciler.reconciler",
+    "zns_relay.reconciler.discovery",
     "zns_relay.esms.status",
-    "zns_relay.fallbacks",
-    "zns_relay.lookup",
-    "zns_relay.publishing",
+    "zns_relay.fallback.fallbacks",
+    "zns_relay.status_api.lookup",
+    "zns_relay.status_events.publisher",
     "zns_relay.store.message_index",
 )
 NOT_FOR_THE_CALLBACK = (
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.parser",
-    "zns_relay.composition.sender",
-    "zns_relay.sending",
-    "zns_relay.pacing",
-    "zns_relay.sealing",
+    "zns_relay.config.composition.sender",
+    "zns_relay.sender.sender",
+    "zns_relay.sender.pacing",
+    "zns_relay.sender.sealing",
     "zns_relay.esms.client",
-    "zns_relay.reconciling",
-    "zns_relay.discovery",
-    "zns_relay.lookup",
-    "zns_relay.publishing",
+    "zns_relay.reconciler.reconciler",
+    "zns_relay.reconciler.discovery",
+    "zns_relay.status_api.lookup",
+    "zns_relay.status_events.publisher",
 )
 
 

@@ -21,9 +21,9 @@ from tests.conftest import (
     sender_overrides,
 )
 from tests.support.esms_stub import EsmsStub, Reply, accepted
-from zns_relay.fingerprint import fingerprint
 from zns_relay.models.contract import parse_message_body
 from zns_relay.models.esms import ZaloSendRequest
+from zns_relay.sender.fingerprint import fingerprint
 
 REQUEST_ID = "eb-order-DH240888"  # the message of events/sender-eventbridge-wrapped.json
 KEY_A = "fingerprint-key-a-0123456789abcdefghijklmnopqrst"

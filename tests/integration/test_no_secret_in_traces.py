@@ -65,7 +65,6 @@ def run_traced_calls(base_url: str, daemon: XrayDaemon, tmp_path: Path) -> str:
         "AWS_XRAY_DAEMON_ADDRESS": daemon.address,
         "AWS_LAMBDA_LOG_LEVEL": "DEBUG",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "common"), str(ROOT)]),
     }
     finished = subprocess.run(  # noqa: S603 - this interpreter, our own module
         [sys.executable, "-m", "tests.support.traced_esms_calls", base_url],

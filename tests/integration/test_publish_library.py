@@ -1,4 +1,4 @@
-"""The publisher library (`zns_relay.publish`) as a producer's service uses it, on moto's SQS."""
+"""The publisher library (`zns_relay_client.publish`) as a producer's service uses it, on moto's SQS."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from local.template import Resolver
-from zns_relay.publish import InvalidMessages, Publisher, validate
+from zns_relay_client.publish import InvalidMessages, Publisher, validate
 
 
 def message(n: int, **changes: Any) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def test_a_message_without_request_id_gets_one_and_the_result_says_so(
     publisher = Publisher(deployment.ref("SendQueue"), session=aws)
 
     # When a message without RequestId is published
-    with caplog.at_level(logging.INFO, logger="zns_relay.publish"):
+    with caplog.at_level(logging.INFO, logger="zns_relay_client.publish"):
         sent = publisher.publish(message(1))
 
     # Then it went out with a RequestId made for it, which the result and a log line name

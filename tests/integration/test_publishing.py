@@ -17,7 +17,7 @@ from tests.support.outcomes import drain, queue_for_rule
 from zns_relay.models.events import DETAIL_TYPE, EVENT_SOURCE
 from zns_relay.models.state import MessageStatus
 from zns_relay.models.stream import ItemChange
-from zns_relay.publishing import StatusEventPublisher
+from zns_relay.status_events.publisher import StatusEventPublisher
 from zns_relay.store.messages import to_item
 
 BotocoreAnswer = tuple[AWSResponse, dict[str, Any]]

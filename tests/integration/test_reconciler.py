@@ -17,14 +17,14 @@ from botocore.exceptions import ClientError
 from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, Reply
-from zns_relay.credentials import SecretCache, parse_esms_secret
-from zns_relay.delivery import DeliveryReports, FollowUp, ReportResult
-from zns_relay.discovery import SmsIdFinder
+from zns_relay.config.credentials import SecretCache, parse_esms_secret
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.callback import parse_delivery_report
 from zns_relay.models.state import MessageStatus
-from zns_relay.rate_limit import RateLimiter
-from zns_relay.reconciling import ReconcilePolicy, Reconciler
+from zns_relay.reconciler.discovery import SmsIdFinder
+from zns_relay.reconciler.rate_limit import RateLimiter
+from zns_relay.reconciler.reconciler import ReconcilePolicy, Reconciler
+from zns_relay.reports.delivery import DeliveryReports, FollowUp, ReportResult
 from zns_relay.store.messages import ClaimedMessage, MessageStore, awaiting_shard
 
 START = 1_796_000_000  # epoch seconds the fake clock starts at

@@ -24,7 +24,7 @@ from tests.conftest import (
     sender_overrides,
 )
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
-from zns_relay.callback_signing import sign
+from zns_relay.callback.signing import sign
 from zns_relay.models.contract import rejection_key
 
 SEED_FIELDS = {

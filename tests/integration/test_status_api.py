@@ -20,8 +20,8 @@ from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.outcomes import SteppingClock
 from zns_relay.models.contract import rejection_key
-from zns_relay.models.lookup import ListedBy
 from zns_relay.models.state import MessageStatus
+from zns_relay.models.status_api import ListedBy
 from zns_relay.store.messages import STATUS_SHARDS, MessageStore, status_shard
 
 REQUEST_ID = "order-DH240501-confirm"  # the message events/status-get-message.json asks for

@@ -33,13 +33,13 @@ def main(base_url: str) -> None:
     setup_root_logging()
     logging.getLogger("probe").debug("root logger at DEBUG")
     # Imported as a function imports them: after Lambda's runtime set up the root logger.
-    from zns_relay.esms.account import EsmsAccountClient  # noqa: PLC0415
+    from zns_relay.config.observability import traced_handler  # noqa: PLC0415
     from zns_relay.esms.client import EsmsClient  # noqa: PLC0415
     from zns_relay.esms.http import EsmsQueryFailed  # noqa: PLC0415
     from zns_relay.esms.status import EsmsStatusClient  # noqa: PLC0415
     from zns_relay.models.contract import TemplateParam  # noqa: PLC0415
     from zns_relay.models.esms import EsmsCredentials, SmsSendRequest, ZaloSendRequest  # noqa: PLC0415
-    from zns_relay.observability import traced_handler  # noqa: PLC0415
+    from zns_relay_client.esms_account import EsmsAccountClient  # noqa: PLC0415
 
     credentials = EsmsCredentials(api_key=SecretStr(API_KEY), secret_key=SecretStr(SECRET_KEY))
     sender = EsmsClient(base_url, connect_timeout=1, read_timeout=1)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from zns_relay.backoff import most_receives, retry_delay_seconds
+from zns_relay.sender.backoff import most_receives, retry_delay_seconds
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from zns_relay.models.contract import (
     rejection_key,
 )
 from zns_relay.models.errors import ContractViolation
-from zns_relay.schema import render_schema
+from zns_relay_client.schema import render_schema
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "zns-message.schema.json"
 VALID = {"Phone": "0901888484", "TempID": "2056446", "TempData": {"customer_name": "An"}}

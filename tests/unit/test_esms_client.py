@@ -10,13 +10,13 @@ import pytest
 from pydantic import SecretStr
 
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
-from zns_relay.esms.account import EsmsAccountClient
+from zns_relay.config.settings import DEFAULT_ESMS_BASE_URL
 from zns_relay.esms.client import EsmsClient
 from zns_relay.esms.http import MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH, EsmsQueryFailed
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.contract import TemplateParam
 from zns_relay.models.esms import CODE_MEANINGS, EsmsCredentials, ResultClass, ZaloSendRequest, classify_code
-from zns_relay.settings import DEFAULT_ESMS_BASE_URL
+from zns_relay_client.esms_account import EsmsAccountClient
 
 CREDENTIALS = EsmsCredentials(
     api_key=SecretStr("api-key-value"),

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from zns_relay.fingerprint import fingerprint
 from zns_relay.models.contract import TemplateParam
 from zns_relay.models.esms import ZaloSendRequest
 from zns_relay.models.state import KEYED_FINGERPRINT_PREFIX
+from zns_relay.sender.fingerprint import fingerprint
 
 KEY = b"fingerprint-key-0123456789abcdefghijklmnopqrstuv"
 OTP = ZaloSendRequest(

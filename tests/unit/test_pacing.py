@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from local.template import Resolver, Template
-from zns_relay.pacing import SendPacer
+from zns_relay.sender.pacing import SendPacer
 from zns_relay.store.throttle import SharedRate
 
 DEFAULT_RATE = float(Template().parameter_defaults()["EsmsRateLimit"])  # 30

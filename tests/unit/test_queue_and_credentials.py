@@ -9,9 +9,9 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from local.template import Resolver
-from zns_relay.credentials import SecretCache, parse_callback_secret, parse_esms_secret
+from zns_relay.config.credentials import SecretCache, parse_callback_secret, parse_esms_secret
+from zns_relay.config.settings import CallbackSettings, ReconcilerSettings, SenderSettings
 from zns_relay.models.errors import ConfigurationError
-from zns_relay.settings import CallbackSettings, ReconcilerSettings, SenderSettings
 from zns_relay.store.queue import QueueVisibility
 
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from zns_relay.rate_limit import RateLimiter
+from zns_relay.reconciler.rate_limit import RateLimiter
 
 
 class FakeClock:

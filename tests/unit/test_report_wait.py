@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zns_relay.report_wait import ESMS_STATUS_MEMORY_SECONDS, ReportWait
+from zns_relay.reconciler.report_wait import ESMS_STATUS_MEMORY_SECONDS, ReportWait
 
 HOUR = 3600
 START = 1_796_000_000

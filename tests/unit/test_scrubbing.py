@@ -15,7 +15,13 @@ import pytest
 from aws_xray_sdk.core.models.segment import Segment
 from aws_xray_sdk.core.models.subsegment import Subsegment
 
-from zns_relay.observability import REDACTED, ScrubbedFormatter, ScrubbingEmitter, SecretValues, secret_values
+from zns_relay.config.observability import (
+    REDACTED,
+    ScrubbedFormatter,
+    ScrubbingEmitter,
+    SecretValues,
+    secret_values,
+)
 
 SECRET = 'key+/="7'  # characters every encoding changes
 SIGNATURE = "AbCdEfGhIjKlMnOpQrSt_-"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from zns_relay.models.errors import InvalidQuery
-from zns_relay.models.lookup import (
+from zns_relay.models.status_api import (
     DEFAULT_PAGE_SIZE,
     EARLIEST,
     LATEST,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from zns_relay.models.lookup import ListedBy
+from zns_relay.models.status_api import ListedBy
 from zns_relay_cli import examples
 from zns_relay_cli.errors import UserError
 from zns_relay_cli.options import Command, session

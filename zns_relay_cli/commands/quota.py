@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from zns_relay_cli import examples
-from zns_relay_cli.esms_account import account_client, chosen_oa
+from zns_relay_cli.account_commands import account_client, chosen_oa
 from zns_relay_cli.options import Command, OaIdOption, session
 
 app = typer.Typer()

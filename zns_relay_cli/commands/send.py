@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from zns_relay.publish import InvalidMessages, Prepared, Publisher
 from zns_relay_cli import examples
 from zns_relay_cli.errors import FAILED, UserError
 from zns_relay_cli.inputs import InputMessage, MessageFlags, messages_from
@@ -23,6 +22,7 @@ from zns_relay_cli.options import (
     session,
 )
 from zns_relay_cli.output import Output, counted
+from zns_relay_client.publish import InvalidMessages, Prepared, Publisher
 
 app = typer.Typer()
 # `send` checks the contract only: checking TempData against a template asks eSMS (the account's

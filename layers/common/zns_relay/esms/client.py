@@ -11,6 +11,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from zns_relay.config.observability import secret_values
 from zns_relay.esms.http import MAX_ANSWER_BYTES, AnswerTooLarge, NestedTooDeep, parse_json, pooled_session
 from zns_relay.models.esms import (
     EsmsCredentials,
@@ -21,7 +22,6 @@ from zns_relay.models.esms import (
     ZaloSendRequest,
     classify_code,
 )
-from zns_relay.observability import secret_values
 
 SEND_ZALO_PATH = "SendZaloMessage_V5_post/"
 SEND_SMS_PATH = "SendMultipleMessage_V4_post_json/"

@@ -20,7 +20,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 
-from zns_relay.observability import outbound_call
+from zns_relay.config.observability import outbound_call
 
 SUCCESS = "100"  # what the status and account endpoints answer when they answer
 # eSMS's answers are small: a 500-row GetSmsSentData_V2 page, the largest, is well under 1 MB.

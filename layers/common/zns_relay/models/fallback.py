@@ -93,7 +93,7 @@ class FallbackRequest(BaseModel):
 
 class PlannedFallback(BaseModel):
     """A fallback as the message item keeps it until the message ends: content already filled in and
-    sealed (zns_relay.sealing: it usually holds an OTP), every default applied."""
+    sealed (zns_relay.sender.sealing: it usually holds an OTP), every default applied."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -26,9 +26,9 @@ from zns_relay.models.fallback import (
     MAX_SMS_CHARS,
     sms_request_id,
 )
-from zns_relay.models.lookup import MAX_CAMPAIGN_CHARS
+from zns_relay.models.status_api import MAX_CAMPAIGN_CHARS
 
-# A sealed text (zns_relay.sealing) is KMS's ciphertext in base64: the text's UTF-8 (at most 4 bytes a
+# A sealed text (zns_relay.sender.sealing) is KMS's ciphertext in base64: the text's UTF-8 (at most 4 bytes a
 # character) and KMS's header, well under 1 KB.
 MAX_SEALED_CHARS = 4 * math.ceil((4 * MAX_SMS_CHARS + 1024) / 3)
 

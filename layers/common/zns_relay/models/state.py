@@ -39,9 +39,9 @@ FINAL_STATUSES = frozenset(
         MessageStatus.UNKNOWN,
     }
 )
-# How a keyed fingerprint (zns_relay.fingerprint) starts. An item written before fingerprints were keyed
-# holds a plain digest without it: like one written before fingerprints existed, it is taken for the
-# same message by a claim, which then writes the keyed one.
+# How a keyed fingerprint (zns_relay.sender.fingerprint) starts. An item written before fingerprints
+# were keyed holds a plain digest without it: like one written before fingerprints existed, it is taken
+# for the same message by a claim, which then writes the keyed one.
 KEYED_FINGERPRINT_PREFIX = "k1:"
 # Statuses that end a message's `error`: whatever went wrong before no longer stands.
 CLEARS_ERROR = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT, MessageStatus.DELIVERED})
@@ -146,7 +146,7 @@ class MessageRecord(BaseModel):
         return self.valid_until is None or ended_at < self.valid_until
 
     def fallback_sent_for(self, before: MessageRecord) -> str | None:
-        """The RequestId of the SMS the write from `before` to this sends (zns_relay.fallbacks sends it)."""
+        """The RequestId of the SMS the write from `before` to this sends (zns_relay.fallback sends it)."""
         if self.fallback_asked(before) and self.ended_in_time():
             return sms_request_id(self.request_id)
         return None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from zns_relay.models.errors import InvalidQuery
-from zns_relay.models.lookup import EARLIEST, LATEST
+from zns_relay.models.status_api import EARLIEST, LATEST
 from zns_relay.store.messages import batch_get, from_item
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from zns_relay.callback_signing import new_nonce
+from zns_relay.callback.signing import new_nonce
 from zns_relay.models.state import (
     ALLOWED_SOURCES,
     BEFORE_ACCEPTANCE,
@@ -115,7 +115,7 @@ class Written(Enum):
 
 @dataclass(frozen=True)
 class ReportMatch:
-    """What an item must hold for a delivery report to change it (zns_relay.delivery): the report's
+    """What an item must hold for a delivery report to change it (zns_relay.reports.delivery): the report's
     SMSID, once the item knows one; a channel the report's TypeId names; and, for a callback, its URL's
     nonce. Checked in the write's own condition, so that nothing can come between check and write.
 
@@ -176,7 +176,7 @@ class ClaimedMessage:
     request_id: str
     attempts: int
     token: str
-    callback_nonce: str  # what its CallbackUrl is signed with (zns_relay.callback_signing)
+    callback_nonce: str  # what its CallbackUrl is signed with (zns_relay.callback.signing)
     retry_until: int | None = None
     valid_until: int | None = None
     uncertain_since: int | None = None

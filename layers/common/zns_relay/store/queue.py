@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from zns_relay.observability import logger
+from zns_relay.config.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

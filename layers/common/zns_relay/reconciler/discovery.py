@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from zns_relay.config.observability import logger
 from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.esms.status import (
     MAX_SENT_DATA_PAGE,
@@ -29,8 +30,7 @@ from zns_relay.esms.status import (
 from zns_relay.models.contract import ESMS_TIMEZONE
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.state import Channel
-from zns_relay.observability import logger
-from zns_relay.rate_limit import RateLimiter
+from zns_relay.reconciler.rate_limit import RateLimiter
 from zns_relay.store.messages import MessageStore, WaitingMessage
 
 # eSMS keeps a RequestId for 24 hours: a 124 means an attempt within that time reached it.

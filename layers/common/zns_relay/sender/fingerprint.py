@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 
-from zns_relay.credentials import SecretCache
+from zns_relay.config.credentials import SecretCache
 from zns_relay.models.esms import FingerprintKeys, ZaloSendRequest
 from zns_relay.models.state import KEYED_FINGERPRINT_PREFIX
 

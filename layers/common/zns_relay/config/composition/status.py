@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from zns_relay.composition.aws import client
-from zns_relay.lookup import MessageLookup
-from zns_relay.settings import StatusSettings
+from zns_relay.config.composition.aws import client
+from zns_relay.config.settings import StatusSettings
+from zns_relay.status_api.lookup import MessageLookup
 from zns_relay.store.message_index import MessageIndex
 
 

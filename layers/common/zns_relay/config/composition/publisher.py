@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from zns_relay.composition.aws import client
-from zns_relay.publishing import StatusEventPublisher
-from zns_relay.settings import PublisherSettings
+from zns_relay.config.composition.aws import client
+from zns_relay.config.settings import PublisherSettings
+from zns_relay.status_events.publisher import StatusEventPublisher
 
 
 def build_publisher(settings: PublisherSettings) -> StatusEventPublisher:

@@ -100,7 +100,7 @@ class _EsmsSettings(_Settings):
 class SenderSettings(_EsmsSettings):
     callback_secret_id: Annotated[str, Field(alias="CALLBACK_SECRET_ID", min_length=1)]
     fingerprint_secret_id: Annotated[str, Field(alias="FINGERPRINT_SECRET_ID", min_length=1)]
-    # The KMS key that seals each SMS fallback's text (zns_relay.sealing).
+    # The KMS key that seals each SMS fallback's text (zns_relay.sender.sealing).
     fallback_text_key_id: Annotated[str, Field(alias="FALLBACK_TEXT_KEY_ID", min_length=1)]
     throttle_table_name: Annotated[str, Field(alias="THROTTLE_TABLE_NAME", min_length=1)]
     # The most sends a second to eSMS across all senders (the account's TPS limit): the shared rate's
@@ -223,7 +223,7 @@ class ReconcilerSettings(_EsmsSettings):
     # A message accepted this long ago without a final report ends UNKNOWN.
     unknown_after_hours: Annotated[float, Field(alias="UNKNOWN_AFTER_HOURS", gt=0)] = 72.0
     # Past this long after acceptance a message with no final report ends UNKNOWN without asking eSMS:
-    # eSMS keeps a message's status for 7 days (zns_relay.report_wait).
+    # eSMS keeps a message's status for 7 days (zns_relay.reconciler.report_wait).
     unknown_cap_hours: Annotated[float, Field(alias="UNKNOWN_CAP_HOURS", gt=0)] = 168.0
     # How often eSMS is asked again about a message it has no final report for.
     recheck_minutes: Annotated[float, Field(alias="RECHECK_MINUTES", gt=0)] = 60.0

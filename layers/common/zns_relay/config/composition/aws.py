@@ -9,9 +9,9 @@ import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
-from zns_relay.credentials import SecretCache, SecretModel
-from zns_relay.delivery import DeliveryReports, FollowUp
-from zns_relay.settings import CallbackSettings, FallbackSettings, ReconcilerSettings, SenderSettings
+from zns_relay.config.credentials import SecretCache, SecretModel
+from zns_relay.config.settings import CallbackSettings, FallbackSettings, ReconcilerSettings, SenderSettings
+from zns_relay.reports.delivery import DeliveryReports, FollowUp
 from zns_relay.store.messages import MessageStore
 
 _AnySettings = CallbackSettings | SenderSettings | ReconcilerSettings | FallbackSettings

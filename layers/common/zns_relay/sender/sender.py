@@ -17,11 +17,9 @@ from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Protocol
 
-from zns_relay.backoff import retry_delay_seconds
-from zns_relay.callback_signing import CallbackSigner
-from zns_relay.credentials import SecretCache
-from zns_relay.delivery import FollowUp
-from zns_relay.fingerprint import MessageFingerprints
+from zns_relay.callback.signing import CallbackSigner
+from zns_relay.config.credentials import SecretCache
+from zns_relay.config.observability import count, logger, milliseconds
 from zns_relay.models.contract import ZnsMessage, parse_message_body, schedule_problem
 from zns_relay.models.errors import ConfigurationError, ContractViolation, ZnsRelayError
 from zns_relay.models.esms import (
@@ -45,9 +43,11 @@ from zns_relay.models.fallback import (
 )
 from zns_relay.models.fallback_job import parse_fallback_job
 from zns_relay.models.state import KEYED_FINGERPRINT_PREFIX, Channel, MessageStatus
-from zns_relay.observability import count, logger, milliseconds
-from zns_relay.pacing import SendPacer
-from zns_relay.sealing import FallbackTexts, SealedTextUnavailable
+from zns_relay.reports.delivery import FollowUp
+from zns_relay.sender.backoff import retry_delay_seconds
+from zns_relay.sender.fingerprint import MessageFingerprints
+from zns_relay.sender.pacing import SendPacer
+from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
 from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
@@ -210,7 +210,7 @@ class MessageSender:
         )
 
     def process_fallback(self, delivery: SqsDelivery, seconds_left: Callable[[], float]) -> SendOutcome:
-        """Send one SMS fallback (queued by zns_relay.fallbacks when its ZNS message ended)."""
+        """Send one SMS fallback (queued by zns_relay.fallback.fallbacks when its ZNS message ended)."""
         try:
             job = parse_fallback_job(delivery.body)
         except ContractViolation as violation:

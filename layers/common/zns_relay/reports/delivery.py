@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from zns_relay.config.observability import count, logger
 from zns_relay.models.callback import (
     DeliveryReport,
     failure_reason,
@@ -26,7 +27,6 @@ from zns_relay.models.callback import (
     target_status,
 )
 from zns_relay.models.state import BEFORE_ACCEPTANCE, MessageStatus
-from zns_relay.observability import count, logger
 from zns_relay.store.messages import Clock, MessageStore, ReportMatch, Written, utc_now
 
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})

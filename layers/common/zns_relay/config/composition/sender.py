@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from zns_relay.callback_signing import CallbackSigner
-from zns_relay.composition.aws import client, secret
-from zns_relay.credentials import (
+from zns_relay.callback.signing import CallbackSigner
+from zns_relay.config.composition.aws import client, secret
+from zns_relay.config.credentials import (
     SecretCache,
     parse_callback_secret,
     parse_esms_secret,
     parse_fingerprint_secret,
 )
-from zns_relay.delivery import FollowUp
+from zns_relay.config.settings import SenderSettings
 from zns_relay.esms.client import EsmsClient
-from zns_relay.fingerprint import MessageFingerprints
 from zns_relay.models.esms import CallbackKeys, EsmsCredentials, FingerprintKeys
-from zns_relay.pacing import SendPacer
-from zns_relay.sealing import FallbackTexts
-from zns_relay.sending import MessageSender, SenderPolicy
-from zns_relay.settings import SenderSettings
+from zns_relay.reports.delivery import FollowUp
+from zns_relay.sender.fingerprint import MessageFingerprints
+from zns_relay.sender.pacing import SendPacer
+from zns_relay.sender.sealing import FallbackTexts
+from zns_relay.sender.sender import MessageSender, SenderPolicy
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.queue import QueueVisibility
 from zns_relay.store.throttle import SharedRate

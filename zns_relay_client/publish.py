@@ -1,7 +1,7 @@
 """The publisher library: put ZNS messages on zns-relay's SendQueue from a producer's Python service.
 
     import boto3
-    from zns_relay.publish import Publisher
+    from zns_relay_client.publish import Publisher
 
     publisher = Publisher(queue_url, session=boto3.Session(profile_name="orders"))
     sent = publisher.publish({"Phone": "0901888484", "TempID": "2056446",

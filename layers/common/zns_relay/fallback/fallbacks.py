@@ -15,12 +15,12 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
+from zns_relay.config.observability import count, logger
 from zns_relay.models.contract import describe_validation_error
 from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.fallback_job import FallbackJob
 from zns_relay.models.state import FINAL_STATUSES, Channel, MessageRecord
 from zns_relay.models.stream import ItemChange
-from zns_relay.observability import count, logger
 from zns_relay.store.messages import MessageStore, from_item
 
 

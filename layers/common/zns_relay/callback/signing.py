@@ -6,7 +6,7 @@ the item's life; the signature segment is that nonce (22 base64url characters, 1
 an HMAC-SHA256 of the RequestId and the nonce under the callback key, truncated to 132 bits (22
 characters). A valid URL can move only the message it names, and only the item it was made for: a
 RequestId used again after its item expired gets a new nonce, so the old URL no longer applies
-(zns_relay.delivery checks the nonce in the same conditional write that applies the report).
+(zns_relay.reports.delivery checks the nonce in the same conditional write that applies the report).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import hmac
 import re
 import secrets
 
-from zns_relay.credentials import SecretCache
+from zns_relay.config.credentials import SecretCache
 from zns_relay.models.esms import CallbackKeys
 
 NONCE_CHARS = 22

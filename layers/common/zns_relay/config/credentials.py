@@ -16,9 +16,9 @@ from typing import Any, Generic, TypeVar
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from zns_relay.config.observability import secret_values
 from zns_relay.models.errors import ConfigurationError
 from zns_relay.models.esms import CallbackKeys, EsmsCredentials, FingerprintKeys
-from zns_relay.observability import secret_values
 
 SecretModel = TypeVar("SecretModel", bound=BaseModel)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from zns_relay.observability import count, logger
+from zns_relay.config.observability import count, logger
 from zns_relay.store.throttle import Lease, RateState, SharedRate, SharedState
 
 DECREASE = 0.7  # a 160 takes the rate to 70 %

@@ -6,9 +6,9 @@ It takes what the sparse waiting-index says is due (a Query per shard, never a S
   applies a final answer through the same code as a callback; without one, asks again later. It ends
   the message UNKNOWN only on eSMS's word (asked after the report became overdue, 72 hours after
   acceptance by default, eSMS answered without a final report) or past the hard cap of eSMS's 7-day
-  memory (zns_relay.report_wait); while eSMS cannot be asked, the message waits.
+  memory (zns_relay.reconciler.report_wait); while eSMS cannot be asked, the message waits.
 - One that eSMS accepted (or may have) without our learning its SMSID: looks for it in eSMS's list of
-  sent messages (zns_relay.discovery), then asks about it as above. A list read whole that holds no
+  sent messages (zns_relay.reconciler.discovery), then asks about it as above. A list read whole that holds no
   row it could be is eSMS's word that it holds none; one that several rows fit, or that cannot be
   looked up (no phone), has no such word and waits, up to the hard cap.
 - SENDING whose holder died, or RETRYING, after the retry window (no queue delivery will revisit it):
@@ -26,9 +26,8 @@ from typing import Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from zns_relay.credentials import SecretCache
-from zns_relay.delivery import WAITING_FOR_REPORT, DeliveryReports, ReportResult
-from zns_relay.discovery import Discovery, SmsIdFinder
+from zns_relay.config.credentials import SecretCache
+from zns_relay.config.observability import count, logger
 from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.esms.status import (
     MAX_SMS_IDS_PER_GET_CALLBACK,
@@ -44,9 +43,10 @@ from zns_relay.models.callback import (
 from zns_relay.models.errors import ConfigurationError
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.state import Channel, MessageStatus
-from zns_relay.observability import count, logger
-from zns_relay.rate_limit import RateLimiter
-from zns_relay.report_wait import ESMS_STATUS_MEMORY_SECONDS, ReportWait
+from zns_relay.reconciler.discovery import Discovery, SmsIdFinder
+from zns_relay.reconciler.rate_limit import RateLimiter
+from zns_relay.reconciler.report_wait import ESMS_STATUS_MEMORY_SECONDS, ReportWait
+from zns_relay.reports.delivery import WAITING_FOR_REPORT, DeliveryReports, ReportResult
 from zns_relay.store.messages import Clock, MessageStore, WaitingMessage, utc_now
 
 # Stop starting work this long before the invocation ends: more than one eSMS call's timeouts.

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from zns_relay.composition.aws import build_reports, build_store, client, secret
-from zns_relay.credentials import SecretCache, parse_esms_secret
-from zns_relay.discovery import SmsIdFinder
+from zns_relay.config.composition.aws import build_reports, build_store, client, secret
+from zns_relay.config.credentials import SecretCache, parse_esms_secret
+from zns_relay.config.settings import ReconcilerSettings
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.esms import EsmsCredentials
-from zns_relay.rate_limit import RateLimiter
-from zns_relay.reconciling import ReconcilePolicy, Reconciler
-from zns_relay.settings import ReconcilerSettings
+from zns_relay.reconciler.discovery import SmsIdFinder
+from zns_relay.reconciler.rate_limit import RateLimiter
+from zns_relay.reconciler.reconciler import ReconcilePolicy, Reconciler
 
 
 def build_reconciler(settings: ReconcilerSettings) -> Reconciler:

@@ -1,0 +1,1 @@
+"""What every function is configured and wired with: settings, secrets, observability, composition."""
