@@ -38,8 +38,8 @@ from local.aws import LOCAL_CALLBACK_KEY
 from local.http_api import HttpApiServer, Route
 from local.lambda_runtime import ExecutionEnvironments, InvocationTimes
 from local.stack import HTTP_ENVIRONMENTS
-from zns_relay.callback.signing import sign
 from zns_relay.models.state import MessageStatus
+from zns_relay.reports.callback_url import sign
 from zns_relay.store.messages import ClaimedMessage, MessageStore
 
 RATE = 200.0  # callbacks a second, offered whatever the answers' pace
@@ -219,10 +219,6 @@ def environment_pids() -> list[int]:
         if parent == os.getpid() and b"serve_environment" in command:
             pids.append(int(entry.name))
     return pids
-
-
-def cpu_of(pids: list[int | None]) -> float:
-    return sum(cpu_seconds(pid) or 0.0 for pid in pids)
 
 
 def drive(port: int, paths: list[str]) -> list[list[float]]:

@@ -233,7 +233,7 @@ def happy_path(spec: dict[str, Any]) -> dict[str, Any]:
     and 5 ("callback"), with every DynamoDB call metered (bench/capacity.py)."""
     os.environ.update(spec["functions"]["sender"]["environment"])
     # Only now: zns_relay's observability reads its namespace and service from the environment.
-    from zns_relay.callback.signing import sign  # noqa: PLC0415
+    from zns_relay.reports.callback_url import sign  # noqa: PLC0415
 
     unmetered = boto3.Session()
     reader = unmetered.client("dynamodb")

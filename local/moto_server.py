@@ -25,6 +25,7 @@ from werkzeug.wsgi import LimitedStream
 
 from local import moto_atomic, moto_events, moto_speedups, moto_streams
 from local.moto_patching import Patch, apply
+from local.template import ROOT
 
 STARTUP_TIMEOUT_SECONDS = 30
 # moto keeps each table item as a tree of objects, long-lived; with Python's default thresholds the
@@ -124,6 +125,7 @@ class MotoServer:
     def start(self) -> MotoServer:
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter, this module
             [sys.executable, "-m", "local.moto_server", self._host],
+            cwd=ROOT,  # `local` is found from the repository's root, wherever the caller runs
             stdin=subprocess.PIPE,  # never written: its end closing tells the server we are gone
             stdout=subprocess.PIPE,
             text=True,

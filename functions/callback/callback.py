@@ -1,7 +1,7 @@
 """CallbackFunction: eSMS's delivery callbacks (GET /callbacks/esms/{request_id}/{signature}?...).
 
 The path names the message and carries a signature of it and of the message's nonce
-(zns_relay.callback.signing): a callback with a wrong, missing or malformed signature, or one whose URL
+(zns_relay.reports.callback_url): a callback with a wrong, missing or malformed signature, or one whose URL
 was made for an earlier message of the same RequestId, is refused with 403 and changes nothing; a
 valid one can only ever move the message it names, and only with a report that matches it (its SMSID,
 its channel's TypeId): any other gets 409 and changes nothing. A callback for a message accepted

@@ -27,7 +27,7 @@ from local.esms_simulator import LOCAL_API_KEY, LOCAL_SECRET_KEY, SimulatorConfi
 from local.stack import LocalStack, StackInfo
 from tests.support.outcomes import signed_get
 from tests.support.waiting import wait_for
-from zns_relay.callback.signing import sign
+from zns_relay.reports.callback_url import sign
 
 pytestmark = pytest.mark.e2e
 TRACED = "lambda-debug-traced"

@@ -21,9 +21,9 @@ from local.lambda_runtime import function_output_to
 from local.template import Resolver
 from tests.conftest import EVENTS, LoadedFunction, load_event, load_function, secret_values
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
-from zns_relay.callback.signing import NONCE_CHARS, SIGNATURE_CHARS, sign
 from zns_relay.models.callback import MAX_TEXT_CHARS
 from zns_relay.models.state import MessageRecord, MessageStatus
+from zns_relay.reports.callback_url import NONCE_CHARS, SIGNATURE_CHARS, sign
 from zns_relay.store.messages import MessageStore
 
 REQUEST_ID = "order-DH240501-confirm"  # the message events/callback-*.json are signed for

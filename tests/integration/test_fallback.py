@@ -14,9 +14,9 @@ from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function, secret_values, sender_overrides
 from tests.support.esms_stub import EsmsStub, Reply, accepted
 from tests.support.outcomes import TableStream
-from zns_relay.callback.signing import sign
 from zns_relay.models.fallback_job import MAX_SEALED_CHARS
 from zns_relay.models.state import Channel, MessageStatus
+from zns_relay.reports.callback_url import sign
 from zns_relay.sender.sealing import FallbackTexts
 from zns_relay.store.messages import MessageStore
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, secret_values
 from tests.support.esms_stub import EsmsStub
-from zns_relay.callback.signing import sign
 from zns_relay.models.contract import rejection_key
+from zns_relay.reports.callback_url import sign
 
 MAX_ITEM_BYTES = 100_000
 DONE = {"REJECTED", "ACCEPTED", "EXPIRED"}

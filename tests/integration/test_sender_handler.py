@@ -24,8 +24,8 @@ from tests.conftest import (
     sender_overrides,
 )
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
-from zns_relay.callback.signing import sign
 from zns_relay.models.contract import rejection_key
+from zns_relay.reports.callback_url import sign
 
 SEED_FIELDS = {
     "ApiKey", "SecretKey", "OAID", "Phone", "TempData", "SendDate", "TempID",

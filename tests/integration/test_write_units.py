@@ -14,7 +14,7 @@ from bench.workload import callback_event, request_ids, sqs_batch
 from local.template import Resolver
 from tests.conftest import TEMPLATE, load_function, secret_values, sender_overrides
 from tests.support.esms_stub import EsmsStub
-from zns_relay.callback.signing import sign
+from zns_relay.reports.callback_url import sign
 
 # A write per transition (SENDING, ACCEPTED, SENT, DELIVERED), the item under 1 KB throughout; the sms_id
 # (when learnt), phone and campaign entries once; the waiting-index entry in at the claim and out when

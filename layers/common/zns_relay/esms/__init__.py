@@ -1,1 +1,2 @@
-"""Everything that speaks to eSMS: the send endpoint now, the status and account endpoints next."""
+"""What the functions say to eSMS: sends (client), status questions (status), and the pooled HTTP session
+they share (http)."""

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Protocol
 
-from zns_relay.callback.signing import CallbackSigner
 from zns_relay.config.credentials import SecretCache
 from zns_relay.config.observability import count, logger, milliseconds
 from zns_relay.models.contract import ZnsMessage, parse_message_body, schedule_problem
@@ -43,6 +42,7 @@ from zns_relay.models.fallback import (
 )
 from zns_relay.models.fallback_job import parse_fallback_job
 from zns_relay.models.state import KEYED_FINGERPRINT_PREFIX, Channel, MessageStatus
+from zns_relay.reports.callback_url import CallbackSigner
 from zns_relay.reports.delivery import FollowUp
 from zns_relay.sender.backoff import retry_delay_seconds
 from zns_relay.sender.fingerprint import MessageFingerprints

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from zns_relay.callback.signing import new_nonce
 from zns_relay.models.state import (
     ALLOWED_SOURCES,
     BEFORE_ACCEPTANCE,
@@ -34,6 +33,7 @@ from zns_relay.models.state import (
     MessageRecord,
     MessageStatus,
 )
+from zns_relay.reports.callback_url import new_nonce
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -176,7 +176,7 @@ class ClaimedMessage:
     request_id: str
     attempts: int
     token: str
-    callback_nonce: str  # what its CallbackUrl is signed with (zns_relay.callback.signing)
+    callback_nonce: str  # what its CallbackUrl is signed with (zns_relay.reports.callback_url)
     retry_until: int | None = None
     valid_until: int | None = None
     uncertain_since: int | None = None
@@ -203,7 +203,7 @@ class ClaimLost:
 
     status: MessageStatus
     lease_until: int | None = None  # a live holder's lease, while it is SENDING
-    fingerprint: str | None = None  # what message holds the RequestId (sending.message_fingerprint)
+    fingerprint: str | None = None  # what message holds the RequestId (zns_relay.sender.fingerprint)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from zns_relay.callback.signing import CallbackSigner
 from zns_relay.config.composition.aws import build_reports, build_store, client, secret
 from zns_relay.config.credentials import SecretCache, parse_callback_secret
 from zns_relay.config.settings import CallbackSettings
 from zns_relay.models.esms import CallbackKeys
+from zns_relay.reports.callback_url import CallbackSigner
 from zns_relay.reports.delivery import DeliveryReports
 
 

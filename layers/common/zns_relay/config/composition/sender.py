@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from zns_relay.callback.signing import CallbackSigner
 from zns_relay.config.composition.aws import client, secret
 from zns_relay.config.credentials import (
     SecretCache,
@@ -13,6 +12,7 @@ from zns_relay.config.credentials import (
 from zns_relay.config.settings import SenderSettings
 from zns_relay.esms.client import EsmsClient
 from zns_relay.models.esms import CallbackKeys, EsmsCredentials, FingerprintKeys
+from zns_relay.reports.callback_url import CallbackSigner
 from zns_relay.reports.delivery import FollowUp
 from zns_relay.sender.fingerprint import MessageFingerprints
 from zns_relay.sender.pacing import SendPacer
