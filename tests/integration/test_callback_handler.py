@@ -6,6 +6,7 @@ import copy
 import io
 import json
 import re
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 from local.aws import LOCAL_CALLBACK_KEY
 from local.lambda_runtime import function_output_to
 from local.template import Resolver
-from tests.conftest import EVENTS, LoadedFunction, load_event, load_function, secret_values
+from tests.conftest import EVENTS, TEMPLATE, LoadedFunction, load_event, load_function, secret_values
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
 from zns_relay.models.callback import MAX_TEXT_CHARS
 from zns_relay.models.state import MessageRecord, MessageStatus
@@ -377,6 +378,34 @@ def test_a_callback_proves_acceptance_and_moves_a_message_still_retrying(
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
     sender.invoke(event)
     assert esms.sends_for(REQUEST_ID) == 1
+
+
+def test_a_sent_callback_on_a_retrying_message_sets_its_first_look_from_now(
+    callback: LoadedFunction,
+    sender: LoadedFunction,
+    esms: EsmsStub,
+    store: MessageStore,
+    deployment: Resolver,
+) -> None:
+    # Given a send that timed out (eSMS did accept it): RETRYING, looked at only after its retry window
+    event = one_send(deployment)
+    esms.responder = lambda body: Reply(hang=True)
+    sender.invoke(event)
+    retrying = store.get(REQUEST_ID)
+    assert retrying is not None and retrying.status is MessageStatus.RETRYING and retrying.check_at
+
+    # When eSMS's SendStatus 7 arrives, and its final report is then lost
+    sent_at = int(time.time())
+    code, _ = answer(callback.invoke(on_url(load_event("callback-sent.json"), esms.bodies[0]["CallbackUrl"])))
+
+    # Then it is SENT, and the reconciler looks at it ReconcileAfterMinutes from now (as for any accepted
+    # message), not at the retry window's end
+    assert code == 200
+    record = store.get(REQUEST_ID)
+    assert record is not None and record.status is MessageStatus.SENT
+    first_look = int(TEMPLATE.parameter_defaults()["ReconcileAfterMinutes"]) * 60
+    assert record.check_at is not None
+    assert sent_at + first_look <= record.check_at <= int(time.time()) + first_look < retrying.check_at
 
 
 def test_a_callback_that_beats_the_senders_own_write_wins(

@@ -26,7 +26,7 @@ from zns_relay.models.callback import (
     report_channels,
     target_status,
 )
-from zns_relay.models.state import BEFORE_ACCEPTANCE, MessageStatus
+from zns_relay.models.state import ALLOWED_SOURCES, BEFORE_ACCEPTANCE, MessageStatus
 from zns_relay.store.messages import Clock, MessageStore, ReportMatch, Written, utc_now
 
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
@@ -80,20 +80,14 @@ class DeliveryReports:
                 request_id, report, match=match, data=data, learnt=learnt, now=now
             )
         reason = failure_reason(report)
-        applied = self._store.transition(
-            request_id,
-            target,
-            _describe(report, target, reason),
-            {"error": reason} if reason else None,
-            keep_fields=learnt,
-            data=data,
-            check_at=self._follow_up.check_at(now) if target is MessageStatus.SENT else None,
-            # The look the claim or acceptance set: the waiting-index entry stays. (A SENT report that
-            # finds the message RETRYING keeps that state's look, the retry window's end: only a message
-            # whose final report then never comes is looked at that much later.)
-            keep_check_at=True,
-            match=match,
-        )
+        detail = _describe(report, target, reason)
+        fields = {"error": reason} if reason else None
+        if target is MessageStatus.SENT:
+            applied = self._apply_sent(request_id, detail, match=match, data=data, learnt=learnt, now=now)
+        else:
+            applied = self._store.transition(
+                request_id, target, detail, fields, keep_fields=learnt, data=data, check_at=None, match=match
+            )
         if not applied:
             return self._unchanged(applied)
         count(f"Messages{target.value.capitalize()}")
@@ -101,6 +95,44 @@ class DeliveryReports:
         log = logger.debug if source == CALLBACK else logger.info
         log("delivery report applied", extra={"status": target, "source": source})
         return ReportResult.APPLIED
+
+    def _apply_sent(
+        self,
+        request_id: str,
+        detail: str,
+        *,
+        match: ReportMatch,
+        data: dict[str, str],
+        learnt: dict[str, object],
+        now: int,
+    ) -> Written:
+        """SENT keeps the look acceptance set (its waiting-index entry stays as it is: no index write);
+        a SENT that proves a message still SENDING or RETRYING accepted sets the first look from now, not
+        the look a retry set for its window's end (a second write, on that rare path only)."""
+        look = self._follow_up.check_at(now)
+        applied = self._store.transition(
+            request_id,
+            MessageStatus.SENT,
+            detail,
+            keep_fields=learnt,
+            data=data,
+            only_from=frozenset(ALLOWED_SOURCES[MessageStatus.SENT] - BEFORE_ACCEPTANCE),
+            check_at=look,
+            keep_check_at=True,
+            match=match,
+        )
+        if applied is not Written.UNSETTLED:
+            return applied
+        return self._store.transition(
+            request_id,
+            MessageStatus.SENT,
+            detail,
+            keep_fields=learnt,
+            data=data,
+            only_from=BEFORE_ACCEPTANCE,
+            check_at=look,
+            match=match,
+        )
 
     def _apply_inconclusive(
         self,

@@ -108,6 +108,7 @@ class Written(Enum):
     STALE_URL = "stale url"  # a callback's URL was made for an earlier item of this RequestId
     MISMATCHED = "mismatched"  # a report naming another SMSID, or another channel's TypeId
     UNVOUCHED = "unvouched"  # a callback for a message accepted without an SMSID: it cannot teach one
+    UNSETTLED = "unsettled"  # the message is still SENDING or RETRYING, which the write did not allow
 
     def __bool__(self) -> bool:
         return self is Written.APPLIED
@@ -162,6 +163,8 @@ class ReportMatch:
         waiting = MessageStatus(item["status"]) not in BEFORE_ACCEPTANCE | FINAL_STATUSES
         if self.url_nonce is not None and "sms_id" not in item and waiting:
             return Written.UNVOUCHED
+        if MessageStatus(item["status"]) in BEFORE_ACCEPTANCE:
+            return Written.UNSETTLED
         return Written.REFUSED
 
 
