@@ -351,6 +351,14 @@ def test_a_signed_callback_for_a_message_we_do_not_have_is_404_and_creates_nothi
     assert scan(aws, deployment) == []
 
 
+def send_timing_out(sender: LoadedFunction, esms: EsmsStub, deployment: Resolver) -> dict[str, Any]:
+    """The sample send, which eSMS accepts but answers only after the sender's read timeout; its event."""
+    event = one_send(deployment)
+    esms.responder = lambda body: Reply(hang=True)
+    sender.invoke(event)
+    return event
+
+
 def test_a_callback_proves_acceptance_and_moves_a_message_still_retrying(
     callback: LoadedFunction,
     sender: LoadedFunction,
@@ -359,9 +367,7 @@ def test_a_callback_proves_acceptance_and_moves_a_message_still_retrying(
     deployment: Resolver,
 ) -> None:
     # Given a send that timed out (eSMS did accept it), so the message waits to be retried
-    event = one_send(deployment)
-    esms.responder = lambda body: Reply(hang=True)
-    sender.invoke(event)
+    event = send_timing_out(sender, esms, deployment)
     assert status(store, REQUEST_ID) == "RETRYING"
 
     # When its delivery report arrives on the URL the sender gave eSMS
@@ -388,9 +394,7 @@ def test_a_sent_callback_on_a_retrying_message_sets_its_first_look_from_now(
     deployment: Resolver,
 ) -> None:
     # Given a send that timed out (eSMS did accept it): RETRYING, looked at only after its retry window
-    event = one_send(deployment)
-    esms.responder = lambda body: Reply(hang=True)
-    sender.invoke(event)
+    send_timing_out(sender, esms, deployment)
     retrying = store.get(REQUEST_ID)
     assert retrying is not None and retrying.status is MessageStatus.RETRYING and retrying.check_at
 
