@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from zns_relay.config.observability import count, logger
 from zns_relay.models.callback import (
@@ -109,30 +110,18 @@ class DeliveryReports:
         """SENT keeps the look acceptance set (its waiting-index entry stays as it is: no index write);
         a SENT that proves a message still SENDING or RETRYING accepted sets the first look from now, not
         the look a retry set for its window's end (a second write, on that rare path only)."""
-        look = self._follow_up.check_at(now)
-        applied = self._store.transition(
+        sent = partial(
+            self._store.transition,
             request_id,
             MessageStatus.SENT,
             detail,
             keep_fields=learnt,
             data=data,
-            only_from=frozenset(ALLOWED_SOURCES[MessageStatus.SENT] - BEFORE_ACCEPTANCE),
-            check_at=look,
-            keep_check_at=True,
+            check_at=self._follow_up.check_at(now),
             match=match,
         )
-        if applied is not Written.UNSETTLED:
-            return applied
-        return self._store.transition(
-            request_id,
-            MessageStatus.SENT,
-            detail,
-            keep_fields=learnt,
-            data=data,
-            only_from=BEFORE_ACCEPTANCE,
-            check_at=look,
-            match=match,
-        )
+        applied = sent(only_from=ALLOWED_SOURCES[MessageStatus.SENT] - BEFORE_ACCEPTANCE, keep_check_at=True)
+        return sent(only_from=BEFORE_ACCEPTANCE) if applied is Written.UNSETTLED else applied
 
     def _apply_inconclusive(
         self,
