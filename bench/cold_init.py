@@ -33,7 +33,7 @@ from bench.backends import ROOT, Backends
 
 LAYER_DIR = ROOT / "layers" / "common"
 COLD_START = Path(__file__).resolve().parent / "cold_start.py"
-# What each function creates at init (zns_relay.config.composition), for its baseline to create the same.
+# What each function creates at init (zns_relay.composition), for its baseline to create the same.
 FUNCTION_CLIENTS = {
     "SenderFunction": "secretsmanager,dynamodb,sqs",
     "CallbackFunction": "secretsmanager,dynamodb",

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from zns_relay.config.composition.callback import build_callback_receiver
+from zns_relay.composition.callback import build_callback_receiver
 from zns_relay.config.observability import count, logger, metrics, traced_handler
 from zns_relay.config.settings import CallbackSettings
 from zns_relay.models.callback import InvalidCallback, documented_parameters, parse_delivery_report

@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.config.composition.fallback import build_fallbacks
+from zns_relay.composition.fallback import build_fallbacks
 from zns_relay.config.observability import logger, metrics, traced_handler
 from zns_relay.config.settings import FallbackSettings
 from zns_relay.models.stream import item_changes

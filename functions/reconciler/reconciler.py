@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.config.composition.reconciler import build_reconciler
+from zns_relay.composition.reconciler import build_reconciler
 from zns_relay.config.observability import count, logger, metrics, traced_handler
 from zns_relay.config.settings import ReconcilerSettings
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.config.composition.sender import build_queue_visibility, build_sender
+from zns_relay.composition.sender import build_queue_visibility, build_sender
 from zns_relay.config.observability import logger, metrics, traced_handler
 from zns_relay.config.settings import SenderSettings
 from zns_relay.models.errors import RetryLater

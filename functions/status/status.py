@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from zns_relay.config.composition.status import build_lookup
+from zns_relay.composition.status import build_lookup
 from zns_relay.config.observability import logger, traced_handler
 from zns_relay.config.settings import StatusSettings
 from zns_relay.models.errors import InvalidQuery, MessageNotFound

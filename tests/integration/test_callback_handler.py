@@ -23,8 +23,8 @@ from local.template import Resolver
 from tests.conftest import EVENTS, TEMPLATE, LoadedFunction, load_event, load_function, secret_values
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
 from zns_relay.models.callback import MAX_TEXT_CHARS
-from zns_relay.models.state import MessageRecord, MessageStatus
-from zns_relay.reports.callback_url import NONCE_CHARS, SIGNATURE_CHARS, sign
+from zns_relay.models.state import CALLBACK_NONCE_CHARS, MessageRecord, MessageStatus
+from zns_relay.reports.callback_url import SIGNATURE_CHARS, sign
 from zns_relay.store.messages import MessageStore
 
 REQUEST_ID = "order-DH240501-confirm"  # the message events/callback-*.json are signed for
@@ -32,7 +32,7 @@ DELIVERED_SMS_ID = "d8e0f1f0702544b2acb456ca9ccfd111250"
 FAILED_SMS_ID = "f66545d2-c7e2-4603-984e-d2238c363c8292"
 CHECK_AT = 4102444800
 # The nonce of the message the sample events' URLs were made for (its item holds it: `accept`).
-SAMPLE_NONCE = load_event("callback-delivered.json")["pathParameters"]["signature"][:NONCE_CHARS]
+SAMPLE_NONCE = load_event("callback-delivered.json")["pathParameters"]["signature"][:CALLBACK_NONCE_CHARS]
 
 
 @pytest.fixture

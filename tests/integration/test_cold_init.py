@@ -34,8 +34,8 @@ print(json.dumps({"modules": modules,
 # whose import brings the event data classes; nothing of the HTTP event handler.
 NOT_FOR_THE_SENDER = (
     "aws_lambda_powertools.event_handler",
-    "zns_relay.config.composition.callback",
-    "zns_relay.config.composition.reconciler",
+    "zns_relay.composition.callback",
+    "zns_relay.composition.reconciler",
     "zns_relay.reconciler.reconciler",
     "zns_relay.reconciler.discovery",
     "zns_relay.esms.status",
@@ -47,7 +47,7 @@ NOT_FOR_THE_SENDER = (
 NOT_FOR_THE_CALLBACK = (
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.utilities.parser",
-    "zns_relay.config.composition.sender",
+    "zns_relay.composition.sender",
     "zns_relay.sender.sender",
     "zns_relay.sender.pacing",
     "zns_relay.sender.sealing",

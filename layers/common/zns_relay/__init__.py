@@ -1,2 +1,2 @@
-"""zns-relay's core: a package per function (sender, callback, reconciler, status_events, status_api,
-fallback) over what they share (models, store, esms, reports, config)."""
+"""zns-relay's core: a package per function (sender, reports for the callback, reconciler, status_events,
+status_api, fallback), wired by composition, over what they share (store, esms, config, then models)."""

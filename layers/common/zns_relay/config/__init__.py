@@ -1,1 +1,3 @@
-"""What every function is configured and wired with: settings, secrets, observability, composition."""
+"""What every function is configured with: settings, secrets, observability.
+
+zns_relay.composition wires them into each function's objects."""

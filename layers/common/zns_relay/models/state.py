@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -43,10 +44,19 @@ FINAL_STATUSES = frozenset(
 # were keyed holds a plain digest without it: like one written before fingerprints existed, it is taken
 # for the same message by a claim, which then writes the keyed one.
 KEYED_FINGERPRINT_PREFIX = "k1:"
+# Each item's callback nonce, made when the item is created and kept for its life: what its CallbackUrl
+# is signed with (zns_relay.reports.callback_url).
+CALLBACK_NONCE_CHARS = 22
 # Statuses that end a message's `error`: whatever went wrong before no longer stands.
 CLEARS_ERROR = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT, MessageStatus.DELIVERED})
 # Not yet accepted by eSMS as far as we know (a delivery report may still prove otherwise).
 BEFORE_ACCEPTANCE = frozenset({MessageStatus.SENDING, MessageStatus.RETRYING})
+
+
+def new_callback_nonce() -> str:
+    """128 random bits as CALLBACK_NONCE_CHARS base64url characters."""
+    return secrets.token_urlsafe(16)
+
 
 # For each target status, the statuses it may be reached from. A status never moves backwards and a
 # final status never changes; the store turns this table into each write's condition. A delivery

@@ -15,15 +15,14 @@ import base64
 import hashlib
 import hmac
 import re
-import secrets
 
 from zns_relay.config.credentials import SecretCache
 from zns_relay.models.esms import CallbackKeys
+from zns_relay.models.state import CALLBACK_NONCE_CHARS
 
-NONCE_CHARS = 22
 MAC_CHARS = 22
-SIGNATURE_CHARS = NONCE_CHARS + MAC_CHARS
-_NONCE_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{NONCE_CHARS}}}")
+SIGNATURE_CHARS = CALLBACK_NONCE_CHARS + MAC_CHARS
+_NONCE_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{CALLBACK_NONCE_CHARS}}}")
 _SIGNATURE_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{SIGNATURE_CHARS}}}")
 _CONTEXT = b"zns-relay callback v2\x00"  # a key used for anything else never yields these signatures
 # A signature that matches no key we hold may mean the key was rotated: re-read the secret, but not
@@ -31,15 +30,10 @@ _CONTEXT = b"zns-relay callback v2\x00"  # a key used for anything else never yi
 KEY_REFRESH_INTERVAL_SECONDS = 60
 
 
-def new_nonce() -> str:
-    """A message's nonce: 128 random bits as 22 base64url characters."""
-    return secrets.token_urlsafe(16)
-
-
 def sign(key: bytes, request_id: str, nonce: str) -> str:
     """The URL's signature segment: the nonce, then the MAC of the RequestId and the nonce."""
     if not _NONCE_SHAPE.fullmatch(nonce):
-        raise ValueError(f"a callback nonce is {NONCE_CHARS} base64url characters")
+        raise ValueError(f"a callback nonce is {CALLBACK_NONCE_CHARS} base64url characters")
     # A RequestId never holds NUL (models.contract.REQUEST_ID_PATTERN): the two parts cannot run together.
     signed = _CONTEXT + request_id.encode() + b"\x00" + nonce.encode("ascii")
     digest = hmac.new(key, signed, hashlib.sha256).digest()
@@ -62,7 +56,7 @@ class CallbackSigner:
         time), else None. The caller applies the callback only to an item holding that nonce."""
         if not _SIGNATURE_SHAPE.fullmatch(signature):
             return None
-        nonce = signature[:NONCE_CHARS]
+        nonce = signature[:CALLBACK_NONCE_CHARS]
         if self._matches(self._keys.get(), request_id, nonce, signature):
             return nonce
         keys = self._keys.refresh(min_interval_seconds=KEY_REFRESH_INTERVAL_SECONDS)

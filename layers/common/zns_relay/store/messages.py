@@ -32,8 +32,8 @@ from zns_relay.models.state import (
     Channel,
     MessageRecord,
     MessageStatus,
+    new_callback_nonce,
 )
-from zns_relay.reports.callback_url import new_nonce
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -292,7 +292,7 @@ class MessageStore:
             }
         )
         write.set_fields(fields)
-        kept = {"callback_nonce": new_nonce(), **(keep_fields or {})}
+        kept = {"callback_nonce": new_callback_nonce(), **(keep_fields or {})}
         write.keep_fields(kept)
         write.await_check(request_id, check_at)
         condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"

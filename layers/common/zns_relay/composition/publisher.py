@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zns_relay.config.composition.aws import client
+from zns_relay.composition.aws import client
 from zns_relay.config.settings import PublisherSettings
 from zns_relay.status_events.publisher import StatusEventPublisher
 

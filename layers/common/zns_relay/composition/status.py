@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zns_relay.config.composition.aws import client
+from zns_relay.composition.aws import client
 from zns_relay.config.settings import StatusSettings
 from zns_relay.status_api.lookup import MessageLookup
 from zns_relay.store.message_index import MessageIndex

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zns_relay.config.composition.aws import build_store, client
+from zns_relay.composition.aws import build_store, client
 from zns_relay.config.settings import FallbackSettings
 from zns_relay.fallback.fallbacks import Fallbacks
 from zns_relay.store.fallback_queue import FallbackQueue

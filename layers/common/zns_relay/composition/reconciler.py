@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zns_relay.config.composition.aws import build_reports, build_store, client, secret
+from zns_relay.composition.aws import build_reports, build_store, client, secret
 from zns_relay.config.credentials import SecretCache, parse_esms_secret
 from zns_relay.config.settings import ReconcilerSettings
 from zns_relay.esms.status import EsmsStatusClient
