@@ -8,7 +8,7 @@ AUDIT_VENV := .venv-audit
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 
-.PHONY: dev demo soak test unit integration infra-tests e2e lint audit lock format schema build deploy bench pr clean
+.PHONY: dev demo soak test unit integration infra-tests e2e lint docs audit lock format schema build deploy bench pr clean
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(AUDIT_VENV)/.installed
 
@@ -63,12 +63,17 @@ infra-tests: dev
 e2e: $(VENV)/.installed
 	$(BIN)/pytest tests/e2e
 
-# ruff (its rules include the complexity gate, C901), the format, mypy, and no module over 400 lines.
+# ruff (its rules include the complexity gate, C901), the format, mypy, no module over 400 lines, and the
+# docs site built strictly (mkdocs.yml: a broken link or anchor fails) into an ignored folder.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python scripts/module_sizes.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site
+
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # The layer's locked dependencies against PyPI's vulnerability reports: a known vulnerability fails,
 # a registry that cannot be reached warns (scripts/audit_layer.py).
@@ -102,4 +107,4 @@ bench: $(VENV)/.installed
 pr: format lint test
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(AUDIT_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(AUDIT_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .site

@@ -15,7 +15,7 @@ CALLBACK_SAMPLE = ROOT / "events" / "callback-delivered.json"
 
 
 def message_body(request_id: str) -> dict[str, Any]:
-    """An order confirmation as a producer sends it (the README's example, four template fields)."""
+    """An order confirmation as a producer sends it (docs/contract.md's example, four template fields)."""
     return {
         "Phone": "0901888484",
         "TempID": "2056446",

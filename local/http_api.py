@@ -2,7 +2,7 @@
 
 A route with the AWS_IAM authorizer refuses a request that is not SigV4-signed (403, as API Gateway
 does); locally the signature itself is not verified, only its presence and form, and no IAM policy is
-evaluated (tests/infra/test_status_policies.py evaluates the README's). Like HTTP API, it routes the
+evaluated (tests/infra/test_status_policies.py evaluates docs/outcomes.md's). Like HTTP API, it routes the
 percent-decoded path and hands it to the function decoded in `rawPath` and the path parameters (REST APIs
 and function URLs keep it encoded: live captures in github.com/middleapi/standard-server/pull/93).
 """

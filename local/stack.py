@@ -323,7 +323,7 @@ class LocalStack:
         """`sam local invoke --env-vars` content: every function's environment, pointing at this stack.
 
         Only the variables the template declares for the function: SAM passes a function no other
-        (README, "Running it locally"), and takes the credentials and region from its own shell.
+        (docs/local-stack.md), and takes the credentials and region from its own shell.
         """
         return {
             logical_id: {

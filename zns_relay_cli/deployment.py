@@ -61,7 +61,7 @@ class Deployment:
         if not keys.get("ApiKey") or not keys.get("SecretKey"):
             raise CliError(
                 f"the eSMS secret {self.esms_secret_id} has no ApiKey and SecretKey yet"
-                " (README, Deploying: Credentials)"
+                " (docs/deploying.md, Credentials)"
             )
         return EsmsCredentials(api_key=SecretStr(keys["ApiKey"]), secret_key=SecretStr(keys["SecretKey"]))
 

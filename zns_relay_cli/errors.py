@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Exit codes (README, "The zns-relay command").
+# Exit codes (docs/cli.md).
 OK = 0
 FAILED = 1  # the operation failed, or found problems (some messages unpublished, a check failed, ...)
 USAGE = 2  # the command line or its input is wrong: nothing was done

@@ -79,7 +79,7 @@ class StatusApi:
         if response.status_code == 403:
             raise CliError(
                 "the status API refused these credentials (403): the principal needs execute-api:Invoke on"
-                " this route (the StatusApi*Arn outputs; README, Status API)"
+                " this route (the StatusApi*Arn outputs; docs/outcomes.md, Status API)"
             )
         if response.status_code not in (200, 404):
             raise CliError(f"the status API answered HTTP {response.status_code}")

@@ -3,7 +3,7 @@
 GET /messages/{request_id}: the message and its history. GET /phones/{phone}/messages,
 /campaigns/{campaign}/messages and /statuses/{status}/messages (?since=&until=&limit=&cursor=): a page of
 messages, newest first, with `nextCursor` while there are more. One route per kind of list, so that an IAM
-policy can scope a reader by the route's ARN (README, "Status API"). A filter it cannot use is answered
+policy can scope a reader by the route's ARN (docs/outcomes.md). A filter it cannot use is answered
 400 with the reason, an unknown RequestId 404. Each request is logged with its route and path parameters,
 the phone masked.
 """

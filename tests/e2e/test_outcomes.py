@@ -60,7 +60,7 @@ def info(stack: LocalStack) -> StackInfo:
 @pytest.fixture(scope="module")
 def outcome(stack: LocalStack, info: StackInfo) -> Outcome:
     """A few hundred messages with eSMS's faults, heard by a producer subscribed to its final events."""
-    # Given the producer's rule (the README's example) routing its campaign's final events to its queue
+    # Given the producer's rule (docs/outcomes.md's example) routing its campaign's final events to its queue
     sqs = info.client("sqs")
     producer_queue = queue_for_rule(
         info.client("events"), sqs, info.event_bus_name, "producer-outcomes", example_rule_pattern(CAMPAIGN)

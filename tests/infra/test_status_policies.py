@@ -1,6 +1,6 @@
-"""The README's IAM policies for status API readers ("one campaign only", "no phone lookups") and the
-template's route ARN outputs, evaluated by an IAM policy evaluator (moto's) against the execute-api ARN
-API Gateway authorises for each route request.
+"""The IAM policies for status API readers that docs/outcomes.md shows ("one campaign only", "no phone
+lookups") and the template's route ARN outputs, evaluated by an IAM policy evaluator (moto's) against the
+execute-api ARN API Gateway authorises for each route request.
 
 API Gateway checks `execute-api:Invoke` on arn:aws:execute-api:region:account-id:api-id/stage/METHOD/path
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html),
@@ -27,7 +27,7 @@ from tests.conftest import load_event
 
 pytestmark = pytest.mark.infra
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+OUTCOMES_PAGE = (ROOT / "docs" / "outcomes.md").read_text(encoding="utf-8")
 ONE_CAMPAIGN = ROOT / "examples" / "status-reader-one-campaign.json"
 NO_PHONE_LOOKUPS = ROOT / "examples" / "status-reader-no-phone-lookups.json"
 TEMPLATE = Template()
@@ -72,9 +72,9 @@ def decision(policy: dict[str, Any], event: dict[str, Any]) -> PermissionResult:
 
 
 def documented(path: Path) -> dict[str, Any]:
-    """A policy file, after checking that the README shows it as it is."""
+    """A policy file, after checking that docs/outcomes.md shows it as it is."""
     text = path.read_text(encoding="utf-8").strip()
-    assert f"```json\n{text}\n```" in README, f"README does not show {path.name} as it is"
+    assert f"```json\n{text}\n```" in OUTCOMES_PAGE, f"docs/outcomes.md does not show {path.name} as it is"
     policy: dict[str, Any] = json.loads(text)
     return policy
 

@@ -18,8 +18,8 @@ from zns_relay.reports.callback_url import sign
 
 # A write per transition (SENDING, ACCEPTED, SENT, DELIVERED), the item under 1 KB throughout; the sms_id
 # (when learnt), phone and campaign entries once; the waiting-index entry in at the claim and out when
-# final; the status-index entry once, when final. Issue 18 asks for 8 with the lease: README,
-# "Performance", says what stands in the way (the waiting-index entry) and what would remove it.
+# final; the status-index entry once, when final. Issue 18 asks for 8 with the lease: docs/performance.md
+# says what stands in the way (the waiting-index entry) and what would remove it.
 TRANSITIONS = 4
 INDEX_WRITES = {
     "sms_id-index": 1,

@@ -45,7 +45,7 @@ class TableStream:
 
 
 def example_rule_pattern(campaign: str) -> dict[str, Any]:
-    """The event pattern of the README's example rule (examples/), deployed for `campaign`."""
+    """The event pattern of docs/outcomes.md's example rule (examples/), deployed for `campaign`."""
     rule = Template(EXAMPLE_RULE).resources["FinalEventsRule"]["Properties"]
     pattern: dict[str, Any] = Resolver(parameters={"Campaign": campaign}).resolve(rule["EventPattern"])
     return pattern

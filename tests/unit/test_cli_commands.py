@@ -1,4 +1,4 @@
-"""The command line as the README and each `--help` write it: every command module registered, and every
+"""The command line as docs/cli.md and each `--help` write it: every command module registered, and every
 documented form parsed to the command, options and global options it means, wherever the global
 options stand."""
 
@@ -83,8 +83,8 @@ def test_every_command_module_is_registered_once_in_the_order_help_lists_them() 
 
 
 SEND_FLAGS = ("--phone", "0901888484", "--temp-id", "2056446", "--data", "customer_name=An")
-# The README's forms: (arguments, command, some of its options, the global options given).
-README_FORMS = [
+# The forms docs/cli.md shows: (arguments, command, some of its options, the global options given).
+DOCUMENTED_FORMS = [
     (
         ("send", *SEND_FLAGS, "--request-id", "hello-1", "--campaign", "autumn-sale"),
         "send",
@@ -130,8 +130,8 @@ README_FORMS = [
 ]
 
 
-@pytest.mark.parametrize(("arguments", "command", "options", "global_options"), README_FORMS)
-def test_the_readmes_forms_parse_to_their_command_and_options(
+@pytest.mark.parametrize(("arguments", "command", "options", "global_options"), DOCUMENTED_FORMS)
+def test_the_documented_forms_parse_to_their_command_and_options(
     parse: Callable[..., Parsed],
     arguments: tuple[str, ...],
     command: str,

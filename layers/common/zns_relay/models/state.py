@@ -127,7 +127,7 @@ class MessageRecord(BaseModel):
     @classmethod
     def _sealed_only(cls, value: object) -> object:
         """A fallback an earlier version planned with its text in plain text is not sent: no job may
-        carry that text (README, "Security": upgrading)."""
+        carry that text (docs/security.md: upgrading)."""
         return None if isinstance(value, dict) and "sealed_content" not in value else value
 
     def fallback_trigger(self) -> FallbackTrigger | None:

@@ -3,7 +3,7 @@ which parameters), so that a RequestId a producer reuses for another message nev
 
 It is an HMAC-SHA256 under a key from Secrets Manager, not a plain digest: TempData usually holds an
 OTP, and a digest stored beside the item's phone, OA and TempID gives a 6-digit OTP back to a brute
-force in seconds. The key rotates like the callback key (README, "Credentials"): a message's
+force in seconds. The key rotates like the callback key (docs/deploying.md, Credentials): a message's
 fingerprints under the current and the previous key both name it, so a retry during a rotation is
 never taken for another message.
 """
