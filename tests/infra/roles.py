@@ -14,10 +14,20 @@ def role_of(template: Template, function: str) -> str:
     return str(role["Fn::GetAtt"][0])
 
 
+def policies(template: Template, function: str) -> list[dict[str, Any]]:
+    """The function's role's inline policies, a conditional one (`!If [condition, policy, NoValue]`)
+    counted as given: the tests check what a role may be granted under any parameters."""
+    role = template.resources[role_of(template, function)]["Properties"]
+    return [policy["Fn::If"][1] if "Fn::If" in policy else policy for policy in role["Policies"]]
+
+
 def statements(template: Template, function: str) -> list[dict[str, Any]]:
     """Every statement of the function's role's inline policies."""
-    role = template.resources[role_of(template, function)]["Properties"]
-    return [statement for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]]
+    return [
+        statement
+        for policy in policies(template, function)
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
 
 
 def as_list(value: Any) -> list[Any]:
