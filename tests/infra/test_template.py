@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,17 @@ def test_every_environment_variable_is_one_the_code_reads(function: str) -> None
     names = set(TEMPLATE.function(function).environment)
     unknown = {name for name in names if not name.startswith("POWERTOOLS_")} - known
     assert not unknown, f"{function} sets variables nothing reads: {unknown}"
+
+
+def test_the_first_deploy_checklist_lists_every_parameter_with_its_default() -> None:
+    # Given the checklist's parameter table (docs/deploying.md: | `Name` | `default` or empty | ... |)
+    checklist = (ROOT / "docs" / "deploying.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", checklist, re.MULTILINE)
+    documented: dict[str, str] = {}
+    for name, default in rows:  # the first row that names it: the checklist's table comes first
+        documented.setdefault(name, default.strip())
+    # Then every parameter is there, with the template's default
+    for name, default in TEMPLATE.parameter_defaults().items():
+        assert name in documented, f"docs/deploying.md's checklist does not list {name}"
+        shown = documented[name]
+        assert shown == f"`{default}`" or (not default and shown.startswith("empty")), (name, shown, default)
