@@ -95,8 +95,9 @@ schema: $(VENV)/.installed
 	$(BIN)/python -m zns_relay_client.schema > schema/zns-message.schema.json
 
 # SAM alone: checkov and pip-audit are the tests' and lint's (make dev installs every tool).
+# The functions' runtime, Python 3.13, on PATH: another version gets one line saying so, not SAM's error.
 build: $(VENV)/.installed $(SAM_VENV)/.installed
-	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
+	@runtime=$$(scripts/find-python.sh 3.13) && PATH="$$(dirname "$$runtime"):$$PATH" $(SAM_VENV)/bin/sam build
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy
