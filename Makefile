@@ -92,7 +92,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 
 schema: $(VENV)/.installed
-	$(BIN)/python -m zns_relay_client.schema > schema/zns-message.schema.json
+	$(BIN)/python -m zns_relay_client.schema schema
 
 # SAM alone: checkov and pip-audit are the tests' and lint's (make dev installs every tool).
 # The functions' runtime, Python 3.13, on PATH: another version gets one line saying so, not SAM's error.

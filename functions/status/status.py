@@ -20,7 +20,7 @@ from zns_relay.composition.status import build_lookup
 from zns_relay.config.observability import logger, traced_handler
 from zns_relay.config.settings import StatusSettings
 from zns_relay.models.errors import InvalidQuery, MessageNotFound
-from zns_relay.models.status_api import ListedBy, ListQuery, loggable
+from zns_relay.models.status_api import ErrorAnswer, ListedBy, ListQuery, loggable
 
 # A RequestId is at most 50 characters; a longer one is looked up too, since a body that carried one was
 # REJECTED under a key derived from it (MessageLookup), but nothing near a URL's limit.
@@ -80,17 +80,17 @@ def _answer(status: int, body: dict[str, Any]) -> Response[str]:
 @app.exception_handler(InvalidQuery)
 def _invalid(error: InvalidQuery) -> Response[str]:
     logger.info("status request refused", extra={"reason": error.reason})
-    return _answer(400, {"message": error.reason})
+    return _answer(400, ErrorAnswer(message=error.reason).model_dump())
 
 
 @app.exception_handler(MessageNotFound)
 def _not_found(_: MessageNotFound) -> Response[str]:
-    return _answer(404, {"message": "no such message"})
+    return _answer(404, ErrorAnswer(message="no such message").model_dump())
 
 
 @app.not_found
 def _unknown_route(_: Exception) -> Response[str]:
-    return _answer(404, {"message": "not found"})
+    return _answer(404, ErrorAnswer(message="not found").model_dump())
 
 
 # No metrics of its own: the API's Count, 4xx, 5xx and Latency say how it serves.

@@ -33,8 +33,8 @@ class ZaloError(BaseModel):
     """Zalo's reason a delivery failed, as eSMS's report gave it."""
 
     # Built at the first event made (defer_build): of the functions importing this module, only the
-    # publisher makes events.
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    # publisher makes events. `message` is in every detail, null or not (as StatusChanged's keys).
+    model_config = ConfigDict(frozen=True, defer_build=True, json_schema_serialization_defaults_required=True)
 
     code: str
     message: str | None = None
@@ -43,8 +43,15 @@ class ZaloError(BaseModel):
 class StatusChanged(BaseModel):
     """An event's `detail` (camelCase on the bus)."""
 
-    # Built at the first event made (defer_build), as ZaloError.
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True)
+    # Built at the first event made (defer_build), as ZaloError. Every key is in every detail, those
+    # with a default too: its JSON Schema requires them all (json_schema_serialization_defaults_required).
+    model_config = ConfigDict(
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        defer_build=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
     event_id: str
     request_id: str
@@ -67,6 +74,13 @@ class StatusChanged(BaseModel):
 
     def detail(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+def status_event_json_schema() -> dict[str, Any]:
+    """The JSON Schema of an event's `detail`, as committed in schema/status-event-detail.schema.json."""
+    schema = StatusChanged.model_json_schema(by_alias=True, mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
 
 
 def status_event_id(request_id: str, status: MessageStatus, changed_at: str) -> str:

@@ -169,3 +169,23 @@ class MessageView(_View):
         return self.model_dump(
             mode="json", by_alias=True, exclude={"history"} if self.history is None else None
         )
+
+
+class MessagePage(_View):
+    """A page of a list: its messages, newest first, and `nextCursor` while there are more."""
+
+    messages: list[MessageView]
+    next_cursor: str | None = None
+
+    def answer(self) -> dict[str, Any]:
+        """The JSON answer; the last page has no `nextCursor` key."""
+        answer: dict[str, Any] = {"messages": [view.answer() for view in self.messages]}
+        if self.next_cursor is not None:
+            answer["nextCursor"] = self.next_cursor
+        return answer
+
+
+class ErrorAnswer(_View):
+    """A request the API cannot answer: 400 with the reason, 404 for an unknown RequestId or route."""
+
+    message: str

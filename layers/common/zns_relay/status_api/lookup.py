@@ -8,7 +8,7 @@ from typing import Any
 from zns_relay.models.contract import is_valid_request_id, rejection_key
 from zns_relay.models.errors import MessageNotFound
 from zns_relay.models.state import FINAL_STATUSES, MessageStatus
-from zns_relay.models.status_api import ListedBy, ListQuery, MessageView
+from zns_relay.models.status_api import ListedBy, ListQuery, MessagePage, MessageView
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, IndexQuery, MessageIndex
 from zns_relay.store.messages import WAITING_INDEX, awaiting_shards, status_shards
 
@@ -39,10 +39,7 @@ class MessageLookup:
                 for view in views
                 if view.status == query.value and query.since <= (view.status_at or "") <= query.until
             ]
-        answer: dict[str, Any] = {"messages": [view.answer() for view in views]}
-        if page.cursor is not None:
-            answer["nextCursor"] = page.cursor
-        return answer
+        return MessagePage(messages=views, next_cursor=page.cursor).answer()
 
 
 def _index_queries(query: ListQuery) -> tuple[IndexQuery, ...]:
