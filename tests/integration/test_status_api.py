@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 from local.lambda_runtime import function_output_to
 from local.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
+from tests.support.contracts import answer_schema, contract, problems
 from tests.support.outcomes import SteppingClock
 from zns_relay.models.contract import rejection_key
 from zns_relay.models.state import MessageStatus
@@ -382,3 +383,38 @@ def test_a_status_is_listed_by_when_it_was_reached_not_by_later_notes(
     # Then the note did not move it: it was accepted before that time
     assert code == 200 and later["messages"] == []
     assert get_message(status_api, "noted")[1]["statusAt"] == accepted_at == "2026-11-27T08:00:00.010Z"
+
+
+def test_every_answer_is_one_the_openapi_document_describes(
+    status_api: LoadedFunction, store: MessageStore
+) -> None:
+    # Given a delivered message, a failed one with its SMS fallback, and the committed OpenAPI document
+    deliver(store, REQUEST_ID)
+    store.claim("failed-1", FIELDS, lease_seconds=60, check_at=CHECK_AT)
+    store.transition("failed-1", MessageStatus.FAILED, "Zalo -114", {"error": "Zalo -114"})
+    store.claim(
+        "failed-1:sms", {**FIELDS, "channel": "sms", "fallback_for": "failed-1"}, 60, check_at=CHECK_AT
+    )
+    openapi = contract("status-api.openapi.json")
+    asked: list[tuple[str, tuple[int, dict[str, Any]]]] = [
+        ("/messages/{request_id}", get_message(status_api, REQUEST_ID)),
+        ("/messages/{request_id}", get_message(status_api, "failed-1:sms")),
+        ("/messages/{request_id}", get_message(status_api, "no-such-message")),
+        ("/messages/{request_id}", get_message(status_api, "x" * 1001)),
+    ]
+    for by, value in [
+        (ListedBy.PHONE, "0901888484"),
+        (ListedBy.CAMPAIGN, "autumn-sale"),
+        (ListedBy.STATUS, "FAILED"),
+    ]:
+        path = f"/{by.collection}/{{{by.value}}}/messages"
+        asked += [
+            (path, list_messages(status_api, by, value, limit="1")),
+            (path, list_messages(status_api, by, value, limit="0")),
+        ]
+
+    # When each was answered, Then each answer is valid against the document's schema of that route and code
+    assert {code for _, (code, _) in asked} == {200, 400, 404}
+    assert any("nextCursor" in body for _, (_, body) in asked)
+    for path, (code, body) in asked:
+        assert problems(body, answer_schema(openapi, path, code)) == [], (path, code, body)

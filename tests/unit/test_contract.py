@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.contracts import SCHEMA_FOLDER
 from zns_relay.models.contract import (
     is_valid_request_id,
     message_json_schema,
@@ -19,7 +19,6 @@ from zns_relay.models.contract import (
 from zns_relay.models.errors import ContractViolation
 from zns_relay_client.schema import CONTRACT_FILES, render_contract
 
-SCHEMA_FOLDER = Path(__file__).resolve().parents[2] / "schema"
 VALID = {"Phone": "0901888484", "TempID": "2056446", "TempData": {"customer_name": "An"}}
 
 
