@@ -5,6 +5,7 @@ against schema/zns-message.schema.json."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import load_event
+from tests.conftest import TEMPLATE, load_event
 from tests.support.contracts import SCHEMA_FOLDER, contract, problems
 from zns_relay.models.contract import parse_message_body
 from zns_relay.models.events import DETAIL_TYPE, PhoneFormat
@@ -60,6 +61,25 @@ def test_a_detail_missing_a_key_or_with_an_unknown_status_is_not_valid() -> None
 
     assert problems({**detail, "status": "LOST"}, schema)
     assert problems({key: value for key, value in detail.items() if key != "fallbackFor"}, schema)
+
+
+def test_the_openapi_document_describes_every_route_of_the_status_api_and_no_other() -> None:
+    # Given the routes API Gateway has for StatusFunction (the template's), and the committed document
+    routes = [event["Properties"] for event in TEMPLATE.function("StatusFunction").events.values()]
+    document = contract("status-api.openapi.json")
+
+    # Then the document has exactly those routes, each with its path's parameters, all SigV4-signed
+    described = {
+        (method.upper(), path) for path, operations in document["paths"].items() for method in operations
+    }
+    assert described == {(route["Method"], route["Path"]) for route in routes}
+    for path, operations in document["paths"].items():
+        in_path = {
+            parameter["name"] for parameter in operations["get"]["parameters"] if parameter["in"] == "path"
+        }
+        assert in_path == set(re.findall(r"{(\w+)}", path))
+    assert {TEMPLATE.route_authorizer(route) for route in routes} == {"AWS_IAM"}
+    assert document["security"] == [{"sigv4": []}]
 
 
 def test_the_node_producer_sends_a_body_valid_against_the_producer_contract() -> None:
