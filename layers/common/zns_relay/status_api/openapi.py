@@ -76,6 +76,17 @@ _QUERY_PARAMETERS: list[dict[str, Any]] = [
     },
 ]
 
+_SECURITY_SCHEMES = {
+    "sigv4": {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "description": "AWS Signature Version 4 (service execute-api) of a principal allowed "
+        "execute-api:Invoke on the route (the StatusApi*RouteArn outputs)",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+    }
+}
+
 
 def status_api_openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the status API."""
@@ -125,18 +136,6 @@ def status_api_openapi() -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": _answer_schemas(), "securitySchemes": _SECURITY_SCHEMES},
     }
-
-
-_SECURITY_SCHEMES = {
-    "sigv4": {
-        "type": "apiKey",
-        "name": "Authorization",
-        "in": "header",
-        "description": "AWS Signature Version 4 (service execute-api) of a principal allowed "
-        "execute-api:Invoke on the route (the StatusApi*RouteArn outputs)",
-        "x-amazon-apigateway-authtype": "awsSigv4",
-    }
-}
 
 
 def _operation(
