@@ -110,7 +110,8 @@ class Recorder:
         status = write.status.value
         count(f"Messages{status.capitalize()}")
         logger.warning(f"message {status.lower()}", extra={"reason": write.detail})
-        return SendOutcome(Outcome(status.lower()), claim.request_id, write.detail)
+        outcome = Outcome.EXPIRED if write.status is MessageStatus.EXPIRED else Outcome.FAILED
+        return SendOutcome(outcome, claim.request_id, write.detail)
 
     def rejected(
         self, violation: ContractViolation, request_id: str, fields: Mapping[str, object] | None
