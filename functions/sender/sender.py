@@ -16,7 +16,7 @@ from zns_relay.config.observability import logger, metrics, traced_handler
 from zns_relay.config.settings import SenderSettings
 from zns_relay.models.errors import RetryLater
 from zns_relay.sender.batch import ConcurrentBatchProcessor
-from zns_relay.sender.sender import BACK_TO_QUEUE, SqsDelivery
+from zns_relay.sender.delivery import BACK_TO_QUEUE, SqsDelivery
 
 settings = SenderSettings.from_environment()
 sender = build_sender(settings)

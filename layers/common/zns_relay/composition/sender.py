@@ -16,8 +16,9 @@ from zns_relay.reports.callback_url import CallbackSigner
 from zns_relay.reports.delivery import FollowUp
 from zns_relay.sender.fingerprint import MessageFingerprints
 from zns_relay.sender.pacing import SendPacer
+from zns_relay.sender.policy import SenderPolicy
 from zns_relay.sender.sealing import FallbackTexts
-from zns_relay.sender.sender import MessageSender, SenderPolicy
+from zns_relay.sender.sender import MessageSender
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.queue import QueueVisibility
 from zns_relay.store.throttle import SharedRate

@@ -36,3 +36,10 @@ def most_receives(window_seconds: int, base_seconds: int, max_seconds: int) -> i
             return None
         waited += shortest
     return receives + 1
+
+
+def throttled_delay(backlog_seconds: int, retry_delay: int) -> int:
+    """How long a record eSMS throttled waits: long enough for the backlog at the shared rate
+    (`backlog_seconds`); and, as throttling persists, at least half an error's backoff (`retry_delay`),
+    so that a record's receives over a window stay bounded (maxReceiveCount)."""
+    return max(backlog_seconds, retry_delay // 2)

@@ -1,0 +1,40 @@
+"""A queued record as the sender sees it, and what handling it came to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class SqsDelivery:
+    """The parts of an SQS record the logic needs."""
+
+    message_id: str
+    body: str
+    receive_count: int
+    sent_at: datetime  # when the producer published it (SQS SentTimestamp): the default validity's start
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    WAITING = "waiting"  # the window ended after an attempt eSMS may have accepted: its report decides
+    RETRY = "retry"  # back to the queue, seen again after `retry_after_seconds`
+    HANDED_BACK = "handed back"  # not claimed: no time left in the invocation, or no send slot in time
+    SKIPPED = "skipped"  # another delivery owns or has finished this RequestId
+
+
+# What the SQS record becomes: RETRY and HANDED_BACK go back to the queue, the rest are done with.
+BACK_TO_QUEUE = frozenset({Outcome.RETRY, Outcome.HANDED_BACK})
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    outcome: Outcome
+    request_id: str
+    detail: str = ""
+    retry_after_seconds: int = 0

@@ -1,0 +1,162 @@
+"""What the sender writes to a message's item for each decision, and the writes themselves (through
+the store, with the metric and the log line that go with each).
+
+The `*_write` functions are pure: the fields each status is recorded with. `Recorder` makes the writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from zns_relay.config.observability import count, logger
+from zns_relay.models.errors import ContractViolation
+from zns_relay.models.esms import SendResult
+from zns_relay.models.state import MessageStatus
+from zns_relay.sender.delivery import Outcome, SendOutcome
+from zns_relay.sender.failure_policy import Accept, Finish, Retry, WaitForReport
+from zns_relay.store.messages import ClaimedMessage, MessageStore
+
+SENDING_ONLY = frozenset({MessageStatus.SENDING})
+EVERY_STATUS = frozenset(MessageStatus)
+# Retries beyond this many receives still count attempts but add no history entry: a message retried
+# for hours through an outage must not grow its item without bound.
+HISTORY_RECEIVES = 10
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write of a send's result to the claimed message's item (MessageStore.transition)."""
+
+    status: MessageStatus
+    detail: str
+    fields: Mapping[str, object]
+    keep: Mapping[str, object] | None = None  # set only where the item has none yet
+    check_at: int | None = None  # the reconciler's next look
+    keep_check_at: bool = False  # an earlier look stands
+    history: bool = True
+
+
+def keeps_history(receive_count: int) -> bool:
+    """Whether this receive's attempt adds an entry to the message's history (HISTORY_RECEIVES)."""
+    return receive_count <= HISTORY_RECEIVES
+
+
+def accepted_write(decision: Accept, result: SendResult, *, sandbox: bool, now: int, check_at: int) -> Write:
+    """ACCEPTED with eSMS's SMSID; looked at `check_at` unless a sandbox message (eSMS keeps no sandbox
+    message, so no report will come: it stays ACCEPTED)."""
+    return Write(
+        MessageStatus.ACCEPTED,
+        decision.detail,
+        {"sms_id": result.sms_id, "esms_code": result.code, "sandbox": sandbox},
+        keep={"accepted_at": now},
+        check_at=None if sandbox else check_at,
+        keep_check_at=True,
+    )
+
+
+def retry_write(decision: Retry, result: SendResult, *, now: int, abandon_after: int, history: bool) -> Write:
+    """RETRYING; abandoned to the reconciler `abandon_after` seconds past the window's end, should no
+    delivery come back. An attempt that may have reached eSMS marks the message uncertain from now."""
+    return Write(
+        MessageStatus.RETRYING,
+        decision.detail,
+        {"esms_code": result.code, "error": result.description},
+        keep={"uncertain_since": now} if decision.uncertain else {},
+        check_at=now + decision.within_seconds + abandon_after,
+        history=history,
+    )
+
+
+def waiting_write(decision: WaitForReport, last: SendResult | None, *, now: int) -> Write:
+    """RETRYING past its window, uncertain: the reconciler looks at it now."""
+    fields = {"esms_code": last.code if last else None, "error": decision.detail}
+    return Write(MessageStatus.RETRYING, decision.detail, fields, keep={"uncertain_since": now}, check_at=now)
+
+
+def finish_write(decision: Finish, last: SendResult | None) -> Write:
+    """FAILED or EXPIRED, with the last eSMS code if an attempt got one."""
+    fields = {"esms_code": last.code if last else None, "error": decision.detail}
+    return Write(decision.status, decision.detail, fields)
+
+
+class Recorder:
+    """The sender's writes; safe to share between threads."""
+
+    def __init__(self, store: MessageStore) -> None:
+        self._store = store
+
+    def accepted(self, claim: ClaimedMessage, write: Write, result: SendResult) -> SendOutcome:
+        # Logged before the write: should the write fail, this line is the only record of the SMSID.
+        logger.info("message accepted", extra={"sms_id": result.sms_id, "sandbox": write.fields["sandbox"]})
+        self._write(claim, write)
+        count("MessagesAccepted")
+        return SendOutcome(Outcome.ACCEPTED, claim.request_id, write.detail)
+
+    def retrying(self, claim: ClaimedMessage, write: Write, delay: int) -> SendOutcome:
+        self._write(claim, write)
+        count("MessagesRetried")
+        logger.info("send failed for now; will retry", extra={"reason": write.detail, "delay": delay})
+        return SendOutcome(Outcome.RETRY, claim.request_id, write.detail, retry_after_seconds=delay)
+
+    def waiting(self, claim: ClaimedMessage, write: Write) -> SendOutcome:
+        self._write(claim, write)
+        count("MessagesWaitingForReport")
+        logger.warning("retry window over; waiting for a report", extra={"reason": write.detail})
+        return SendOutcome(Outcome.WAITING, claim.request_id, write.detail)
+
+    def finished(self, claim: ClaimedMessage, write: Write) -> SendOutcome:
+        self._write(claim, write)
+        status = write.status.value
+        count(f"Messages{status.capitalize()}")
+        logger.warning(f"message {status.lower()}", extra={"reason": write.detail})
+        outcome = Outcome.EXPIRED if write.status is MessageStatus.EXPIRED else Outcome.FAILED
+        return SendOutcome(outcome, claim.request_id, write.detail)
+
+    def rejected(
+        self, violation: ContractViolation, request_id: str, fields: Mapping[str, object] | None
+    ) -> SendOutcome:
+        """A message that breaks the producer contract: REJECTED, never sent."""
+        recorded = self._store.create_final(request_id, MessageStatus.REJECTED, violation.reason, fields)
+        count("MessagesRejected")
+        logger.warning(
+            "message rejected: it breaks the producer contract",
+            extra={"reason": violation.reason, "recorded": recorded},
+        )
+        return SendOutcome(Outcome.REJECTED, request_id, violation.reason)
+
+    def expired_unclaimed(self, request_id: str, fields: Mapping[str, object]) -> bool:
+        """A message whose validity ended before anything claimed it: EXPIRED, never sent.
+
+        False when the message already has an item (it was tried before): the claim decides then.
+        """
+        reason = "not sent: its validity (ValidUntil) passed before it could be sent"
+        created = self._store.create_final(request_id, MessageStatus.EXPIRED, reason, fields)
+        if created:
+            count("MessagesExpired")
+            logger.warning("message expired before any attempt", extra={"reason": reason})
+        return created
+
+    def reused(self, request_id: str, detail: str, data: Mapping[str, object], status: MessageStatus) -> None:
+        """A producer gave `request_id` to a different message: the one holding it (now `status`) says so
+        in its history and the RequestIdReused metric."""
+        self._store.note(request_id, detail, data, while_in=EVERY_STATUS)
+        count("RequestIdReused")
+        logger.warning("RequestId reused by a different message: not sent", extra={"status": status})
+
+    def _write(self, claim: ClaimedMessage, write: Write) -> None:
+        """Record a send's result: only from SENDING, and only while the claim is still ours."""
+        if not self._store.transition(
+            claim.request_id,
+            write.status,
+            write.detail,
+            write.fields,
+            keep_fields=write.keep,
+            only_from=SENDING_ONLY,
+            claim=claim,
+            check_at=write.check_at,
+            keep_check_at=write.keep_check_at,
+            history=write.history,
+        ):
+            # A delivery report moved it on meanwhile, or our lease ran out and another took it over.
+            logger.info("state write refused: the message moved on meanwhile", extra={"target": write.status})
