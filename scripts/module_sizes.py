@@ -20,8 +20,8 @@ KNOWN_DEBT = frozenset(
         "layers/common/zns_relay/sender/sender.py",
         "layers/common/zns_relay/store/messages.py",
         "local/esms_sim/simulator.py",
-        "local/lambda_runtime.py",
-        "local/moto_speedups.py",
+        "local/runtime/lambda_runtime.py",
+        "local/aws/patches/speedups.py",
         "local/stack.py",
     }
 )

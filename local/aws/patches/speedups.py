@@ -67,7 +67,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sqs.exceptions import InvalidParameterValue
 from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
 
-from local.moto_patching import Patch
+from local.aws.patches.patching import Patch
 
 MAX_VISIBILITY_TIMEOUT_MS = 43_200_000  # SQS: a message is invisible for at most 12 hours in all
 RECEIVE_WAIT_SLICE_SECONDS = 1.0  # a long poll re-checks this often for messages whose visibility ran out
@@ -551,23 +551,138 @@ def _direct_attribute_values(original: Callable[..., None]) -> Callable[..., Non
 
 
 PATCHES = (
-    Patch(Queue, "messages", _available, "03a531dbcbcf"),
-    Patch(Queue, "approximate_number_of_messages_delayed", _delayed_count, "c3c1dadb0c42"),
-    Patch(Queue, "approximate_number_of_messages_not_visible", _not_visible_count, "5dbecc4dda17"),
-    Patch(SQSBackend, "is_message_valid_based_on_retention_period", _retention_from_setting, "cca23b94a5f3"),
-    Patch(SQSBackend, "receive_message", _receive_without_scanning, "065f3e5e7d21"),
-    Patch(Queue, "delete_message", _indexed_delete, "fa6fd5b9bd2c"),
-    Patch(SQSBackend, "change_message_visibility", _indexed_visibility, "f0e9df5f6662"),
-    Patch(SQSBackend, "purge_queue", _purge_forgets_receipts, "443ea1ae7b15"),
-    Patch(BaseModel, "__new__", _untracked, "08cf0ef20e88"),
-    Patch(moto.core.responses, "method_names_from_class", _remembered_method_names, "9dbac89d082b"),
-    Patch(DomainDispatcherApplication, "get_backend_for_host", _remembered_backends, "1f41972c1e4e"),
-    Patch(UpdateExpressionParser, "make", _reused_parse, "2c00ed96d6e1"),
-    Patch(DepthFirstTraverser, "traverse_node_recursively", _walk_with_known_processors, "d7f01d9b45cf"),
-    Patch(Node, "__deepcopy__", _tree_copy, "73e3e0773294", relies_on=Node.__init__),
-    Patch(ActionCountValidator, "verify_action_counts", _counts_added_up, "8cd8c9a3ae3a"),
-    Patch(Validator, "__init__", _expression_checks_once, "9489b532dd0f"),
-    Patch(moto.dynamodb.responses, "dynamo_to_dict", _plain_values, "80f600124c13"),
-    Patch(Table, "all_items", _sorted_by_key_values, "c80d2ee3c896"),
-    Patch(BaseJSONSerializer, "_serialize_type_structure", _direct_attribute_values, "36873909cd0a"),
+    Patch(
+        Queue,
+        "messages",
+        _available,
+        "03a531dbcbcf",
+        why="SQS: the queue's messages listed with one clock read, not two per message",
+    ),
+    Patch(
+        Queue,
+        "approximate_number_of_messages_delayed",
+        _delayed_count,
+        "c3c1dadb0c42",
+        why="SQS: delayed messages counted with one clock read",
+    ),
+    Patch(
+        Queue,
+        "approximate_number_of_messages_not_visible",
+        _not_visible_count,
+        "5dbecc4dda17",
+        why="SQS: in-flight messages counted with one clock read",
+    ),
+    Patch(
+        SQSBackend,
+        "is_message_valid_based_on_retention_period",
+        _retention_from_setting,
+        "cca23b94a5f3",
+        why="SQS: retention read from its setting, not from the whole attribute map (which counts the queue)",
+    ),
+    Patch(
+        SQSBackend,
+        "receive_message",
+        _receive_without_scanning,
+        "065f3e5e7d21",
+        why="SQS: a receive stops at its tenth message and copies shallowly, under the queue's lock",
+    ),
+    Patch(
+        Queue,
+        "delete_message",
+        _indexed_delete,
+        "fa6fd5b9bd2c",
+        why="SQS: a delete finds its receipt handle in an index, under the queue's lock (no lost send)",
+    ),
+    Patch(
+        SQSBackend,
+        "change_message_visibility",
+        _indexed_visibility,
+        "f0e9df5f6662",
+        why="SQS: a visibility change finds its receipt handle in an index, under the queue's lock",
+    ),
+    Patch(
+        SQSBackend,
+        "purge_queue",
+        _purge_forgets_receipts,
+        "443ea1ae7b15",
+        why="SQS: a purge empties the receipt-handle index with the queue",
+    ),
+    Patch(
+        BaseModel,
+        "__new__",
+        _untracked,
+        "08cf0ef20e88",
+        why="moto keeps every model object for its dashboard: messages and items piled up",
+    ),
+    Patch(
+        moto.core.responses,
+        "method_names_from_class",
+        _remembered_method_names,
+        "9dbac89d082b",
+        why="dispatch: a response class's methods listed once, not at every request",
+    ),
+    Patch(
+        DomainDispatcherApplication,
+        "get_backend_for_host",
+        _remembered_backends,
+        "1f41972c1e4e",
+        why="dispatch: a host's service found once, not by listing moto's package at every request",
+    ),
+    Patch(
+        UpdateExpressionParser,
+        "make",
+        _reused_parse,
+        "2c00ed96d6e1",
+        why="UpdateItem: an UpdateExpression parsed once per request, not twice",
+    ),
+    Patch(
+        DepthFirstTraverser,
+        "traverse_node_recursively",
+        _walk_with_known_processors,
+        "d7f01d9b45cf",
+        why="UpdateItem: each validator walk finds its processor once per node type",
+    ),
+    Patch(
+        Node,
+        "__deepcopy__",
+        _tree_copy,
+        "73e3e0773294",
+        relies_on=Node.__init__,
+        why="UpdateItem: the expression tree copied directly, not by deepcopy's generic machinery",
+    ),
+    Patch(
+        ActionCountValidator,
+        "verify_action_counts",
+        _counts_added_up,
+        "8cd8c9a3ae3a",
+        why="UpdateItem: clause counts added up from children, not recounted under every node (quadratic)",
+    ),
+    Patch(
+        Validator,
+        "__init__",
+        _expression_checks_once,
+        "9489b532dd0f",
+        why="UpdateItem: the checks of the expression alone done once per distinct expression",
+    ),
+    Patch(
+        moto.dynamodb.responses,
+        "dynamo_to_dict",
+        _plain_values,
+        "80f600124c13",
+        why="responses: attribute values converted without re-importing DynamoType at every value",
+    ),
+    Patch(
+        Table,
+        "all_items",
+        _sorted_by_key_values,
+        "c80d2ee3c896",
+        why="Scan: the table sorted with each item's keys cast once, not at every comparison",
+    ),
+    Patch(
+        BaseJSONSerializer,
+        "_serialize_type_structure",
+        _direct_attribute_values,
+        "36873909cd0a",
+        why="responses: attribute values written directly, not member by member through moto's serializer",
+    ),
 )
