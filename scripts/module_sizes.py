@@ -21,7 +21,6 @@ KNOWN_DEBT = frozenset(
         "layers/common/zns_relay/store/messages.py",
         "local/esms_sim/simulator.py",
         "local/runtime/lambda_runtime.py",
-        "local/aws/patches/speedups.py",
         "local/stack.py",
     }
 )

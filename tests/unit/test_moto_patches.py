@@ -33,9 +33,8 @@ from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoResult
 from moto.sqs.models import Message
 
-from local.aws.patches import SERVER_PATCHES
+from local.aws.patches import SERVER_PATCHES, SPEEDUPS, responses
 from local.aws.patches import atomic as moto_atomic
-from local.aws.patches import speedups as moto_speedups
 from local.aws.patches import streams as moto_streams
 from local.aws.patches.patching import (
     CHECKED_VERSIONS,
@@ -292,7 +291,7 @@ def test_a_scan_in_progress_does_not_hold_up_writes_to_its_table(
 @pytest.fixture
 def fast_moto(aws: boto3.Session) -> Iterator[boto3.Session]:
     """moto with the speed-ups the moto server process installs."""
-    with patched(moto_speedups.PATCHES):
+    with patched(SPEEDUPS):
         yield aws
 
 
@@ -477,7 +476,7 @@ def test_attribute_values_serialize_exactly_as_moto_serializes_them() -> None:
 
     # When it is converted and serialized as moto does, and with the speed-ups
     as_moto_does = scan_response_body(result)
-    undo = apply(patch for patch in moto_speedups.PATCHES if patch.name in RESPONSE_SPEEDUPS)
+    undo = apply(patch for patch in responses.PATCHES if patch.name in RESPONSE_SPEEDUPS)
     try:
         with_the_speedup = scan_response_body(result)
     finally:
@@ -509,7 +508,7 @@ def test_a_scan_walks_items_in_moto_s_key_order() -> None:
         "strings": [{"id": {"S": s}} for s in ("b", "a", "B", "10", "9")],
         "pairs": [{"id": {"S": s}, "at": {"N": n}} for s in ("b", "a") for n in ("10", "9", "-1")],
     }
-    all_items = next(patch for patch in moto_speedups.PATCHES if patch.name == "all_items")
+    all_items = next(patch for patch in responses.PATCHES if patch.name == "all_items")
     for name, schema in schemas.items():
         table = Table(  # type: ignore[abstract]
             name,
