@@ -3,7 +3,9 @@
 werkzeug's development server (3.1) closes the connection after every answer and then waits 10 ms for
 more from the client; a boto3 call per connection, and a thread lingering per call, cost the stack's
 pollers more than the calls themselves. KeepAliveRequestHandler (a subclass, not a patch) and
-NO_TRAILING_READ (the one werkzeug patch) fix both.
+NO_TRAILING_READ (the one werkzeug patch) fix both; the handler needs the patch, as werkzeug's own
+comment says: its read of whatever follows an answer would take the next request on a kept connection
+(without it, bench/local_stack_throughput.py hangs).
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ NO_TRAILING_READ = Patch(
     lambda _: _NothingMoreToRead,
     "774df60c75af",
     relies_on=WSGIRequestHandler.run_wsgi,
-    why="werkzeug waits 10 ms after each answer for what the client sends next: no wait on a kept connection",
+    why="werkzeug reads on after each answer (10 ms): on a kept connection that ate the next request",
 )
 
 PATCHES = (NO_TRAILING_READ,)
