@@ -2,7 +2,9 @@
 
 It answers in eSMS's documented shapes (reference: esms-api-facts.md sections 1-6 and the samples eSMS
 published) and calls the CallbackUrl back in eSMS's exact GET format. docs/esms-simulator.md lists every
-endpoint, configuration key and `/_sim/*` control endpoint; the parts live in local/esms_sim/.
+endpoint, configuration key and `/_sim/*` control endpoint. `python -m local.esms_sim` runs it on its own
+(__main__.py). Its parts: config (the knobs), templates, validation, answers, reports, sent_data, limits,
+phones, server (the HTTP plumbing), simulator (EsmsSimulator, which ties them together).
 """
 
 from local.esms_sim.config import SMS_OUTCOMES, ZNS_OUTCOMES, SimulatorConfig
