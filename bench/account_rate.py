@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bench.backends import AT_DEFAULTS, Backends
-from local.template import Template
+from local.runtime.template import Template
 
 SECONDS = 25.0  # of sending
 SETTLE_SECONDS = 5.0  # the first seconds, while the environments join and the shares settle

@@ -17,11 +17,11 @@ from typing import Any
 import boto3
 
 from bench.functions import function_spec
-from local.aws import function_environment, provision
-from local.esms_simulator import EsmsSimulator, SimulatorConfig
-from local.moto_server import MotoServer
+from local.aws.resources import function_environment, provision
+from local.aws.server import MotoServer
+from local.esms_sim import EsmsSimulator, SimulatorConfig
+from local.runtime.template import PSEUDO_PARAMETERS, Resolver, Template
 from local.stack import FAKE_CREDENTIALS, LOCAL_PARAMETERS
-from local.template import PSEUDO_PARAMETERS, Resolver, Template
 
 ROOT = Path(__file__).resolve().parent.parent
 Function = tuple[str, Mapping[str, str]]  # a function's name (bench/functions.py) and its overrides

@@ -34,9 +34,9 @@ from urllib.parse import urlencode
 from bench.backends import ROOT, Backends
 from bench.functions import function_spec
 from bench.memory import cpu_seconds
-from local.aws import LOCAL_CALLBACK_KEY
-from local.http_api import HttpApiServer, Route
-from local.lambda_runtime import ExecutionEnvironments, InvocationTimes
+from local.aws.resources import LOCAL_CALLBACK_KEY
+from local.runtime.http_api import HttpApiServer, Route
+from local.runtime.lambda_runtime import ExecutionEnvironments, InvocationTimes
 from local.stack import HTTP_ENVIRONMENTS
 from zns_relay.models.state import MessageStatus
 from zns_relay.reports.callback_url import sign
@@ -206,7 +206,7 @@ def serving(
 
 
 def environment_pids() -> list[int]:
-    """This process's children that are execution environments (local.lambda_runtime)."""
+    """This process's children that are execution environments (local.runtime.lambda_runtime)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from local.template import Template
+from local.runtime.template import Template
 
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan"})

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.template import Template
+from local.runtime.template import Template
 
 PRICES = Path(__file__).resolve().parent / "prices.toml"
 VCPU_MB = 1769  # Lambda: memory at which a function has one full vCPU

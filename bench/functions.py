@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from local.template import FunctionSpec, Template
+from local.runtime.template import FunctionSpec, Template
 
 BENCH_DIR = Path(__file__).resolve().parent
 # A baseline runs as the function it stands beside (same environment, layer, timeout and memory).

@@ -1,6 +1,6 @@
 """Whether the local stack's moto server keeps up with a soak: a deep queue drained under DynamoDB load.
 
-Starts local.moto_server.MotoServer, creates template.yaml's queues and tables in it, publishes the
+Starts local.aws.server.MotoServer, creates template.yaml's queues and tables in it, publishes the
 messages in batches of ten, then drains them with pollers shaped like the local SQS event source
 (ReceiveMessage up to ten, WaitTimeSeconds 1, AttributeNames All, DeleteMessageBatch). Each message
 costs what the sender spends on DynamoDB: a conditional claim and a conditional transition through
@@ -30,9 +30,9 @@ import boto3
 from botocore.config import Config
 
 from bench.memory import cpu_seconds
-from local.aws import provision
-from local.moto_server import MotoServer
-from local.template import PSEUDO_PARAMETERS, Template
+from local.aws.resources import provision
+from local.aws.server import MotoServer
+from local.runtime.template import PSEUDO_PARAMETERS, Template
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.messages import ClaimLost, MessageStore
 

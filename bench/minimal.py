@@ -5,7 +5,7 @@ UpdateItem that claims it, the POST to eSMS with a signed CallbackUrl, a conditi
 records the acceptance), on a thread pool like the real sender; `callback_handler` makes the one
 conditional UpdateItem a delivery callback costs. No validation, logging, metrics or history: what is
 left is the cost of boto3, requests and the network. Both read the functions' own environment, so the
-benchmarks load them exactly like the real handlers (local.lambda_runtime.load_handler).
+benchmarks load them exactly like the real handlers (local.runtime.lambda_runtime.load_handler).
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from typing import Any
 from bench import account_rate, batch_speedup, callbacks, capacity, cold_init, cost, cpu, memory
 from bench.backends import ROOT, Backends, backends
 from bench.report import RESULTS, Row, render, write_results
+from local.runtime.template import Template
 from local.stack import HTTP_ENVIRONMENTS
-from local.template import Template
 
 SPEEDUP_GOAL = 7.0  # at 100 ms
 RATE_GOAL = 0.9  # of the account's TPS limit

@@ -34,8 +34,8 @@ import boto3
 from bench.capacity import CapacityMeter, TableShape
 from bench.functions import function_spec
 from bench.workload import BATCH_SIZE, callback_event, request_ids, sqs_batch
-from local.lambda_runtime import Handler, context_for, function_output_to, load_handler
-from local.template import FunctionSpec, Template
+from local.runtime.lambda_runtime import Handler, context_for, function_output_to, load_handler
+from local.runtime.template import FunctionSpec, Template
 
 # Where CPU time goes, by the first module path part that names it (the most specific first).
 AREAS = (

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from local.template import PSEUDO_PARAMETERS, ROOT
+from local.runtime.template import PSEUDO_PARAMETERS, ROOT
 
 BATCH_SIZE = 10  # the template's BatchSize and SEND_CONCURRENCY
 CALLBACK_SAMPLE = ROOT / "events" / "callback-delivered.json"

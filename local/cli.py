@@ -138,7 +138,7 @@ def _public(info: StackInfo) -> dict[str, str]:
 
 
 def _demo(arguments: argparse.Namespace) -> int:
-    from local.demo import DEMO_FAULTS, report, run_demo  # noqa: PLC0415
+    from local.scenarios.demo import DEMO_FAULTS, report, run_demo  # noqa: PLC0415
 
     out = sys.stdout
     STATE_DIR.mkdir(exist_ok=True)
@@ -155,7 +155,7 @@ def _demo(arguments: argparse.Namespace) -> int:
 
 
 def _soak(arguments: argparse.Namespace) -> int:
-    from local.soak import SoakPlan, report, run_soak, soak_stack  # noqa: PLC0415
+    from local.scenarios.soak import SoakPlan, report, run_soak, soak_stack  # noqa: PLC0415
 
     plan = SoakPlan(
         messages=arguments.messages,

@@ -16,17 +16,17 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from local.aws import function_environment, provision
-from local.crashes import CrashPlan
-from local.esms_simulator import BASE_PATH as ESMS_BASE_PATH
-from local.esms_simulator import EsmsSimulator, SimulatorConfig
-from local.event_source import SqsEventSource
-from local.http_api import HttpApiServer, Route
-from local.lambda_runtime import ExecutionEnvironments
-from local.moto_server import MotoServer
-from local.schedule import Schedule
-from local.streams import DynamoDBStreamEventSource, StreamMapping
-from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
+from local.aws.resources import function_environment, provision
+from local.aws.server import MotoServer
+from local.esms_sim import BASE_PATH as ESMS_BASE_PATH
+from local.esms_sim import EsmsSimulator, SimulatorConfig
+from local.runtime.event_source import SqsEventSource
+from local.runtime.http_api import HttpApiServer, Route
+from local.runtime.lambda_runtime import ExecutionEnvironments
+from local.runtime.schedule import Schedule
+from local.runtime.streams import DynamoDBStreamEventSource, StreamMapping
+from local.runtime.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
+from local.scenarios.crashes import CrashPlan
 from local.timings import Timings, check, from_template
 from zns_relay.store.messages import from_item
 from zns_relay_cli.local_state import STATE_ENV, STATE_FILE, running_stack

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from local.template import FunctionSpec, Template
+from local.runtime.template import FunctionSpec, Template
 from zns_relay.config.settings import ReconcilerSettings, SenderSettings
 from zns_relay.reconciler.discovery import DUPLICATE_MEMORY_SECONDS
 from zns_relay.reconciler.report_wait import ESMS_STATUS_MEMORY_SECONDS

@@ -19,8 +19,7 @@ KNOWN_DEBT = frozenset(
         "layers/common/zns_relay/reconciler/reconciler.py",
         "layers/common/zns_relay/store/messages.py",
         "local/esms_sim/simulator.py",
-        "local/lambda_runtime.py",
-        "local/moto_speedups.py",
+        "local/runtime/lambda_runtime.py",
         "local/stack.py",
     }
 )

@@ -30,11 +30,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
-from local.aws import function_environment, provision
-from local.lambda_runtime import Handler, LambdaContext, context_for, load_handler
-from local.moto_atomic import atomic_dynamodb_in_process
-from local.moto_streams import one_stream_record_per_write
-from local.template import FunctionSpec, Resolver, Template
+from local.aws.patches.atomic import atomic_dynamodb_in_process
+from local.aws.patches.streams import one_stream_record_per_write
+from local.aws.resources import function_environment, provision
+from local.runtime.lambda_runtime import Handler, LambdaContext, context_for, load_handler
+from local.runtime.template import FunctionSpec, Resolver, Template
 from tests.support.esms_stub import EsmsStub
 
 # No deadline per example, no health check on the time examples take to make: on a busy machine a slow

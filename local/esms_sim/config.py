@@ -1,4 +1,4 @@
-"""The simulator's knobs (local/README.md lists each with its meaning), validated and JSON-friendly."""
+"""The simulator's knobs (docs/esms-simulator.md lists each with its meaning), validated and JSON-friendly."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Everything random draws from one seeded random.Random, so a run is reproducible for a given
 configuration and request order. Rate limits, the 24-hour RequestId memory and messages' creation times
 run on the simulator's clock (`clock` plus `advance_clock`), so tests can drive them exactly.
-local/README.md is the guide.
+docs/esms-simulator.md is the guide.
 """
 
 from __future__ import annotations

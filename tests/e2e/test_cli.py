@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from local.esms_simulator import SimulatorConfig
+from local.esms_sim import SimulatorConfig
 from local.stack import LocalStack, StackInfo
 from tests.support.waiting import wait_for
 from zns_relay_cli.app import main

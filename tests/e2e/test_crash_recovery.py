@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.crashes import CrashPoint
-from local.esms_simulator import SimulatorConfig
+from local.esms_sim import SimulatorConfig
+from local.scenarios.crashes import CrashPoint
 from local.stack import LocalStack, StackInfo
 from tests.support.waiting import wait_for
 from zns_relay.models.state import FINAL_STATUSES

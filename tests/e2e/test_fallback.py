@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from local.crashes import CrashPoint
-from local.esms_simulator import SimulatorConfig
+from local.esms_sim import SimulatorConfig
+from local.scenarios.crashes import CrashPoint
 from local.stack import LocalStack, history_lines
 from tests.support.waiting import wait_for
 from zns_relay.models.fallback import sms_request_id

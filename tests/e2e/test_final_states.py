@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.esms_simulator import SimulatorConfig
+from local.esms_sim import SimulatorConfig
 from local.stack import LocalStack
 from tests.support.waiting import wait_for
 from zns_relay.models.state import FINAL_STATUSES

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from local.cli import UP_FUNCTION_LOG
-from local.demo import DEMO_FAULTS, build_mix, run_demo
+from local.scenarios.demo import DEMO_FAULTS, build_mix, run_demo
 from local.stack import LocalStack, StackInfo
 from tests.support.waiting import wait_for
 from zns_relay_cli.local_state import STATE_ENV, is_running

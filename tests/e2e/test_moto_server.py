@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local.aws import provision
-from local.moto_server import MotoServer
-from local.template import PSEUDO_PARAMETERS, Resolver, Template
+from local.aws.resources import provision
+from local.aws.server import MotoServer
+from local.runtime.template import PSEUDO_PARAMETERS, Resolver, Template
 from tests.support.moto_concurrency import (
     claim_winners,
     create_stream_table,

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from local.aws import LOCAL_CALLBACK_KEY
-from local.esms_simulator import LOCAL_API_KEY, LOCAL_SECRET_KEY, SimulatorConfig
+from local.aws.resources import LOCAL_CALLBACK_KEY
+from local.esms_sim import LOCAL_API_KEY, LOCAL_SECRET_KEY, SimulatorConfig
 from local.stack import LocalStack, StackInfo
 from tests.support.outcomes import signed_get
 from tests.support.waiting import wait_for

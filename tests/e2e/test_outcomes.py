@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from local.crashes import CrashPoint
-from local.demo import DEMO_FAULTS, build_mix, publish
+from local.scenarios.crashes import CrashPoint
+from local.scenarios.demo import DEMO_FAULTS, build_mix, publish
 from local.stack import LocalStack, StackInfo
 from tests.support.outcomes import drain, example_rule_pattern, plain_get, queue_for_rule, signed_get
 from tests.support.waiting import wait_for
@@ -26,7 +26,7 @@ from zns_relay.models.state import ALLOWED_SOURCES, FINAL_STATUSES, MessageStatu
 from zns_relay.store.messages import MessageStore
 
 pytestmark = pytest.mark.e2e
-CAMPAIGN = "demo"  # the campaign of local.demo's mix
+CAMPAIGN = "demo"  # the campaign of local.scenarios.demo's mix
 OTHER_CAMPAIGN = "another-producer"
 SEEDED_CAMPAIGN = "seeded"
 # A message with no final report ends UNKNOWN 11 s after acceptance here, not 36 s: a shorter test.

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from local.crashes import CrashPoint
-from local.lambda_runtime import RuntimeExited
+from local.runtime.lambda_runtime import RuntimeExited
+from local.runtime.template import PSEUDO_PARAMETERS
+from local.scenarios.crashes import CrashPoint
 from local.stack import LocalStack
-from local.template import PSEUDO_PARAMETERS
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.aws import function_environment
+from local.aws.resources import function_environment
 from local.stack import FAKE_CREDENTIALS, LocalStack
 from tests.support.sam import invoke_with, sam_environment
 from tests.support.waiting import wait_for

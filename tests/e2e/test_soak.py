@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local.soak import SoakPlan, report, run_soak, soak_stack
+from local.scenarios.soak import SoakPlan, report, run_soak, soak_stack
 
 pytestmark = pytest.mark.e2e
 REDUCED = SoakPlan(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.template import Template
+from local.runtime.template import Template
 
 
 def role_of(template: Template, function: str) -> str:

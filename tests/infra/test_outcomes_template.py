@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.template import Template
+from local.runtime.template import Template
 from tests.infra.roles import granted
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, VIEW_ATTRIBUTES

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.template import TEMPLATE_PATH, Resolver, Template
+from local.runtime.template import TEMPLATE_PATH, Resolver, Template
 from tests.infra.roles import as_list, granted, role_of, statements
 from tests.infra.tools import run, tool
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from local.template import Template
+from local.runtime.template import Template
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.infra

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from local.template import TEMPLATE_PATH, Template
+from local.runtime.template import TEMPLATE_PATH, Template
 from tests.infra.tools import ROOT, run, tool
 from zns_relay.config.settings import (
     CallbackSettings,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.template import TEMPLATE_PATH
+from local.runtime.template import TEMPLATE_PATH
 
 ROOT = TEMPLATE_PATH.parent
 

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from local.aws import LOCAL_CALLBACK_KEY
-from local.lambda_runtime import function_output_to
-from local.template import Resolver
+from local.aws.resources import LOCAL_CALLBACK_KEY
+from local.runtime.lambda_runtime import function_output_to
+from local.runtime.template import Resolver
 from tests.conftest import EVENTS, TEMPLATE, LoadedFunction, load_event, load_function, secret_values
 from tests.support.esms_stub import EsmsStub, Reply, accepted, refused
 from zns_relay.models.callback import MAX_TEXT_CHARS

@@ -15,9 +15,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from local.http_api import HttpApiServer, Route
-from local.lambda_runtime import ExecutionEnvironments
-from local.template import Resolver, Template
+from local.runtime.http_api import HttpApiServer, Route
+from local.runtime.lambda_runtime import ExecutionEnvironments
+from local.runtime.template import Resolver, Template
 from tests.conftest import DEFAULT_OA_ID, LoadedFunction, load_function
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.messages import MessageStore

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from local.aws import function_environment
-from local.template import Resolver
+from local.aws.resources import function_environment
+from local.runtime.template import Resolver
 from tests.conftest import TEMPLATE
 
 REPORT = """

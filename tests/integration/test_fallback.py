@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function, secret_values, sender_overrides
 from tests.support.esms_stub import EsmsStub, Reply, accepted
 from tests.support.outcomes import TableStream

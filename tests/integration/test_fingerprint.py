@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from tests.conftest import (
     DEFAULT_OA_ID,
     LoadedFunction,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from tests.conftest import LoadedFunction, load_event, secret_values
 from tests.support.esms_stub import EsmsStub
 from zns_relay.models.contract import rejection_key

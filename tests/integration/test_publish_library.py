@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from zns_relay_client.publish import InvalidMessages, Publisher, validate
 
 

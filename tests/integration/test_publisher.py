@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from tests.conftest import EVENTS, LoadedFunction, load_event, load_function
 from tests.support.outcomes import SteppingClock, TableStream, drain, example_rule_pattern, queue_for_rule
 from zns_relay.models.events import DETAIL_TYPE, EVENT_SOURCE

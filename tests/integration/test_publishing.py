@@ -12,7 +12,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import EndpointConnectionError
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from tests.support.outcomes import drain, queue_for_rule
 from zns_relay.models.events import DETAIL_TYPE, EVENT_SOURCE
 from zns_relay.models.state import MessageStatus

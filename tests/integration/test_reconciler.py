@@ -14,7 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.exceptions import ClientError
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.esms_stub import EsmsStub, Reply
 from zns_relay.config.credentials import SecretCache, parse_esms_secret

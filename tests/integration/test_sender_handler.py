@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local.lambda_runtime import function_output_to
-from local.template import Resolver
+from local.runtime.lambda_runtime import function_output_to
+from local.runtime.template import Resolver
 from tests.conftest import (
     CALLBACK_BASE_URL,
     LoadedFunction,

@@ -15,8 +15,8 @@ import boto3
 import pytest
 from pydantic.alias_generators import to_camel
 
-from local.lambda_runtime import function_output_to
-from local.template import Resolver
+from local.runtime.lambda_runtime import function_output_to
+from local.runtime.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
 from tests.support.contracts import answer_schema, contract, problems
 from tests.support.outcomes import SteppingClock

@@ -11,7 +11,7 @@ import pytest
 
 from bench.capacity import WRITE_OPERATIONS, CapacityMeter, TableShape, Units
 from bench.workload import callback_event, request_ids, sqs_batch
-from local.template import Resolver
+from local.runtime.template import Resolver
 from tests.conftest import TEMPLATE, load_function, secret_values, sender_overrides
 from tests.support.esms_stub import EsmsStub
 from zns_relay.reports.callback_url import sign

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from local.esms_simulator import (
+from local.esms_sim import (
     DEFAULT_TEMPLATES,
     LOCAL_API_KEY,
     LOCAL_SECRET_KEY,

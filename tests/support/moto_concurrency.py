@@ -1,4 +1,4 @@
-"""Concurrency scenarios for moto in-process and in server mode (local.moto_atomic, local.moto_speedups).
+"""Concurrency scenarios for moto in-process and in server mode (local/aws/patches: atomic, sqs).
 
 Each returns what it observed, so the tests state the expectation; none depends on timing: threads are
 released together by a barrier and run until their work is done.

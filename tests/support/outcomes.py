@@ -16,8 +16,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from local.streams import lambda_record
-from local.template import ROOT, Resolver, Template
+from local.runtime.streams import lambda_record
+from local.runtime.template import ROOT, Resolver, Template
 
 EXAMPLE_RULE = ROOT / "examples" / "final-events-to-queue.yaml"
 

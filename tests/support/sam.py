@@ -18,14 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from local.template import ROOT, FunctionSpec
+from local.runtime.template import ROOT, FunctionSpec
 
 # The runtime's own (Lambda's Python runtime sets PYTHONPATH to the function's code and the layers):
 # the handler is loaded as the local stack loads it, in a process whose environment is nothing else.
 _RUNNER = """
 import json, sys
-from local.lambda_runtime import context_for, load_handler
-from local.template import Template
+from local.runtime.lambda_runtime import context_for, load_handler
+from local.runtime.template import Template
 spec = Template().function(sys.argv[1])
 handler, _ = load_handler(spec, {})
 result = handler(json.loads(sys.stdin.read()), context_for(spec))

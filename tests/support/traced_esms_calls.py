@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from local.lambda_runtime import context_for, setup_root_logging
-from local.template import Template
+from local.runtime.lambda_runtime import context_for, setup_root_logging
+from local.runtime.template import Template
 
 API_KEY = "traced-api-key-9f3b2c"
 SECRET_KEY = "traced-secret-key+/=7d1e"  # characters a URL encodes

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from local.esms_simulator import EsmsSimulator
+from local.esms_sim import EsmsSimulator
 from tests.support.esms_simulator_kit import FAST, CallbackReceiver, FakeClock
 
 

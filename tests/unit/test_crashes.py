@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from local.crashes import CrashPlan, CrashPoint, CrashRecord
-from local.template import ROOT
+from local.runtime.template import ROOT
+from local.scenarios.crashes import CrashPlan, CrashPoint, CrashRecord
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_a_crash_fires_in_exactly_one_of_the_processes_that_reach_it_at_once(pla
     # Given one armed crash, and eight environment processes reaching its point for its RequestId
     plan.arm(CrashPoint.BEFORE_SEND, request_id="order-1")
     claim = (
-        "import sys; from pathlib import Path; from local.crashes import CrashPlan, CrashPoint;"
+        "import sys; from pathlib import Path; from local.scenarios.crashes import CrashPlan, CrashPoint;"
         "print(CrashPlan(Path(sys.argv[1])).claim(CrashPoint.BEFORE_SEND, 'order-1'))"
     )
     processes = [
@@ -65,7 +65,7 @@ def test_of_two_threads_reaching_armed_points_at_once_one_fires_and_the_other_cr
     plan.arm(CrashPoint.BEFORE_SEND, request_id="order-2")
     environment = (
         "import sys, threading, time; from pathlib import Path;"
-        "from local.crashes import CrashPlan, CrashPoint, _CrashHooks;"
+        "from local.scenarios.crashes import CrashPlan, CrashPoint, _CrashHooks;"
         "plan = CrashPlan(Path(sys.argv[1])); record = plan.record;"
         "plan.record = lambda crash: (time.sleep(0.5), record(crash));"
         "hooks = _CrashHooks(plan, 'SenderFunction#1');"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.demo import FAILING_SUFFIXES, ZALO_FAILURES, build_mix, unknown_wait_note
+from local.scenarios.demo import FAILING_SUFFIXES, ZALO_FAILURES, build_mix, unknown_wait_note
 from local.stack import LocalStack
 
 

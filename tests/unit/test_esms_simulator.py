@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 import pytest
 import requests
 
-from local.esms_simulator import (
+from local.esms_sim import (
     LOCAL_API_KEY,
     LOCAL_SECRET_KEY,
     REDACTED,

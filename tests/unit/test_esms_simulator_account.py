@@ -1,5 +1,5 @@
 """The simulator's account and template endpoints answer in eSMS's documented shapes; templates are
-configurable over HTTP; faults reach every endpoint; local/README.md documents every knob and URL."""
+configurable over HTTP; faults reach every endpoint; docs/esms-simulator.md documents every knob and URL."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.esms_simulator import ENDPOINTS, EsmsSimulator, SimulatorConfig
+from local.esms_sim import ENDPOINTS, EsmsSimulator, SimulatorConfig
 from tests.support import esms_documented as documented
 from tests.support.esms_simulator_kit import (
     CREDENTIALS,
@@ -22,7 +22,7 @@ from tests.support.esms_simulator_kit import (
     send_body,
 )
 
-README = Path(__file__).resolve().parents[2] / "local" / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "esms-simulator.md"
 
 
 def call(http: requests.Session, sim: EsmsSimulator, path: str, **fields: Any) -> dict[str, Any]:
@@ -176,8 +176,8 @@ def test_a_status_call_is_logged_with_its_answer(sim: EsmsSimulator, http: reque
     assert http.get(f"{sim.control_url}/requests", params={"endpoint": "get_callback"}).json() == [callback]
 
 
-def test_the_readme_documents_every_endpoint_and_configuration_key() -> None:
-    text = README.read_text()
+def test_its_page_documents_every_endpoint_and_configuration_key() -> None:
+    text = PAGE.read_text()
 
     for endpoint in ENDPOINTS:
         assert endpoint.path.rsplit("/", 1)[-1] in text, endpoint.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from local.esms_simulator import EsmsSimulator
+from local.esms_sim import EsmsSimulator
 from tests.support import esms_documented as documented
 from tests.support.esms_simulator_kit import (
     FakeClock,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.esms_simulator import EsmsSimulator
+from local.esms_sim import EsmsSimulator
 from tests.support import esms_documented as documented
 from tests.support.esms_simulator_kit import (
     OA_ID,

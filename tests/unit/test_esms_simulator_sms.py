@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 import requests
 
-from local.esms_simulator import SMS_CALLBACK_PARAMETERS, EsmsSimulator
+from local.esms_sim import SMS_CALLBACK_PARAMETERS, EsmsSimulator
 from tests.support import esms_documented as documented
 from tests.support.esms_simulator_kit import (
     CallbackReceiver,

@@ -16,9 +16,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from local.event_source import SqsEventSource
-from local.http_api import HttpApiServer, Route
-from local.lambda_runtime import (
+from local.runtime.event_source import SqsEventSource
+from local.runtime.http_api import HttpApiServer, Route
+from local.runtime.lambda_runtime import (
     ENVIRONMENT_FIELD,
     ExecutionEnvironments,
     FunctionError,
@@ -28,7 +28,7 @@ from local.lambda_runtime import (
     RuntimeExited,
     tagged,
 )
-from local.template import FunctionSpec
+from local.runtime.template import FunctionSpec
 from tests.support.waiting import wait_for
 
 PROBE_DIR = Path(__file__).resolve().parents[1] / "support" / "probe_function"

@@ -10,10 +10,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from local.http_api import HttpApiServer, Route
-from local.lambda_runtime import ExecutionEnvironments, FunctionError
-from local.streams import DynamoDBStreamEventSource, StreamMapping
-from local.template import Resolver
+from local.runtime.http_api import HttpApiServer, Route
+from local.runtime.lambda_runtime import ExecutionEnvironments, FunctionError
+from local.runtime.streams import DynamoDBStreamEventSource, StreamMapping
+from local.runtime.template import Resolver
 from tests.support.outcomes import plain_get, signed_get
 
 INSERT_OR_MODIFY = '{"eventName": ["INSERT", "MODIFY"]}'

@@ -33,12 +33,21 @@ from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoResult
 from moto.sqs.models import Message
 
-from local import moto_atomic, moto_server, moto_speedups, moto_streams
-from local.moto_patching import CHECKED_VERSIONS, Patch, PatchedTwice, apply, patched, source_fingerprint
-from local.template import Resolver
+from local.aws.patches import SERVER_PATCHES, SPEEDUPS, responses
+from local.aws.patches import atomic as moto_atomic
+from local.aws.patches import streams as moto_streams
+from local.aws.patches.patching import (
+    CHECKED_VERSIONS,
+    Patch,
+    PatchedTwice,
+    apply,
+    patched,
+    source_fingerprint,
+)
+from local.runtime.template import Resolver
 from tests.support.moto_concurrency import claim_winners, create_stream_table, deliveries, torn_reads
 
-EVERY_PATCH = moto_server.SERVER_PATCHES
+EVERY_PATCH = SERVER_PATCHES
 REQUIREMENTS_DEV = Path(__file__).resolve().parents[2] / "requirements-dev.txt"
 _PIN = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
 
@@ -94,17 +103,21 @@ def test_no_attribute_is_patched_twice() -> None:
     assert [f"{owner.__name__}.{name}" for (owner, name), count in targets.items() if count > 1] == []
 
 
+def test_every_patch_says_why_in_one_line() -> None:
+    assert [patch.label for patch in EVERY_PATCH if not patch.why.strip() or "\n" in patch.why] == []
+
+
 def test_a_second_patch_of_an_attribute_is_refused_until_the_first_is_undone() -> None:
     # Given a patch of an attribute, installed
     class Owner:
         def greet(self) -> str:
             return "moto"
 
-    shout = Patch(Owner, "greet", lambda greet: lambda self: greet(self).upper(), "")
+    shout = Patch(Owner, "greet", lambda greet: lambda self: greet(self).upper(), "", why="louder")
     undo = apply([shout])
     try:
         # When it is installed again, or another patch of the same attribute is
-        for patches in ([shout], [Patch(Owner, "greet", lambda _: lambda self: "other", "")]):
+        for patches in ([shout], [Patch(Owner, "greet", lambda _: lambda self: "other", "", why="other")]):
             with pytest.raises(PatchedTwice, match=r"Owner\.greet"):
                 apply(patches)
 
@@ -278,7 +291,7 @@ def test_a_scan_in_progress_does_not_hold_up_writes_to_its_table(
 @pytest.fixture
 def fast_moto(aws: boto3.Session) -> Iterator[boto3.Session]:
     """moto with the speed-ups the moto server process installs."""
-    with patched(moto_speedups.PATCHES):
+    with patched(SPEEDUPS):
         yield aws
 
 
@@ -463,7 +476,7 @@ def test_attribute_values_serialize_exactly_as_moto_serializes_them() -> None:
 
     # When it is converted and serialized as moto does, and with the speed-ups
     as_moto_does = scan_response_body(result)
-    undo = apply(patch for patch in moto_speedups.PATCHES if patch.name in RESPONSE_SPEEDUPS)
+    undo = apply(patch for patch in responses.PATCHES if patch.name in RESPONSE_SPEEDUPS)
     try:
         with_the_speedup = scan_response_body(result)
     finally:
@@ -495,7 +508,7 @@ def test_a_scan_walks_items_in_moto_s_key_order() -> None:
         "strings": [{"id": {"S": s}} for s in ("b", "a", "B", "10", "9")],
         "pairs": [{"id": {"S": s}, "at": {"N": n}} for s in ("b", "a") for n in ("10", "9", "-1")],
     }
-    all_items = next(patch for patch in moto_speedups.PATCHES if patch.name == "all_items")
+    all_items = next(patch for patch in responses.PATCHES if patch.name == "all_items")
     for name, schema in schemas.items():
         table = Table(  # type: ignore[abstract]
             name,

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.template import Resolver, Template
+from local.runtime.template import Resolver, Template
 from zns_relay.sender.pacing import SendPacer
 from zns_relay.store.throttle import SharedRate
 

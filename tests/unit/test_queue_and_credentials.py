@@ -8,7 +8,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from zns_relay.config.credentials import SecretCache, parse_callback_secret, parse_esms_secret
 from zns_relay.config.settings import CallbackSettings, ReconcilerSettings, SenderSettings
 from zns_relay.models.errors import ConfigurationError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
-from local.soak import SoakResult, report
+from local.scenarios.soak import SoakResult, report
 
 
 def test_the_soak_reports_the_send_rate_it_achieved_against_its_tps_limit() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local.template import Resolver
+from local.runtime.template import Resolver
 from zns_relay.models.state import ALLOWED_SOURCES, FINAL_STATUSES, MessageStatus
 from zns_relay.store.messages import ClaimLost, MessageStore, Written, awaiting_shard
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from local import cli
+from local.runtime.template import Template
 from local.stack import LOCAL_FUNCTION_OVERRIDES, LOCAL_RESOURCE_OVERRIDES, LocalStack
-from local.template import Template
 from local.timings import RELATIONS, BrokenTimings, broken, from_template, rate_seconds
 
 TEMPLATE = Template()

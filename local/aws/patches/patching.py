@@ -18,7 +18,7 @@ import inspect
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # The distributions whose code the patches replace or rely on, at the versions the patches were checked
@@ -31,7 +31,7 @@ ABSENT = object()  # what Patch.original() is for an attribute the owner does no
 
 @dataclass(frozen=True)
 class Patch:
-    """Set `owner.name` (a class's or module's attribute) to `replace(original)`.
+    """Set `owner.name` (a class's or module's attribute) to `replace(original)`, for the reason `why`.
 
     `fingerprint` is that of the original's source, or of `relies_on`'s when the patch depends on how
     other code uses the attribute rather than on the attribute's own code (or adds an attribute).
@@ -42,6 +42,7 @@ class Patch:
     replace: Callable[[Any], Any]
     fingerprint: str
     relies_on: Any = None
+    why: str = field(kw_only=True)  # one line: what moto (or werkzeug, jsonpath-ng) gets wrong or slow
 
     @property
     def label(self) -> str:

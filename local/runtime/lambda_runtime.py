@@ -36,8 +36,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, TextIO
 
-from local.crashes import CrashPlan, install_crash_hooks
-from local.template import PSEUDO_PARAMETERS, ROOT, FunctionSpec
+from local.runtime.template import PSEUDO_PARAMETERS, ROOT, FunctionSpec
+from local.scenarios.crashes import CrashPlan, install_crash_hooks
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -48,9 +48,7 @@ INIT_TIMEOUT_SECONDS = 60
 LOG_DRAIN_SECONDS = 5
 # Written by an environment after each invocation's output; never copied to the function output.
 _END_OF_INVOCATION = "\x1eend-of-invocation:"
-_ENVIRONMENT_MAIN = (
-    "import sys; from local.lambda_runtime import serve_environment; serve_environment(int(sys.argv[1]))"
-)
+_ENVIRONMENT_MAIN = f"import sys; from {__name__} import serve_environment as serve; serve(int(sys.argv[1]))"
 # How Lambda (in Go's words) names the signal that ended a runtime.
 _SIGNAL_NAMES = {
     signal.SIGKILL: "killed",

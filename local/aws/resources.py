@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 
-from local.esms_simulator import LOCAL_API_KEY, LOCAL_SECRET_KEY
-from local.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template, UnresolvableError
+from local.esms_sim import LOCAL_API_KEY, LOCAL_SECRET_KEY
+from local.runtime.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template, UnresolvableError
 
 SQS_ATTRIBUTES = (
     "VisibilityTimeout",

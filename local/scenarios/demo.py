@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from local.esms_simulator import SimulatorConfig
+from local.esms_sim import SimulatorConfig
 from local.stack import LocalStack, StackInfo, history_lines
 from local.timings import Timings
 from zns_relay.models.fallback import sms_request_id

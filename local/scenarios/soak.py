@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-from local.crashes import CrashPoint
-from local.esms_simulator import SimulatorConfig
+from local.esms_sim import SimulatorConfig
+from local.scenarios.crashes import CrashPoint
 from local.stack import LocalStack, StackInfo
 from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.state import FINAL_STATUSES

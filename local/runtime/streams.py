@@ -22,9 +22,9 @@ from typing import Any, Protocol
 
 from moto.events.models import EventPattern
 
-from local.lambda_runtime import InvocationError
+from local.runtime.lambda_runtime import InvocationError
 
-log = logging.getLogger("local.streams")
+log = logging.getLogger("local.runtime.streams")
 POLL_SECONDS = 1.0  # Lambda polls a shard four times a second; once is enough locally, and lighter on moto
 READ_LIMIT = 1000  # GetRecords' most
 

@@ -22,10 +22,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.lambda_runtime import ExecutionEnvironments, FunctionTimedOut, InvocationError, RuntimeExited
-from local.template import PSEUDO_PARAMETERS
+from local.runtime.lambda_runtime import (
+    ExecutionEnvironments,
+    FunctionTimedOut,
+    InvocationError,
+    RuntimeExited,
+)
+from local.runtime.template import PSEUDO_PARAMETERS
 
-log = logging.getLogger("local.http_api")
+log = logging.getLogger("local.runtime.http_api")
 MAX_BODY_BYTES = 1_000_000
 IAM_AUTHORIZER = "AWS_IAM"
 _SIGV4 = re.compile(

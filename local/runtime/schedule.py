@@ -13,10 +13,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from local.lambda_runtime import ExecutionEnvironments
-from local.template import PSEUDO_PARAMETERS
+from local.runtime.lambda_runtime import ExecutionEnvironments
+from local.runtime.template import PSEUDO_PARAMETERS
 
-log = logging.getLogger("local.schedule")
+log = logging.getLogger("local.runtime.schedule")
 
 
 def scheduled_event(rule_name: str) -> dict[str, Any]:

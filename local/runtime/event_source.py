@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.lambda_runtime import ExecutionEnvironments, InvocationError
+from local.runtime.lambda_runtime import ExecutionEnvironments, InvocationError
 
-log = logging.getLogger("local.event_source")
+log = logging.getLogger("local.runtime.event_source")
 
 
 @dataclass

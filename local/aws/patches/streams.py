@@ -4,7 +4,7 @@ An UpdateItem that creates its item makes moto first put a placeholder holding o
 the update: two INSERT records, the first with an image no real write ever makes. The publisher would
 rightly refuse that image as unreadable, so the placeholder's record is left out here (in-process mocks
 and server mode alike). An UpdateItem under way is marked by `marked_as_update`, which is part of the
-one patch of DynamoDBBackend.update_item (local.moto_atomic), not a patch of its own.
+one patch of DynamoDBBackend.update_item (local.aws.patches.atomic), not a patch of its own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import StreamShard
 
-from local.moto_patching import Patch, patched
+from local.aws.patches.patching import Patch, patched
 
 _updating = threading.local()  # .active: this thread is in moto's UpdateItem
 
@@ -50,7 +50,15 @@ def _without_placeholders(
     return add_record
 
 
-PATCHES = (Patch(StreamShard, "add", _without_placeholders, "357dc6da267e"),)
+PATCHES = (
+    Patch(
+        StreamShard,
+        "add",
+        _without_placeholders,
+        "357dc6da267e",
+        why="an UpdateItem that creates its item makes one INSERT record, not a placeholder's too",
+    ),
+)
 
 
 def one_stream_record_per_write() -> AbstractContextManager[None]:

@@ -14,7 +14,7 @@ from typing import Any
 import jsonpath_ng.ext
 from moto.events.utils import EventTemplateParser
 
-from local.moto_patching import Patch
+from local.aws.patches.patching import Patch
 
 
 def _parsed_once(parse: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,5 +24,12 @@ def _parsed_once(parse: Callable[..., Any]) -> Callable[..., Any]:
 
 
 PATCHES = (
-    Patch(jsonpath_ng.ext, "parse", _parsed_once, "40a5a46a3218", relies_on=EventTemplateParser.parse),
+    Patch(
+        jsonpath_ng.ext,
+        "parse",
+        _parsed_once,
+        "40a5a46a3218",
+        relies_on=EventTemplateParser.parse,
+        why="EventBridge's input template's JSONPath expressions parsed once, not at every event",
+    ),
 )

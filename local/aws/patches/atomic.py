@@ -4,14 +4,14 @@ DynamoDB evaluates a ConditionExpression and applies the write as one atomic ste
 writes without a lock, so two concurrent claims of one RequestId could both win inside moto even though
 they never could on AWS. The idempotency tests and the local stack depend on the real semantics. The
 same patches serve the in-process mock (atomic_dynamodb_in_process) and the moto server (installed in
-its process by local.moto_server). Checked against moto 5.2.5 (see local.moto_patching):
+its process by local.aws.server). Checked against moto 5.2.5 (see local.aws.patches.patching):
 
 - Writes (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems, PartiQL) hold the lock of
   every table they name for the whole request: moto's condition check, its write and the old image it
   reads for ReturnValues are one step. One lock per table, so writes to different tables never wait.
 - moto's UpdateItem changes the stored item in place. Here it changes a private copy that then stands
   in the table (copy on write): an item object, once the write that made it is over, never changes.
-  (The one patch of DynamoDBBackend.update_item also marks the update for local.moto_streams.)
+  (The one patch of DynamoDBBackend.update_item also marks the update for local.aws.patches.streams.)
 - Reads hold the table's lock only while they pick up what they read: GetItem its item, Scan and Query
   a copy of the table's item map, DynamoDB Streams' GetRecords the shard's records. They do their work
   unlocked, on items no write will touch: a Scan never blocks writes for its duration, and never sees
@@ -37,8 +37,8 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-from local.moto_patching import Patch, patched
-from local.moto_streams import marked_as_update
+from local.aws.patches.patching import Patch, patched
+from local.aws.patches.streams import marked_as_update
 
 TableKey = tuple[str, str, str]  # account, region, table name
 Action = Callable[[Any], Any]
@@ -261,22 +261,119 @@ def _locked_records(get_records: Callable[..., dict[str, Any]]) -> Callable[...,
 
 
 PATCHES = (
-    Patch(DynamoHandler, "put_item", _locking(_one_table), "4c9efb732751"),
-    Patch(DynamoHandler, "update_item", _locking(_one_table), "638893af1afd"),
-    Patch(DynamoHandler, "delete_item", _locking(_one_table), "677cb014c5c4"),
-    Patch(DynamoHandler, "batch_write_item", _locking(_batch_tables), "26221a09e2b2"),
-    Patch(DynamoHandler, "transact_write_items", _locking(_transaction_tables), "61c163fff213"),
-    Patch(DynamoHandler, "transact_get_items", _locking(_transaction_tables), "6275dc506a3f"),
-    Patch(DynamoHandler, "execute_statement", _locking(_every_table), "c4bc8beea6ff"),
-    Patch(DynamoHandler, "execute_transaction", _locking(_every_table), "df37e1963ff3"),
-    Patch(DynamoHandler, "batch_execute_statement", _locking(_every_table), "375aba1cc470"),
-    Patch(DynamoDBBackend, "update_item", _copy_on_write_marked, "218984588dd6"),
-    Patch(DynamoDBBackend, "get_item", _locked_get, "290b95c46b38"),
-    Patch(Table, "scan", _on_snapshot, "5ef1ab21eef0"),
-    Patch(Table, "query", _on_snapshot, "002b4d00be6d"),
-    Patch(Item, "size", _size_remembered_while_reading, "7621d16ad7ce", relies_on=Item.__deepcopy__),
-    Patch(Item, "__deepcopy__", _shared_while_reading, "7621d16ad7ce"),
-    Patch(DynamoDBStreamsBackend, "get_records", _locked_records, "db8c6cb04430"),
+    Patch(
+        DynamoHandler,
+        "put_item",
+        _locking(_one_table),
+        "4c9efb732751",
+        why="a conditional put checks and writes as one step, under its table's lock",
+    ),
+    Patch(
+        DynamoHandler,
+        "update_item",
+        _locking(_one_table),
+        "638893af1afd",
+        why="a conditional update checks and writes as one step, under its table's lock",
+    ),
+    Patch(
+        DynamoHandler,
+        "delete_item",
+        _locking(_one_table),
+        "677cb014c5c4",
+        why="a conditional delete checks and deletes as one step, under its table's lock",
+    ),
+    Patch(
+        DynamoHandler,
+        "batch_write_item",
+        _locking(_batch_tables),
+        "26221a09e2b2",
+        why="a batch writes under the locks of every table it names",
+    ),
+    Patch(
+        DynamoHandler,
+        "transact_write_items",
+        _locking(_transaction_tables),
+        "61c163fff213",
+        why="a transaction checks and writes all its items as one step",
+    ),
+    Patch(
+        DynamoHandler,
+        "transact_get_items",
+        _locking(_transaction_tables),
+        "6275dc506a3f",
+        why="a transaction reads all its items at one moment, never half a write",
+    ),
+    Patch(
+        DynamoHandler,
+        "execute_statement",
+        _locking(_every_table),
+        "c4bc8beea6ff",
+        why="a PartiQL statement (moto hands it every table) holds every table's lock",
+    ),
+    Patch(
+        DynamoHandler,
+        "execute_transaction",
+        _locking(_every_table),
+        "df37e1963ff3",
+        why="a PartiQL transaction holds every table's lock",
+    ),
+    Patch(
+        DynamoHandler,
+        "batch_execute_statement",
+        _locking(_every_table),
+        "375aba1cc470",
+        why="a PartiQL batch holds every table's lock",
+    ),
+    Patch(
+        DynamoDBBackend,
+        "update_item",
+        _copy_on_write_marked,
+        "218984588dd6",
+        why="an update makes a new item (readers never see it half done), marked for one stream record",
+    ),
+    Patch(
+        DynamoDBBackend,
+        "get_item",
+        _locked_get,
+        "290b95c46b38",
+        why="GetItem picks its item up under the table's lock, never mid-write",
+    ),
+    Patch(
+        Table,
+        "scan",
+        _on_snapshot,
+        "5ef1ab21eef0",
+        why="a Scan reads a snapshot of the item map: never blocks writes, never sees half of one",
+    ),
+    Patch(
+        Table,
+        "query",
+        _on_snapshot,
+        "002b4d00be6d",
+        why="a Query reads a snapshot of the item map, as a Scan does",
+    ),
+    Patch(
+        Item,
+        "size",
+        _size_remembered_while_reading,
+        "7621d16ad7ce",
+        relies_on=Item.__deepcopy__,
+        why="a Scan's or Query's items, never changed, are sized once, not at every page",
+    ),
+    Patch(
+        Item,
+        "__deepcopy__",
+        _shared_while_reading,
+        "7621d16ad7ce",
+        why="a Scan or Query shares the items it returns (no write changes them) instead of copying each",
+    ),
+    Patch(
+        DynamoDBStreamsBackend,
+        "get_records",
+        _locked_records,
+        "db8c6cb04430",
+        why="GetRecords reads the shard under the table's lock, never a record half appended",
+    ),
 )
 
 
