@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local.template import Resolver, Template
+from local.runtime.template import Resolver, Template
 from tests.infra.roles import granted, policies
 from tests.infra.test_security import NETWORK_INTERFACES
 
