@@ -3,7 +3,6 @@ over loopback HTTP: the metrics it prints (Powertools' EMF lines) are what the a
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -14,33 +13,12 @@ import requests
 from local.esms_simulator import EsmsSimulator, SimulatorConfig
 from local.template import Resolver
 from tests.conftest import DEFAULT_OA_ID, LoadedFunction, load_event, load_function
+from tests.support.emf import emf_lines
 from tests.support.esms_simulator_kit import post, send_body
 from tests.support.esms_stub import EsmsStub, Reply
 
 OTHER_OA = "4097311281936189049"
 EVENT = "guardrails-schedule.json"
-
-
-def emf_lines(output: str) -> list[dict[str, Any]]:
-    """Each metric printed (Powertools' EMF), as {name, value, dimensions}."""
-    found = []
-    for line in output.splitlines():
-        if '"_aws"' not in line:
-            continue
-        document = json.loads(line)
-        [directive] = document["_aws"]["CloudWatchMetrics"]
-        for metric in directive["Metrics"]:
-            values = document[metric["Name"]]
-            found.append(
-                {
-                    "name": metric["Name"],
-                    "unit": metric["Unit"],
-                    "value": values[0] if isinstance(values, list) else values,
-                    "dimensions": {name: document[name] for name in directive["Dimensions"][0]},
-                    "namespace": directive["Namespace"],
-                }
-            )
-    return found
 
 
 def by_name(lines: list[dict[str, Any]], oa_id: str | None = None) -> dict[str, float]:
