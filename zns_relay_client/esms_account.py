@@ -1,6 +1,7 @@
 """eSMS's account and template endpoints, for operators and producers checking before they send:
-GetBalance_json, ZNS/GetQuota, GetTemplate (every template of an OA, with its parameters' limits and
-types) and GetZnsTemplateInfo (one template's parameters: required, may be empty, length range, type).
+GetBalance_json, ZNS/GetQuota (through zns_relay.esms.account, which the guardrails function uses too),
+GetTemplate (every template of an OA, with its parameters' limits and types) and GetZnsTemplateInfo
+(one template's parameters: required, may be empty, length range, type).
 
 The two template endpoints describe a parameter differently; both become a TemplateParameter, with
 what GetTemplate does not say (required, may be empty, minimum length) left unknown.
@@ -14,11 +15,11 @@ from typing import Any
 
 import requests
 
-from zns_relay.esms.http import SUCCESS, EsmsQueryFailed, pooled_session, query
+from zns_relay.esms.account import OaAccountClient, require_success
+from zns_relay.esms.http import EsmsQueryFailed, pooled_session, query
 from zns_relay.models.esms import EsmsCredentials
 
 BALANCE_PATH = "GetBalance_json"
-QUOTA_PATH = "ZNS/GetQuota/"
 TEMPLATES_PATH = "GetTemplate/"
 TEMPLATE_INFO_PATH = "GetZnsTemplateInfo"
 DEFAULT_TEMPLATE_SMS_TYPE = "24"  # GetTemplate's documented sample
@@ -62,10 +63,11 @@ class EsmsAccountClient:
         self._base = base_url.rstrip("/")
         self._timeout = timeout_seconds
         self._session = session or pooled_session(2)
+        self._oa = OaAccountClient(base_url, timeout_seconds, self._session)
 
     def balance(self, credentials: EsmsCredentials) -> Balance:
         answer = self._call("POST", BALANCE_PATH, credentials.request_fields())
-        _require_success(answer, "CodeResponse")
+        require_success(answer, "CodeResponse")
         user_id = answer.get("UserID")
         try:
             return Balance(float(answer.get("Balance", 0)), int(user_id) if user_id is not None else None)
@@ -74,16 +76,14 @@ class EsmsAccountClient:
 
     def quota(self, credentials: EsmsCredentials, oa_id: str) -> dict[str, Any]:
         """ZNS/GetQuota's counters (DailyQuota, RemainingQuota, the promotion quotas), as eSMS names them."""
-        answer = self._call("POST", QUOTA_PATH, {**credentials.request_fields(), "OAID": oa_id})
-        _require_success(answer, "CodeResult")
-        return {key: value for key, value in answer.items() if key not in ("CodeResult", "ErrorMessage")}
+        return dict(self._oa.quota(credentials, oa_id).counters)
 
     def templates(
         self, credentials: EsmsCredentials, oa_id: str, sms_type: str = DEFAULT_TEMPLATE_SMS_TYPE
     ) -> list[Template]:
         body = {**credentials.request_fields(), "OAId": oa_id, "SmsType": sms_type}
         answer = self._call("POST", TEMPLATES_PATH, body)
-        _require_success(answer, "CodeResult")
+        require_success(answer, "CodeResult")
         return [_summary(item) for item in answer.get("ZNSTemplates") or []]
 
     def template(self, credentials: EsmsCredentials, oa_id: str, temp_id: str) -> Template:
@@ -97,12 +97,6 @@ class EsmsAccountClient:
 
     def _call(self, method: str, path: str, fields: Mapping[str, str]) -> dict[str, Any]:
         return query(self._session, method, f"{self._base}/{path}", fields, self._timeout)
-
-
-def _require_success(answer: Mapping[str, Any], code_field: str) -> None:
-    code = str(answer.get(code_field))
-    if code != SUCCESS:
-        raise EsmsQueryFailed(f"eSMS {code}: {answer.get('ErrorMessage') or 'refused'}", code)
 
 
 def _summary(item: Mapping[str, Any]) -> Template:

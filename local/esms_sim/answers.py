@@ -69,7 +69,8 @@ def invalid_phone_message(phone: str) -> str:
 
 
 def status_refusal(code: str, message: str | None = None) -> Answer:
-    """QueryZnsStatus, ZNS/GetQuota, GetTemplate and GetSmsSentData_V2 refusals: the documented 101 shape."""
+    """QueryZnsStatus, ZNS/GetQuota, ZNS/GetQuality, GetTemplate and GetSmsSentData_V2 refusals: the
+    documented 101 shape."""
     return {"CodeResult": code, "ErrorMessage": message or ERROR_MESSAGES[code]}
 
 
@@ -100,6 +101,12 @@ def quota_answer(daily: int, remaining: int) -> Answer:
         "RemainingQuota": remaining,
         "RemainingQuotaPromotion": 0,
     }
+
+
+def quality_answer(level: str) -> Answer:
+    """ZNS/GetQuality's documented fields, one level for both windows (devesms/gitbook_esms_for_develop_v2:
+    esms-api/ham-truy-xuat-va-dang-ky/ham-kiem-tra-chat-luong-oa.md)."""
+    return {"CodeResult": "100", "ErrorMessage": "success", "Oa7dayQuality": level, "OaCurrentQuality": level}
 
 
 def get_callback_answer(items: list[dict[str, Any]]) -> Answer:

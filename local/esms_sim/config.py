@@ -29,6 +29,7 @@ ZNS_OUTCOMES = frozenset({DELIVERED, NO_REPORT, *ZNS_FAILURES})
 SMS_FAILED = "failed"
 SMS_OUTCOMES = frozenset({DELIVERED, SMS_FAILED, NO_REPORT})
 DEFAULT_BRANDNAMES = ("Baotrixemay",)  # the brandname of eSMS's SMS samples
+QUALITY_LEVELS = frozenset({"HIGH", "MEDIUM", "LOW", "UNDEFINED"})  # ZNS/GetQuality's documented values
 
 
 def _require_number(name: str, value: object, upper: float | None = None) -> None:
@@ -95,7 +96,9 @@ class SimulatorConfig:
     brandnames: tuple[str, ...] = DEFAULT_BRANDNAMES
     sms_refused_pattern: str = ""
     balance: float = 36693.0  # GetBalance_json's Balance
-    daily_quota: int = 5000  # ZNS/GetQuota's DailyQuota; RemainingQuota counts accepted ZNS down from it
+    daily_quota: int = 5000  # ZNS/GetQuota's DailyQuota; RemainingQuota counts an OA's accepted ZNS down
+    # ZNS/GetQuality's level (both OaCurrentQuality and Oa7dayQuality) by OAID; any other OA: HIGH.
+    oa_quality: Mapping[str, str] = field(default_factory=dict)
 
     _RATES = (
         "drop_rate",
@@ -152,6 +155,7 @@ class SimulatorConfig:
         )
         object.__setattr__(self, "templates", self._checked_templates())
         object.__setattr__(self, "brandnames", self._checked_brandnames())
+        object.__setattr__(self, "oa_quality", self._checked_oa_quality())
         self._check_refused_pattern()
 
     @property
@@ -207,6 +211,18 @@ class SimulatorConfig:
         if not isinstance(names, list | tuple) or not all(isinstance(name, str) and name for name in names):
             raise ValueError("brandnames must be a list of non-empty strings")
         return tuple(names)
+
+    def _checked_oa_quality(self) -> dict[str, str]:
+        if not isinstance(self.oa_quality, Mapping):
+            raise ValueError("oa_quality must map OAIDs to quality levels")
+        for oa_id, level in self.oa_quality.items():
+            if not isinstance(oa_id, str) or not oa_id.isdigit():
+                raise ValueError(f"oa_quality: {oa_id!r} is not an OAID of digits")
+            if level not in QUALITY_LEVELS:
+                raise ValueError(
+                    f"oa_quality: unknown level {level!r} (known: {', '.join(sorted(QUALITY_LEVELS))})"
+                )
+        return dict(self.oa_quality)
 
     def _check_refused_pattern(self) -> None:
         if not isinstance(self.sms_refused_pattern, str):

@@ -80,6 +80,7 @@ ENDPOINTS = (
     Endpoint("query_zns_status", "POST", f"{BASE_PATH}/QueryZnsStatus"),
     Endpoint("get_balance", "POST", f"{BASE_PATH}/GetBalance_json"),
     Endpoint("get_quota", "POST", f"{BASE_PATH}/ZNS/GetQuota"),
+    Endpoint("get_quality", "POST", f"{BASE_PATH}/ZNS/GetQuality"),
     Endpoint("get_template", "POST", f"{BASE_PATH}/GetTemplate"),
     Endpoint("get_zns_template_info", "GET", f"{BASE_PATH}/GetZnsTemplateInfo"),
     Endpoint("get_sms_sent_data", "POST", f"{BASE_PATH}/GetSmsSentData_V2"),
@@ -202,6 +203,7 @@ class EsmsSimulator:
             "query_zns_status": self._query_zns_status,
             "get_balance": self._get_balance,
             "get_quota": self._get_quota,
+            "get_quality": self._get_quality,
             "get_template": self._get_template,
             "get_zns_template_info": self._get_zns_template_info,
             "get_sms_sent_data": self._get_sms_sent_data,
@@ -670,13 +672,23 @@ class EsmsSimulator:
         return _Handled(answers.balance_answer(config.balance))
 
     def _get_quota(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
-        """DailyQuota as configured; RemainingQuota less each ZNS accepted since the last reset."""
+        """DailyQuota as configured; RemainingQuota less each ZNS the OA had accepted since the last reset."""
         fields = self._caller(body, ("OAID",), answers.status_refusal("101"))
         if not fields["OAID"]:
             raise Refusal(answers.status_refusal("791"))
         with self._state:
-            used = sum(message.channel == ZNS for message in self._messages.values())
+            used = sum(
+                message.channel == ZNS and message.oa_id == fields["OAID"]
+                for message in self._messages.values()
+            )
         return _Handled(answers.quota_answer(config.daily_quota, max(0, config.daily_quota - used)))
+
+    def _get_quality(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
+        """The OA's configured level (oa_quality), else HIGH."""
+        fields = self._caller(body, ("OAID",), answers.status_refusal("101"))
+        if not fields["OAID"]:
+            raise Refusal(answers.status_refusal("791"))
+        return _Handled(answers.quality_answer(config.oa_quality.get(fields["OAID"], "HIGH")))
 
     def _get_template(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
         """Every registered template, in GetTemplate's ZNSTemplates shape (one list for any OAId)."""

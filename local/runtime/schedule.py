@@ -1,6 +1,6 @@
 """EventBridge's schedule for a function's `Type: Schedule` event, played locally on a short period.
 
-On AWS the reconciler runs every few minutes; locally it runs every few seconds (the stack's
+On AWS the reconciler and the guardrails run every few minutes; locally every few seconds (the stack's
 `schedule_seconds`), so that reconciliation shows within a demo. Like EventBridge, it invokes with a
 "Scheduled Event" and never runs two invocations of one schedule at once here.
 """
@@ -47,6 +47,11 @@ class Schedule:
         self.invocations = 0
         self.errors = 0
         self.last_result: Any = None
+
+    @property
+    def logical_id(self) -> str:
+        """The scheduled function's, in the template."""
+        return self._function.spec.logical_id
 
     def start(self) -> Schedule:
         self._thread.start()

@@ -268,7 +268,9 @@ def _poller_summary(stack: LocalStack) -> str:
 
 
 def _reconciler_summary(stack: LocalStack) -> str:
-    runs = sum(schedule.invocations for schedule in stack.schedules)
+    runs = sum(
+        schedule.invocations for schedule in stack.schedules if schedule.logical_id == "ReconcilerFunction"
+    )
     recovered = [
         callback
         for callback in stack.simulator.requests("get_callback")

@@ -27,6 +27,7 @@ SAMPLES = {
     "ReconcilerFunction": "reconciler-scheduled.json",
     "PublisherFunction": "publisher-status-changes.json",
     "StatusFunction": "status-get-message.json",
+    "GuardrailsFunction": "guardrails-schedule.json",
 }
 
 

@@ -82,7 +82,7 @@ def test_by_default_no_function_runs_in_a_vpc_and_no_network_is_created() -> Non
 
 def test_only_the_functions_that_call_esms_can_be_given_the_fixed_egress() -> None:
     in_a_vpc = {name for name in TEMPLATE.functions() if "VpcConfig" in RESOURCES[name]["Properties"]}
-    assert {"SenderFunction", "ReconcilerFunction"} == ESMS_CALLERS
+    assert {"SenderFunction", "ReconcilerFunction", "GuardrailsFunction"} == ESMS_CALLERS
     assert in_a_vpc == ESMS_CALLERS
 
 

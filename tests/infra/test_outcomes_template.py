@@ -12,6 +12,7 @@ import pytest
 
 from local.runtime.template import Template
 from tests.infra.roles import granted
+from zns_relay.guardrails.evaluation import METRIC_NAMES
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, VIEW_ATTRIBUTES
 from zns_relay.store.messages import STATUS_SHARDS, WAITING_INDEX
@@ -227,4 +228,4 @@ def _metric_names_in_code() -> set[str]:
         for source in sources
         for match in re.findall(r"(?:count|milliseconds)\(\s*\"(\w+)\"", source.read_text())
     }
-    return names | {f"Messages{status.value.capitalize()}" for status in MessageStatus}
+    return names | {f"Messages{status.value.capitalize()}" for status in MessageStatus} | METRIC_NAMES

@@ -163,6 +163,7 @@ def secrets_readable_by(function: str) -> set[str]:
         ("SenderFunction", {"EsmsSecret", "CallbackKeySecret", "FingerprintKeySecret"}),
         ("CallbackFunction", {"CallbackKeySecret"}),  # internet-facing: never the eSMS keys
         ("ReconcilerFunction", {"EsmsSecret"}),
+        ("GuardrailsFunction", {"EsmsSecret"}),
         ("PublisherFunction", set()),
         ("FallbackFunction", set()),
         ("StatusFunction", set()),

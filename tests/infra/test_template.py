@@ -15,11 +15,13 @@ from tests.infra.tools import ROOT, run, tool
 from zns_relay.config.settings import (
     CallbackSettings,
     FallbackSettings,
+    GuardrailsSettings,
     PublisherSettings,
     ReconcilerSettings,
     SenderSettings,
     StatusSettings,
 )
+from zns_relay.guardrails.evaluation import METRIC_NAMES
 
 pytestmark = pytest.mark.infra
 TEMPLATE = Template()
@@ -140,6 +142,44 @@ def test_the_esms_unreachable_alarm_watches_the_metric_the_reconciler_emits() ->
     assert (alarm["Statistic"], alarm["Threshold"], alarm["TreatMissingData"]) == ("Minimum", 1, "ignore")
 
 
+def test_the_guardrails_run_on_their_schedule_and_watch_the_oas_the_sender_sends_for() -> None:
+    spec = TEMPLATE.function("GuardrailsFunction")
+    assert spec.events["Schedule"]["Properties"]["Schedule"] == {"Ref": "GuardrailsSchedule"}
+    assert TEMPLATE.parameter_defaults()["GuardrailsSchedule"] == "rate(15 minutes)"
+    for name in ("DEFAULT_OA_ID", "ALLOWED_OA_IDS"):
+        assert spec.environment[name] == TEMPLATE.function("SenderFunction").environment[name]
+    assert spec.environment["QUOTA_ALARM_PERCENT"] == {"Ref": "QuotaAlarmPercent"}
+    assert TEMPLATE.parameter_defaults()["QuotaAlarmPercent"] == "20"
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric", "statistic", "comparison", "threshold"),
+    [
+        ("ZnsQuotaLowAlarm", "LowestZnsQuotaRemainingPercent", "Minimum", "LessThanThreshold",
+         {"Ref": "QuotaAlarmPercent"}),
+        ("ZnsQualityLowAlarm", "LowQualityOas", "Maximum", "GreaterThanOrEqualToThreshold", 1),
+    ],
+)  # fmt: skip
+def test_the_guardrail_alarms_watch_the_metrics_the_guardrails_emit(
+    alarm: str, metric: str, statistic: str, comparison: str, threshold: Any
+) -> None:
+    # The metrics: tests/integration/test_guardrails.py; their names: zns_relay/guardrails/evaluation.py
+    properties = TEMPLATE.resources[alarm]["Properties"]
+    assert metric in METRIC_NAMES
+    assert (properties["Namespace"], properties["MetricName"]) == ("ZnsRelay", metric)
+    assert properties["Dimensions"] == [{"Name": "service", "Value": "zns-relay"}]
+    assert (properties["Statistic"], properties["ComparisonOperator"]) == (statistic, comparison)
+    assert properties["Threshold"] == threshold
+    assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    # A run eSMS did not answer publishes neither metric: the alarm keeps its state, no storm
+    assert properties["TreatMissingData"] == "ignore"
+    # And every period holds a run: the schedule is at most every 30 minutes
+    assert properties["Period"] == 1800
+    assert TEMPLATE.document["Parameters"]["GuardrailsSchedule"]["AllowedPattern"].endswith(
+        "|30) minutes\\)$"
+    )
+
+
 def test_runtime_is_a_supported_python() -> None:
     assert TEMPLATE.document["Globals"]["Function"]["Runtime"] in {"python3.12", "python3.13"}
 
@@ -166,6 +206,7 @@ SETTINGS: dict[str, type[BaseModel]] = {
     "PublisherFunction": PublisherSettings,
     "StatusFunction": StatusSettings,
     "FallbackFunction": FallbackSettings,
+    "GuardrailsFunction": GuardrailsSettings,
 }
 
 

@@ -58,6 +58,18 @@ NOT_FOR_THE_CALLBACK = (
     "zns_relay.status_events.publisher",
 )
 
+# The guardrails ask eSMS's account endpoints only: nothing of sending, reconciling or the HTTP API.
+NOT_FOR_THE_GUARDRAILS = (
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.batch",
+    "zns_relay.composition.sender",
+    "zns_relay.composition.reconciler",
+    "zns_relay.sender.sender",
+    "zns_relay.esms.client",
+    "zns_relay.esms.status",
+    "zns_relay.reconciler.reconciler",
+)
+
 
 def cold_init(logical_id: str, deployment: Resolver) -> dict[str, Any]:
     spec = TEMPLATE.function(logical_id)
@@ -88,6 +100,7 @@ def loaded(modules: list[str], packages: tuple[str, ...]) -> list[str]:
     [
         ("SenderFunction", NOT_FOR_THE_SENDER, ["SenderSettings"]),
         ("CallbackFunction", NOT_FOR_THE_CALLBACK, ["CallbackSettings"]),
+        ("GuardrailsFunction", NOT_FOR_THE_GUARDRAILS, ["GuardrailsSettings"]),
     ],
 )
 def test_a_handler_imports_and_builds_only_what_its_path_uses(

@@ -153,6 +153,21 @@ GET_QUOTA: dict[str, Any] = {
 #   lay-qouta-tin-zalo-theo-oaid.md
 GET_QUOTA_UNAUTHORIZED: dict[str, Any] = {"CodeResult": "101", "ErrorMessage": "Authorize Failed"}
 
+# ZNS/GetQuality, tab 100
+# devesms/gitbook_esms_for_develop_v2: esms-api/ham-truy-xuat-va-dang-ky/
+#   ham-kiem-tra-chat-luong-oa.md
+GET_QUALITY: dict[str, Any] = {
+    "CodeResult": "100",
+    "ErrorMessage": "success",
+    "Oa7dayQuality": "HIGH",
+    "OaCurrentQuality": "MEDIUM",
+}
+
+# ZNS/GetQuality, tab 101
+# devesms/gitbook_esms_for_develop_v2: esms-api/ham-truy-xuat-va-dang-ky/
+#   ham-kiem-tra-chat-luong-oa.md
+GET_QUALITY_UNAUTHORIZED: dict[str, Any] = {"CodeResult": "101", "ErrorMessage": "Authorize Failed"}
+
 # GetTemplate (ZNS), tab 100
 # devesms/gitbook_esms_for_develop_v2: esms-api/ham-truy-xuat-va-dang-ky/
 #   ham-lay-danh-sach-template-zalo.md

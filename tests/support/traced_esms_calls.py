@@ -34,6 +34,7 @@ def main(base_url: str) -> None:
     logging.getLogger("probe").debug("root logger at DEBUG")
     # Imported as a function imports them: after Lambda's runtime set up the root logger.
     from zns_relay.config.observability import traced_handler  # noqa: PLC0415
+    from zns_relay.esms.account import OaAccountClient  # noqa: PLC0415
     from zns_relay.esms.client import EsmsClient  # noqa: PLC0415
     from zns_relay.esms.http import EsmsQueryFailed  # noqa: PLC0415
     from zns_relay.esms.status import EsmsStatusClient  # noqa: PLC0415
@@ -45,6 +46,7 @@ def main(base_url: str) -> None:
     sender = EsmsClient(base_url, connect_timeout=1, read_timeout=1)
     status = EsmsStatusClient(base_url, base_url, connect_timeout=1, read_timeout=1)
     account = EsmsAccountClient(base_url, timeout_seconds=1)
+    oa_account = OaAccountClient(base_url, timeout=1)
     zns = ZaloSendRequest(
         phone=PHONE,
         oa_id="1397492183140006179",
@@ -73,6 +75,7 @@ def main(base_url: str) -> None:
         lambda: status.sent_messages("2", "2024-01-01 00:00:00", "2024-01-02 00:00:00", credentials, page=1),
         lambda: account.balance(credentials),
         lambda: account.quota(credentials, zns.oa_id),
+        lambda: oa_account.quality(credentials, zns.oa_id),
         lambda: account.templates(credentials, zns.oa_id),
         lambda: account.template(credentials, zns.oa_id, zns.temp_id),
     ]

@@ -69,6 +69,36 @@ def test_get_quota_counts_accepted_zns_down_from_the_daily_quota(
     assert call(http, sim, "ZNS/GetQuota/", OAID=OA_ID, ApiKey="wrong") == documented.GET_QUOTA_UNAUTHORIZED
 
 
+def test_get_quota_counts_each_oas_own_sends(sim: EsmsSimulator, http: requests.Session) -> None:
+    # Given a ZNS accepted for another OA
+    post(http, sim, send_body(RequestId="a", OAID="4097311281936189049"))
+
+    # Then this OA's quota is whole, the other's one less
+    assert call(http, sim, "ZNS/GetQuota/", OAID=OA_ID)["RemainingQuota"] == 5000
+    assert call(http, sim, "ZNS/GetQuota/", OAID="4097311281936189049")["RemainingQuota"] == 4999
+
+
+def test_get_quality_answers_each_oas_configured_level_as_documented(
+    sim: EsmsSimulator, http: requests.Session
+) -> None:
+    # Given one OA configured LOW
+    sim.configure(oa_quality={OA_ID: "LOW"})
+
+    # When the quality of it and of another OA is asked
+    low = call(http, sim, "ZNS/GetQuality/", OAID=OA_ID)
+    other = call(http, sim, "ZNS/GetQuality/", OAID="4097311281936189049")
+
+    # Then both answers have the documented shape: LOW for the one, HIGH (the default) for the other
+    assert_documented_shape(low, documented.GET_QUALITY)
+    assert (low["OaCurrentQuality"], low["Oa7dayQuality"]) == ("LOW", "LOW")
+    assert (other["CodeResult"], other["OaCurrentQuality"]) == ("100", "HIGH")
+    assert (
+        call(http, sim, "ZNS/GetQuality/", OAID=OA_ID, SecretKey="x") == documented.GET_QUALITY_UNAUTHORIZED
+    )
+    with pytest.raises(ValueError, match="oa_quality"):
+        sim.configure(oa_quality={OA_ID: "GREAT"})
+
+
 def test_get_template_lists_the_registered_templates_as_documented(
     sim: EsmsSimulator, http: requests.Session
 ) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import quote, quote_plus, urlsplit
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_xray_sdk.core import xray_recorder
@@ -199,3 +199,16 @@ def count(name: str, value: float = 1) -> None:
 def milliseconds(name: str, value: float) -> None:
     with _metrics_lock:
         metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+
+
+def measure(name: str, unit: str, value: float, **dimensions: str) -> None:
+    """A metric in a CloudWatch unit ("Count", "Percent", ...). Without dimensions it joins the
+    handler's metrics (dimension service); with them it is printed at once as a metric set of its own
+    (service and these), since the handler's set has one set of dimensions for all its metrics."""
+    with _metrics_lock:
+        if not dimensions:
+            metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
+            return
+        with single_metric(name=name, unit=MetricUnit(unit), value=value) as metric:
+            for dimension, dimension_value in dimensions.items():
+                metric.add_dimension(name=dimension, value=dimension_value)

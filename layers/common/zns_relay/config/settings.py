@@ -97,7 +97,19 @@ class _EsmsSettings(_Settings):
         return max(1, round(self.abandon_after_minutes * 60))
 
 
-class SenderSettings(_EsmsSettings):
+class _OaSettings(_EsmsSettings):
+    """The OAs this deployment sends for (the sender's, and those the guardrails watch)."""
+
+    default_oa_id: Annotated[str, Field(alias="DEFAULT_OA_ID")] = ""
+    # The OAs this deployment sends for, comma-separated (empty: any).
+    allowed_oa_ids_text: Annotated[str, Field(alias="ALLOWED_OA_IDS")] = ""
+
+    @property
+    def allowed_oa_ids(self) -> frozenset[str]:
+        return _comma_separated_set(self.allowed_oa_ids_text)
+
+
+class SenderSettings(_OaSettings):
     callback_secret_id: Annotated[str, Field(alias="CALLBACK_SECRET_ID", min_length=1)]
     fingerprint_secret_id: Annotated[str, Field(alias="FINGERPRINT_SECRET_ID", min_length=1)]
     # The KMS key that seals each SMS fallback's text (zns_relay.sender.sealing).
@@ -109,11 +121,8 @@ class SenderSettings(_EsmsSettings):
     # How many sender invocations may run at once (SQS MaximumConcurrency): the records a throttled one
     # may wait behind (the pacing shares the rate among the environments actually sending).
     sender_max_concurrency: Annotated[int, Field(alias="SENDER_MAX_CONCURRENCY", ge=1)] = 5
-    default_oa_id: Annotated[str, Field(alias="DEFAULT_OA_ID")] = ""
     sandbox_default: Annotated[bool, Field(alias="SANDBOX")] = False
     force_sandbox: Annotated[bool, Field(alias="FORCE_SANDBOX")] = False
-    # The OAs this deployment sends for, comma-separated (empty: any).
-    allowed_oa_ids_text: Annotated[str, Field(alias="ALLOWED_OA_IDS")] = ""
     # The brandnames an SMS fallback may be sent under, comma-separated (empty: any). Before the
     # defaults below: their validators check the defaults are among them.
     allowed_brandnames_text: Annotated[str, Field(alias="ALLOWED_BRANDNAMES")] = ""
@@ -186,10 +195,6 @@ class SenderSettings(_EsmsSettings):
     default_validity_hours: Annotated[float, Field(alias="DEFAULT_VALIDITY_HOURS", ge=0)] = 0.0
 
     @property
-    def allowed_oa_ids(self) -> frozenset[str]:
-        return _comma_separated_set(self.allowed_oa_ids_text)
-
-    @property
     def allowed_brandnames(self) -> frozenset[str]:
         return _comma_separated_set(self.allowed_brandnames_text)
 
@@ -244,6 +249,22 @@ class ReconcilerSettings(_EsmsSettings):
     @property
     def recheck_seconds(self) -> int:
         return max(1, round(self.recheck_minutes * 60))
+
+
+class GuardrailsSettings(_OaSettings):
+    # ZnsQuotaLowAlarm's threshold (QuotaAlarmPercent): an OA with less of today's quota left is logged.
+    quota_alarm_percent: Annotated[float, Field(alias="QUOTA_ALARM_PERCENT", ge=0, le=100)] = 20.0
+
+    @property
+    def watched_oa_ids(self) -> tuple[str, ...]:
+        """DefaultOaId, then AllowedOaIds (each once); empty when the deployment names no OA."""
+        others = sorted(self.allowed_oa_ids - {self.default_oa_id})
+        return (self.default_oa_id, *others) if self.default_oa_id else tuple(others)
+
+    @property
+    def seconds_per_oa(self) -> float:
+        """The longest asking one OA can take: two questions, each within its connect and read timeouts."""
+        return 2 * (self.esms_connect_timeout + self.esms_read_timeout)
 
 
 class PublisherSettings(_Settings):
