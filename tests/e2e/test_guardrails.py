@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local.esms_simulator import SimulatorConfig
+from local.esms_sim import SimulatorConfig
 from local.stack import LOCAL_PARAMETERS, LocalStack
 from tests.support.emf import emf_lines
 from tests.support.waiting import wait_for

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from local.esms_simulator import EsmsSimulator, SimulatorConfig
-from local.template import Resolver
+from local.esms_sim import EsmsSimulator, SimulatorConfig
+from local.runtime.template import Resolver
 from tests.conftest import DEFAULT_OA_ID, LoadedFunction, load_event, load_function
 from tests.support.emf import emf_lines
 from tests.support.esms_simulator_kit import post, send_body
