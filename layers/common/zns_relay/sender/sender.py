@@ -48,6 +48,7 @@ from zns_relay.sender.backoff import retry_delay_seconds
 from zns_relay.sender.fingerprint import MessageFingerprints
 from zns_relay.sender.pacing import SendPacer
 from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
+from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
@@ -170,6 +171,7 @@ class MessageSender:
         fallback_texts: FallbackTexts,
         policy: SenderPolicy,
         follow_up: FollowUp,
+        templates: TemplateLimits,
         pacer: SendPacer | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
@@ -182,6 +184,7 @@ class MessageSender:
         self._fallback_texts = fallback_texts
         self._policy = policy
         self._follow_up = follow_up
+        self._templates = templates
         self._pacer = pacer
         self._clock = clock
         self._rng = rng or random.Random()
@@ -193,6 +196,9 @@ class MessageSender:
             message = parse_message_body(delivery.body)
             request = self._resolve(message, delivery)
             fallback = self._plan_fallback(message, request)
+            template_problem = self._templates.problem(request)  # before any send: eSMS would answer 790
+            if template_problem:
+                raise ContractViolation(template_problem, request.request_id)
         except ContractViolation as violation:
             return self._reject(violation, delivery)
         try:
