@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from zns_relay.esms.http import EsmsQueryFailed
+from zns_relay.models.template import Template
 from zns_relay_cli.deployment import Deployment
 from zns_relay_cli.errors import NotFound, UserError
-from zns_relay_client.esms_account import EsmsAccountClient, Template
+from zns_relay_client.esms_account import EsmsAccountClient
 
 
 def account_client(deployment: Deployment) -> EsmsAccountClient:

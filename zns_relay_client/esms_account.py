@@ -3,8 +3,9 @@ GetBalance_json, ZNS/GetQuota (through zns_relay.esms.account, which the guardra
 GetTemplate (every template of an OA, with its parameters' limits and types) and GetZnsTemplateInfo
 (one template's parameters: required, may be empty, length range, type).
 
-The two template endpoints describe a parameter differently; both become a TemplateParameter, with
-what GetTemplate does not say (required, may be empty, minimum length) left unknown.
+The two template endpoints describe a parameter differently; both become the layer's TemplateParameter
+(zns_relay.models.template), with what GetTemplate does not say (required, may be empty, minimum length)
+left unknown. GetZnsTemplateInfo is the layer's call (zns_relay.esms.templates), which the sender makes too.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import requests
 
 from zns_relay.esms.account import OaAccountClient, require_success
 from zns_relay.esms.http import EsmsQueryFailed, pooled_session, query
+from zns_relay.esms.templates import EsmsTemplateClient, as_int
 from zns_relay.models.esms import EsmsCredentials
+from zns_relay.models.template import Template, TemplateParameter
 
 BALANCE_PATH = "GetBalance_json"
 TEMPLATES_PATH = "GetTemplate/"
-TEMPLATE_INFO_PATH = "GetZnsTemplateInfo"
 DEFAULT_TEMPLATE_SMS_TYPE = "24"  # GetTemplate's documented sample
 # GetTemplate's RequireType, as GetZnsTemplateInfo names the same types.
 REQUIRE_TYPES = {"type_text": "STRING", "type_number": "NUMBER", "type_date": "DATE"}
@@ -31,27 +33,6 @@ REQUIRE_TYPES = {"type_text": "STRING", "type_number": "NUMBER", "type_date": "D
 class Balance:
     balance: float
     user_id: int | None
-
-
-@dataclass(frozen=True)
-class TemplateParameter:
-    """One parameter of a ZNS template; None where the endpoint that described it does not say."""
-
-    name: str
-    type: str  # STRING, NUMBER, DATE (or what eSMS says)
-    max_length: int | None
-    min_length: int | None = None
-    required: bool | None = None
-    accept_null: bool | None = None
-
-
-@dataclass(frozen=True)
-class Template:
-    temp_id: str
-    name: str
-    parameters: tuple[TemplateParameter, ...]
-    status: str | None = None  # GetZnsTemplateInfo's Status (ENABLE, ...); GetTemplate says none
-    tag: str | None = None
 
 
 class EsmsAccountClient:
@@ -64,6 +45,7 @@ class EsmsAccountClient:
         self._timeout = timeout_seconds
         self._session = session or pooled_session(2)
         self._oa = OaAccountClient(base_url, timeout_seconds, self._session)
+        self._template_info = EsmsTemplateClient(self._base, timeout_seconds, self._session)
 
     def balance(self, credentials: EsmsCredentials) -> Balance:
         answer = self._call("POST", BALANCE_PATH, credentials.request_fields())
@@ -87,13 +69,8 @@ class EsmsAccountClient:
         return [_summary(item) for item in answer.get("ZNSTemplates") or []]
 
     def template(self, credentials: EsmsCredentials, oa_id: str, temp_id: str) -> Template:
-        """One template's full parameter spec (GetZnsTemplateInfo)."""
-        query = {"TemplateId": temp_id, **credentials.request_fields(), "OAId": oa_id}
-        answer = self._call("GET", TEMPLATE_INFO_PATH, query)
-        if answer.get("Error") != 0 or not isinstance(answer.get("Data"), dict):
-            code = str(answer.get("Error"))
-            raise EsmsQueryFailed(f"eSMS {code}: {answer.get('Message') or 'refused'}", code)
-        return _detail(answer["Data"])
+        """One template's full parameter spec and status (GetZnsTemplateInfo)."""
+        return self._template_info.template(credentials, oa_id, temp_id)
 
     def _call(self, method: str, path: str, fields: Mapping[str, str]) -> dict[str, Any]:
         return query(self._session, method, f"{self._base}/{path}", fields, self._timeout)
@@ -104,36 +81,8 @@ def _summary(item: Mapping[str, Any]) -> Template:
         TemplateParameter(
             name=str(param.get("Param")),
             type=REQUIRE_TYPES.get(str(param.get("RequireType")), str(param.get("RequireType"))),
-            max_length=_int(param.get("Limit")),
+            max_length=as_int(param.get("Limit")),
         )
         for param in item.get("ZNSTempDetail") or []
     )
     return Template(str(item.get("TempId")), str(item.get("TempName") or ""), parameters)
-
-
-def _detail(data: Mapping[str, Any]) -> Template:
-    parameters = tuple(
-        TemplateParameter(
-            name=str(param.get("Name")),
-            type=str(param.get("Type")),
-            max_length=_int(param.get("MaxLength")),
-            min_length=_int(param.get("MinLength")),
-            required=bool(param["Require"]) if "Require" in param else None,
-            accept_null=bool(param["AcceptNull"]) if "AcceptNull" in param else None,
-        )
-        for param in data.get("ListParams") or []
-    )
-    return Template(
-        str(data.get("TemplateId")),
-        str(data.get("TemplateName") or ""),
-        parameters,
-        status=data.get("Status"),
-        tag=data.get("TemplateTag"),
-    )
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -20,6 +20,7 @@ TEMPLATE_STATUSES = ("ENABLE", "PENDING_REVIEW", "DELETE", "REJECT", "DISABLE")
 TEMPLATE_TAGS = ("TRANSACTION", "CUSTOMER_CARE", "PROMOTION")
 MAX_NUMBER_DIGITS = 12
 _DIGITS = re.compile(r"\d+", re.ASCII)
+_DATE = re.compile(r"\d{2}/\d{2}/\d{4}", re.ASCII)  # dd/MM/yyyy: strptime alone reads " 1/02/2026"
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,13 @@ def _placeholder(name: str) -> str:
 
 
 def _is_date(value: str) -> bool:
+    if not _DATE.fullmatch(value):
+        return False
     try:
         datetime.strptime(value, "%d/%m/%Y")
     except ValueError:
         return False
-    return len(value) == 10
+    return True
 
 
 def template_from_json(temp_id: str, value: object) -> ZnsTemplate:

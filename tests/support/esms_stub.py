@@ -31,7 +31,19 @@ def refused(code: str, message: str = "refused") -> Reply:
     return Reply(body=json.dumps({"CodeResult": code, "CountRegenerate": 0, "ErrorMessage": message}))
 
 
+def template_info(temp_id: str, *params: dict[str, Any], status: str = "ENABLE") -> Reply:
+    """GetZnsTemplateInfo's answer for a template with these ListParams entries (eSMS's sample's shape)."""
+    data = {"ListParams": list(params), "Status": status, "TemplateId": int(temp_id), "TemplateName": "t"}
+    return Reply(body=json.dumps({"Data": data, "Error": 0, "Message": "Success"}))
+
+
+def unknown_template() -> Reply:
+    """What the simulator answers GetZnsTemplateInfo for a TempID it does not know (eSMS documents none)."""
+    return Reply(body=json.dumps({"Data": None, "Error": 789, "Message": "TemplateId is not config"}))
+
+
 Responder = Callable[[dict[str, Any]], Reply]
+TEMPLATE_INFO_PATH = "/GetZnsTemplateInfo"
 
 
 def _write(handler: BaseHTTPRequestHandler, reply: Reply, closing: threading.Event) -> None:
@@ -58,12 +70,16 @@ def _write(handler: BaseHTTPRequestHandler, reply: Reply, closing: threading.Eve
 
 class EsmsStub:
     """Records every POSTed body (and a GET's query parameters, as a body: GetSendStatus); `responder`
-    decides each answer (default: accept with a fresh SMSID)."""
+    decides each answer (default: accept with a fresh SMSID). GetZnsTemplateInfo, which the sender asks
+    before it sends, is apart: its queries in `template_queries`, its answers by `template_responder`
+    (default: an unknown template, so the sender sends unchecked, as without the check)."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.paths: list[str] = []
+        self.template_queries: list[dict[str, Any]] = []
         self.responder: Responder = lambda body: accepted(f"sms-{body.get('RequestId', 'x')}")
+        self.template_responder: Responder = lambda query: unknown_template()
         self._lock = threading.Lock()
         self._closing = threading.Event()
         stub = self
@@ -77,10 +93,14 @@ class EsmsStub:
                 self._answer(dict(parse_qsl(urlsplit(self.path).query)))
 
             def _answer(self, body: dict[str, Any]) -> None:
+                asks_template = urlsplit(self.path).path.endswith(TEMPLATE_INFO_PATH)
                 with stub._lock:
-                    stub.bodies.append(body)
-                    stub.paths.append(self.path)
-                reply = stub.responder(body)
+                    if asks_template:
+                        stub.template_queries.append(body)
+                    else:
+                        stub.bodies.append(body)
+                        stub.paths.append(self.path)
+                reply = (stub.template_responder if asks_template else stub.responder)(body)
                 if reply.hang:
                     stub._closing.wait()
                     return

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import typer
 from rich.text import Text
 
+from zns_relay.models.template import Template, template_problems
 from zns_relay_cli import examples
 from zns_relay_cli.account_commands import account_client, chosen_oa, find_template
-from zns_relay_cli.checking import template_problems
 from zns_relay_cli.errors import FAILED, NotFound
 from zns_relay_cli.inputs import MessageFlags, messages_from
 from zns_relay_cli.options import (
@@ -21,7 +21,6 @@ from zns_relay_cli.options import (
     TempIdOption,
     session,
 )
-from zns_relay_client.esms_account import Template
 from zns_relay_client.publish import validate
 
 app = typer.Typer()

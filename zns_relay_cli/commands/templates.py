@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
+from zns_relay.models.template import Template
 from zns_relay_cli import examples
 from zns_relay_cli.account_commands import account_client, chosen_oa, find_template
 from zns_relay_cli.options import Command, OaIdOption, session
 from zns_relay_cli.output import Output
-from zns_relay_client.esms_account import Template
 
 app = typer.Typer()
 

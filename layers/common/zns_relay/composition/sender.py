@@ -1,4 +1,5 @@
-"""SenderFunction's objects: the send logic with its store, eSMS client, secrets, pacing and KMS key."""
+"""SenderFunction's objects: the send logic with its store, eSMS clients, secrets, pacing, KMS key and
+the templates' limits (GetZnsTemplateInfo, under the same eSMS keys)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from zns_relay.config.credentials import (
 )
 from zns_relay.config.settings import SenderSettings
 from zns_relay.esms.client import EsmsClient
+from zns_relay.esms.http import pooled_session
+from zns_relay.esms.templates import EsmsTemplateClient
 from zns_relay.models.esms import CallbackKeys, EsmsCredentials, FingerprintKeys
 from zns_relay.reports.callback_url import CallbackSigner
 from zns_relay.reports.delivery import FollowUp
@@ -19,6 +22,7 @@ from zns_relay.sender.pacing import SendPacer
 from zns_relay.sender.policy import SenderPolicy
 from zns_relay.sender.sealing import FallbackTexts
 from zns_relay.sender.sender import MessageSender
+from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.queue import QueueVisibility
 from zns_relay.store.throttle import SharedRate
@@ -41,6 +45,12 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         read_timeout=settings.esms_read_timeout,
         pool_size=settings.send_concurrency,
     )
+    template_info = EsmsTemplateClient(
+        settings.esms_base_url,
+        (settings.esms_connect_timeout, settings.esms_read_timeout),
+        pooled_session(settings.send_concurrency),
+    )
+    templates = TemplateLimits(template_info, credentials.get, ttl_seconds=settings.template_cache_seconds)
     policy = SenderPolicy(
         default_oa_id=settings.default_oa_id,
         sandbox_default=settings.sandbox_default,
@@ -76,6 +86,7 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         fallback_texts=FallbackTexts(client("kms", settings.send_concurrency), settings.fallback_text_key_id),
         policy=policy,
         follow_up=FollowUp(settings.reconcile_after_seconds),
+        templates=templates,
         pacer=pacer,
     )
 

@@ -121,6 +121,8 @@ class SenderSettings(_OaSettings):
     # How many sender invocations may run at once (SQS MaximumConcurrency): the records a throttled one
     # may wait behind (the pacing shares the rate among the environments actually sending).
     sender_max_concurrency: Annotated[int, Field(alias="SENDER_MAX_CONCURRENCY", ge=1)] = 5
+    # How long a template's registered limits (GetZnsTemplateInfo), checked before each send, are kept.
+    template_cache_seconds: Annotated[int, Field(alias="TEMPLATE_CACHE_SECONDS", ge=1)] = 600
     sandbox_default: Annotated[bool, Field(alias="SANDBOX")] = False
     force_sandbox: Annotated[bool, Field(alias="FORCE_SANDBOX")] = False
     # The brandnames an SMS fallback may be sent under, comma-separated (empty: any). Before the

@@ -125,6 +125,18 @@ class Recorder:
         )
         return SendOutcome(Outcome.REJECTED, request_id, violation.reason)
 
+    def refused_unclaimed(self, request_id: str, reason: str) -> SendOutcome | None:
+        """A message eSMS would refuse (its TempData does not fit its template): REJECTED, never sent.
+
+        None when the message already has an item (it was tried before, the template since changed): the
+        claim decides then, and eSMS's own refusal after it.
+        """
+        if not self._store.create_final(request_id, MessageStatus.REJECTED, reason, None):
+            return None
+        count("MessagesRejected")
+        logger.warning("message rejected: its TempData does not fit its template", extra={"reason": reason})
+        return SendOutcome(Outcome.REJECTED, request_id, reason)
+
     def expired_unclaimed(self, request_id: str, fields: Mapping[str, object]) -> bool:
         """A message whose validity ended before anything claimed it: EXPIRED, never sent.
 

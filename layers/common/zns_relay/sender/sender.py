@@ -35,6 +35,7 @@ from zns_relay.sender.lost_claims import Holder
 from zns_relay.sender.pacing import SendPacer
 from zns_relay.sender.policy import SenderPolicy
 from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
+from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
 
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
@@ -55,6 +56,7 @@ class MessageSender:
         fallback_texts: FallbackTexts,
         policy: SenderPolicy,
         follow_up: FollowUp,
+        templates: TemplateLimits,
         pacer: SendPacer | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
@@ -67,6 +69,7 @@ class MessageSender:
         self._fallback_texts = fallback_texts
         self._policy = policy
         self._follow_up = follow_up
+        self._templates = templates
         self._pacer = pacer
         self._clock = clock
         self._delays = RetryDelays(policy, pacer, rng)
@@ -79,6 +82,9 @@ class MessageSender:
             fallback = plan_fallback(message, request, self._policy)
         except ContractViolation as violation:
             return self._reject(violation, delivery)
+        problem = self._templates.problem(request)  # before any send: eSMS would answer 790
+        if problem is not None and (refused := self._recorder.refused_unclaimed(request.request_id, problem)):
+            return refused
         try:
             fingerprints = self._fingerprints.of(request)
             sealed = self._fallback_texts.seal(fallback.content, request.request_id) if fallback else ""

@@ -1,24 +1,55 @@
-"""TempData against a template's registered parameters, as eSMS checks it (and answers 790 when it
-does not fit): names, required ones, empty values, lengths and types."""
+"""A ZNS template as eSMS describes it, and TempData against it as eSMS checks it (answering 790 when it
+does not fit): names, required parameters, empty values, lengths, types, and the template's status.
+
+The problems name parameters and lengths, never a value: TempData may hold an OTP.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from zns_relay.models.contract import TemplateParam
-from zns_relay_client.esms_account import Template, TemplateParameter
 
-ENABLED = "ENABLE"
+ENABLED = "ENABLE"  # the only Status under which a template sends (GetZnsTemplateInfo's Status table)
 DATE_FORMAT = "%d/%m/%Y"
 _NUMBER = re.compile(r"[0-9]{1,12}")  # eSMS's type_number: digits only, at most 12
+_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")  # type_date: dd/MM/yyyy, two digits for day and month
+
+
+@dataclass(frozen=True)
+class TemplateParameter:
+    """One parameter of a ZNS template; None where the endpoint that described it does not say (GetTemplate
+    names no `Require`, `AcceptNull` or `MinLength`): what is not known is not enforced."""
+
+    name: str
+    type: str  # STRING, NUMBER, DATE (or what eSMS says)
+    max_length: int | None
+    min_length: int | None = None
+    required: bool | None = None
+    accept_null: bool | None = None
+
+
+@dataclass(frozen=True)
+class Template:
+    temp_id: str
+    name: str
+    parameters: tuple[TemplateParameter, ...]
+    status: str | None = None  # GetZnsTemplateInfo's Status (ENABLE, ...); GetTemplate says none
+    tag: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """False only when eSMS said it is in another status (PENDING_REVIEW, DISABLE, REJECT, DELETE)."""
+        return self.status in (None, ENABLED)
 
 
 def template_problems(template: Template, params: Sequence[TemplateParam]) -> list[str]:
     """Why eSMS would refuse this TempData for this template; empty when it fits."""
     problems = []
-    if template.status not in (None, ENABLED):
+    if not template.enabled:
         problems.append(f"template {template.temp_id} is {template.status}, not {ENABLED}")
     spec = {parameter.name: parameter for parameter in template.parameters}
     given = {param.key: param.value for param in params}
@@ -53,6 +84,8 @@ def _value_problems(parameter: TemplateParameter, value: str | None) -> list[str
 
 
 def _is_date(value: str) -> bool:
+    if not _DATE.fullmatch(value):
+        return False
     try:
         datetime.strptime(value, DATE_FORMAT)
     except ValueError:
