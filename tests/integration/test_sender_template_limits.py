@@ -95,7 +95,7 @@ def test_a_message_that_does_not_fit_its_template_is_rejected_unsent_saying_why(
         }
     ]
     # And no log line quotes a rejected value
-    assert '"message":"message rejected: it breaks the producer contract"' in output
+    assert '"message":"message rejected: its TempData does not fit its template"' in output
     assert "Lê Hoàng Cường" in json.dumps([b["TempData"] for b in bodies], ensure_ascii=False)
     assert "Lê Hoàng Cường" not in output and "L\\u00ea Ho\\u00e0ng" not in output
 
