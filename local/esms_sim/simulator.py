@@ -292,7 +292,7 @@ class EsmsSimulator:
 
     def reset(self) -> None:
         """Forget requests, callbacks (pending ones are cancelled), messages, RequestIds, rate limits,
-        statistics and the clock offset; reseed. The configuration stays."""
+        statistics, the quotas' counts and the clock offset; reseed. The configuration stays."""
         with self._state:
             for store in (self._requests, self._callbacks, self._messages, self._accepted_at, self._buckets):
                 store.clear()

@@ -324,3 +324,14 @@ def test_the_rule_knobs_round_trip_through_the_config_json(
     assert {key: shown[key] for key in knobs} == knobs
     assert SimulatorConfig(**knobs).night_restricted_templates == ("2056446",)
     assert isinstance(sim.config.templates[NIGHT_TEMPLATE], ZnsTemplate)
+
+
+def test_a_reset_forgets_the_days_counts(sim: EsmsSimulator, sender: Sender) -> None:
+    sim.configure(daily_quota=1)
+    assert sender.error() is None
+    assert sender.remaining_quota() == 0
+
+    sim.reset()
+
+    assert sender.remaining_quota() == 1
+    assert sender.error() is None
