@@ -4,7 +4,8 @@ It answers in eSMS's documented shapes (reference: esms-api-facts.md sections 1-
 published) and calls the CallbackUrl back in eSMS's exact GET format. docs/esms-simulator.md lists every
 endpoint, configuration key and `/_sim/*` control endpoint. `python -m local.esms_sim` runs it on its own
 (__main__.py). Its parts: config (the knobs), templates, validation, answers, reports, sent_data, limits,
-phones, server (the HTTP plumbing), simulator (EsmsSimulator, which ties them together).
+phones, zalo_rules (Zalo's refusals: the night on a Vietnam clock, quotas, refusing numbers, template
+statuses), server (the HTTP plumbing), simulator (EsmsSimulator, which ties them together).
 """
 
 from local.esms_sim.config import SMS_OUTCOMES, ZNS_OUTCOMES, SimulatorConfig

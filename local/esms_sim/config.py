@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,18 @@ ZNS_FAILURES: Mapping[str, tuple[int, str]] = {
     "failed_118": (-118, "Zalo account does not exist or has been disabled"),
     "failed_1001": (1001, "The user was not online to receive the message in the allowed time"),
 }
+# Zalo's refusals under its sending rules (zalo_rules.py), by outcome name. The codes and meanings are
+# Zalo's ZNS error table (reference/zalo-zns-rules.md); the English wording is the simulator's.
+RULE_REFUSALS: Mapping[str, tuple[int, str]] = {
+    "refused_131": (-131, "Template has not been approved"),
+    "refused_133": (-133, "This template may not be sent at night (22:00-06:00 Vietnam time)"),
+    "refused_139": (-139, "User refused to receive this type of ZNS"),
+    "refused_141": (-141, "User refused to receive ZNS from this OA"),
+    "refused_144": (-144, "OA has exceeded its daily quota"),
+    "refused_146": (-146, "Template has been disabled for its low quality"),
+    "refused_147": (-147, "Template has exceeded its daily limit"),
+}
+REFUSING_PHONE_CODES = frozenset({-141, -139})  # refusing_phones' codes: the person's own refusals
 # "no_report": eSMS accepted the message but never gets its final report (at most a SendStatus 7).
 NO_REPORT = "no_report"
 DELIVERED = "delivered"
@@ -99,6 +112,12 @@ class SimulatorConfig:
     daily_quota: int = 5000  # ZNS/GetQuota's DailyQuota; RemainingQuota counts an OA's accepted ZNS down
     # ZNS/GetQuality's level (both OaCurrentQuality and Oa7dayQuality) by OAID; any other OA: HIGH.
     oa_quality: Mapping[str, str] = field(default_factory=dict)
+    # Zalo's rules (zalo_rules.py), none of which refuses anything by default. Vietnam time is the
+    # simulator's clock plus this offset, in UTC+7; a test moves it to 21:59 without touching the clock.
+    vietnam_clock_offset_seconds: float = 0.0
+    night_restricted_templates: tuple[str, ...] = ()  # TempIDs refused -133 from 22:00 to 06:00
+    template_daily_limits: Mapping[str, int] = field(default_factory=dict)  # TempID -> ZNS a day (-147)
+    refusing_phones: Mapping[str, int] = field(default_factory=dict)  # phone -> -141 or -139
 
     _RATES = (
         "drop_rate",
@@ -157,6 +176,10 @@ class SimulatorConfig:
         object.__setattr__(self, "brandnames", self._checked_brandnames())
         object.__setattr__(self, "oa_quality", self._checked_oa_quality())
         self._check_refused_pattern()
+        self._check_clock_offset()
+        object.__setattr__(self, "night_restricted_templates", self._checked_night_templates())
+        object.__setattr__(self, "template_daily_limits", self._checked_template_limits())
+        object.__setattr__(self, "refusing_phones", self._checked_refusing_phones())
 
     @property
     def bucket_capacity(self) -> float:
@@ -231,6 +254,43 @@ class SimulatorConfig:
             re.compile(self.sms_refused_pattern)
         except re.error as error:
             raise ValueError(f"sms_refused_pattern: {error}") from None
+
+    def _check_clock_offset(self) -> None:
+        offset = self.vietnam_clock_offset_seconds
+        if isinstance(offset, bool) or not isinstance(offset, int | float) or not math.isfinite(offset):
+            raise ValueError("vietnam_clock_offset_seconds must be a number of seconds")
+
+    def _checked_night_templates(self) -> tuple[str, ...]:
+        temp_ids: Any = self.night_restricted_templates  # JSON updates deliver a list
+        if not isinstance(temp_ids, list | tuple) or not all(_is_digits(item) for item in temp_ids):
+            raise ValueError("night_restricted_templates must be a list of TempIDs of digits")
+        return tuple(temp_ids)
+
+    def _checked_template_limits(self) -> dict[str, int]:
+        if not isinstance(self.template_daily_limits, Mapping):
+            raise ValueError("template_daily_limits must map TempIDs to a number of ZNS a day")
+        for temp_id, limit in self.template_daily_limits.items():
+            if not _is_digits(temp_id):
+                raise ValueError(f"template_daily_limits: {temp_id!r} is not a TempID of digits")
+            _require_count(f"template_daily_limits[{temp_id}]", limit)
+        return dict(self.template_daily_limits)
+
+    def _checked_refusing_phones(self) -> dict[str, int]:
+        if not isinstance(self.refusing_phones, Mapping):
+            raise ValueError("refusing_phones must map phone numbers to -141 or -139")
+        checked = {}
+        for phone, code in self.refusing_phones.items():
+            local = local_phone(phone) if isinstance(phone, str) else None
+            if local is None:
+                raise ValueError(f"refusing_phones: {phone!r} is not a 0xxxxxxxxx or 84xxxxxxxxx number")
+            if isinstance(code, bool) or code not in REFUSING_PHONE_CODES:
+                raise ValueError(f"refusing_phones[{phone}]: {code!r} is not -141 or -139")
+            checked[local] = code
+        return checked
+
+
+def _is_digits(value: object) -> bool:
+    return isinstance(value, str) and value.isdigit()
 
 
 def _checked_phone_outcomes(name: str, mapping: object, known: frozenset[str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from local.esms_sim.config import DELIVERED, NO_REPORT, SMS_FAILED, ZNS_FAILURES
+from local.esms_sim.config import DELIVERED, NO_REPORT, RULE_REFUSALS, SMS_FAILED, ZNS_FAILURES
 from local.esms_sim.phones import telco_id
 
 ZNS = "zns"
@@ -100,7 +100,8 @@ class AcceptedMessage:
             return Report(FINISHED, success=1, sent=1, price=self.unit_price)
         if self.outcome == SMS_FAILED:
             return Report(FINISHED, failed=1, sent=1)  # as the SMS sample: counted as sent, nothing charged
-        return Report(FINISHED, failed=1, error=ZNS_FAILURES[self.outcome])  # as the ZNS sample: TotalSent 0
+        error = ZNS_FAILURES.get(self.outcome) or RULE_REFUSALS[self.outcome]
+        return Report(FINISHED, failed=1, error=error)  # as the ZNS sample: TotalSent 0
 
     def callback_parameters(self, report: Report) -> dict[str, str]:
         """The callback's query parameters for this report, in eSMS's order and text forms."""

@@ -46,6 +46,7 @@ from local.esms_sim.validation import (
     refuse,
     text_fields,
 )
+from local.esms_sim.zalo_rules import DailyCounts, refusal, vietnam_time
 
 BASE_PATH = "/MainService.svc/json"  # rest.esms.vn's; GetCallback lives at the root (status-sms.esms.vn)
 REDACTED = "***REDACTED***"
@@ -188,6 +189,7 @@ class EsmsSimulator:
         self._peaks: Counter[str] = Counter()
         self._violations: Counter[str] = Counter()
         self._clock_offset = 0.0
+        self._zalo_counts = DailyCounts()  # the ZNS Zalo took today, against its quotas
         self._generation = 0  # bumped by reset(): reports of earlier generations are dropped
         self._schedule: list[tuple[float, int, _Delivery | _Learning]] = []
         self._sequence = itertools.count()
@@ -290,13 +292,14 @@ class EsmsSimulator:
 
     def reset(self) -> None:
         """Forget requests, callbacks (pending ones are cancelled), messages, RequestIds, rate limits,
-        statistics and the clock offset; reseed. The configuration stays."""
+        statistics, the quotas' counts and the clock offset; reseed. The configuration stays."""
         with self._state:
             for store in (self._requests, self._callbacks, self._messages, self._accepted_at, self._buckets):
                 store.clear()
             for counters in (self._windows, self._traffic, self._peaks, self._violations):
                 counters.clear()
             self._clock_offset = 0.0
+            self._zalo_counts.clear()
             self._portal_ids = itertools.count(FIRST_PORTAL_ID)
             self._generation += 1
             self._rng = random.Random(self._config.seed)
@@ -307,6 +310,11 @@ class EsmsSimulator:
         the next messages later."""
         with self._state:
             self._clock_offset += seconds
+
+    def vietnam_time(self) -> datetime:
+        """The simulator's Vietnam time (UTC+7): its clock plus vietnam_clock_offset_seconds."""
+        with self._state:
+            return vietnam_time(self._now(), self._config)
 
     def requests(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         """Every request received (or those of one endpoint), credentials and signatures redacted."""
@@ -579,6 +587,9 @@ class EsmsSimulator:
         if isinstance(send, ZnsSend):
             message.zalo_msg_id = f"{self._rng.getrandbits(80):020x}"  # Zalo's msg_id: 20 hex digits
             message.oa_id, message.temp_id = send.oa_id, send.temp_id
+            moment = vietnam_time(created_at, config)
+            refused = refusal(send, moment, self._zalo_counts, config)
+            message.outcome = refused or message.outcome  # drawn all the same: later draws stay put
         message.callbacks_lost = bool(send.callback_url) and self._chance(config.callback_loss_rate)
         return message
 
@@ -672,15 +683,14 @@ class EsmsSimulator:
         return _Handled(answers.balance_answer(config.balance))
 
     def _get_quota(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:
-        """DailyQuota as configured; RemainingQuota less each ZNS the OA had accepted since the last reset."""
+        """DailyQuota as configured; RemainingQuota less each ZNS of the OA Zalo took this Vietnam day
+        (zalo_rules.py: those it refused do not count)."""
         fields = self._caller(body, ("OAID",), answers.status_refusal("101"))
         if not fields["OAID"]:
             raise Refusal(answers.status_refusal("791"))
         with self._state:
-            used = sum(
-                message.channel == ZNS and message.oa_id == fields["OAID"]
-                for message in self._messages.values()
-            )
+            today = vietnam_time(self._now(), config).date()
+            used = self._zalo_counts.oa_used(today, fields["OAID"])
         return _Handled(answers.quota_answer(config.daily_quota, max(0, config.daily_quota - used)))
 
     def _get_quality(self, body: dict[str, Any] | None, config: SimulatorConfig) -> _Handled:

@@ -62,7 +62,8 @@ class TemplateParam:
 
 @dataclass(frozen=True)
 class ZnsTemplate:
-    """A template registered for the account's OA. `status` and `tag` are reported, not enforced."""
+    """A template registered for the account's OA. `tag` is reported only; `status` decides Zalo's
+    refusal of its sends (zalo_rules.py) and, for DELETE, eSMS's 789."""
 
     name: str
     params: tuple[TemplateParam, ...]

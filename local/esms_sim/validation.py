@@ -54,6 +54,9 @@ SMS_TEXT_FIELDS = (
 )
 _SEND_DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 _FLAGS = ("", "0", "1")
+# A deleted template is no longer configured for the OA: 789 at send time, the error table's "template
+# not configured for this OA" (chosen; eSMS documents no code for it). Other statuses: zalo_rules.py.
+DELETED = "DELETE"
 
 
 class Refusal(Exception):
@@ -133,8 +136,8 @@ def check_zns_send(fields: Mapping[str, str], temp_data: object, config: Simulat
     if phone is None:
         raise refuse("108", message=invalid_phone_message(fields["Phone"]))
     template = config.templates.get(fields["TempID"])
-    if template is None:
-        raise refuse("789", f"TempID {fields['TempID']} is not registered")
+    if template is None or template.status == DELETED:
+        raise refuse("789", f"TempID {fields['TempID']} is not registered (or DELETE)")
     problem = template.problem(pairs)
     if problem is not None:
         raise refuse("790", problem)

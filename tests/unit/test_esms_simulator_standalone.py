@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,12 +24,12 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def standalone() -> Iterator[tuple[subprocess.Popen[str], str]]:
+@contextmanager
+def running(*arguments: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """The simulator's own process on a free port, and the send base URL it printed first."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-        [sys.executable, "-m", "local.esms_sim", "--port", str(port)],
+        [sys.executable, "-m", "local.esms_sim", "--port", str(port), *arguments],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -40,6 +43,12 @@ def standalone() -> Iterator[tuple[subprocess.Popen[str], str]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def standalone() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    with running() as started:
+        yield started
 
 
 def test_the_standalone_simulator_prints_its_urls_and_accepts_a_documented_send(
@@ -73,6 +82,26 @@ def test_the_standalone_simulator_prints_its_urls_and_accepts_a_documented_send(
     # And it stops cleanly when terminated
     process.terminate()
     assert process.wait(timeout=10) == 0
+
+
+def test_the_standalone_simulator_starts_with_zalos_rules_from_its_config_file(tmp_path: Path) -> None:
+    # Given a --config file with Zalo's rules (docs/esms-simulator.md, "Zalo's rules")
+    knobs = {
+        "vietnam_clock_offset_seconds": 7200,
+        "night_restricted_templates": ["2056446"],
+        "template_daily_limits": {"205644": 100},
+        "refusing_phones": {"0901888484": -141},
+        "daily_quota": 20,
+    }
+    path = tmp_path / "knobs.json"
+    path.write_text(json.dumps(knobs))
+
+    # When the simulator starts with it
+    with running("--config", str(path)) as (_, url):
+        shown = requests.get(f"{url.removesuffix('/MainService.svc/json')}/_sim/config", timeout=5).json()
+
+    # Then it runs with those knobs
+    assert {key: shown[key] for key in knobs} == knobs
 
 
 @pytest.mark.parametrize(
