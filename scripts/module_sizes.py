@@ -17,7 +17,6 @@ KNOWN_DEBT = frozenset(
     {
         "bench/run.py",
         "layers/common/zns_relay/sender/sender.py",
-        "layers/common/zns_relay/store/messages.py",
         "local/esms_sim/simulator.py",
         "local/lambda_runtime.py",
         "local/moto_speedups.py",

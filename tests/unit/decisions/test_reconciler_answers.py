@@ -10,7 +10,7 @@ import pytest
 from zns_relay.models.callback import parse_delivery_report
 from zns_relay.models.state import MessageStatus
 from zns_relay.reconciler.answers import NoReport, ReportToApply, most_final_by_sms_id, read_answer
-from zns_relay.store.messages import WaitingMessage
+from zns_relay.store.records import WaitingMessage
 
 SENT = {"SMSID": "a", "SendStatus": "7"}
 DELIVERED = {"SMSID": "a", "SendStatus": "5", "SendSuccess": "1"}

@@ -12,7 +12,7 @@ import pytest
 from zns_relay.models.state import MessageStatus
 from zns_relay.reconciler.endings import Ending, Look, after_no_final_report, duration_text, recheck, unknown
 from zns_relay.reconciler.policy import ReconcilePolicy
-from zns_relay.store.messages import WaitingMessage
+from zns_relay.store.records import WaitingMessage
 
 T = 1_796_000_000
 HOUR = 3600

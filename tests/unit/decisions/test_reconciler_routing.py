@@ -10,7 +10,7 @@ from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.reconciler.endings import Ending, Look
 from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reconciler.routing import AbandonMidSend, Route, route, settle_unreported
-from zns_relay.store.messages import WaitingMessage
+from zns_relay.store.records import WaitingMessage
 
 T = 1_796_000_000
 HOUR = 3600

@@ -9,7 +9,7 @@ from enum import Enum
 
 from zns_relay.models.callback import DeliveryReport, InvalidCallback, parse_delivery_report, target_status
 from zns_relay.models.state import MessageStatus
-from zns_relay.store.messages import WaitingMessage
+from zns_relay.store.records import WaitingMessage
 
 
 class NoReport(Enum):

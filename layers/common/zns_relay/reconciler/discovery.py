@@ -31,7 +31,10 @@ from zns_relay.models.contract import ESMS_TIMEZONE
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.reconciler.rate_limit import RateLimiter
-from zns_relay.store.messages import MessageStore, WaitingMessage
+from zns_relay.store.messages import MessageStore
+
+# eSMS keeps a RequestId for 24 hours: a 124 means an attempt within that time reached it.
+from zns_relay.store.records import WaitingMessage
 
 # eSMS keeps a RequestId for 24 hours: a 124 means an attempt within that time reached it.
 DUPLICATE_MEMORY_SECONDS = 24 * 3600

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from zns_relay.models.state import MessageStatus
 from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reports.delivery import WAITING_FOR_REPORT
-from zns_relay.store.messages import WaitingMessage
+from zns_relay.store.records import WaitingMessage
 
 
 @dataclass(frozen=True)

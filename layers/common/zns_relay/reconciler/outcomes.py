@@ -9,7 +9,8 @@ from zns_relay.models.state import MessageStatus
 from zns_relay.reconciler.endings import Ending, Look
 from zns_relay.reconciler.routing import AbandonMidSend
 from zns_relay.reconciler.summary import ReconcileSummary
-from zns_relay.store.messages import MessageStore, WaitingMessage
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.records import WaitingMessage
 
 Outcome = Look | Ending | AbandonMidSend
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zns_relay.reconciler.report_wait import ESMS_STATUS_MEMORY_SECONDS, ReportWait
-from zns_relay.store.messages import WaitingMessage
+from zns_relay.store.records import WaitingMessage
 
 
 @dataclass(frozen=True)

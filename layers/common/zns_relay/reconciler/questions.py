@@ -18,7 +18,7 @@ from zns_relay.reconciler.answers import most_final_by_sms_id
 from zns_relay.reconciler.discovery import Discovery, SmsIdFinder
 from zns_relay.reconciler.rate_limit import RateLimiter
 from zns_relay.reconciler.summary import ReconcileSummary
-from zns_relay.store.messages import WaitingMessage
+from zns_relay.store.records import WaitingMessage
 
 
 class StatusSource(Protocol):

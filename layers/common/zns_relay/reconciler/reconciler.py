@@ -40,7 +40,10 @@ from zns_relay.reconciler.rate_limit import RateLimiter
 from zns_relay.reconciler.routing import Route, route, settle_unreported
 from zns_relay.reconciler.summary import ReconcileSummary
 from zns_relay.reports.delivery import DeliveryReports, ReportResult
-from zns_relay.store.messages import Clock, MessageStore, WaitingMessage, utc_now
+from zns_relay.store.messages import Clock, MessageStore, utc_now
+
+# Stop starting work this long before the invocation ends: more than one eSMS call's timeouts.
+from zns_relay.store.records import WaitingMessage
 
 # Stop starting work this long before the invocation ends: more than one eSMS call's timeouts.
 DEFAULT_MARGIN_SECONDS = 20.0

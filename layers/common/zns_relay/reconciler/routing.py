@@ -10,7 +10,7 @@ from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.reconciler.endings import Ending, Look, refused
 from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reports.delivery import WAITING_FOR_REPORT
-from zns_relay.store.messages import WaitingMessage
+from zns_relay.store.records import WaitingMessage
 
 
 class Route(Enum):

@@ -48,7 +48,8 @@ from zns_relay.sender.backoff import retry_delay_seconds
 from zns_relay.sender.fingerprint import MessageFingerprints
 from zns_relay.sender.pacing import SendPacer
 from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
-from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
+from zns_relay.store.messages import Clock, MessageStore, utc_now
+from zns_relay.store.records import ClaimedMessage, ClaimLost
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
 EVERY_STATUS = frozenset(MessageStatus)
