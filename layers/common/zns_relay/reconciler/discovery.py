@@ -32,8 +32,6 @@ from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.reconciler.rate_limit import RateLimiter
 from zns_relay.store.messages import MessageStore
-
-# eSMS keeps a RequestId for 24 hours: a 124 means an attempt within that time reached it.
 from zns_relay.store.records import WaitingMessage
 
 # eSMS keeps a RequestId for 24 hours: a 124 means an attempt within that time reached it.

@@ -41,13 +41,24 @@ from zns_relay.reconciler.routing import Route, route, settle_unreported
 from zns_relay.reconciler.summary import ReconcileSummary
 from zns_relay.reports.delivery import DeliveryReports, ReportResult
 from zns_relay.store.messages import Clock, MessageStore, utc_now
-
-# Stop starting work this long before the invocation ends: more than one eSMS call's timeouts.
 from zns_relay.store.records import WaitingMessage
 
 # Stop starting work this long before the invocation ends: more than one eSMS call's timeouts.
 DEFAULT_MARGIN_SECONDS = 20.0
 STORE_ERRORS = (ClientError, BotoCoreError)
+
+
+def guarded(summary: ReconcileSummary, action: Callable[..., object], *arguments: object) -> None:
+    """Run one message's step; a store failure (throttling, an item grown too big) is counted and
+    logged, and the run goes on with the next message."""
+    try:
+        action(*arguments)
+    except STORE_ERRORS as error:
+        summary.store_errors += 1
+        count("ReconcileStoreErrors")
+        logger.warning(
+            "could not update a message; the next run retries", extra={"error": type(error).__name__}
+        )
 
 
 class Reconciler:
@@ -96,7 +107,7 @@ class Reconciler:
             if self._time_is_up():
                 break
             summary.examined += 1
-            self._guarded(summary, self._route, message, now, batches, unidentified, summary)
+            guarded(summary, self._route, message, now, batches, unidentified, summary)
         for batch in batches.values():
             self._ask(batch, summary)
         if unidentified and not self._time_is_up():
@@ -132,19 +143,6 @@ class Reconciler:
             case Route.WAIT:  # nothing to ask eSMS with: it waits, until the cap
                 self._outcomes.write(message, endings.recheck(message, now, self._policy), summary)
 
-    @staticmethod
-    def _guarded(summary: ReconcileSummary, action: Callable[..., object], *arguments: object) -> None:
-        """Run one message's step; a store failure (throttling, an item grown too big) is counted and
-        logged, and the run goes on with the next message."""
-        try:
-            action(*arguments)
-        except STORE_ERRORS as error:
-            summary.store_errors += 1
-            count("ReconcileStoreErrors")
-            logger.warning(
-                "could not update a message; the next run retries", extra={"error": type(error).__name__}
-            )
-
     def _add_to_batch(
         self, batches: dict[str, list[WaitingMessage]], message: WaitingMessage, summary: ReconcileSummary
     ) -> None:
@@ -170,7 +168,7 @@ class Reconciler:
         for message in messages:
             if self._time_is_up():
                 return  # the rest stay due for the next run
-            self._guarded(summary, self._identified, message, discovery, asked_at, batches, summary)
+            guarded(summary, self._identified, message, discovery, asked_at, batches, summary)
 
     def _identified(
         self,
@@ -214,10 +212,10 @@ class Reconciler:
             return
         for sms_id, message in by_sms_id.items():
             if sms_id in answers:
-                self._guarded(summary, self._take, message, answers[sms_id], summary)
+                guarded(summary, self._take, message, answers[sms_id], summary)
             elif not self._time_is_up():
                 answer = self._questions.zns_status(sms_id, summary)
-                self._guarded(summary, self._take_or_wait, message, answer, summary)
+                guarded(summary, self._take_or_wait, message, answer, summary)
 
     def _ask_sms(self, message: WaitingMessage, summary: ReconcileSummary) -> None:
         if not self._time_is_up():
@@ -269,7 +267,7 @@ class Reconciler:
             if self._time_is_up():
                 break
             overdue += self._policy.report_wait(message).overdue(now)
-            self._guarded(
+            guarded(
                 summary, self._outcomes.write, message, endings.recheck(message, now, self._policy), summary
             )
         if overdue:
