@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zns_relay.models.state import MessageStatus
+from zns_relay.models.state import WAITING_FOR_REPORT, MessageStatus
 from zns_relay.reconciler.policy import ReconcilePolicy
-from zns_relay.reports.delivery import WAITING_FOR_REPORT
 from zns_relay.store.records import WaitingMessage
 
 

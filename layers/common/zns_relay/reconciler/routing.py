@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from zns_relay.models.state import Channel, MessageStatus
+from zns_relay.models.state import WAITING_FOR_REPORT, Channel, MessageStatus
 from zns_relay.reconciler.endings import Ending, Look, refused
 from zns_relay.reconciler.policy import ReconcilePolicy
-from zns_relay.reports.delivery import WAITING_FOR_REPORT
 from zns_relay.store.records import WaitingMessage
 
 

@@ -27,12 +27,11 @@ from zns_relay.models.callback import (
     report_channels,
     target_status,
 )
-from zns_relay.models.state import ALLOWED_SOURCES, BEFORE_ACCEPTANCE, MessageStatus
+from zns_relay.models.state import ALLOWED_SOURCES, BEFORE_ACCEPTANCE, WAITING_FOR_REPORT, MessageStatus
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.records import Written
 from zns_relay.store.writes import ReportMatch
 
-WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
 CALLBACK = "callback"  # the source of a report eSMS called back with
 
 

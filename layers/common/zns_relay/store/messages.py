@@ -126,10 +126,12 @@ class MessageStore:
             # An SDK retry of our own committed claim: the item as it stands is our claim. What it
             # replaced is unknown: after an earlier attempt, a dead holder may have reached eSMS.
             attempts = int(old["attempts"])
-            return ClaimedMessage.from_item(request_id, token, old, attempts=attempts, took_over=attempts > 1)
+            return ClaimedMessage.from_attributes(
+                request_id, token, old, attempts=attempts, took_over=attempts > 1
+            )
         took_over = old.get("status") == MessageStatus.SENDING.value
         merged = {**{key: value for key, value in kept.items() if value is not None}, **old}
-        return ClaimedMessage.from_item(
+        return ClaimedMessage.from_attributes(
             request_id, token, merged, attempts=int(old.get("attempts", 0)) + 1, took_over=took_over
         )
 
@@ -284,7 +286,7 @@ class MessageStore:
                 keys = [item["request_id"]["S"] for item in response.get("Items", [])]
                 for item in batch_get(self._client, self._table, keys, WAITING_ATTRIBUTES, consistent=True):
                     if "check_at" in item and int(item["check_at"]["N"]) <= now:
-                        yield WaitingMessage.from_item(item)
+                        yield WaitingMessage.from_attributes(from_item(item))
                 if "LastEvaluatedKey" not in response:
                     break
                 arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -1,5 +1,5 @@
 """The values the message store answers with: what a conditional write did, a claim won or lost, a
-message that waits."""
+message that waits. Plain values, no AWS library: the reconciler's decisions take them as they are."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from enum import Enum
 from typing import Any
 
 from zns_relay.models.state import Channel, MessageStatus
-from zns_relay.store.items import from_item
 
 # What the reconciler reads of a waiting message (by key, after the keys-only waiting-index).
 WAITING_ATTRIBUTES = (
@@ -63,10 +62,10 @@ class ClaimedMessage:
     took_over: bool = False
 
     @classmethod
-    def from_item(
+    def from_attributes(
         cls, request_id: str, token: str, item: Mapping[str, Any], *, attempts: int, took_over: bool
     ) -> ClaimedMessage:
-        """The claim as the item (plain values) holds it."""
+        """The claim as the item holds it (its attributes as plain values)."""
         return cls(
             request_id=request_id,
             attempts=attempts,
@@ -121,7 +120,8 @@ class WaitingMessage:
     channel: Channel = Channel.ZNS
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> WaitingMessage:
-        plain = {name: value for name, value in from_item(item).items() if name in WAITING_ATTRIBUTES}
+    def from_attributes(cls, item: Mapping[str, Any]) -> WaitingMessage:
+        """The message as its item holds it (its attributes as plain values)."""
+        plain = {name: value for name, value in item.items() if name in WAITING_ATTRIBUTES}
         channel = Channel(plain.get("channel", Channel.ZNS.value))
         return cls(**{**plain, "status": MessageStatus(plain["status"]), "channel": channel})
