@@ -40,7 +40,8 @@ from local.runtime.lambda_runtime import ExecutionEnvironments, InvocationTimes
 from local.stack import HTTP_ENVIRONMENTS
 from zns_relay.models.state import MessageStatus
 from zns_relay.reports.callback_url import sign
-from zns_relay.store.messages import ClaimedMessage, MessageStore
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.records import ClaimedMessage
 
 RATE = 200.0  # callbacks a second, offered whatever the answers' pace
 SECONDS = 8.0

@@ -34,7 +34,8 @@ from local.aws.resources import provision
 from local.aws.server import MotoServer
 from local.runtime.template import PSEUDO_PARAMETERS, Template
 from zns_relay.models.state import MessageStatus
-from zns_relay.store.messages import ClaimLost, MessageStore
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.records import ClaimLost
 
 MESSAGES = 5_000
 BATCH_SIZE = 10

@@ -28,7 +28,7 @@ from local.runtime.streams import DynamoDBStreamEventSource, StreamMapping
 from local.runtime.template import PSEUDO_PARAMETERS, FunctionSpec, Resolver, Template
 from local.scenarios.crashes import CrashPlan
 from local.timings import Timings, check, from_template
-from zns_relay.store.messages import from_item
+from zns_relay.store.items import from_item
 from zns_relay_cli.local_state import STATE_ENV, STATE_FILE, running_stack
 
 # Where `up` tells the `zns-relay` command (and `python -m local send|status|events`) about itself,

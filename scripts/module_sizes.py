@@ -16,8 +16,6 @@ MAX_LINES = 400
 KNOWN_DEBT = frozenset(
     {
         "bench/run.py",
-        "layers/common/zns_relay/reconciler/reconciler.py",
-        "layers/common/zns_relay/store/messages.py",
         "local/esms_sim/simulator.py",
         "local/runtime/lambda_runtime.py",
         "local/stack.py",

@@ -14,8 +14,8 @@ from local.runtime.template import Template
 from tests.infra.roles import granted
 from zns_relay.guardrails.evaluation import METRIC_NAMES
 from zns_relay.models.state import MessageStatus
+from zns_relay.store.indexes import STATUS_SHARDS, WAITING_INDEX
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, VIEW_ATTRIBUTES
-from zns_relay.store.messages import STATUS_SHARDS, WAITING_INDEX
 
 pytestmark = pytest.mark.infra
 TEMPLATE = Template()

@@ -115,7 +115,7 @@ def test_messages_table_has_ttl_gsis_and_point_in_time_recovery() -> None:
 
 
 def test_the_reconciler_reads_what_it_decides_by_of_the_due_messages_never_the_history() -> None:
-    from zns_relay.store.messages import WAITING_ATTRIBUTES  # noqa: PLC0415
+    from zns_relay.store.records import WAITING_ATTRIBUTES  # noqa: PLC0415
 
     table = TEMPLATE.resources["MessagesTable"]["Properties"]
     [index] = [index for index in table["GlobalSecondaryIndexes"] if index["IndexName"] == "waiting-index"]

@@ -18,7 +18,7 @@ from zns_relay.models.events import DETAIL_TYPE, EVENT_SOURCE
 from zns_relay.models.state import MessageStatus
 from zns_relay.models.stream import ItemChange
 from zns_relay.status_events.publisher import StatusEventPublisher
-from zns_relay.store.messages import to_item
+from zns_relay.store.items import to_item
 
 BotocoreAnswer = tuple[AWSResponse, dict[str, Any]]
 

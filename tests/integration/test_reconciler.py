@@ -22,10 +22,13 @@ from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.callback import parse_delivery_report
 from zns_relay.models.state import MessageStatus
 from zns_relay.reconciler.discovery import SmsIdFinder
+from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reconciler.rate_limit import RateLimiter
-from zns_relay.reconciler.reconciler import ReconcilePolicy, Reconciler
+from zns_relay.reconciler.reconciler import Reconciler
 from zns_relay.reports.delivery import DeliveryReports, FollowUp, ReportResult
-from zns_relay.store.messages import ClaimedMessage, MessageStore, awaiting_shard
+from zns_relay.store.indexes import awaiting_shard
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.records import ClaimedMessage
 
 START = 1_796_000_000  # epoch seconds the fake clock starts at
 HOUR = 3600

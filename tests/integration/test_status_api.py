@@ -23,7 +23,8 @@ from tests.support.outcomes import SteppingClock
 from zns_relay.models.contract import rejection_key
 from zns_relay.models.state import MessageStatus
 from zns_relay.models.status_api import ListedBy
-from zns_relay.store.messages import STATUS_SHARDS, MessageStore, status_shard
+from zns_relay.store.indexes import STATUS_SHARDS, status_shard
+from zns_relay.store.messages import MessageStore
 
 REQUEST_ID = "order-DH240501-confirm"  # the message events/status-get-message.json asks for
 CHECK_AT = 4102444800

@@ -12,7 +12,9 @@ import pytest
 
 from local.runtime.template import Resolver
 from zns_relay.models.state import ALLOWED_SOURCES, FINAL_STATUSES, MessageStatus
-from zns_relay.store.messages import ClaimLost, MessageStore, Written, awaiting_shard
+from zns_relay.store.indexes import awaiting_shard
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.records import ClaimLost, Written
 
 NOW = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
 FIELDS = {"phone": "0901888484", "temp_id": "2056446", "oa_id": "1", "campaign_id": None, "sandbox": False}

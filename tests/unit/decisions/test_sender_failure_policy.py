@@ -21,7 +21,7 @@ from zns_relay.sender.failure_policy import (
     retry_window,
     window_ended,
 )
-from zns_relay.store.messages import ClaimedMessage
+from zns_relay.store.records import ClaimedMessage
 
 NOW = 1_800_000_000
 TIMED_OUT = SendResult(ResultClass.TRANSIENT, None, message="read timeout", possibly_accepted=True)

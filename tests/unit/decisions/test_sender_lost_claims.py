@@ -13,7 +13,7 @@ from zns_relay.sender.lost_claims import (
     lease_wait,
     reuse_note,
 )
-from zns_relay.store.messages import ClaimLost
+from zns_relay.store.records import ClaimLost
 
 NOW = 1_800_000_000
 OURS = f"{KEYED_FINGERPRINT_PREFIX}ours"

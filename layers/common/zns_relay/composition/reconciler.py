@@ -8,8 +8,9 @@ from zns_relay.config.settings import ReconcilerSettings
 from zns_relay.esms.status import EsmsStatusClient
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.reconciler.discovery import SmsIdFinder
+from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reconciler.rate_limit import RateLimiter
-from zns_relay.reconciler.reconciler import ReconcilePolicy, Reconciler
+from zns_relay.reconciler.reconciler import Reconciler
 
 
 def build_reconciler(settings: ReconcilerSettings) -> Reconciler:

@@ -21,7 +21,8 @@ from zns_relay.models.fallback import sms_request_id
 from zns_relay.models.fallback_job import FallbackJob
 from zns_relay.models.state import FINAL_STATUSES, Channel, MessageRecord
 from zns_relay.models.stream import ItemChange
-from zns_relay.store.messages import MessageStore, from_item
+from zns_relay.store.items import from_item
+from zns_relay.store.messages import MessageStore
 
 
 class JobQueue(Protocol):

@@ -51,6 +51,8 @@ CALLBACK_NONCE_CHARS = 22
 CLEARS_ERROR = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT, MessageStatus.DELIVERED})
 # Not yet accepted by eSMS as far as we know (a delivery report may still prove otherwise).
 BEFORE_ACCEPTANCE = frozenset({MessageStatus.SENDING, MessageStatus.RETRYING})
+# Accepted by eSMS: waiting for its final delivery report.
+WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
 
 
 def new_callback_nonce() -> str:

@@ -29,9 +29,10 @@ from zns_relay.esms.status import (
 )
 from zns_relay.models.contract import ESMS_TIMEZONE
 from zns_relay.models.esms import EsmsCredentials
-from zns_relay.models.state import Channel
+from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.reconciler.rate_limit import RateLimiter
-from zns_relay.store.messages import MessageStore, WaitingMessage
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.records import WaitingMessage
 
 # eSMS keeps a RequestId for 24 hours: a 124 means an attempt within that time reached it.
 DUPLICATE_MEMORY_SECONDS = 24 * 3600
@@ -135,6 +136,32 @@ class SmsIdFinder:
                     extra={"request_id": message.request_id},
                 )
         return Discovery(frozenset(message.request_id for message in wanted), found, frozenset(absent))
+
+    def adopt(self, message: WaitingMessage, sms_id: str, now: int, recheck_seconds: int) -> bool:
+        """Record an SMSID found in eSMS's list: proof, too, that eSMS accepted the message
+        (a RETRYING one becomes ACCEPTED, looked at again `recheck_seconds` on)."""
+        data = {"sms_id": sms_id, "source": "GetSmsSentData_V2"}
+        if message.status is MessageStatus.RETRYING:
+            return bool(
+                self._store.transition(
+                    message.request_id,
+                    MessageStatus.ACCEPTED,
+                    "eSMS holds it: found in its list of sent messages",
+                    keep_fields={"sms_id": sms_id, "accepted_at": now},
+                    data=data,
+                    only_from=frozenset({MessageStatus.RETRYING}),
+                    check_at=now + recheck_seconds,
+                )
+            )
+        return bool(
+            self._store.note(
+                message.request_id,
+                "SMSID found in eSMS's list of sent messages",
+                data,
+                while_in=frozenset({message.status}),
+                keep_fields={"sms_id": sms_id},
+            )
+        )
 
     def _window(self, message: WaitingMessage, now: int) -> _Window:
         """When the attempt that reached eSMS was made: from the first uncertain attempt (or, for a

@@ -5,7 +5,7 @@ URL names the message) or from the reconciler (eSMS's GetCallback and QueryZnsSt
 A report proves that eSMS accepted the message, so it may move one that is still SENDING or RETRYING.
 It changes only the message it belongs to: one whose SMSID is the report's, of the channel the
 report's TypeId names and, for a callback, whose nonce is the one its URL was signed with. Anything
-else changes nothing, checked in the same conditional write (zns_relay.store.messages.ReportMatch).
+else changes nothing, checked in the same conditional write (zns_relay.store.writes.ReportMatch).
 A message whose SMSID we have not heard learns it from its first report, but from a callback only
 while it is SENDING or RETRYING (eSMS called back before we recorded its answer): a callback never
 teaches one to a message accepted through a 124, as a forged one could pin a wrong SMSID for ever.
@@ -27,10 +27,11 @@ from zns_relay.models.callback import (
     report_channels,
     target_status,
 )
-from zns_relay.models.state import ALLOWED_SOURCES, BEFORE_ACCEPTANCE, MessageStatus
-from zns_relay.store.messages import Clock, MessageStore, ReportMatch, Written, utc_now
+from zns_relay.models.state import ALLOWED_SOURCES, BEFORE_ACCEPTANCE, WAITING_FOR_REPORT, MessageStatus
+from zns_relay.store.messages import Clock, MessageStore, utc_now
+from zns_relay.store.records import Written
+from zns_relay.store.writes import ReportMatch
 
-WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
 CALLBACK = "callback"  # the source of a report eSMS called back with
 
 

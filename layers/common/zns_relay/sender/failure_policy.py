@@ -16,7 +16,7 @@ from zns_relay.models.esms import ResultClass, SendResult
 from zns_relay.models.state import MessageStatus
 
 if TYPE_CHECKING:
-    from zns_relay.store.messages import ClaimedMessage
+    from zns_relay.store.records import ClaimedMessage
 
 TPS_LIMIT_CODE = "160"  # eSMS's rate limit: the record waits for the shared rate, not for a backoff
 

@@ -16,7 +16,7 @@ from zns_relay.models.events import mask_phone
 from zns_relay.models.state import KEYED_FINGERPRINT_PREFIX, MessageStatus
 
 if TYPE_CHECKING:
-    from zns_relay.store.messages import ClaimLost
+    from zns_relay.store.records import ClaimLost
 
 
 class Holder(Enum):

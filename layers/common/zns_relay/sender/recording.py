@@ -15,7 +15,8 @@ from zns_relay.models.esms import SendResult
 from zns_relay.models.state import MessageStatus
 from zns_relay.sender.delivery import Outcome, SendOutcome
 from zns_relay.sender.failure_policy import Accept, Finish, Retry, WaitForReport
-from zns_relay.store.messages import ClaimedMessage, MessageStore
+from zns_relay.store.messages import MessageStore
+from zns_relay.store.records import ClaimedMessage
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
 EVERY_STATUS = frozenset(MessageStatus)

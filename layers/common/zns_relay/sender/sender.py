@@ -36,7 +36,8 @@ from zns_relay.sender.pacing import SendPacer
 from zns_relay.sender.policy import SenderPolicy
 from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
 from zns_relay.sender.template_limits import TemplateLimits
-from zns_relay.store.messages import ClaimedMessage, ClaimLost, Clock, MessageStore, utc_now
+from zns_relay.store.messages import Clock, MessageStore, utc_now
+from zns_relay.store.records import ClaimedMessage, ClaimLost
 
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5

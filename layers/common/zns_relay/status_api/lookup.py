@@ -9,8 +9,8 @@ from zns_relay.models.contract import is_valid_request_id, rejection_key
 from zns_relay.models.errors import MessageNotFound
 from zns_relay.models.state import FINAL_STATUSES, MessageStatus
 from zns_relay.models.status_api import ListedBy, ListQuery, MessagePage, MessageView
+from zns_relay.store.indexes import WAITING_INDEX, awaiting_shards, status_shards
 from zns_relay.store.message_index import CAMPAIGN_INDEX, PHONE_INDEX, STATUS_INDEX, IndexQuery, MessageIndex
-from zns_relay.store.messages import WAITING_INDEX, awaiting_shards, status_shards
 
 
 class MessageLookup:

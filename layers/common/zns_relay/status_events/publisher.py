@@ -22,7 +22,7 @@ from zns_relay.config.observability import count, logger
 from zns_relay.models.events import DETAIL_TYPE, EVENT_SOURCE, PhoneFormat, StatusChanged, status_change
 from zns_relay.models.state import MessageRecord
 from zns_relay.models.stream import ItemChange
-from zns_relay.store.messages import from_item
+from zns_relay.store.items import from_item
 
 PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge's limit per PutEvents call
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from zns_relay.models.errors import InvalidQuery
 from zns_relay.models.status_api import EARLIEST, LATEST
-from zns_relay.store.messages import batch_get, from_item
+from zns_relay.store.items import batch_get, from_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
