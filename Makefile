@@ -8,7 +8,7 @@ AUDIT_VENV := .venv-audit
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 
-.PHONY: dev demo soak test unit integration infra-tests e2e lint docs audit lock format schema build deploy bench pr clean
+.PHONY: runtime-python dev demo soak test unit integration infra-tests e2e lint docs audit lock format schema build deploy bench pr clean
 
 dev: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(AUDIT_VENV)/.installed
 
@@ -95,9 +95,13 @@ schema: $(VENV)/.installed
 	$(BIN)/python -m zns_relay_client.schema schema
 
 # SAM alone: checkov and pip-audit are the tests' and lint's (make dev installs every tool).
-# The functions' runtime, Python 3.13, on PATH: another version gets one line saying so, not SAM's error.
-build: $(VENV)/.installed $(SAM_VENV)/.installed
+# The functions' runtime, Python 3.13, on PATH: another version gets one line saying so, before anything
+# is installed, not SAM's error after.
+build: runtime-python $(VENV)/.installed $(SAM_VENV)/.installed
 	@runtime=$$(scripts/find-python.sh 3.13) && PATH="$$(dirname "$$runtime"):$$PATH" $(SAM_VENV)/bin/sam build
+
+runtime-python:
+	@scripts/find-python.sh 3.13 >/dev/null
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy

@@ -231,3 +231,21 @@ def test_the_first_deploy_checklist_lists_every_parameter_with_its_default() -> 
         assert name in documented, f"docs/deploying.md's checklist does not list {name}"
         shown = documented[name]
         assert shown == f"`{default}`" or (not default and shown.startswith("empty")), (name, shown, default)
+
+
+def test_the_guardrails_say_when_they_cannot_look() -> None:
+    # Given the quota and quality alarms keep their state while no run answers (TreatMissingData: ignore)
+    alarm = TEMPLATE.resources["GuardrailsBlindAlarm"]["Properties"]
+    watched = {
+        query["MetricStat"]["Metric"]["MetricName"]: query["MetricStat"]["Metric"]["Dimensions"]
+        for query in alarm["Metrics"]
+        if "MetricStat" in query
+    }
+    # Then a third alarm watches the failed checks and the function's own errors, and pages
+    assert "GuardrailCheckFailed" in METRIC_NAMES
+    assert watched == {
+        "GuardrailCheckFailed": [{"Name": "service", "Value": "zns-relay"}],
+        "Errors": [{"Name": "FunctionName", "Value": {"Ref": "GuardrailsFunction"}}],
+    }
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)

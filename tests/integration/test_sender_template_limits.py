@@ -80,10 +80,13 @@ def test_a_message_that_does_not_fit_its_template_is_rejected_unsent_saying_why(
                 f"customer_name: {len(name)} characters, at most 13"
             )
             assert esms.sends_for(body["RequestId"]) == 0
+            # with what the status API's lists and the events need (its phone, template, campaign)
+            assert stored["temp_id"] == TEMP_ID and stored["phone"].startswith("0")
         else:
             assert stored["status"] == "ACCEPTED"
             assert esms.sends_for(body["RequestId"]) == 1
     assert 0 < len(esms.bodies) < len(bodies)
+    sent_before = list(esms.bodies)
     # And the ten messages' threads asked eSMS for the template once, with the account's keys
     credentials = secret_values(aws, deployment)
     assert esms.template_queries == [
@@ -94,10 +97,21 @@ def test_a_message_that_does_not_fit_its_template_is_rejected_unsent_saying_why(
             "OAId": DEFAULT_OA_ID,
         }
     ]
-    # And no log line quotes a rejected value
-    assert '"message":"message rejected: its TempData does not fit its template"' in output
+    # And each rejection's log line names its RequestId, and none quotes a rejected value
+    rejections = [line for line in output.splitlines() if "does not fit its template" in line]
+    assert rejections and all('"correlation_id":"' in line for line in rejections)
     assert "Lê Hoàng Cường" in json.dumps([b["TempData"] for b in bodies], ensure_ascii=False)
     assert "Lê Hoàng Cường" not in output and "L\\u00ea Ho\\u00e0ng" not in output
+
+    # When the same batch comes again (SQS delivers at least once; a producer retries the same body)
+    again, output = invoke(sender, event, capsys)
+
+    # Then nothing is sent, and no rejected message is taken for another under its RequestId
+    assert failures(again) == []
+    assert esms.bodies == sent_before
+    assert "RequestIdReused" not in output
+    for body in bodies:
+        assert "reused" not in json.dumps((item(aws, deployment, body["RequestId"]) or {}).get("history"))
 
 
 @pytest.mark.parametrize(
@@ -131,7 +145,7 @@ def test_when_esms_cannot_say_what_the_template_takes_the_message_is_sent_as_bef
     assert credentials["SecretKey"] not in output
 
 
-def test_a_template_not_enabled_rejects_its_messages_and_is_counted_without_a_dimension(
+def test_a_template_not_enabled_is_counted_and_its_messages_are_sent_for_zalo_to_judge(
     sender: LoadedFunction,
     esms: EsmsStub,
     aws: boto3.Session,
@@ -145,10 +159,12 @@ def test_a_template_not_enabled_rejects_its_messages_and_is_counted_without_a_di
 
     _, output = invoke(sender, event, capsys)
 
+    # Then the message is sent (a template under review or disabled for now is not the message's fault:
+    # Zalo's refusal, -131 or -146, is reported and handled as such), not REJECTED
     stored = item(aws, deployment, "eb-order-DH240888") or {}
-    assert stored["status"] == "REJECTED"
-    assert stored["error"] == f"TempID: template {TEMP_ID} is DISABLE at eSMS, not ENABLE"
-    assert esms.bodies == []
+    assert stored["status"] == "ACCEPTED"
+    assert esms.sends_for("eb-order-DH240888") == 1
+    # And the template's state is counted (an alarm watches it) and logged with its TempID
     metrics = [metric for metric in emitted_metrics(output) if "TemplateNotEnabled" in metric]
     assert len(metrics) == 1
     assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]

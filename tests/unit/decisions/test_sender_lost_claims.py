@@ -43,7 +43,11 @@ def test_a_message_another_delivery_is_sending_comes_back_after_that_ones_lease(
         (ClaimLost(MessageStatus.ACCEPTED, fingerprint=OURS), Holder.THIS_MESSAGE),
         (ClaimLost(MessageStatus.ACCEPTED, fingerprint=None), Holder.THIS_MESSAGE),  # before fingerprints
         (ClaimLost(MessageStatus.ACCEPTED, fingerprint="unkeyed-digest"), Holder.THIS_MESSAGE),
-        (ClaimLost(MessageStatus.REJECTED, fingerprint=OURS), Holder.ANOTHER_MESSAGE),  # never sendable
+        # A contract violation's: never a sendable body, so any sendable one is another message
+        (ClaimLost(MessageStatus.REJECTED, fingerprint=None), Holder.ANOTHER_MESSAGE),
+        # The template check's: it holds the fingerprint of the message it refused
+        (ClaimLost(MessageStatus.REJECTED, fingerprint=OURS), Holder.THIS_MESSAGE),
+        (ClaimLost(MessageStatus.REJECTED, fingerprint=THEIRS), None),
         (ClaimLost(MessageStatus.DELIVERED, fingerprint=THEIRS), None),  # perhaps under a newer key
     ],
 )

@@ -1,5 +1,5 @@
 """Zalo's refusals, as eSMS reports them in a delivery report's `error_info` (Zalo's ZNS error table:
-https://zalo.cloud/zns/guidelines/handle-error-code; /work/shared/reference/zalo-zns-rules.md gathers it).
+https://zalo.cloud/zns/guidelines/handle-error-code; docs/reliability.md says what the relay does).
 
 Some refusals are the message's fault and end it FAILED as any other (-108 phone, -118 no Zalo, ...).
 These are not: they are Zalo's rules for now (the night window, the daily quotas), the template's state,

@@ -37,13 +37,15 @@ def lease_wait(lost: ClaimLost, now: int) -> int | None:
 
 def holder_by_known_keys(lost: ClaimLost, fingerprints: Collection[str]) -> Holder | None:
     """Which message holds the RequestId, told by this message's `fingerprints` under the keys the
-    sender holds. A REJECTED item never held a sendable body, so any sendable one is another message;
-    an item with no fingerprint, or one from before fingerprints were keyed, is taken for this one.
-    None: a keyed fingerprint under neither key, which may be under a key rotated in since the sender
-    read the secret: `holder_by_reread_keys` tells, with the fingerprints under the keys read again."""
-    if lost.status is MessageStatus.REJECTED:
-        return Holder.ANOTHER_MESSAGE
+    sender holds. A REJECTED item without a fingerprint never held a sendable body (it broke the
+    contract), so any sendable one is another message; one the template check rejected holds its
+    message's fingerprint, as a claimed item does. An item with no fingerprint, or one from before
+    fingerprints were keyed, is taken for this one. None: a keyed fingerprint under neither key, which
+    may be under a key rotated in since the sender read the secret: `holder_by_reread_keys` tells, with
+    the fingerprints under the keys read again."""
     held = lost.fingerprint
+    if lost.status is MessageStatus.REJECTED and held is None:
+        return Holder.ANOTHER_MESSAGE
     if held is None or not held.startswith(KEYED_FINGERPRINT_PREFIX) or held in fingerprints:
         return Holder.THIS_MESSAGE
     return None

@@ -126,13 +126,17 @@ class Recorder:
         )
         return SendOutcome(Outcome.REJECTED, request_id, violation.reason)
 
-    def refused_unclaimed(self, request_id: str, reason: str) -> SendOutcome | None:
-        """A message eSMS would refuse (its TempData does not fit its template): REJECTED, never sent.
+    def refused_unclaimed(
+        self, request_id: str, reason: str, fields: Mapping[str, object]
+    ) -> SendOutcome | None:
+        """A message eSMS would refuse (its TempData does not fit its template): REJECTED, never sent,
+        with the fields (its fingerprint among them) a claim would have written: a repeat of it is then
+        known for the same message, and the status API's lists find it.
 
         None when the message already has an item (it was tried before, the template since changed): the
         claim decides then, and eSMS's own refusal after it.
         """
-        if not self._store.create_final(request_id, MessageStatus.REJECTED, reason, None):
+        if not self._store.create_final(request_id, MessageStatus.REJECTED, reason, fields):
             return None
         count("MessagesRejected")
         logger.warning("message rejected: its TempData does not fit its template", extra={"reason": reason})

@@ -83,9 +83,7 @@ class MessageSender:
             fallback = plan_fallback(message, request, self._policy)
         except ContractViolation as violation:
             return self._reject(violation, delivery)
-        problem = self._templates.problem(request)  # before any send: eSMS would answer 790
-        if problem is not None and (refused := self._recorder.refused_unclaimed(request.request_id, problem)):
-            return refused
+        logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
         try:
             fingerprints = self._fingerprints.of(request)
             sealed = self._fallback_texts.seal(fallback.content, request.request_id) if fallback else ""
@@ -93,6 +91,8 @@ class MessageSender:
             return self._not_ready(request, delivery, error)
         planned = fallback.stored(sealed) if fallback else None
         fields = requests.zns_fields(request, fingerprints[0], planned)
+        if refused := self._refused_by_template(request, fields, seconds_left):
+            return refused
         valid_until = requests.valid_until(message, delivery.sent_at, self._policy)
         return self._deliver(
             request, fields, valid_until, delivery, seconds_left, earlier_fingerprints=fingerprints[1:]
@@ -109,6 +109,17 @@ class MessageSender:
         return self._deliver(
             request, fields, job.valid_until, delivery, seconds_left, sealed_content=job.sealed_content
         )
+
+    def _refused_by_template(
+        self, request: ZaloSendRequest, fields: Mapping[str, object], seconds_left: Callable[[], float]
+    ) -> SendOutcome | None:
+        """REJECTED before any send when its TempData does not fit its template (eSMS would answer 790),
+        if this is its first attempt and there is time to look the template up (a read timeout at worst):
+        with too little left, _deliver hands the record back anyway."""
+        if seconds_left() < self._policy.min_seconds_to_send:
+            return None
+        problem = self._templates.problem(request)
+        return self._recorder.refused_unclaimed(request.request_id, problem, fields) if problem else None
 
     def _deliver(
         self,

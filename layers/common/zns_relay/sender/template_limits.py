@@ -24,7 +24,7 @@ from zns_relay.config.observability import count, logger
 from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay.models.errors import ConfigurationError
 from zns_relay.models.esms import EsmsCredentials, ZaloSendRequest
-from zns_relay.models.template import ENABLED, Template, template_problems
+from zns_relay.models.template import Template, template_problems
 
 FAILURE_CACHE_SECONDS = 60.0
 # Kept per environment, oldest dropped first: a producer naming ever new TempIDs cannot grow it further.
@@ -66,18 +66,20 @@ class TemplateLimits:
         self._slots_lock = threading.Lock()
 
     def problem(self, request: ZaloSendRequest) -> str | None:
-        """Why eSMS would refuse this message's template or TempData, or None (also when the template
-        cannot be learnt). Names parameters and lengths, never a value."""
+        """Why eSMS would refuse this message's TempData, or None (also when the template cannot be learnt
+        or is not enabled). Names parameters and lengths, never a value."""
         template = self._template(request.oa_id, request.temp_id)
         if template is None:
             return None
         if not template.enabled:
+            # Not the message's fault, and maybe not for long (a template under review, or disabled for
+            # its quality until it is fixed): it is sent, and Zalo's refusal (-131, -146) is reported.
             count("TemplateNotEnabled")
             logger.warning(
-                "template not enabled at eSMS: message rejected",
+                "template not enabled at eSMS: sending unchecked",
                 extra={"temp_id": request.temp_id, "template_status": template.status},
             )
-            return f"TempID: template {request.temp_id} is {template.status} at eSMS, not {ENABLED}"
+            return None
         problems = template_problems(template, request.temp_data)
         if not problems:
             return None
