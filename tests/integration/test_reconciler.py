@@ -29,6 +29,7 @@ from zns_relay.reports.delivery import DeliveryReports, FollowUp, ReportResult
 from zns_relay.store.indexes import awaiting_shard
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.records import ClaimedMessage
+from zns_relay.store.suppressions import Suppressions
 
 START = 1_796_000_000  # epoch seconds the fake clock starts at
 HOUR = 3600
@@ -143,6 +144,10 @@ def store(aws: boto3.Session, deployment: Resolver, time: FakeTime) -> MessageSt
     return MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"), clock=time.utc)
 
 
+def suppressions(aws: boto3.Session, deployment: Resolver) -> Suppressions:
+    return Suppressions(deployment.ref("ThrottleTable"), aws.client("dynamodb"))
+
+
 @pytest.fixture
 def status_script(esms: EsmsStub, time: FakeTime) -> ScriptedStatus:
     script = ScriptedStatus()
@@ -165,7 +170,7 @@ def reconciler(
         store,
         status,
         secrets,
-        DeliveryReports(store, FollowUp(1800), clock=time.utc),
+        DeliveryReports(store, FollowUp(1800), suppressions(aws, deployment), clock=time.utc),
         POLICY,
         get_callback_limiter=RateLimiter(20, clock=time.monotonic, sleep=time.sleep),
         query_status_limiter=RateLimiter(100, clock=time.monotonic, sleep=time.sleep),
@@ -841,7 +846,7 @@ def test_a_forged_callback_pins_no_smsid_on_a_124_acceptance_and_the_reconciler_
     forged = parse_delivery_report(
         {"SMSID": "invented", "SendStatus": "5", "SendFailed": "1", "TypeId": "25"}
     )
-    reports = DeliveryReports(store, FollowUp(1800), clock=time.utc)
+    reports = DeliveryReports(store, FollowUp(1800), suppressions(aws, deployment), clock=time.utc)
     result = reports.apply("otp-1", forged, source="callback", url_nonce=item["callback_nonce"]["S"])
 
     # When the reconciler looks at it, eSMS's list holding its true SMSID and eSMS its report
