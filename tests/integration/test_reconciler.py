@@ -325,6 +325,29 @@ def failed_item(sms_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def test_a_refusal_the_reconciler_learns_suppresses_the_person_as_a_callback_would(
+    reconciler: Reconciler,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+    aws: boto3.Session,
+    deployment: Resolver,
+) -> None:
+    # Given a message whose lost callback said the person refused ZNS from the OA (-141)
+    accepted(store, "refused-1", "sms-refused-1", time)
+    status_script.get_callback["sms-refused-1"] = {
+        **failed_item("sms-refused-1"), "ErrorInfo": '{"error":-141,"message":"User refused"}',
+    }  # fmt: skip
+    time.now += 1800
+
+    run(reconciler)
+
+    # Then it is FAILED and the person is suppressed for this OA
+    assert status_of(store, "refused-1") is MessageStatus.FAILED
+    [found] = suppressions(aws, deployment).applying_to(OA_ID, PHONE, "any-template")
+    assert (found.code, found.request_id, found.temp_id) == (-141, "refused-1", None)
+
+
 def statuses(aws: boto3.Session, deployment: Resolver) -> dict[str, MessageStatus]:
     """Every message's status, in one Scan."""
     items = aws.client("dynamodb").scan(
