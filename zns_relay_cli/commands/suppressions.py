@@ -31,7 +31,7 @@ def list_suppressions(ctx: typer.Context, oa: OaOption = None, phone: PhoneOptio
     """The refusals the relay remembers, of every OA and phone or of those given."""
     state = session(ctx)
     found = sorted(
-        suppressions_of(state.deployment).listed(oa, _phone(phone)),
+        suppressions_of(state.deployment).listed(oa, _phone(phone) if phone is not None else None),
         key=lambda record: (record.oa_id, record.phone, record.temp_id or ""),
     )
     if state.output.json_mode:
@@ -59,7 +59,7 @@ def clear(
 ) -> None:
     """Forget one refusal: the relay sends that person's messages again (the person may refuse again)."""
     state = session(ctx)
-    number = _phone(phone) or phone
+    number = _phone(phone)
     if not suppressions_of(state.deployment).clear(oa, number, temp_id):
         what = f"template {temp_id} of OA {oa}" if temp_id else f"OA {oa}"
         raise NotFound(f"no suppression of {what} for {number}")
@@ -77,10 +77,8 @@ def suppressions_of(deployment: Deployment) -> Suppressions:
     return Suppressions(deployment.throttle_table_name, deployment.client("dynamodb"))
 
 
-def _phone(given: str | None) -> str | None:
+def _phone(given: str) -> str:
     """The stored form of a phone (0xxxxxxxxx), or a one-line usage error."""
-    if given is None:
-        return None
     try:
         return normalise_phone(given)
     except ValueError as error:
