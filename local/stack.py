@@ -116,6 +116,7 @@ class StackInfo:
     status_api_url: str
     esms_secret_id: str
     default_oa_id: str
+    throttle_table_name: str
     region: str = PSEUDO_PARAMETERS["AWS::Region"]
 
     def client(self, service: str) -> Any:
@@ -288,6 +289,7 @@ class LocalStack:
             status_api_url=f"http://{self._advertise}:{self.http_api.port}",
             esms_secret_id=self.resolver.ref("EsmsSecret"),
             default_oa_id=self._parameters["DefaultOaId"],
+            throttle_table_name=self.resolver.ref("ThrottleTable"),
         )
         return self.info
 

@@ -12,14 +12,24 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from zns_relay.esms.http import EsmsQueryFailed
 from zns_relay_cli import examples
-from zns_relay_cli.commands import balance, check, quota, redrive, send, status, templates, watch
+from zns_relay_cli.commands import (
+    balance,
+    check,
+    quota,
+    redrive,
+    send,
+    status,
+    suppressions,
+    templates,
+    watch,
+)
 from zns_relay_cli.commands import list as list_command
 from zns_relay_cli.errors import FAILED, INTERRUPTED, OK, USAGE, CliError
 from zns_relay_cli.options import Commands
 from zns_relay_cli.output import Output
 
 # In the order `--help` lists them.
-COMMANDS = (send, status, list_command, watch, redrive, balance, quota, templates, check)
+COMMANDS = (send, status, list_command, watch, redrive, suppressions, balance, quota, templates, check)
 
 app = typer.Typer(
     cls=Commands,

@@ -42,6 +42,7 @@ class Deployment:
     esms_secret_id: str
     esms_base_url: str
     default_oa_id: str
+    throttle_table_name: str = ""  # the person's refusals (zns-relay suppressions); none before issue 20
     endpoint_url: str | None = None  # the local stack's AWS endpoint
     local: bool = False
 
@@ -107,6 +108,7 @@ def local_deployment() -> Deployment:
         esms_secret_id=state["esms_secret_id"],
         esms_base_url=state["esms_url"],
         default_oa_id=state["default_oa_id"],
+        throttle_table_name=state.get("throttle_table_name", ""),
         endpoint_url=state["aws_endpoint"],
         local=True,
     )
@@ -143,6 +145,7 @@ def stack_deployment(choice: Choice, read_stack: StackReader) -> Deployment:
         esms_secret_id=outputs["EsmsSecretArn"],
         esms_base_url=parameters.get("EsmsBaseUrl", ""),
         default_oa_id=parameters.get("DefaultOaId", ""),
+        throttle_table_name=outputs.get("ThrottleTableName", ""),
     )
 
 

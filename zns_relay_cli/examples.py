@@ -41,6 +41,14 @@ REDRIVE = _examples(
     "zns-relay --stack zns-relay-prod redrive --rate 10",
 )
 BALANCE = _examples("zns-relay balance", "zns-relay balance --json")
+SUPPRESSIONS_LIST = _examples(
+    "zns-relay suppressions list",
+    "zns-relay suppressions list --oa 4097311281936189049 --phone 0901888484 --json",
+)
+SUPPRESSIONS_CLEAR = _examples(
+    "zns-relay suppressions clear --oa 4097311281936189049 --phone 0901888484",
+    "zns-relay suppressions clear --oa 4097311281936189049 --phone 0901888484 --temp-id 267247",
+)
 QUOTA = _examples("zns-relay quota", "zns-relay quota --oa-id 4097311281936189049")
 TEMPLATES = _examples("zns-relay templates", "zns-relay templates 267247")
 CHECK = _examples(

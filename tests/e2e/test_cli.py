@@ -26,6 +26,7 @@ from zns_relay_cli.redrive import queue_depth
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 NO_ZALO_PHONE = "0901000118"
+REFUSING_PHONE = "0901000141"  # the person refused ZNS from the OA (Zalo -141)
 TEMPLATE = "2056446"
 
 
@@ -45,7 +46,9 @@ Cli = Callable[..., Ran]
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     folder = tmp_path_factory.mktemp("state")
-    config = SimulatorConfig(phone_outcomes={NO_ZALO_PHONE: "failed_118"})
+    config = SimulatorConfig(
+        phone_outcomes={NO_ZALO_PHONE: "failed_118"}, refusing_phones={REFUSING_PHONE: -141}
+    )
     # The functions' log lines go to a file, as `up` sends them elsewhere than the command's output
     log = folder / "functions.log"
     with (
@@ -412,3 +415,34 @@ def test_check_finds_what_the_template_would_refuse_before_anything_is_sent(cli:
     )
     assert fits.code == 0
     assert "fits" in fits.out
+
+
+def test_a_refusal_suppresses_the_next_message_and_the_cli_lists_and_clears_it(
+    local: LocalStack, stack: StackInfo, cli: Cli
+) -> None:
+    # Given a first message to a person who refused ZNS from the OA: Zalo refuses it (-141)
+    assert cli("send", "--phone", REFUSING_PHONE, "--temp-id", TEMPLATE, "--data", "otp=1",
+               "--request-id", "refused-1").code == 0  # fmt: skip
+    assert wait_for(lambda: status_of(stack, "refused-1", "FAILED"), 30)
+
+    # Then the relay remembers it, as the CLI lists
+    listed = cli("suppressions", "list", "--phone", REFUSING_PHONE, "--json")
+    assert listed.code == 0, listed.err
+    [suppression] = listed.json()
+    assert (suppression["phone"], suppression["zaloCode"], suppression["requestId"]) == (
+        REFUSING_PHONE, -141, "refused-1",
+    )  # fmt: skip
+
+    # And a second message to them fails without reaching eSMS, saying why
+    assert cli("send", "--phone", REFUSING_PHONE, "--temp-id", TEMPLATE, "--data", "otp=2",
+               "--request-id", "refused-2").code == 0  # fmt: skip
+    assert wait_for(lambda: status_of(stack, "refused-2", "FAILED"), 30)
+    answer = cli("status", "refused-2", "--json").json()
+    assert answer["error"].startswith("not sent: the person refused ZNS from this OA (Zalo -141) on ")
+    sent = [request["request_id"] for request in local.simulator.requests("zns_send")]
+    assert "refused-1" in sent and "refused-2" not in sent
+
+    # When the suppression is cleared, the list is empty again
+    oa_id = suppression["oaId"]
+    assert cli("suppressions", "clear", "--oa", oa_id, "--phone", REFUSING_PHONE).code == 0
+    assert cli("suppressions", "list", "--phone", REFUSING_PHONE, "--json").json() == []

@@ -139,6 +139,21 @@ def test_only_the_status_api_reads_message_items() -> None:
     assert granted(TEMPLATE, "SenderFunction")["dynamodb:GetItem"] == [get_att("ThrottleTable")]
 
 
+def test_only_the_report_appliers_remember_refusals_and_the_sender_reads_them_in_one_batch() -> None:
+    # The person's refusals (Zalo -141, -139) live in ThrottleTable: the functions that apply delivery
+    # reports write them, nothing else of that table; the sender reads them before it sends.
+    writers = {
+        function
+        for function in FUNCTIONS
+        if get_att("ThrottleTable") in granted(TEMPLATE, function).get("dynamodb:PutItem", [])
+    }
+    assert writers == {"CallbackFunction", "ReconcilerFunction"}
+    for function in writers:
+        assert granted(TEMPLATE, function)["dynamodb:PutItem"] == [get_att("ThrottleTable")]
+        assert "dynamodb:GetItem" not in granted(TEMPLATE, function)
+    assert get_att("ThrottleTable") in granted(TEMPLATE, "SenderFunction")["dynamodb:BatchGetItem"]
+
+
 def secrets_readable_by(function: str) -> set[str]:
     """The secrets (logical ids) a function's role may read: their names plus Secrets Manager's suffix."""
     patterns = [

@@ -20,7 +20,9 @@ from local.runtime.lambda_runtime import ExecutionEnvironments
 from local.runtime.template import Resolver, Template
 from tests.conftest import DEFAULT_OA_ID, LoadedFunction, load_function
 from zns_relay.models.state import MessageStatus
+from zns_relay.models.suppression import Suppression
 from zns_relay.store.messages import MessageStore
+from zns_relay.store.suppressions import Suppressions
 from zns_relay_cli.app import main
 from zns_relay_cli.deployment import Choice, resolve
 from zns_relay_cli.local_state import STATE_ENV
@@ -44,6 +46,7 @@ def create_stack(aws: boto3.Session, deployment: Resolver, status_api_url: str) 
         "StatusApiUrl": status_api_url,
         "StatusEventBusName": deployment.ref("StatusEventBus"),
         "EsmsSecretArn": deployment.ref("EsmsSecret"),
+        "ThrottleTableName": deployment.ref("ThrottleTable"),
     }
     template = {
         "Parameters": {
@@ -169,6 +172,39 @@ def test_a_broken_samconfig_or_a_binary_secret_is_one_line_not_a_traceback(
         capsys.readouterr().err.strip()
         == "error: the eSMS secret is not JSON: it must hold ApiKey and SecretKey"
     )
+
+
+def test_suppressions_are_listed_and_cleared_in_the_stacks_throttle_table(
+    stack: Resolver, aws: boto3.Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given two refusals the relay learnt: one of a whole OA, one of a template of another OA
+    kept = Suppressions(stack.ref("ThrottleTable"), aws.client("dynamodb"))
+    kept.record(Suppression("oa-1", "0901888484", None, -141, "2026-12-06T08:00:00.000Z", "otp-1"))
+    kept.record(Suppression("oa-2", "0901888484", "267247", -139, "2026-12-06T09:00:00.000Z", "otp-2"))
+    on_stack = ["--stack", STACK, "--region", REGION]
+
+    # When they are listed by OA and phone (the phone in another form)
+    assert (
+        main([*on_stack, "suppressions", "list", "--oa", "oa-2", "--phone", "+84 901 888 484", "--json"]) == 0
+    )
+
+    # Then the one of that OA is shown
+    assert json.loads(capsys.readouterr().out) == [
+        {"oaId": "oa-2", "phone": "0901888484", "tempId": "267247", "zaloCode": -139,
+         "since": "2026-12-06T09:00:00.000Z", "requestId": "otp-2"}
+    ]  # fmt: skip
+
+    # And clearing the OA's refusal forgets it, and only it; clearing it again is exit 3, in one line
+    assert main([*on_stack, "suppressions", "clear", "--oa", "oa-1", "--phone", "0901888484"]) == 0
+    assert [record.oa_id for record in kept.listed()] == ["oa-2"]
+    capsys.readouterr()
+    assert main([*on_stack, "suppressions", "clear", "--oa", "oa-1", "--phone", "0901888484"]) == 3
+    assert capsys.readouterr().err.strip() == "error: no suppression of OA oa-1 for 0901888484"
+
+    # And a phone that is not one is a usage error, in one line
+    assert main([*on_stack, "suppressions", "list", "--phone", "12"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: --phone 12: not a Vietnamese mobile number")
 
 
 def test_send_publishes_a_file_to_the_stacks_queue_and_nothing_from_a_bad_one(

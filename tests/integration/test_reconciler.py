@@ -29,6 +29,7 @@ from zns_relay.reports.delivery import DeliveryReports, FollowUp, ReportResult
 from zns_relay.store.indexes import awaiting_shard
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.records import ClaimedMessage
+from zns_relay.store.suppressions import Suppressions
 
 START = 1_796_000_000  # epoch seconds the fake clock starts at
 HOUR = 3600
@@ -143,6 +144,10 @@ def store(aws: boto3.Session, deployment: Resolver, time: FakeTime) -> MessageSt
     return MessageStore(deployment.ref("MessagesTable"), aws.client("dynamodb"), clock=time.utc)
 
 
+def suppressions(aws: boto3.Session, deployment: Resolver) -> Suppressions:
+    return Suppressions(deployment.ref("ThrottleTable"), aws.client("dynamodb"))
+
+
 @pytest.fixture
 def status_script(esms: EsmsStub, time: FakeTime) -> ScriptedStatus:
     script = ScriptedStatus()
@@ -165,7 +170,7 @@ def reconciler(
         store,
         status,
         secrets,
-        DeliveryReports(store, FollowUp(1800), clock=time.utc),
+        DeliveryReports(store, FollowUp(1800), suppressions(aws, deployment), clock=time.utc),
         POLICY,
         get_callback_limiter=RateLimiter(20, clock=time.monotonic, sleep=time.sleep),
         query_status_limiter=RateLimiter(100, clock=time.monotonic, sleep=time.sleep),
@@ -318,6 +323,29 @@ def failed_item(sms_id: str) -> dict[str, Any]:
         **delivered_item(sms_id), "SendFailed": 1, "SendSuccess": 0, "TotalSent": 0, "Partnerids": "",
         "ErrorInfo": '{"error":-118,"message":"Zalo account does not exist"}',
     }  # fmt: skip
+
+
+def test_a_refusal_the_reconciler_learns_suppresses_the_person_as_a_callback_would(
+    reconciler: Reconciler,
+    store: MessageStore,
+    status_script: ScriptedStatus,
+    time: FakeTime,
+    aws: boto3.Session,
+    deployment: Resolver,
+) -> None:
+    # Given a message whose lost callback said the person refused ZNS from the OA (-141)
+    accepted(store, "refused-1", "sms-refused-1", time)
+    status_script.get_callback["sms-refused-1"] = {
+        **failed_item("sms-refused-1"), "ErrorInfo": '{"error":-141,"message":"User refused"}',
+    }  # fmt: skip
+    time.now += 1800
+
+    run(reconciler)
+
+    # Then it is FAILED and the person is suppressed for this OA
+    assert status_of(store, "refused-1") is MessageStatus.FAILED
+    [found] = suppressions(aws, deployment).applying_to(OA_ID, PHONE, "any-template")
+    assert (found.code, found.request_id, found.temp_id) == (-141, "refused-1", None)
 
 
 def statuses(aws: boto3.Session, deployment: Resolver) -> dict[str, MessageStatus]:
@@ -841,7 +869,7 @@ def test_a_forged_callback_pins_no_smsid_on_a_124_acceptance_and_the_reconciler_
     forged = parse_delivery_report(
         {"SMSID": "invented", "SendStatus": "5", "SendFailed": "1", "TypeId": "25"}
     )
-    reports = DeliveryReports(store, FollowUp(1800), clock=time.utc)
+    reports = DeliveryReports(store, FollowUp(1800), suppressions(aws, deployment), clock=time.utc)
     result = reports.apply("otp-1", forged, source="callback", url_nonce=item["callback_nonce"]["S"])
 
     # When the reconciler looks at it, eSMS's list holding its true SMSID and eSMS its report

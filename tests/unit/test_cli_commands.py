@@ -18,6 +18,7 @@ import typer
 from local import cli as local_cli
 from zns_relay_cli import commands, examples
 from zns_relay_cli.app import COMMANDS, app, main
+from zns_relay_cli.commands import suppressions
 from zns_relay_cli.options import GlobalOptions
 
 
@@ -66,15 +67,19 @@ def test_every_command_module_is_registered_once_in_the_order_help_lists_them() 
     # When the root command is built
     registered = list(getattr(typer.main.get_command(app), "commands", {}))
 
-    # Then each module is registered, and holds exactly one command
+    # Then each module is registered, and holds exactly one command, or one group of them (its name)
     assert {module.__name__.rsplit(".", 1)[1] for module in COMMANDS} == modules
-    assert all(len(module.app.registered_commands) == 1 for module in COMMANDS)
+    assert all(
+        len(module.app.registered_commands) == 1 or module.app.info.name is not None for module in COMMANDS
+    )
+    assert [command.name for command in suppressions.app.registered_commands] == ["list", "clear"]
     assert registered == [
         "send",
         "status",
         "list",
         "watch",
         "redrive",
+        "suppressions",
         "balance",
         "quota",
         "templates",
@@ -115,6 +120,18 @@ DOCUMENTED_FORMS = [
         {},
     ),
     (("balance",), "balance", {}, {}),
+    (
+        ("suppressions", "list", "--oa", "4097311281936189049", "--phone", "0901888484"),
+        "list",
+        {"oa": "4097311281936189049", "phone": "0901888484"},
+        {},
+    ),
+    (
+        ("suppressions", "clear", "--oa", "4097311281936189049", "--phone", "0901888484", "--local"),
+        "clear",
+        {"oa": "4097311281936189049", "phone": "0901888484", "temp_id": None},
+        {"local": True},
+    ),
     (
         ("list", "--status", "FAILED", "--since", "2h", "--json"),
         "list",

@@ -12,6 +12,7 @@ DECISIONS = (
     "zns_relay.sender.failure_policy",
     "zns_relay.sender.lost_claims",
     "zns_relay.sender.backoff",
+    "zns_relay.models.suppression",
     "zns_relay.reconciler.policy",
     "zns_relay.reconciler.report_wait",
     "zns_relay.reconciler.routing",

@@ -25,6 +25,7 @@ from zns_relay.sender.sender import MessageSender
 from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.queue import QueueVisibility
+from zns_relay.store.suppressions import Suppressions
 from zns_relay.store.throttle import SharedRate
 
 
@@ -87,6 +88,7 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         policy=policy,
         follow_up=FollowUp(settings.reconcile_after_seconds),
         templates=templates,
+        suppressions=Suppressions(settings.throttle_table_name, dynamodb),
         pacer=pacer,
     )
 

@@ -215,11 +215,19 @@ class SenderSettings(_OaSettings):
         return round(self.default_validity_hours * 3600)
 
 
-class CallbackSettings(_Settings):
+class _ReportSettings(_Settings):
+    """What the functions that apply delivery reports read besides: where the person's refusals are
+    kept (ThrottleTable), and for how long (SuppressionDays)."""
+
+    throttle_table_name: Annotated[str, Field(alias="THROTTLE_TABLE_NAME", min_length=1)]
+    suppression_days: Annotated[int, Field(alias="SUPPRESSION_DAYS", ge=1)] = 180
+
+
+class CallbackSettings(_ReportSettings):
     callback_secret_id: Annotated[str, Field(alias="CALLBACK_SECRET_ID", min_length=1)]
 
 
-class ReconcilerSettings(_EsmsSettings):
+class ReconcilerSettings(_EsmsSettings, _ReportSettings):
     esms_status_url: Annotated[str, Field(alias="ESMS_STATUS_URL")] = DEFAULT_ESMS_STATUS_URL
 
     @field_validator("esms_status_url")

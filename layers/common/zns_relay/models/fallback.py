@@ -34,11 +34,18 @@ class FallbackTrigger(StrEnum):
     NO_ZALO = "no_zalo"  # Zalo -118: no Zalo account for the number
     INACTIVE = "inactive"  # Zalo -114: inactive user, rejected, outdated Zalo
     TEMPLATE_REFUSED = "template_refused"  # eSMS refused the template or its data (789, 790, 791, 110)
+    REFUSED = "refused"  # Zalo -141, -139: the person refused ZNS from the OA, or of this type
     UNKNOWN = "unknown"  # no final report came: the person may not have it
     FAILED = "failed"  # any other failure
 
 
-ZALO_TRIGGERS = {-118: FallbackTrigger.NO_ZALO, -114: FallbackTrigger.INACTIVE}
+# A message the sender did not send, as the person had refused, carries the code too (sender.recording).
+ZALO_TRIGGERS = {
+    -118: FallbackTrigger.NO_ZALO,
+    -114: FallbackTrigger.INACTIVE,
+    -141: FallbackTrigger.REFUSED,
+    -139: FallbackTrigger.REFUSED,
+}
 TEMPLATE_REFUSAL_CODES = frozenset({"110", "789", "790", "791"})
 
 

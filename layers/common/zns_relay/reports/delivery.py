@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
+from typing import Any
 
 from zns_relay.config.observability import count, logger
 from zns_relay.models.callback import (
@@ -27,9 +28,19 @@ from zns_relay.models.callback import (
     report_channels,
     target_status,
 )
-from zns_relay.models.state import ALLOWED_SOURCES, BEFORE_ACCEPTANCE, WAITING_FOR_REPORT, MessageStatus
+from zns_relay.models.state import (
+    ALLOWED_SOURCES,
+    BEFORE_ACCEPTANCE,
+    WAITING_FOR_REPORT,
+    Channel,
+    MessageStatus,
+)
+from zns_relay.models.suppression import suppression_from
+from zns_relay.models.zalo_rules import BY_THE_PERSON, classify
+from zns_relay.store.items import iso_time
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.records import Written
+from zns_relay.store.suppressions import Suppressions
 from zns_relay.store.writes import ReportMatch
 
 CALLBACK = "callback"  # the source of a report eSMS called back with
@@ -56,9 +67,12 @@ class FollowUp:
 
 
 class DeliveryReports:
-    def __init__(self, store: MessageStore, follow_up: FollowUp, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, store: MessageStore, follow_up: FollowUp, suppressions: Suppressions, clock: Clock = utc_now
+    ) -> None:
         self._store = store
         self._follow_up = follow_up
+        self._suppressions = suppressions
         self._clock = clock
 
     def apply(
@@ -87,9 +101,22 @@ class DeliveryReports:
         if target is MessageStatus.SENT:
             applied = self._apply_sent(request_id, detail, match=match, data=data, learnt=learnt, now=now)
         else:
+            # The person's refusal is remembered from the message as written (its OA, phone, template).
+            refused = classify(report.error.code if report.error else None) in BY_THE_PERSON
+            item: dict[str, Any] | None = {} if refused else None
             applied = self._store.transition(
-                request_id, target, detail, fields, keep_fields=learnt, data=data, check_at=None, match=match
+                request_id,
+                target,
+                detail,
+                fields,
+                keep_fields=learnt,
+                data=data,
+                check_at=None,
+                match=match,
+                written_item=item,
             )
+            if applied and item:
+                self._suppress(item, report)
         if not applied:
             return self._unchanged(applied)
         count(f"Messages{target.value.capitalize()}")
@@ -159,6 +186,24 @@ class DeliveryReports:
             count("ReportsNoted")
             return ReportResult.NOTED
         return self._unchanged(noted)
+
+    def _suppress(self, item: dict[str, Any], report: DeliveryReport) -> None:
+        """Remember a ZNS message's refusal by the person (Zalo -141, -139): later messages to them from
+        this OA (or of this template) are not sent (zns_relay.sender.suppression)."""
+        if item.get("channel", Channel.ZNS.value) != Channel.ZNS.value or report.error is None:
+            return
+        suppression = suppression_from(
+            report.error.code,
+            oa_id=item.get("oa_id"),
+            phone=item.get("phone"),
+            temp_id=item.get("temp_id"),
+            request_id=str(item["request_id"]),
+            since=iso_time(self._clock()),
+        )
+        if suppression is not None:
+            self._suppressions.record(suppression)
+            count("RecipientSuppressed")
+            logger.info("recipient suppressed: the person refused", extra={"zalo_code": suppression.code})
 
     @staticmethod
     def _unchanged(written: Written) -> ReportResult:

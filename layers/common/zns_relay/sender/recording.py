@@ -13,6 +13,7 @@ from zns_relay.config.observability import count, logger
 from zns_relay.models.errors import ContractViolation
 from zns_relay.models.esms import SendResult
 from zns_relay.models.state import MessageStatus
+from zns_relay.models.suppression import Suppression
 from zns_relay.sender.delivery import Outcome, SendOutcome
 from zns_relay.sender.failure_policy import Accept, Finish, Retry, WaitForReport
 from zns_relay.store.messages import MessageStore
@@ -36,6 +37,7 @@ class Write:
     check_at: int | None = None  # the reconciler's next look
     keep_check_at: bool = False  # an earlier look stands
     history: bool = True
+    data: Mapping[str, object] | None = None  # kept in the history entry
 
 
 def keeps_history(receive_count: int) -> bool:
@@ -79,6 +81,15 @@ def finish_write(decision: Finish, last: SendResult | None) -> Write:
     """FAILED or EXPIRED, with the last eSMS code if an attempt got one."""
     fields = {"esms_code": last.code if last else None, "error": decision.detail}
     return Write(decision.status, decision.detail, fields)
+
+
+def suppressed_write(suppression: Suppression) -> Write:
+    """FAILED without an eSMS call: the person refused (zns_relay.models.suppression). The history entry
+    carries Zalo's code, as a report's would: the fallback's `refused` trigger reads it there."""
+    reason = suppression.reason()
+    fields = {"esms_code": None, "error": reason}
+    data = {"error_code": str(suppression.code), "suppressed_by": suppression.request_id}
+    return Write(MessageStatus.FAILED, reason, fields, data=data)
 
 
 class Recorder:
@@ -169,6 +180,7 @@ class Recorder:
             write.detail,
             write.fields,
             keep_fields=write.keep,
+            data=write.data,
             only_from=SENDING_ONLY,
             claim=claim,
             check_at=write.check_at,

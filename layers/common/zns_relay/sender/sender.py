@@ -22,6 +22,7 @@ from zns_relay.models.esms import (
 )
 from zns_relay.models.fallback_job import parse_fallback_job
 from zns_relay.models.state import Channel
+from zns_relay.models.suppression import Suppression, holding_back
 from zns_relay.reports.callback_url import CallbackSigner
 from zns_relay.reports.delivery import FollowUp
 from zns_relay.sender import failure_policy, lost_claims, recording, requests
@@ -38,6 +39,7 @@ from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
 from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.records import ClaimedMessage, ClaimLost
+from zns_relay.store.suppressions import Suppressions
 
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5
@@ -58,6 +60,7 @@ class MessageSender:
         policy: SenderPolicy,
         follow_up: FollowUp,
         templates: TemplateLimits,
+        suppressions: Suppressions,
         pacer: SendPacer | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
@@ -71,6 +74,7 @@ class MessageSender:
         self._policy = policy
         self._follow_up = follow_up
         self._templates = templates
+        self._suppressions = suppressions
         self._pacer = pacer
         self._clock = clock
         self._delays = RetryDelays(policy, pacer, rng)
@@ -84,6 +88,7 @@ class MessageSender:
         except ContractViolation as violation:
             return self._reject(violation, delivery)
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
+        held = self._held_back(request)  # the person refused: not sent (zns_relay.models.suppression)
         try:
             fingerprints = self._fingerprints.of(request)
             sealed = self._fallback_texts.seal(fallback.content, request.request_id) if fallback else ""
@@ -95,7 +100,13 @@ class MessageSender:
             return refused
         valid_until = requests.valid_until(message, delivery.sent_at, self._policy)
         return self._deliver(
-            request, fields, valid_until, delivery, seconds_left, earlier_fingerprints=fingerprints[1:]
+            request,
+            fields,
+            valid_until,
+            delivery,
+            seconds_left,
+            earlier_fingerprints=fingerprints[1:],
+            held=held,
         )
 
     def process_fallback(self, delivery: SqsDelivery, seconds_left: Callable[[], float]) -> SendOutcome:
@@ -131,6 +142,7 @@ class MessageSender:
         *,
         earlier_fingerprints: tuple[str, ...] = (),
         sealed_content: str | None = None,
+        held: Suppression | None = None,
     ) -> SendOutcome:
         """Claim, send once, record: the same for a ZNS message and its SMS fallback (whose text,
         `sealed_content`, is opened only once the claim is won, and only to send it)."""
@@ -167,10 +179,16 @@ class MessageSender:
         if failure_policy.window_ended(claim, window, now):
             closed = failure_policy.close_window(claim, None)
             return self._apply(closed, claim, None, sandbox=request.sandbox, receives=receives, now=now)
+        if held is not None:  # claimed first: its fallback, if it asks for `refused`, goes from the end
+            return self._recorder.finished(claim, recording.suppressed_write(held))
         result = self._attempt(request, claim, sealed_content)
         now = self._now()
         decision = failure_policy.judge(result, claim, now)
         return self._apply(decision, claim, result, sandbox=request.sandbox, receives=receives, now=now)
+
+    def _held_back(self, request: ZaloSendRequest) -> Suppression | None:
+        found = self._suppressions.applying_to(request.oa_id, request.phone, request.temp_id)
+        return holding_back(found, request.oa_id, request.phone, request.temp_id)
 
     def _attempt(self, request: SendRequest, claim: ClaimedMessage, sealed_content: str | None) -> SendResult:
         """Send the claimed message once: its result, or a failure to get as far as sending it as one."""

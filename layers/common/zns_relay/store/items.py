@@ -25,16 +25,18 @@ def batch_get(
     attributes: Iterable[str],
     *,
     consistent: bool,
+    key_name: str = "request_id",
 ) -> list[dict[str, Any]]:
     """These items' `attributes` (typed, as DynamoDB answers), in this order; missing ones left out.
-    BatchGetItem, 100 keys a call, retrying the keys DynamoDB leaves unprocessed when busy."""
+    BatchGetItem, 100 keys a call, retrying the keys DynamoDB leaves unprocessed when busy; the items
+    are keyed by `key_name` (a string), which `attributes` must name."""
     names = {f"#a{index}": name for index, name in enumerate(attributes)}
     found: dict[str, dict[str, Any]] = {}
     unique = list(dict.fromkeys(request_ids))
     for start in range(0, len(unique), BATCH_GET_KEYS):
         wanted: dict[str, Any] = {
             table: {
-                "Keys": [{"request_id": {"S": key}} for key in unique[start : start + BATCH_GET_KEYS]],
+                "Keys": [{key_name: {"S": key}} for key in unique[start : start + BATCH_GET_KEYS]],
                 "ProjectionExpression": ", ".join(names),
                 "ExpressionAttributeNames": names,
                 "ConsistentRead": consistent,
@@ -45,7 +47,7 @@ def batch_get(
                 time.sleep(0.05 * 2**attempt)
             response = client.batch_get_item(RequestItems=wanted)
             for item in response.get("Responses", {}).get(table, []):
-                found[item["request_id"]["S"]] = item
+                found[item[key_name]["S"]] = item
             wanted = dict(response.get("UnprocessedKeys") or {})
             if not wanted:
                 break

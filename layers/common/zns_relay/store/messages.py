@@ -151,6 +151,7 @@ class MessageStore:
         keep_check_at: bool = False,
         history: bool = True,
         match: ReportMatch | None = None,
+        written_item: dict[str, Any] | None = None,
     ) -> Written:
         """Move a message to `target` if the state machine allows it from its current status.
 
@@ -160,7 +161,8 @@ class MessageStore:
         `lease_expired_by` (epoch seconds) makes it nobody's: no claim may hold a lease at that time;
         `check_at` keeps a non-final message in the waiting-index (None takes it out), and
         `keep_check_at` keeps the look the item has, if any (its index entry then stays as it is);
-        `match` applies a delivery report only to the item it belongs to.
+        `match` applies a delivery report only to the item it belongs to; `written_item`, when given,
+        receives the item as the write left it (the write's own answer: no read).
         Writes nothing when the move is not allowed.
         """
         if not ALLOWED_SOURCES[target]:
@@ -194,7 +196,7 @@ class MessageStore:
             write.remove("awaiting", "check_at")
         else:
             write.await_check(request_id, check_at, keep=keep_check_at)
-        return self._conditional(request_id, write, condition, match)
+        return self._conditional(request_id, write, condition, match, written_item)
 
     def create_final(
         self, request_id: str, status: MessageStatus, reason: str, fields: Mapping[str, Any] | None = None
@@ -312,10 +314,18 @@ class MessageStore:
         return MessageRecord.model_validate(from_item(response["Item"]))
 
     def _conditional(
-        self, request_id: str, write: Write, condition: str, match: ReportMatch | None = None
+        self,
+        request_id: str,
+        write: Write,
+        condition: str,
+        match: ReportMatch | None = None,
+        written_item: dict[str, Any] | None = None,
     ) -> Written:
-        applied, item = self._update(request_id, write, condition)
+        returned = "NONE" if written_item is None else "ALL_NEW"
+        applied, item = self._update(request_id, write, condition, return_values=returned)
         if applied:
+            if written_item is not None:
+                written_item.update(item)
             return Written.APPLIED
         if not item:
             return Written.NO_ITEM
