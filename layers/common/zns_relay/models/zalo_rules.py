@@ -8,14 +8,7 @@ a transient fault on the OA's side, or the person's choice. The relay classes th
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime, timedelta, timezone
 from enum import StrEnum
-
-# Vietnam keeps UTC+7 all year (no daylight saving since 1975): no time zone database is needed.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
-NIGHT_ENDS_HOUR = 6  # Zalo's night window for night-restricted templates: 22:00 to 06:00 Vietnam time
-MAX_SPREAD_SECONDS = 600
 
 
 class ZaloRefusal(StrEnum):
@@ -39,16 +32,6 @@ REFUSALS: dict[int, ZaloRefusal] = {
     -124: ZaloRefusal.TRANSIENT,
     -100: ZaloRefusal.TRANSIENT,
 }
-# Refusals that say "not now": the message waits and is sent again when Zalo will take it.
-FOR_NOW = frozenset(
-    {
-        ZaloRefusal.NIGHT_WINDOW,
-        ZaloRefusal.OA_QUOTA,
-        ZaloRefusal.TEMPLATE_QUOTA,
-        ZaloRefusal.TEMPLATE_UNAVAILABLE,
-        ZaloRefusal.TRANSIENT,
-    }
-)
 # Refusals that say "never to this person": further messages to them are not sent.
 BY_THE_PERSON = frozenset({ZaloRefusal.REFUSED_OA, ZaloRefusal.REFUSED_TYPE})
 
@@ -56,23 +39,3 @@ BY_THE_PERSON = frozenset({ZaloRefusal.REFUSED_OA, ZaloRefusal.REFUSED_TYPE})
 def classify(code: int | None) -> ZaloRefusal | None:
     """The refusal a Zalo error code says, or None for one that is the message's own fault (or none)."""
     return None if code is None else REFUSALS.get(code)
-
-
-def next_morning(now: datetime) -> datetime:
-    """The first 06:00 Vietnam time after `now`: when a night-restricted template may be sent again."""
-    local = now.astimezone(VIETNAM)
-    morning = local.replace(hour=NIGHT_ENDS_HOUR, minute=0, second=0, microsecond=0)
-    return morning if morning > local else morning + timedelta(days=1)
-
-
-def next_midnight(now: datetime) -> datetime:
-    """The first 00:00 Vietnam time after `now`: when Zalo's daily quotas start again."""
-    local = now.astimezone(VIETNAM)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-
-
-def spread_seconds(request_id: str) -> int:
-    """A stable delay in [0, MAX_SPREAD_SECONDS) for this message, so that a night's backlog does not all
-    wake in the same second (the senders' pacing keeps to eSMS's rate anyway)."""
-    digest = hashlib.sha256(request_id.encode()).digest()
-    return int.from_bytes(digest[:4], "big") % MAX_SPREAD_SECONDS
