@@ -16,9 +16,9 @@ from typing import Any
 
 import requests
 
-from zns_relay.esms.account import OaAccountClient, require_success
-from zns_relay.esms.http import EsmsQueryFailed, pooled_session, query
-from zns_relay.esms.templates import EsmsTemplateClient, as_int
+from zns_relay.esms.account import OaAccountClient
+from zns_relay.esms.http import EsmsQueryFailed, pooled_session, query, require_success, whole_number
+from zns_relay.esms.templates import EsmsTemplateClient
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.template import Template, TemplateParameter
 
@@ -81,7 +81,7 @@ def _summary(item: Mapping[str, Any]) -> Template:
         TemplateParameter(
             name=str(param.get("Param")),
             type=REQUIRE_TYPES.get(str(param.get("RequireType")), str(param.get("RequireType"))),
-            max_length=as_int(param.get("Limit")),
+            max_length=whole_number(param.get("Limit")),
         )
         for param in item.get("ZNSTempDetail") or []
     )

@@ -40,16 +40,16 @@ def build_sender(settings: SenderSettings) -> MessageSender:
     fingerprint_keys: SecretCache[FingerprintKeys] = secret(
         settings.fingerprint_secret_id, parse_fingerprint_secret, settings.secret_max_age_seconds, secrets
     )
+    # One pool of connections to eSMS for the sends and the template look-ups (the same host).
+    esms_session = pooled_session(settings.send_concurrency)
     esms = EsmsClient(
         settings.esms_base_url,
         connect_timeout=settings.esms_connect_timeout,
         read_timeout=settings.esms_read_timeout,
-        pool_size=settings.send_concurrency,
+        session=esms_session,
     )
     template_info = EsmsTemplateClient(
-        settings.esms_base_url,
-        (settings.esms_connect_timeout, settings.esms_read_timeout),
-        pooled_session(settings.send_concurrency),
+        settings.esms_base_url, (settings.esms_connect_timeout, settings.esms_read_timeout), esms_session
     )
     templates = TemplateLimits(template_info, credentials.get, ttl_seconds=settings.template_cache_seconds)
     policy = SenderPolicy(

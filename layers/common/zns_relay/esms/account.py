@@ -11,12 +11,11 @@ other int, so both are read) and esms-api/ham-truy-xuat-va-dang-ky/ham-kiem-tra-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import requests
 
-from zns_relay.esms.http import SUCCESS, EsmsQueryFailed, pooled_session, query
+from zns_relay.esms.http import pooled_session, query, require_success, whole_number
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.guardrails import OaQuality, Quality, ZnsQuota
 
@@ -41,8 +40,8 @@ class OaAccountClient:
     def quota(self, credentials: EsmsCredentials, oa_id: str) -> ZnsQuota:
         counters = self._ask(QUOTA_PATH, credentials, oa_id)
         return ZnsQuota(
-            daily=_whole_number(counters.get("DailyQuota")),
-            remaining=_whole_number(counters.get("RemainingQuota")),
+            daily=whole_number(counters.get("DailyQuota")),
+            remaining=whole_number(counters.get("RemainingQuota")),
             counters=counters,
         )
 
@@ -59,26 +58,3 @@ class OaAccountClient:
         answer = query(self._session, "POST", f"{self._base}/{path}", fields, self._timeout)
         require_success(answer, "CodeResult")
         return {key: value for key, value in answer.items() if key not in _ENVELOPE}
-
-
-def require_success(answer: Mapping[str, Any], code_field: str) -> None:
-    """EsmsQueryFailed, naming eSMS's code and message, unless the answer's code is 100."""
-    code = str(answer.get(code_field))
-    if code != SUCCESS:
-        raise EsmsQueryFailed(f"eSMS {code}: {answer.get('ErrorMessage') or 'refused'}", code)
-
-
-def _whole_number(value: Any) -> int | None:
-    """A count as eSMS sends it (a number, or its text); None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None

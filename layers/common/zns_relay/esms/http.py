@@ -203,6 +203,30 @@ def _read_capped(response: requests.Response) -> bytes:
     return b"".join(chunks)
 
 
+def require_success(answer: Mapping[str, Any], code_field: str) -> None:
+    """EsmsQueryFailed, naming eSMS's code and message, unless the answer's code is 100."""
+    code = str(answer.get(code_field))
+    if code != SUCCESS:
+        raise EsmsQueryFailed(f"eSMS {code}: {answer.get('ErrorMessage') or 'refused'}", code)
+
+
+def whole_number(value: Any) -> int | None:
+    """A count as eSMS sends it (a number, or its text: the same field is either in different answers
+    and editions of its docs); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def pooled_session(pool_size: int) -> requests.Session:
     """One session per client, thread-safe for our use, with a pool sized for the callers' threads.
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from zns_relay.esms.http import EsmsQueryFailed, pooled_session, query
+from zns_relay.esms.http import EsmsQueryFailed, pooled_session, query, whole_number
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.template import Template, TemplateParameter
 
@@ -62,8 +62,8 @@ def template_from_info(answer: Mapping[str, Any]) -> Template:
         TemplateParameter(
             name=param["Name"],
             type=str(param.get("Type")),
-            max_length=as_int(param.get("MaxLength")),
-            min_length=as_int(param.get("MinLength")),
+            max_length=whole_number(param.get("MaxLength")),
+            min_length=whole_number(param.get("MinLength")),
             required=_flag(param.get("Require")),
             accept_null=_flag(param.get("AcceptNull")),
         )
@@ -78,16 +78,6 @@ def template_from_info(answer: Mapping[str, Any]) -> Template:
         status=status if isinstance(status, str) else None,
         tag=tag if isinstance(tag, str) else None,
     )
-
-
-def as_int(value: Any) -> int | None:
-    """A count eSMS wrote as a number or a numeric string; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _flag(value: Any) -> bool | None:
