@@ -192,16 +192,14 @@ _metrics_lock = threading.Lock()
 
 def count(name: str, value: float = 1) -> None:
     """Add to a count metric; callable from the send threads."""
-    with _metrics_lock:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    measure(name, MetricUnit.Count, value)
 
 
 def milliseconds(name: str, value: float) -> None:
-    with _metrics_lock:
-        metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+    measure(name, MetricUnit.Milliseconds, value)
 
 
-def measure(name: str, unit: str, value: float, **dimensions: str) -> None:
+def measure(name: str, unit: str | MetricUnit, value: float, **dimensions: str) -> None:
     """A metric in a CloudWatch unit ("Count", "Percent", ...). Without dimensions it joins the
     handler's metrics (dimension service); with them it is printed at once as a metric set of its own
     (service and these), since the handler's set has one set of dimensions for all its metrics."""
