@@ -23,17 +23,15 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from zns_relay.config.credentials import SecretCache
-from zns_relay.config.observability import count, logger
+from zns_relay.config.observability import logger
 from zns_relay.esms.status import MAX_SMS_IDS_PER_GET_CALLBACK
 from zns_relay.models.esms import EsmsCredentials
 from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.reconciler import endings
 from zns_relay.reconciler.answers import NoReport, read_answer
 from zns_relay.reconciler.discovery import Discovery, SmsIdFinder
-from zns_relay.reconciler.outcomes import OutcomeWriter
+from zns_relay.reconciler.outcomes import OutcomeWriter, guarded
 from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reconciler.questions import Answer, StatusQuestions, StatusSource
 from zns_relay.reconciler.rate_limit import RateLimiter
@@ -45,20 +43,6 @@ from zns_relay.store.records import WaitingMessage
 
 # Stop starting work this long before the invocation ends: more than one eSMS call's timeouts.
 DEFAULT_MARGIN_SECONDS = 20.0
-STORE_ERRORS = (ClientError, BotoCoreError)
-
-
-def guarded(summary: ReconcileSummary, action: Callable[..., object], *arguments: object) -> None:
-    """Run one message's step; a store failure (throttling, an item grown too big) is counted and
-    logged, and the run goes on with the next message."""
-    try:
-        action(*arguments)
-    except STORE_ERRORS as error:
-        summary.store_errors += 1
-        count("ReconcileStoreErrors")
-        logger.warning(
-            "could not update a message; the next run retries", extra={"error": type(error).__name__}
-        )
 
 
 class Reconciler:
@@ -79,7 +63,7 @@ class Reconciler:
         clock: Clock = utc_now,
     ) -> None:
         self._store = store
-        self._outcomes = OutcomeWriter(store)
+        self._outcomes = OutcomeWriter(store, policy)
         self._reports = reports
         self._policy = policy
         self._finder = finder
@@ -181,7 +165,10 @@ class Reconciler:
         """An SMSID found is adopted and asked about; a list read whole holding no row that could be the
         message's is eSMS's answer that it holds no report; otherwise it waits, until the hard cap."""
         sms_id = discovery.found.get(message.request_id)
-        if sms_id is not None and self._adopt(message, sms_id):
+        assert self._finder is not None  # only its discovery finds an SMSID
+        if sms_id is not None and self._finder.adopt(
+            message, sms_id, self._now(), self._policy.recheck_seconds
+        ):
             summary.sms_ids_found += 1
             adopted = replace(message, sms_id=sms_id, status=MessageStatus.ACCEPTED)
             if adopted.channel is Channel.SMS:  # GetCallback knows ZNS only
@@ -192,10 +179,6 @@ class Reconciler:
             self._no_final_report(message, asked_at, summary)
         else:
             self._outcomes.write(message, endings.recheck(message, self._now(), self._policy), summary)
-
-    def _adopt(self, message: WaitingMessage, sms_id: str) -> bool:
-        assert self._finder is not None  # only its discovery finds an SMSID
-        return self._finder.adopt(message, sms_id, self._now(), self._policy.recheck_seconds)
 
     def _now(self) -> int:
         return int(self._clock().timestamp())
@@ -257,20 +240,4 @@ class Reconciler:
         self._outcomes.write(message, outcome, summary)
 
     def _unanswered(self, batch: Sequence[WaitingMessage], summary: ReconcileSummary) -> None:
-        """eSMS could not be asked about these: each waits, overdue or not, and is looked at again later;
-        once the run's time is up the rest simply stay due (a slow store must not run the function into
-        its timeout)."""
-        summary.query_failures += 1
-        now = self._now()
-        overdue = 0
-        for message in batch:
-            if self._time_is_up():
-                break
-            overdue += self._policy.report_wait(message).overdue(now)
-            guarded(
-                summary, self._outcomes.write, message, endings.recheck(message, now, self._policy), summary
-            )
-        if overdue:
-            logger.warning(
-                "eSMS's status endpoints cannot be asked: overdue messages wait", extra={"overdue": overdue}
-            )
+        self._outcomes.unanswered(batch, self._now(), self._time_is_up, summary)

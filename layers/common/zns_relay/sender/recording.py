@@ -92,6 +92,13 @@ def suppressed_write(suppression: Suppression) -> Write:
     return Write(MessageStatus.FAILED, reason, fields, data=data)
 
 
+def handed_back(request_id: str, detail: str, delay: int = 0) -> SendOutcome:
+    """Not claimed (no time or no send slot left, or another delivery holds it): the record goes back to
+    the queue, seen again after `delay` seconds."""
+    count("RecordsHandedBack")
+    return SendOutcome(Outcome.HANDED_BACK, request_id, detail, delay)
+
+
 class Recorder:
     """The sender's writes; safe to share between threads."""
 

@@ -1,6 +1,7 @@
 """The send logic: validate, claim, send once, record the result by the failure policy
 (zns_relay.sender.failure_policy). This module orchestrates: the decisions are pure functions in the
-modules it imports (requests, fallback_plan, failure_policy, lost_claims, recording)."""
+modules it imports (requests, fallback_plan, failure_policy, recording), and what comes before a claim
+and after a lost one are pre_send's and claim_conflicts'."""
 
 from __future__ import annotations
 
@@ -22,19 +23,21 @@ from zns_relay.models.esms import (
 )
 from zns_relay.models.fallback_job import parse_fallback_job
 from zns_relay.models.state import Channel
-from zns_relay.models.suppression import Suppression, holding_back
+from zns_relay.models.suppression import Suppression
 from zns_relay.reports.callback_url import CallbackSigner
 from zns_relay.reports.delivery import FollowUp
-from zns_relay.sender import failure_policy, lost_claims, recording, requests
+from zns_relay.sender import failure_policy, recording, requests
+from zns_relay.sender.claim_conflicts import ClaimConflicts
 from zns_relay.sender.delays import RetryDelays
 from zns_relay.sender.delivery import Outcome, SendOutcome, SqsDelivery
 from zns_relay.sender.esms_calls import EsmsCalls, EsmsSender
 from zns_relay.sender.failure_policy import Accept, Decision, Finish, Retry, WaitForReport
 from zns_relay.sender.fallback_plan import plan_fallback
 from zns_relay.sender.fingerprint import MessageFingerprints
-from zns_relay.sender.lost_claims import Holder
 from zns_relay.sender.pacing import SendPacer
 from zns_relay.sender.policy import SenderPolicy
+from zns_relay.sender.pre_send import PreSendChecks
+from zns_relay.sender.recording import handed_back
 from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
 from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.messages import Clock, MessageStore, utc_now
@@ -73,8 +76,8 @@ class MessageSender:
         self._fallback_texts = fallback_texts
         self._policy = policy
         self._follow_up = follow_up
-        self._templates = templates
-        self._suppressions = suppressions
+        self._checks = PreSendChecks(templates, suppressions, policy.min_seconds_to_send)
+        self._conflicts = ClaimConflicts(fingerprints, self._recorder)
         self._pacer = pacer
         self._clock = clock
         self._delays = RetryDelays(policy, pacer, rng)
@@ -88,7 +91,7 @@ class MessageSender:
         except ContractViolation as violation:
             return self._reject(violation, delivery)
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
-        held = self._held_back(request)  # the person refused: not sent (zns_relay.models.suppression)
+        held = self._checks.refusal(request)  # the person refused: not sent (zns_relay.models.suppression)
         try:
             fingerprints = self._fingerprints.of(request)
             sealed = self._fallback_texts.seal(fallback.content, request.request_id) if fallback else ""
@@ -96,8 +99,9 @@ class MessageSender:
             return self._not_ready(request, delivery, error)
         planned = fallback.stored(sealed) if fallback else None
         fields = requests.zns_fields(request, fingerprints[0], planned)
-        if refused := self._refused_by_template(request, fields, seconds_left):
-            return refused
+        problem = self._checks.template_problem(request, seconds_left)
+        if problem and (refused := self._recorder.refused_unclaimed(request.request_id, problem, fields)):
+            return refused  # REJECTED before any send (a message tried before is left to the claim)
         valid_until = requests.valid_until(message, delivery.sent_at, self._policy)
         return self._deliver(
             request,
@@ -121,17 +125,6 @@ class MessageSender:
             request, fields, job.valid_until, delivery, seconds_left, sealed_content=job.sealed_content
         )
 
-    def _refused_by_template(
-        self, request: ZaloSendRequest, fields: Mapping[str, object], seconds_left: Callable[[], float]
-    ) -> SendOutcome | None:
-        """REJECTED before any send when its TempData does not fit its template (eSMS would answer 790),
-        if this is its first attempt and there is time to look the template up (a read timeout at worst):
-        with too little left, _deliver hands the record back anyway."""
-        if seconds_left() < self._policy.min_seconds_to_send:
-            return None
-        problem = self._templates.problem(request)
-        return self._recorder.refused_unclaimed(request.request_id, problem, fields) if problem else None
-
     def _deliver(
         self,
         request: SendRequest,
@@ -149,7 +142,7 @@ class MessageSender:
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
         spare = seconds_left() - self._policy.min_seconds_to_send
         if spare < 0:
-            return self._hand_back(request.request_id, "too little time left to send")
+            return handed_back(request.request_id, "too little time left to send")
         now = self._now()
         window = failure_policy.retry_window(valid_until, now, self._policy.retry_window_seconds)
         if (
@@ -160,7 +153,7 @@ class MessageSender:
             return SendOutcome(Outcome.EXPIRED, request.request_id, "validity passed before any attempt")
         if self._pacer is not None and not self._pacer.turn(max_wait=spare):
             delay = self._delays.after(delivery.receive_count, throttled=True)
-            return self._hand_back(request.request_id, "no send slot in time", delay)
+            return handed_back(request.request_id, "no send slot in time", delay)
         now = self._now()
         claim = self._store.claim(
             request.request_id,
@@ -174,7 +167,7 @@ class MessageSender:
             earlier_fingerprints=earlier_fingerprints,
         )
         if isinstance(claim, ClaimLost):
-            return self._lost(claim, request, delivery, now)
+            return self._conflicts.settle(claim, request, delivery, now)
         receives = delivery.receive_count
         if failure_policy.window_ended(claim, window, now):
             closed = failure_policy.close_window(claim, None)
@@ -185,10 +178,6 @@ class MessageSender:
         now = self._now()
         decision = failure_policy.judge(result, claim, now)
         return self._apply(decision, claim, result, sandbox=request.sandbox, receives=receives, now=now)
-
-    def _held_back(self, request: ZaloSendRequest) -> Suppression | None:
-        found = self._suppressions.applying_to(request.oa_id, request.phone, request.temp_id)
-        return holding_back(found, request.oa_id, request.phone, request.temp_id)
 
     def _attempt(self, request: SendRequest, claim: ClaimedMessage, sealed_content: str | None) -> SendResult:
         """Send the claimed message once: its result, or a failure to get as far as sending it as one."""
@@ -238,41 +227,12 @@ class MessageSender:
                 return self._recorder.finished(claim, recording.finish_write(decision, last))
         raise AssertionError(f"{decision} without a send result")
 
-    def _lost(self, lost: ClaimLost, request: SendRequest, delivery: SqsDelivery, now: int) -> SendOutcome:
-        """Another delivery won the claim (zns_relay.sender.lost_claims)."""
-        wait = lost_claims.lease_wait(lost, now)
-        if wait is not None:
-            logger.info("another delivery is sending this RequestId; back after its lease")
-            return self._hand_back(request.request_id, "being sent by another delivery", wait)
-        if isinstance(request, ZaloSendRequest):  # an SMS fallback's RequestId is only ever its own
-            holder = self._holder(lost, request)
-            if holder is Holder.ANOTHER_MESSAGE:
-                detail, data = lost_claims.reuse_note(request, delivery.message_id)
-                self._recorder.reused(request.request_id, detail, data, lost.status)
-                return SendOutcome(Outcome.SKIPPED, request.request_id, detail)
-            if holder is Holder.THIS_MESSAGE_UNDER_A_NEWER_KEY:
-                detail = "the fingerprint key was rotated since this sender read it: claiming again"
-                return self._hand_back(request.request_id, detail, 1)
-        count("DuplicatesSkipped")
-        logger.info("RequestId already sent or finished: not sent again", extra={"status": lost.status})
-        return SendOutcome(Outcome.SKIPPED, request.request_id, f"already {lost.status.value}")
-
-    def _holder(self, lost: ClaimLost, request: ZaloSendRequest) -> Holder:
-        holder = lost_claims.holder_by_known_keys(lost, self._fingerprints.of(request))
-        if holder is None:
-            holder = lost_claims.holder_by_reread_keys(lost, self._fingerprints.of_rereading_keys(request))
-        return holder
-
     def _with_callback(self, request: SendRequest, claim: ClaimedMessage) -> SendRequest:
         """The request with its CallbackUrl, signed for the message's nonce; none for a sandbox send
         (eSMS keeps no sandbox message, so no report will come)."""
         if request.sandbox or self._signer is None:
             return request
         return replace(request, callback_url=self._signer.url_for(request.request_id, claim.callback_nonce))
-
-    def _hand_back(self, request_id: str, detail: str, delay: int = 0) -> SendOutcome:
-        count("RecordsHandedBack")
-        return SendOutcome(Outcome.HANDED_BACK, request_id, detail, delay)
 
     def _reject(
         self, violation: ContractViolation, delivery: SqsDelivery, fields: Mapping[str, object] | None = None
