@@ -26,6 +26,7 @@ from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reconciler.rate_limit import RateLimiter
 from zns_relay.reconciler.reconciler import Reconciler
 from zns_relay.reports.delivery import DeliveryReports, FollowUp, ReportResult
+from zns_relay.store.fallback_queue import FallbackQueue
 from zns_relay.store.indexes import awaiting_shard
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.records import ClaimedMessage
@@ -172,6 +173,7 @@ def reconciler(
         secrets,
         DeliveryReports(store, FollowUp(1800), suppressions(aws, deployment), clock=time.utc),
         POLICY,
+        resends=FallbackQueue(aws.client("sqs"), deployment.ref("FallbackQueue")),
         get_callback_limiter=RateLimiter(20, clock=time.monotonic, sleep=time.sleep),
         query_status_limiter=RateLimiter(100, clock=time.monotonic, sleep=time.sleep),
         finder=SmsIdFinder(store, status, RateLimiter(5, clock=time.monotonic, sleep=time.sleep)),

@@ -11,6 +11,7 @@ from zns_relay.reconciler.discovery import SmsIdFinder
 from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reconciler.rate_limit import RateLimiter
 from zns_relay.reconciler.reconciler import Reconciler
+from zns_relay.store.fallback_queue import FallbackQueue
 
 
 def build_reconciler(settings: ReconcilerSettings) -> Reconciler:
@@ -36,6 +37,7 @@ def build_reconciler(settings: ReconcilerSettings) -> Reconciler:
         credentials,
         build_reports(settings, store),
         policy,
+        resends=FallbackQueue(client("sqs"), settings.fallback_queue_url),
         get_callback_limiter=RateLimiter(settings.get_callback_per_second),
         query_status_limiter=RateLimiter(settings.query_status_per_second),
         finder=SmsIdFinder(store, status, RateLimiter(settings.sent_data_per_second)),

@@ -229,6 +229,8 @@ class CallbackSettings(_ReportSettings):
 
 class ReconcilerSettings(_EsmsSettings, _ReportSettings):
     esms_status_url: Annotated[str, Field(alias="ESMS_STATUS_URL")] = DEFAULT_ESMS_STATUS_URL
+    # Where a DEFERRED message's resend is queued for the sender, beside the SMS fallbacks.
+    fallback_queue_url: Annotated[str, Field(alias="FALLBACK_QUEUE_URL", min_length=1)]
 
     @field_validator("esms_status_url")
     @classmethod

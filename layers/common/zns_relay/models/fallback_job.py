@@ -1,7 +1,8 @@
-"""An SMS fallback as it waits on FallbackQueue: FallbackFunction queues it, the sender sends it.
+"""The relay's own jobs on FallbackQueue, which the sender takes: an SMS fallback (FallbackFunction
+queues it) and the resend of a DEFERRED message (the reconciler queues it when the message is due).
 
-Our own message, not a producer's, but read as strictly as a producer's body: whatever can write to the
-queue writes it. A job that breaks these rules is never sent; it is recorded REJECTED with the reason.
+Our own messages, not a producer's, but read as strictly as a producer's body: whatever can write to the
+queue writes them. A job that breaks these rules is never sent; it is recorded REJECTED with the reason.
 """
 
 from __future__ import annotations
@@ -58,9 +59,22 @@ class FallbackJob(BaseModel):
         return self
 
 
-def parse_fallback_job(body: str) -> FallbackJob:
+class ResendJob(BaseModel):
+    """Send a DEFERRED message again: everything else is in its item (its TempData sealed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    resend: Annotated[str, Field(max_length=MAX_REQUEST_ID_CHARS, pattern=REQUEST_ID_PATTERN)]
+
+
+def parse_queued_job(body: str) -> FallbackJob | ResendJob:
     """The job a FallbackQueue body holds, or ContractViolation naming what is wrong (never a value),
     to be recorded under the SMS RequestId of the message it names, if it names one."""
+    if "resend" in _document(body):
+        try:
+            return ResendJob.model_validate_json(body)
+        except ValidationError as error:
+            raise ContractViolation(f"resend job: {describe_validation_error(error)}") from None
     try:
         return FallbackJob.model_validate_json(body)
     except ValidationError as error:
@@ -68,12 +82,16 @@ def parse_fallback_job(body: str) -> FallbackJob:
         raise ContractViolation(reason, request_id=_named_sms(body)) from None
 
 
-def _named_sms(body: str) -> str | None:
+def _document(body: str) -> dict[str, object]:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
-        return None
-    original = document.get("fallback_for") if isinstance(document, dict) else None
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _named_sms(body: str) -> str | None:
+    original = _document(body).get("fallback_for")
     if not isinstance(original, str) or not is_valid_request_id(original):
         return None
     return sms_request_id(original)

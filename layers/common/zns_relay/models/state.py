@@ -22,6 +22,7 @@ class Channel(StrEnum):
 class MessageStatus(StrEnum):
     SENDING = "SENDING"
     RETRYING = "RETRYING"
+    DEFERRED = "DEFERRED"  # Zalo will take it later (its night window, a daily quota): sent again then
     ACCEPTED = "ACCEPTED"
     SENT = "SENT"
     DELIVERED = "DELIVERED"
@@ -65,14 +66,18 @@ def new_callback_nonce() -> str:
 # report proves acceptance, so it may move a message that is still SENDING or RETRYING straight on.
 # Creation (REJECTED or EXPIRED before any claim, SENDING by a first claim) and the reclaim of an
 # expired lease are the store's.
+# A DEFERRED message was refused by Zalo for now (zns_relay.models.zalo_rules): its report moves it there
+# from wherever a failure report may, and its resend claims it back to SENDING (the store's, as a claim).
 ALLOWED_SOURCES: dict[MessageStatus, frozenset[MessageStatus]] = {
     MessageStatus.SENDING: frozenset({MessageStatus.RETRYING}),
     MessageStatus.RETRYING: frozenset({MessageStatus.SENDING}),
+    MessageStatus.DEFERRED: BEFORE_ACCEPTANCE | WAITING_FOR_REPORT,
     MessageStatus.ACCEPTED: BEFORE_ACCEPTANCE,
     MessageStatus.SENT: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED},
     MessageStatus.DELIVERED: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
-    MessageStatus.FAILED: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
-    MessageStatus.EXPIRED: BEFORE_ACCEPTANCE,
+    MessageStatus.FAILED: BEFORE_ACCEPTANCE
+    | {MessageStatus.ACCEPTED, MessageStatus.SENT, MessageStatus.DEFERRED},
+    MessageStatus.EXPIRED: BEFORE_ACCEPTANCE | WAITING_FOR_REPORT | {MessageStatus.DEFERRED},
     MessageStatus.UNKNOWN: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
     MessageStatus.REJECTED: frozenset(),
 }
@@ -119,6 +124,10 @@ class MessageRecord(BaseModel):
     accepted_at: int | None = None  # eSMS accepted it (its answer, a 124, or a first report)
     uncertain_since: int | None = None  # an attempt may have reached eSMS without our knowing
     check_at: int | None = None  # the reconciler looks at the message from this time on
+    next_attempt_at: int | None = None  # a DEFERRED message is sent again from this time on
+    deferrals: int = 0  # how many times Zalo's rules deferred it
+    # Its TempData, sealed, while it may be sent again (zns_relay.sender.temp_data_seal): never shown.
+    sealed_temp_data: bytes | None = Field(default=None, exclude=True, repr=False)
     channel: Channel = Channel.ZNS
     fallback: PlannedFallback | None = None  # the SMS to send if it fails; removed when it ends
     fallback_request_id: str | None = None  # the SMS sent instead of it

@@ -8,6 +8,8 @@ a transient fault on the OA's side, or the person's choice. The relay classes th
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 
 
@@ -39,3 +41,52 @@ BY_THE_PERSON = frozenset({ZaloRefusal.REFUSED_OA, ZaloRefusal.REFUSED_TYPE})
 def classify(code: int | None) -> ZaloRefusal | None:
     """The refusal a Zalo error code says, or None for one that is the message's own fault (or none)."""
     return None if code is None else REFUSALS.get(code)
+
+
+# Refusals that say "not now": the message is DEFERRED and sent again when Zalo will take it.
+DEFERRABLE = frozenset({ZaloRefusal.NIGHT_WINDOW, ZaloRefusal.OA_QUOTA, ZaloRefusal.TEMPLATE_QUOTA})
+# Zalo's day is taken to be Vietnam's (UTC+7, no daylight saving): its night window ends at 06:00 and
+# its quotas are daily ("Total quota allowed to send in day", eSMS's ZNS/GetQuota:
+# https://developers.esms.vn/en/esms-api/retrive-and-register-functions/get-the-daily-quota-of-oa), so
+# taken to reset at midnight. Neither hour is confirmed by Zalo: a message sent too early is refused and
+# deferred again, up to MAX_DEFERRALS.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+NIGHT_ENDS = timedelta(hours=6)
+# Deferred messages go again over this much time after the hour, each at its own moment (by its
+# RequestId): a night's campaign does not meet Zalo in one burst at 06:00.
+SPREAD_SECONDS = 900
+# A message Zalo keeps deferring (a quota that never comes back, a window not where we think) ends FAILED.
+MAX_DEFERRALS = 3
+MAX_ESMS_REQUEST_ID = 50  # eSMS's RequestId: "Maximum length 50 characters" (SendZaloMessage_V5_post)
+
+
+def next_attempt_at(refusal: ZaloRefusal, now: int, request_id: str) -> int:
+    """When a message Zalo deferred for `refusal` at `now` (epoch seconds) is sent again: after the
+    night window for a night-restricted template, after the next Vietnam midnight for a quota."""
+    local = datetime.fromtimestamp(now, VIETNAM)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=VIETNAM)
+    if refusal is ZaloRefusal.NIGHT_WINDOW:
+        opens = midnight + NIGHT_ENDS
+        if local >= opens:  # refused in the evening: the window ends tomorrow morning
+            opens += timedelta(days=1)
+    else:
+        opens = midnight + timedelta(days=1)
+    spread = int.from_bytes(hashlib.sha256(request_id.encode()).digest()[:4], "big") % SPREAD_SECONDS
+    return int(opens.astimezone(UTC).timestamp()) + spread
+
+
+def attempt_request_id(request_id: str, deferrals: int) -> str:
+    """The RequestId eSMS gets for a message's attempt after `deferrals` deferrals: eSMS refuses a
+    RequestId it saw in the last 24 hours (its 124), so each attempt after a deferral has its own,
+    derived from the producer's and within eSMS's 50 characters."""
+    if deferrals == 0:
+        return request_id
+    suffix = f".z{deferrals + 1}"
+    if len(request_id) + len(suffix) <= MAX_ESMS_REQUEST_ID:
+        return request_id + suffix
+    digest = hashlib.sha256(request_id.encode()).hexdigest()[: MAX_ESMS_REQUEST_ID - len(suffix) - 1]
+    return f"z{digest}{suffix}"
+
+
+def vietnam_time(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, VIETNAM).strftime("%Y-%m-%d %H:%M Vietnam time")

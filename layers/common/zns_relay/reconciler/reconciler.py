@@ -11,6 +11,8 @@ It takes what the sparse waiting-index says is due (a Query per shard, never a S
   sent messages (zns_relay.reconciler.discovery), then asks about it as above. A list read whole that holds no
   row it could be is eSMS's word that it holds none; one that several rows fit, or that cannot be
   looked up (no phone), has no such word and waits, up to the hard cap.
+- DEFERRED (Zalo's "not now", zns_relay.models.deferral) once its next attempt is due: queues its resend
+  on FallbackQueue for the sender, or ends it EXPIRED when its validity passed meanwhile.
 - SENDING whose holder died, or RETRYING, after the retry window (no queue delivery will revisit it):
   if an attempt may have reached eSMS, waits for its report like an accepted message (UNKNOWN by the
   same rule); if eSMS certainly refused every attempt, FAILED (or EXPIRED when its validity ended).
@@ -27,17 +29,20 @@ from zns_relay.config.credentials import SecretCache
 from zns_relay.config.observability import logger
 from zns_relay.esms.status import MAX_SMS_IDS_PER_GET_CALLBACK
 from zns_relay.models.esms import EsmsCredentials
+from zns_relay.models.fallback_job import ResendJob
 from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.reconciler import endings
 from zns_relay.reconciler.answers import NoReport, read_answer
 from zns_relay.reconciler.discovery import Discovery, SmsIdFinder
+from zns_relay.reconciler.endings import Look
 from zns_relay.reconciler.outcomes import OutcomeWriter, guarded
 from zns_relay.reconciler.policy import ReconcilePolicy
 from zns_relay.reconciler.questions import Answer, StatusQuestions, StatusSource
 from zns_relay.reconciler.rate_limit import RateLimiter
-from zns_relay.reconciler.routing import Route, route, settle_unreported
+from zns_relay.reconciler.routing import Route, resend_look, route, settle_unreported
 from zns_relay.reconciler.summary import ReconcileSummary
 from zns_relay.reports.delivery import DeliveryReports, ReportResult
+from zns_relay.store.fallback_queue import FallbackQueue
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.records import WaitingMessage
 
@@ -57,6 +62,7 @@ class Reconciler:
         reports: DeliveryReports,
         policy: ReconcilePolicy,
         *,
+        resends: FallbackQueue,
         get_callback_limiter: RateLimiter,
         query_status_limiter: RateLimiter,
         finder: SmsIdFinder | None = None,
@@ -67,6 +73,7 @@ class Reconciler:
         self._reports = reports
         self._policy = policy
         self._finder = finder
+        self._resends = resends
         self._clock = clock
         self._questions = StatusQuestions(
             status,
@@ -126,6 +133,15 @@ class Reconciler:
                 unidentified.append(message)
             case Route.WAIT:  # nothing to ask eSMS with: it waits, until the cap
                 self._outcomes.write(message, endings.recheck(message, now, self._policy), summary)
+            case Route.RESEND:
+                self._resend(message, now, summary)
+
+    def _resend(self, message: WaitingMessage, now: int, summary: ReconcileSummary) -> None:
+        outcome = resend_look(message, now, self._policy)
+        if isinstance(outcome, Look):
+            self._resends.put(ResendJob(resend=message.request_id))
+            summary.resends_queued += 1
+        self._outcomes.write(message, outcome, summary)
 
     def _add_to_batch(
         self, batches: dict[str, list[WaitingMessage]], message: WaitingMessage, summary: ReconcileSummary

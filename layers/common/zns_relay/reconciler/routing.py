@@ -19,6 +19,7 @@ class Route(Enum):
     ASK_ZNS = "ask zns"  # GetCallback, in a batch of its OA's messages
     IDENTIFY = "identify"  # no SMSID: look for it in eSMS's list of sent messages first
     WAIT = "wait"  # nothing to ask eSMS with: it waits, until the cap
+    RESEND = "resend"  # DEFERRED and due: queued to be sent again (resend_look says what then)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class AbandonMidSend:
 
 
 def route(message: WaitingMessage, now: int, policy: ReconcilePolicy, *, can_identify: bool) -> Route:
+    if message.status is MessageStatus.DEFERRED:
+        return Route.RESEND
     if not may_hold_report(message, now, policy):
         return Route.SETTLE
     if policy.report_wait(message).ends_unasked(now):
@@ -65,3 +68,13 @@ def settle_unreported(
     if message.status is MessageStatus.SENDING:
         return AbandonMidSend(message.lease_until or now, now, now + policy.recheck_seconds)
     return refused(message)
+
+
+def resend_look(message: WaitingMessage, now: int, policy: ReconcilePolicy) -> Look | Ending:
+    """A DEFERRED message due: EXPIRED if its validity passed meanwhile; otherwise its resend is queued,
+    and it is looked at again later, in case the job never brings it back to sending."""
+    if message.valid_until is not None and now >= message.valid_until:
+        return Ending(
+            MessageStatus.EXPIRED, "not sent: its validity (ValidUntil) passed while Zalo deferred it"
+        )
+    return Look(now + policy.recheck_seconds)

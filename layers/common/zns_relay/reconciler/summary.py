@@ -16,6 +16,7 @@ class ReconcileSummary:
     ended: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rescheduled: int = 0
     sms_ids_found: int = 0
+    resends_queued: int = 0  # DEFERRED messages due again, queued for the sender
     answers: int = 0  # questions eSMS's status endpoints answered (a "not found" too)
     query_failures: int = 0  # questions they could not take: failed, or not put (configuration)
     store_errors: int = 0
@@ -31,6 +32,7 @@ class ReconcileSummary:
             "ended": dict(self.ended),
             "rescheduled": self.rescheduled,
             "sms_ids_found": self.sms_ids_found,
+            "resends_queued": self.resends_queued,
             "answers": self.answers,
             "query_failures": self.query_failures,
             "store_errors": self.store_errors,

@@ -36,7 +36,8 @@ from zns_relay.models.state import (
     MessageStatus,
 )
 from zns_relay.models.suppression import suppression_from
-from zns_relay.models.zalo_rules import BY_THE_PERSON, classify
+from zns_relay.models.zalo_rules import BY_THE_PERSON, DEFERRABLE, classify
+from zns_relay.reports.deferral import Deferrals
 from zns_relay.store.items import iso_time
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.records import Written
@@ -73,6 +74,7 @@ class DeliveryReports:
         self._store = store
         self._follow_up = follow_up
         self._suppressions = suppressions
+        self._deferrals = Deferrals(store)
         self._clock = clock
 
     def apply(
@@ -98,11 +100,17 @@ class DeliveryReports:
         reason = failure_reason(report)
         detail = _describe(report, target, reason)
         fields = {"error": reason} if reason else None
-        if target is MessageStatus.SENT:
+        refusal = classify(report.error.code if report.error else None)
+        deferred = None
+        if target is MessageStatus.FAILED and refusal in DEFERRABLE:
+            deferred = self._deferrals.apply(request_id, refusal, detail, match=match, data=data, now=now)
+        if deferred is not None:  # Zalo's "not now": the message waits, or its validity ends first
+            target, applied = deferred
+        elif target is MessageStatus.SENT:
             applied = self._apply_sent(request_id, detail, match=match, data=data, learnt=learnt, now=now)
         else:
             # The person's refusal is remembered from the message as written (its OA, phone, template).
-            refused = classify(report.error.code if report.error else None) in BY_THE_PERSON
+            refused = refusal in BY_THE_PERSON
             item: dict[str, Any] | None = {} if refused else None
             applied = self._store.transition(
                 request_id,

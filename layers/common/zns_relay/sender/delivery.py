@@ -1,10 +1,14 @@
-"""A queued record as the sender sees it, and what handling it came to."""
+"""A queued record as the sender sees it, what it is to send, and what handling it came to."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from zns_relay.models.esms import SendRequest
+from zns_relay.models.suppression import Suppression
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,20 @@ class SqsDelivery:
     body: str
     receive_count: int
     sent_at: datetime  # when the producer published it (SQS SentTimestamp): the default validity's start
+
+
+@dataclass(frozen=True)
+class Sendable:
+    """What a delivery is to claim and send: its request (what is sealed left out), the fields its item
+    is written with, and how what is sealed is opened once the claim is won, only to send it."""
+
+    request: SendRequest
+    fields: Mapping[str, object]
+    valid_until: int | None
+    reveal: Callable[[SendRequest], SendRequest] | None = None
+    earlier_fingerprints: tuple[str, ...] = ()  # the same message's under the previous key
+    held: Suppression | None = None  # the person's refusal that covers it: not sent
+    resend: bool = False  # a DEFERRED message sent again: claimed from DEFERRED alone
 
 
 class Outcome(StrEnum):

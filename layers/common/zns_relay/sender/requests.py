@@ -9,7 +9,7 @@ from zns_relay.models.contract import ZnsMessage, schedule_problem
 from zns_relay.models.errors import ContractViolation
 from zns_relay.models.esms import SmsSendRequest, ZaloSendRequest
 from zns_relay.models.fallback_job import FallbackJob
-from zns_relay.models.state import Channel
+from zns_relay.models.state import Channel, MessageRecord
 from zns_relay.sender.policy import SenderPolicy
 
 
@@ -46,6 +46,21 @@ def zalo_request(
     )
 
 
+def resend_request(record: MessageRecord) -> ZaloSendRequest:
+    """A DEFERRED message's send request from its item, its TempData left out: it stays sealed until a
+    delivery holds the claim (zns_relay.sender.temp_data_seal), and is opened only to send it. Its own
+    RequestId is the item's; eSMS gets its attempt's (zns_relay.models.zalo_rules.attempt_request_id)."""
+    return ZaloSendRequest(
+        phone=record.phone or "",
+        oa_id=record.oa_id or "",
+        temp_id=record.temp_id or "",
+        temp_data=(),
+        request_id=record.request_id,
+        sandbox=False,  # a sandbox message is never deferred: eSMS reports nothing of it
+        campaign_id=record.campaign_id,
+    )
+
+
 def sms_request(job: FallbackJob, policy: SenderPolicy) -> SmsSendRequest:
     """The SMS fallback's send request, its text left out: it stays sealed until a delivery holds the
     claim, and is opened only to send it."""
@@ -71,10 +86,15 @@ def valid_until(message: ZnsMessage, sent_at: datetime, policy: SenderPolicy) ->
 
 
 def zns_fields(
-    request: ZaloSendRequest, fingerprint: str, fallback: dict[str, object] | None
+    request: ZaloSendRequest,
+    fingerprint: str,
+    fallback: dict[str, object] | None,
+    sealed_temp_data: bytes | None = None,
 ) -> dict[str, object]:
-    """The fields a ZNS message's item is created with; `fallback` is its planned SMS, sealed."""
+    """The fields a ZNS message's item is created with; `fallback` is its planned SMS, sealed, and
+    `sealed_temp_data` its TempData, sealed for a resend should Zalo defer it."""
     return {
+        "sealed_temp_data": sealed_temp_data,
         "channel": None,  # absent: ZNS (as on items written before channels were recorded)
         "phone": request.phone,
         "temp_id": request.temp_id,

@@ -18,27 +18,28 @@ from zns_relay.models.esms import (
     ResultClass,
     SendRequest,
     SendResult,
-    SmsSendRequest,
     ZaloSendRequest,
 )
-from zns_relay.models.fallback_job import parse_fallback_job
+from zns_relay.models.fallback_job import parse_queued_job
 from zns_relay.models.state import Channel
-from zns_relay.models.suppression import Suppression
+from zns_relay.models.zalo_rules import attempt_request_id
 from zns_relay.reports.callback_url import CallbackSigner
 from zns_relay.reports.delivery import FollowUp
 from zns_relay.sender import failure_policy, recording, requests
 from zns_relay.sender.claim_conflicts import ClaimConflicts
 from zns_relay.sender.delays import RetryDelays
-from zns_relay.sender.delivery import Outcome, SendOutcome, SqsDelivery
+from zns_relay.sender.delivery import Outcome, Sendable, SendOutcome, SqsDelivery
 from zns_relay.sender.esms_calls import EsmsCalls, EsmsSender
 from zns_relay.sender.failure_policy import Accept, Decision, Finish, Retry, WaitForReport
 from zns_relay.sender.fallback_plan import plan_fallback
 from zns_relay.sender.fingerprint import MessageFingerprints
+from zns_relay.sender.jobs import QueuedJobs
 from zns_relay.sender.pacing import SendPacer
 from zns_relay.sender.policy import SenderPolicy
 from zns_relay.sender.pre_send import PreSendChecks
 from zns_relay.sender.recording import handed_back
 from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
+from zns_relay.sender.temp_data_seal import TempDataSeals
 from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.records import ClaimedMessage, ClaimLost
@@ -60,6 +61,7 @@ class MessageSender:
         signer: CallbackSigner | None,
         fingerprints: MessageFingerprints,
         fallback_texts: FallbackTexts,
+        temp_data_seals: TempDataSeals,
         policy: SenderPolicy,
         follow_up: FollowUp,
         templates: TemplateLimits,
@@ -74,10 +76,12 @@ class MessageSender:
         self._signer = signer
         self._fingerprints = fingerprints
         self._fallback_texts = fallback_texts
+        self._seals = temp_data_seals
         self._policy = policy
         self._follow_up = follow_up
         self._checks = PreSendChecks(templates, suppressions, policy.min_seconds_to_send)
         self._conflicts = ClaimConflicts(fingerprints, self._recorder)
+        self._jobs = QueuedJobs(store, fallback_texts, temp_data_seals, self._checks, policy)
         self._pacer = pacer
         self._clock = clock
         self._delays = RetryDelays(policy, pacer, rng)
@@ -95,50 +99,36 @@ class MessageSender:
         try:
             fingerprints = self._fingerprints.of(request)
             sealed = self._fallback_texts.seal(fallback.content, request.request_id) if fallback else ""
+            # Kept for a resend, should Zalo defer it; a sandbox message never is (no report comes).
+            temp_data = None if request.sandbox else self._seals.seal(request.temp_data, request.request_id)
         except (ConfigurationError, SealedTextUnavailable) as error:
             return self._not_ready(request, delivery, error)
         planned = fallback.stored(sealed) if fallback else None
-        fields = requests.zns_fields(request, fingerprints[0], planned)
+        fields = requests.zns_fields(request, fingerprints[0], planned, temp_data)
         problem = self._checks.template_problem(request, seconds_left)
         if problem and (refused := self._recorder.refused_unclaimed(request.request_id, problem, fields)):
             return refused  # REJECTED before any send (a message tried before is left to the claim)
         valid_until = requests.valid_until(message, delivery.sent_at, self._policy)
-        return self._deliver(
-            request,
-            fields,
-            valid_until,
-            delivery,
-            seconds_left,
-            earlier_fingerprints=fingerprints[1:],
-            held=held,
-        )
+        sendable = Sendable(request, fields, valid_until, earlier_fingerprints=fingerprints[1:], held=held)
+        return self._deliver(sendable, delivery, seconds_left)
 
     def process_fallback(self, delivery: SqsDelivery, seconds_left: Callable[[], float]) -> SendOutcome:
-        """Send one SMS fallback (queued by zns_relay.fallback.fallbacks when its ZNS message ended)."""
+        """Send one of the relay's own jobs (zns_relay.sender.jobs): an SMS fallback, queued when its
+        ZNS message ended, or a DEFERRED message due again, queued by the reconciler."""
         try:
-            job = parse_fallback_job(delivery.body)
+            job = parse_queued_job(delivery.body)
         except ContractViolation as violation:
             return self._reject(violation, delivery, {"channel": Channel.SMS.value})
-        request = requests.sms_request(job, self._policy)
-        fields = requests.sms_fields(request)
-        return self._deliver(
-            request, fields, job.valid_until, delivery, seconds_left, sealed_content=job.sealed_content
+        prepared = self._jobs.prepare(job)
+        return (
+            prepared if isinstance(prepared, SendOutcome) else self._deliver(prepared, delivery, seconds_left)
         )
 
     def _deliver(
-        self,
-        request: SendRequest,
-        fields: Mapping[str, object],
-        valid_until: int | None,
-        delivery: SqsDelivery,
-        seconds_left: Callable[[], float],
-        *,
-        earlier_fingerprints: tuple[str, ...] = (),
-        sealed_content: str | None = None,
-        held: Suppression | None = None,
+        self, sendable: Sendable, delivery: SqsDelivery, seconds_left: Callable[[], float]
     ) -> SendOutcome:
-        """Claim, send once, record: the same for a ZNS message and its SMS fallback (whose text,
-        `sealed_content`, is opened only once the claim is won, and only to send it)."""
+        """Claim, send once, record: the same for a ZNS message, its resend and its SMS fallback."""
+        request, fields, valid_until = sendable.request, sendable.fields, sendable.valid_until
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
         spare = seconds_left() - self._policy.min_seconds_to_send
         if spare < 0:
@@ -164,7 +154,8 @@ class MessageSender:
             ),
             keep_fields={"retry_until": window.retry_until, "valid_until": window.valid_until},
             history=recording.keeps_history(delivery.receive_count),
-            earlier_fingerprints=earlier_fingerprints,
+            earlier_fingerprints=sendable.earlier_fingerprints,
+            resend=sendable.resend,
         )
         if isinstance(claim, ClaimLost):
             return self._conflicts.settle(claim, request, delivery, now)
@@ -172,26 +163,29 @@ class MessageSender:
         if failure_policy.window_ended(claim, window, now):
             closed = failure_policy.close_window(claim, None)
             return self._apply(closed, claim, None, sandbox=request.sandbox, receives=receives, now=now)
-        if held is not None:  # claimed first: its fallback, if it asks for `refused`, goes from the end
-            return self._recorder.finished(claim, recording.suppressed_write(held))
-        result = self._attempt(request, claim, sealed_content)
+        if (
+            sendable.held is not None
+        ):  # claimed first: its fallback, if it asks for `refused`, goes from the end
+            return self._recorder.finished(claim, recording.suppressed_write(sendable.held))
+        result = self._attempt(request, claim, sendable.reveal)
         now = self._now()
         decision = failure_policy.judge(result, claim, now)
         return self._apply(decision, claim, result, sandbox=request.sandbox, receives=receives, now=now)
 
-    def _attempt(self, request: SendRequest, claim: ClaimedMessage, sealed_content: str | None) -> SendResult:
+    def _attempt(
+        self, request: SendRequest, claim: ClaimedMessage, reveal: Callable[[SendRequest], SendRequest] | None
+    ) -> SendResult:
         """Send the claimed message once: its result, or a failure to get as far as sending it as one."""
         try:
-            if sealed_content is not None and isinstance(request, SmsSendRequest):
-                content = self._fallback_texts.open(sealed_content, request.fallback_for)
-                request = replace(request, content=content)
+            if reveal is not None:
+                request = reveal(request)
             result = self._esms.send(self._with_callback(request, claim))
         except ConfigurationError as error:
             count("AccountErrors")
             logger.error("cannot send: configuration", extra={"reason": str(error)})
             result = SendResult(ResultClass.ACCOUNT, None, message=f"configuration: {error}")
         except SealedTextUnavailable as error:  # a text that never opens fails it; a KMS fault is retried
-            logger.error("cannot open the SMS fallback's text", extra={"reason": str(error)})
+            logger.error("cannot open what was sealed for sending", extra={"reason": str(error)})
             kind = ResultClass.PERMANENT if error.permanent else ResultClass.TRANSIENT
             result = SendResult(kind, None, message=str(error))
         if result.result_class is ResultClass.ACCOUNT:
@@ -228,11 +222,14 @@ class MessageSender:
         raise AssertionError(f"{decision} without a send result")
 
     def _with_callback(self, request: SendRequest, claim: ClaimedMessage) -> SendRequest:
-        """The request with its CallbackUrl, signed for the message's nonce; none for a sandbox send
-        (eSMS keeps no sandbox message, so no report will come)."""
+        """The request as eSMS gets it: the RequestId of its attempt (a new one after each deferral),
+        and its CallbackUrl, signed for the message's nonce; none for a sandbox send (eSMS keeps no
+        sandbox message, so no report will come)."""
+        if isinstance(request, ZaloSendRequest) and claim.deferrals:
+            request = replace(request, request_id=attempt_request_id(claim.request_id, claim.deferrals))
         if request.sandbox or self._signer is None:
             return request
-        return replace(request, callback_url=self._signer.url_for(request.request_id, claim.callback_nonce))
+        return replace(request, callback_url=self._signer.url_for(claim.request_id, claim.callback_nonce))
 
     def _reject(
         self, violation: ContractViolation, delivery: SqsDelivery, fields: Mapping[str, object] | None = None

@@ -1,10 +1,10 @@
-"""Data access for FallbackQueue: the SMS fallbacks waiting for the sender."""
+"""Data access for FallbackQueue: the relay's own jobs waiting for the sender (SMS fallbacks, resends)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zns_relay.models.fallback_job import FallbackJob
+from zns_relay.models.fallback_job import FallbackJob, ResendJob
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -15,5 +15,5 @@ class FallbackQueue:
         self._client = client
         self._url = queue_url
 
-    def put(self, job: FallbackJob) -> None:
+    def put(self, job: FallbackJob | ResendJob) -> None:
         self._client.send_message(QueueUrl=self._url, MessageBody=job.model_dump_json())

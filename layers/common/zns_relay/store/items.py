@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
@@ -94,13 +94,16 @@ def iso_time(moment: datetime) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the items only ever hold whole numbers."""
+    """DynamoDB numbers come back as Decimal (the items only ever hold whole numbers), binaries as
+    boto3's Binary."""
     if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, Decimal):
         return int(value)
+    if isinstance(value, Binary):
+        return value.__bytes__()
     return value
 
 

@@ -29,7 +29,7 @@ from zns_relay.models.state import (
 from zns_relay.store.indexes import SMS_ID_INDEX, WAITING_INDEX, awaiting_shards, status_shard
 from zns_relay.store.items import batch_get, from_item, is_condition_failure, iso_time, to_item
 from zns_relay.store.records import WAITING_ATTRIBUTES, ClaimedMessage, ClaimLost, WaitingMessage, Written
-from zns_relay.store.writes import ReportMatch, Write, history_entry
+from zns_relay.store.writes import Condition, ReportMatch, Write, history_entry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,6 +41,9 @@ MAX_HISTORY_FOR_NOTES = 50
 # What only sending and waiting need (a claim's token, the retry window, since when an attempt may have
 # reached eSMS): gone with a final status, which nothing changes, so that the item stays small.
 ENDED_WITH_SENDING = ("claim_token", "retry_until", "uncertain_since")
+# What a message holds only while it may be sent (again): its TempData, sealed (zns_relay.sender.
+# temp_data_seal). Never on an item created final, removed when the message ends.
+HELD_WHILE_SENDABLE = ("sealed_temp_data",)
 
 
 def utc_now() -> datetime:
@@ -72,8 +75,10 @@ class MessageStore:
         keep_fields: Mapping[str, Any] | None = None,
         history: bool = True,
         earlier_fingerprints: Collection[str] = (),
+        resend: bool = False,
     ) -> ClaimedMessage | ClaimLost:
-        """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING.
+        """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING;
+        with `resend`, move a DEFERRED message to SENDING (its resend job's claim), and nothing else.
 
         Returns ClaimLost when another delivery owns the message now, or it is past sending, or the
         item holds a different message (neither `fields`' fingerprint, which the claim writes, nor one of
@@ -95,9 +100,6 @@ class MessageStore:
         ]
         write.values.update(
             {
-                ":retrying": MessageStatus.RETRYING.value,
-                ":sending": MessageStatus.SENDING.value,
-                ":now_epoch": int(now.timestamp()),
                 ":lease": int(now.timestamp()) + lease_seconds,
                 ":zero": 0,
                 ":one": 1,
@@ -108,7 +110,18 @@ class MessageStore:
         kept = {"callback_nonce": new_callback_nonce(), **(keep_fields or {})}
         write.keep_fields(kept)
         write.await_check(request_id, check_at)
-        condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"
+        if resend:  # the deferral made a new nonce and removed the last window: both stand as written
+            condition = "#status = :deferred"
+            write.values[":deferred"] = MessageStatus.DEFERRED.value
+        else:
+            condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"
+            write.values.update(
+                {
+                    ":retrying": MessageStatus.RETRYING.value,
+                    ":sending": MessageStatus.SENDING.value,
+                    ":now_epoch": int(now.timestamp()),
+                }
+            )
         if fields.get("fingerprint") is not None:
             same = [fields["fingerprint"], *earlier_fingerprints]
             names = [f":fingerprint{index}" for index in range(len(same))]
@@ -118,7 +131,8 @@ class MessageStore:
                 f"({condition}) AND (attribute_not_exists(fingerprint)"
                 f" OR NOT begins_with(fingerprint, :keyed) OR fingerprint IN ({', '.join(names)}))"
             )
-        condition = f"attribute_not_exists(request_id) OR ({condition})"
+        if not resend:
+            condition = f"attribute_not_exists(request_id) OR ({condition})"
         applied, old = self._update(request_id, write, condition, return_values="ALL_OLD")
         if not applied:
             if old.get("claim_token") != token:
@@ -152,6 +166,9 @@ class MessageStore:
         history: bool = True,
         match: ReportMatch | None = None,
         written_item: dict[str, Any] | None = None,
+        removing: Collection[str] = (),
+        counting: Collection[str] = (),
+        also: Condition | None = None,
     ) -> Written:
         """Move a message to `target` if the state machine allows it from its current status.
 
@@ -162,8 +179,9 @@ class MessageStore:
         `check_at` keeps a non-final message in the waiting-index (None takes it out), and
         `keep_check_at` keeps the look the item has, if any (its index entry then stays as it is);
         `match` applies a delivery report only to the item it belongs to; `written_item`, when given,
-        receives the item as the write left it (the write's own answer: no read).
-        Writes nothing when the move is not allowed.
+        receives the item as the write left it (the write's own answer: no read); `removing` names
+        attributes the move removes, `counting` counters it adds one to, and `also` is a further
+        condition the item must meet. Writes nothing when the move is not allowed.
         """
         if not ALLOWED_SOURCES[target]:
             raise ValueError(f"{target} is only ever created, never reached by a transition")
@@ -181,17 +199,21 @@ class MessageStore:
             write.values[":lease_deadline"] = lease_expired_by
         if match is not None:
             condition += f" AND {match.condition(write)}"
+        if also is not None:
+            condition += f" AND ({also.clause})"
+            write.values.update(also.values)
+        write.count(*counting)
         final = target in FINAL_STATUSES
         write.set_fields(fields or {})
         write.keep_fields(
             {k: v for k, v in (keep_fields or {}).items() if not final or k not in ENDED_WITH_SENDING}
         )
-        write.remove("lease_until")
+        write.remove("lease_until", *removing)
         if target in CLEARS_ERROR and "error" not in (fields or {}):
             write.remove("error")
         if final:
             write.remove("fallback")  # the stream's old image carries it to whoever acts on the end
-            write.remove(*ENDED_WITH_SENDING)
+            write.remove(*ENDED_WITH_SENDING, *HELD_WHILE_SENDABLE)
         if target in FINAL_STATUSES or check_at is None:
             write.remove("awaiting", "check_at")
         else:
@@ -219,7 +241,11 @@ class MessageStore:
             "status_shard": status_shard(status, request_id),
             "expires_at": self._expires_at(now),
             "history": [history_entry(status, now, reason)],
-            **{key: value for key, value in (fields or {}).items() if value is not None},
+            **{
+                key: value
+                for key, value in (fields or {}).items()
+                if value is not None and key not in HELD_WHILE_SENDABLE
+            },
         }
         try:
             self._client.put_item(

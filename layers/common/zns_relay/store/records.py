@@ -60,6 +60,7 @@ class ClaimedMessage:
     uncertain_since: int | None = None
     error: str | None = None  # the last attempt's error, if any
     took_over: bool = False
+    deferrals: int = 0  # how many times Zalo deferred it: its eSMS RequestId is its attempt's
 
     @classmethod
     def from_attributes(
@@ -76,6 +77,7 @@ class ClaimedMessage:
             uncertain_since=item.get("uncertain_since"),
             error=item.get("error"),
             took_over=took_over,
+            deferrals=int(item.get("deferrals", 0)),
         )
 
     @property

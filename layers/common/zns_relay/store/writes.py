@@ -18,6 +18,14 @@ ABSENT_WHEN_FALSE = frozenset({"sandbox"})
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A further condition on a write: its clause, and the values the clause names."""
+
+    clause: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ReportMatch:
     """What an item must hold for a delivery report to change it (zns_relay.reports.delivery): the report's
     SMSID, once the item knows one; a channel the report's TypeId names; and, for a callback, its URL's
@@ -122,6 +130,13 @@ class Write:
             if value is not None:
                 alias = self._name(name)
                 self.sets.append(f"{alias} = if_not_exists({alias}, {self._value(name, value)})")
+
+    def count(self, *names: str) -> None:
+        """Add one to each counter (from zero)."""
+        for name in names:
+            alias = self._name(name)
+            self.sets.append(f"{alias} = if_not_exists({alias}, :count_zero) + :count_one")
+            self.values.update({":count_zero": 0, ":count_one": 1})
 
     def remove(self, *names: str) -> None:
         self.removes += [self._name(name) for name in names]
