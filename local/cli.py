@@ -155,7 +155,8 @@ def _demo(arguments: argparse.Namespace) -> int:
 
 
 def _soak(arguments: argparse.Namespace) -> int:
-    from local.scenarios.soak import SoakPlan, report, run_soak, soak_stack  # noqa: PLC0415
+    from local.scenarios.soak import SoakPlan, run_soak, soak_stack  # noqa: PLC0415
+    from local.scenarios.soak_report import report  # noqa: PLC0415
 
     plan = SoakPlan(
         messages=arguments.messages,

@@ -11,6 +11,7 @@ records are skipped and a record of them goes to the OnFailure queue, as Lambda'
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -81,6 +82,12 @@ class StreamMapping:
 def lambda_record(record: Mapping[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
     """One stream record as Lambda hands it to a function (GetRecords' record, plus where it came from)."""
     dynamodb = dict(record["dynamodb"])
+    for image in ("OldImage", "NewImage"):
+        if image in dynamodb:  # boto3 decoded its binaries; Lambda's event is JSON: base64
+            dynamodb[image] = {
+                name: {"B": base64.b64encode(value["B"]).decode("ascii")} if "B" in value else value
+                for name, value in dynamodb[image].items()
+            }
     created = dynamodb.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from local.esms_sim import SimulatorConfig
+from local.scenarios.night import Nights, vietnam_evening
 from local.stack import LocalStack, StackInfo, history_lines
 from local.timings import Timings
 from zns_relay.models.fallback import sms_request_id
@@ -18,6 +19,13 @@ from zns_relay.models.state import FINAL_STATUSES
 UNKNOWN_TEMPLATE = "99999"
 FALLBACK_KIND = ", SMS fallback"
 TEMPLATE_ID = "2056446"
+# Zalo's rules the demo meets: its evening is the simulator's 23:00 Vietnam time, when Zalo refuses the
+# service review template (-133); the registration template may go out five times a day (-147). The messages
+# they defer are sent again once the night passes (local/scenarios/night.py).
+NIGHT_TEMPLATE = "267247"
+LIMITED_TEMPLATE, LIMITED_PER_DAY = "205644", 5
+NIGHT_KIND = "night window: deferred, sent in the morning"
+LIMIT_KIND = "template's daily limit: deferred to the next day"
 FAILING_SUFFIXES = {"114": "failed_114", "118": "failed_118"}
 # What Zalo's code in each failed report means (zalo-zns-rules.md; -114's text is the one eSMS's own
 # callback sample carries: "User is inactive, or reject the message, or using an outdated Zalo version").
@@ -49,6 +57,8 @@ DEMO_FAULTS = SimulatorConfig(
     reorder=0.1,
     early_callbacks=0.05,
     early_callback_wait_seconds=1,
+    night_restricted_templates=(NIGHT_TEMPLATE,),
+    template_daily_limits={LIMITED_TEMPLATE: LIMITED_PER_DAY},
 )
 
 
@@ -78,43 +88,89 @@ def build_mix(count: int, seed: int = 11) -> list[DemoMessage]:
             "RequestId": request_id,
             "campaignid": "demo",
         }
-        if roll < 0.08:
-            suffix = rng.choice(sorted(FAILING_SUFFIXES))
-            body["Phone"] = _phone(rng, suffix=suffix)
-            messages.append(DemoMessage(body, "FAILED", ZALO_FAILURES[suffix]))
-        elif roll < 0.11:
-            body["TempID"] = UNKNOWN_TEMPLATE
-            messages.append(DemoMessage(body, "FAILED", "template not configured (789)"))
-        elif roll < 0.19:
-            body.update(rng.choice(_INVALID_CHANGES))
-            messages.append(DemoMessage(body, "REJECTED", "breaks the contract"))
-        elif roll < 0.23:
-            body["Sandbox"] = "1"
-            messages.append(DemoMessage(body, "ACCEPTED", "sandbox"))
-        elif roll < 0.25:
-            body["Phone"] = _phone(rng, suffix=NO_REPORT_SUFFIX)
-            messages.append(DemoMessage(body, "UNKNOWN", "no delivery report ever"))
-        elif roll < 0.27:
-            body["ValidUntil"] = "2026-01-01T08:00:00+07:00"
-            messages.append(DemoMessage(body, "EXPIRED", "validity already passed"))
-        elif roll < 0.31:
-            suffix = rng.choice(sorted(FAILING_SUFFIXES))
-            body["Phone"] = _phone(rng, suffix=suffix)
-            body["Fallback"] = {
-                "Content": "Don hang {order_code} cua {customer_name} da xac nhan",
-                "Brandname": "Baotrixemay",
-            }
-            messages.append(DemoMessage(body, "FAILED", f"{ZALO_FAILURES[suffix]}{FALLBACK_KIND}"))
-            sms = {"RequestId": sms_request_id(request_id)}
-            messages.append(DemoMessage(sms, "DELIVERED", "the SMS sent instead", published=False))
-        else:
-            if rng.random() < 0.5:
-                body["TempData"] = [{"key": key, "value": value} for key, value in body["TempData"].items()]
-            messages.append(DemoMessage(body, "DELIVERED", "deliverable"))
+        make = next((kind for share, kind in _MIX if roll < share), _deliverable)
+        messages += make(body, rng)
     repeats = [rng.choice([m for m in messages if m.published]) for _ in range(max(1, count // 15))]
     return messages + [
         DemoMessage(message.body, message.expected, "repeated RequestId") for message in repeats
     ]
+
+
+def _failing(body: dict[str, Any], rng: random.Random) -> list[DemoMessage]:
+    suffix = rng.choice(sorted(FAILING_SUFFIXES))
+    body["Phone"] = _phone(rng, suffix=suffix)
+    return [DemoMessage(body, "FAILED", ZALO_FAILURES[suffix])]
+
+
+def _unknown_template(body: dict[str, Any], _rng: random.Random) -> list[DemoMessage]:
+    body["TempID"] = UNKNOWN_TEMPLATE
+    return [DemoMessage(body, "FAILED", "template not configured (789)")]
+
+
+def _invalid(body: dict[str, Any], rng: random.Random) -> list[DemoMessage]:
+    body.update(rng.choice(_INVALID_CHANGES))
+    return [DemoMessage(body, "REJECTED", "breaks the contract")]
+
+
+def _sandbox(body: dict[str, Any], _rng: random.Random) -> list[DemoMessage]:
+    body["Sandbox"] = "1"
+    return [DemoMessage(body, "ACCEPTED", "sandbox")]
+
+
+def _never_reported(body: dict[str, Any], rng: random.Random) -> list[DemoMessage]:
+    body["Phone"] = _phone(rng, suffix=NO_REPORT_SUFFIX)
+    return [DemoMessage(body, "UNKNOWN", "no delivery report ever")]
+
+
+def _expired(body: dict[str, Any], _rng: random.Random) -> list[DemoMessage]:
+    body["ValidUntil"] = "2026-01-01T08:00:00+07:00"
+    return [DemoMessage(body, "EXPIRED", "validity already passed")]
+
+
+def _failing_with_fallback(body: dict[str, Any], rng: random.Random) -> list[DemoMessage]:
+    suffix = rng.choice(sorted(FAILING_SUFFIXES))
+    body["Phone"] = _phone(rng, suffix=suffix)
+    body["Fallback"] = {
+        "Content": "Don hang {order_code} cua {customer_name} da xac nhan",
+        "Brandname": "Baotrixemay",
+    }
+    sms = {"RequestId": sms_request_id(body["RequestId"])}
+    return [
+        DemoMessage(body, "FAILED", f"{ZALO_FAILURES[suffix]}{FALLBACK_KIND}"),
+        DemoMessage(sms, "DELIVERED", "the SMS sent instead", published=False),
+    ]
+
+
+def _at_night(body: dict[str, Any], _rng: random.Random) -> list[DemoMessage]:
+    body["TempID"] = NIGHT_TEMPLATE
+    body["TempData"] = {**body["TempData"], "product_name": "Máy lọc nước", "date": "07/12/2026"}
+    return [DemoMessage(body, "DELIVERED", NIGHT_KIND)]
+
+
+def _over_the_daily_limit(body: dict[str, Any], rng: random.Random) -> list[DemoMessage]:
+    body["TempID"] = LIMITED_TEMPLATE
+    body["TempData"] = {"otp": f"{rng.randrange(10**6):06d}"}
+    return [DemoMessage(body, "DELIVERED", LIMIT_KIND)]
+
+
+def _deliverable(body: dict[str, Any], rng: random.Random) -> list[DemoMessage]:
+    if rng.random() < 0.5:
+        body["TempData"] = [{"key": key, "value": value} for key, value in body["TempData"].items()]
+    return [DemoMessage(body, "DELIVERED", "deliverable")]
+
+
+# Each kind's share of the mix, as the upper bound of its band of a draw in [0, 1); the rest deliverable.
+_MIX: list[tuple[float, Callable[[dict[str, Any], random.Random], list[DemoMessage]]]] = [
+    (0.08, _failing),
+    (0.11, _unknown_template),
+    (0.19, _invalid),
+    (0.23, _sandbox),
+    (0.25, _never_reported),
+    (0.27, _expired),
+    (0.31, _failing_with_fallback),
+    (0.33, _at_night),
+    (0.35, _over_the_daily_limit),
+]
 
 
 _INVALID_CHANGES: list[dict[str, Any]] = [
@@ -174,6 +230,8 @@ def run_demo(
     info = stack.info
     messages = build_mix(count)
     expected = {message.request_id: message.expected for message in messages}
+    vietnam_evening(stack.simulator)  # Zalo's night: its night-restricted template is refused
+    nights = Nights(stack.simulator, info)
     started = time.monotonic()
     publish(info, messages)
     published = [message for message in messages if message.published]
@@ -198,6 +256,10 @@ def run_demo(
             progress(f"[{time.monotonic() - started:5.1f}s] {summary}")
         if not unsettled:
             break
+        deferred = {request_id for request_id in unsettled if actual.get(request_id) == "DEFERRED"}
+        only_deferred = all(r in deferred or expected[r] == "UNKNOWN" for r in unsettled)
+        if only_deferred and (due := nights.pass_for(deferred)):
+            progress(f"the night passes: {due} deferred messages are due again")
         if not told_of_unknown and all(expected[request_id] == "UNKNOWN" for request_id in unsettled):
             told_of_unknown = True
             progress(unknown_wait_note(len(unsettled), stack.timings))
@@ -307,4 +369,5 @@ _SHOWN_KINDS = [
     (f"{ZALO_FAILURES['118']}, so an SMS instead", ZALO_FAILURES["118"] + FALLBACK_KIND),
     ("no delivery report ever", "no delivery report ever"),
     ("breaks the contract", "breaks the contract"),
+    (NIGHT_KIND, NIGHT_KIND),
 ]

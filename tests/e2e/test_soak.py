@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from local.scenarios.soak import SoakPlan, report, run_soak, soak_stack
+from local.scenarios.soak import SoakPlan, run_soak, soak_stack
+from local.scenarios.soak_report import report
 
 pytestmark = pytest.mark.e2e
 REDUCED = SoakPlan(

@@ -129,14 +129,19 @@ def test_stream_consumers_read_the_messages_stream_only(function: str, dlq: str)
     assert not any(action.startswith("sqs:Receive") or action == "sqs:DeleteMessage" for action in actions)
 
 
-def test_only_the_status_api_reads_message_items() -> None:
+def test_only_the_status_api_reads_message_items_and_the_sender_what_it_resends() -> None:
     readers = {
         function
         for function in FUNCTIONS
         if get_att("MessagesTable") in granted(TEMPLATE, function).get("dynamodb:GetItem", [])
     }
-    assert readers == {"StatusFunction"}
-    assert granted(TEMPLATE, "SenderFunction")["dynamodb:GetItem"] == [get_att("ThrottleTable")]
+    assert readers == {"StatusFunction", "SenderFunction"}
+    # the sender reads a DEFERRED message's item for its resend, limited to what it sends
+    # (tests/infra/test_template.py checks the attributes)
+    assert granted(TEMPLATE, "SenderFunction")["dynamodb:GetItem"] == [
+        get_att("MessagesTable"),
+        get_att("ThrottleTable"),
+    ]
 
 
 def test_only_the_report_appliers_remember_refusals_and_the_sender_reads_them_in_one_batch() -> None:
@@ -381,7 +386,7 @@ def users_of(queue: str, action: str) -> set[str]:
     }
 
 
-def test_only_the_fallback_function_queues_sms_and_only_the_sender_reads_them() -> None:
+def test_only_the_relays_own_functions_queue_jobs_and_only_the_sender_reads_them() -> None:
     # Given FallbackQueue's denies (not its TLS one)
     statements = [
         statement
@@ -389,12 +394,16 @@ def test_only_the_fallback_function_queues_sms_and_only_the_sender_reads_them() 
         if statement["Effect"] == "Deny" and "aws:SecureTransport" not in json.dumps(statement)
     ]
     by_action = {action: statement for statement in statements for action in as_list(statement["Action"])}
-    # Then every principal but FallbackFunction's role is refused sending (an SMS job is an SMS under
-    # the brandname), and every one but the sender's refused reading, deleting, hiding or purging
-    assert users_of("FallbackQueue", "sqs:SendMessage") == {"FallbackFunction"}
+    # Then every principal but FallbackFunction's role (an SMS job is an SMS under the brandname) and
+    # the reconciler's (a DEFERRED message's resend) is refused sending, and every one but the
+    # sender's refused reading, deleting, hiding or purging
+    assert users_of("FallbackQueue", "sqs:SendMessage") == {"FallbackFunction", "ReconcilerFunction"}
     send = denied_unless(by_action["sqs:SendMessage"], "ArnNotEquals")
     only_role = {"FallbackRedrivePrincipals": [""]}
-    assert evaluate(send, only_role, {"HasFallbackRedrivePrincipals": False}) == "FallbackRole.Arn"
+    assert evaluate(send, only_role, {"HasFallbackRedrivePrincipals": False}) == [
+        "FallbackRole.Arn",
+        "ReconcilerRole.Arn",
+    ]
     assert users_of("FallbackQueue", "sqs:ReceiveMessage") == {"SenderFunction"}
     for action in (
         "sqs:ReceiveMessage",
@@ -413,6 +422,7 @@ def test_only_the_fallback_function_queues_sms_and_only_the_sender_reads_them() 
     redrivers = {"FallbackRedrivePrincipals": ["arn:aws:iam::111122223333:role/ops"]}
     assert evaluate(send, redrivers, {"HasFallbackRedrivePrincipals": True}) == [
         "FallbackRole.Arn",
+        "ReconcilerRole.Arn",
         "arn:aws:iam::111122223333:role/ops",
     ]
     # And nothing else: managing the queue (CloudFormation's updates) is left to IAM

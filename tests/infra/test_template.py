@@ -128,6 +128,19 @@ def test_the_reconciler_reads_what_it_decides_by_of_the_due_messages_never_the_h
     assert reads["Condition"]["StringEqualsIfExists"]["dynamodb:Select"] == "SPECIFIC_ATTRIBUTES"
 
 
+def test_the_sender_reads_of_a_deferred_message_what_it_sends_again_never_the_history() -> None:
+    from zns_relay.store.deferred import RESEND_ATTRIBUTES  # noqa: PLC0415
+
+    policy = TEMPLATE.resources["SenderRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    [reads] = [
+        statement for statement in policy["Statement"] if statement["Sid"] == "DeferredMessageToResend"
+    ]
+    assert reads["Action"] == "dynamodb:GetItem"
+    assert reads["Resource"] == {"Fn::GetAtt": ["MessagesTable", "Arn"]}
+    assert reads["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"] == list(RESEND_ATTRIBUTES)
+    assert reads["Condition"]["StringEqualsIfExists"]["dynamodb:Select"] == "SPECIFIC_ATTRIBUTES"
+
+
 def test_the_reconciler_runs_on_the_schedule_one_at_a_time() -> None:
     spec = TEMPLATE.function("ReconcilerFunction")
     assert spec.events["Schedule"]["Type"] == "Schedule"

@@ -3,6 +3,7 @@ of the store is exactly one event on the status bus, and a producer's rule route
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ PATHS: dict[MessageStatus, list[MessageStatus]] = {
     MessageStatus.RETRYING: [MessageStatus.RETRYING],
     MessageStatus.ACCEPTED: [MessageStatus.ACCEPTED],
     MessageStatus.SENT: [MessageStatus.ACCEPTED, MessageStatus.SENT],
+    MessageStatus.DEFERRED: [MessageStatus.ACCEPTED, MessageStatus.DEFERRED],
 }
 TRANSITIONS = sorted((source, target) for target, sources in ALLOWED_SOURCES.items() for source in sources)
 
@@ -110,6 +112,27 @@ def test_the_sample_stream_event_publishes_each_status_change_once_and_the_note_
     assert failed["reason"].startswith("Zalo -114: User is inactive")
     assert (failed["campaign"], failed["tempId"], failed["esmsCode"]) == ("autumn-sale", "2056446", "100")
     assert failed["smsId"] == "f66545d2-c7e2-4603-984e-d2238c363c8292"
+
+
+def test_a_deferred_message_is_published_with_its_next_attempt_and_nothing_of_its_sealed_tempdata(
+    publisher: LoadedFunction, aws: boto3.Session, bus_queue: str
+) -> None:
+    # Given the stream record of a message Zalo deferred for the night window (its images carry its
+    # sealed TempData as a stream event does: base64)
+    event = load_event("publisher-deferred.json")
+    assert "B" in event["Records"][0]["dynamodb"]["NewImage"]["sealed_temp_data"]
+
+    # When Lambda delivers it
+    assert publisher.invoke(event) == {"batchItemFailures": []}
+
+    # Then the bus says DEFERRED, not final, when it goes again and why
+    [published] = drain(aws.client("sqs"), bus_queue)
+    detail = published["detail"]
+    assert (detail["previousStatus"], detail["status"], detail["isFinal"]) == ("ACCEPTED", "DEFERRED", False)
+    assert detail["nextAttemptAt"] == "2026-11-27T23:07:33.000Z"  # 06:07:33 Vietnam time
+    assert detail["zaloError"]["code"] == "-133"
+    assert detail["smsId"] is None
+    assert "sealed" not in json.dumps(published).lower()
 
 
 def test_every_transition_of_the_state_machine_is_exactly_one_event(
@@ -219,6 +242,7 @@ def test_sample_events_exist_for_the_new_functions() -> None:
     names = {path.name for path in Path(EVENTS).glob("*.json")}
     assert {
         "publisher-status-changes.json",
+        "publisher-deferred.json",
         "status-get-message.json",
         "status-list-by-phone.json",
         "status-list-by-campaign.json",

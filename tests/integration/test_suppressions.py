@@ -7,15 +7,15 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import quote
 
 import boto3
 import pytest
 
 from local.runtime.template import Resolver
-from tests.conftest import LoadedFunction, load_event, load_function
+from tests.conftest import LoadedFunction, load_function
 from tests.support.esms_stub import EsmsStub, accepted
 from tests.support.outcomes import TableStream
+from tests.support.zalo_reports import callback_url, report_on, send, zalo_refusal
 from zns_relay.models.contract import normalise_phone
 from zns_relay.models.state import MessageRecord, MessageStatus
 from zns_relay.models.suppression import Suppression
@@ -48,37 +48,14 @@ def suppressions(aws: boto3.Session, deployment: Resolver) -> Suppressions:
     return Suppressions(deployment.ref("ThrottleTable"), aws.client("dynamodb"))
 
 
-def send(sender: LoadedFunction, deployment: Resolver, *bodies: dict[str, Any]) -> None:
-    record = load_event("sender-batch.json")["Records"][0]
-    sender.invoke(
-        {
-            "Records": [
-                {
-                    **record,
-                    "messageId": f"m-{message['RequestId']}",
-                    "body": json.dumps(message),
-                    "eventSourceARN": deployment.get_att("SendQueue", "Arn"),
-                }
-                for message in bodies
-            ]
-        }
-    )
-
-
 def refused_by_zalo(
     callback: LoadedFunction, esms: EsmsStub, request_id: str, sms_id: str, zalo_code: int
 ) -> None:
     """eSMS calls back on the message's CallbackUrl: Zalo refused it with `zalo_code`."""
-    [sent] = [posted for posted in esms.bodies if posted.get("RequestId") == request_id]
-    request, signature = sent["CallbackUrl"].split("/")[-2:]
-    error_info = json.dumps({"error": zalo_code, "message": "User refused"})
-    query = f"SMSID={sms_id}&SendFailed=1&SendStatus=5&SendSuccess=0&TypeId=25&error_info={quote(error_info)}"
-    event = load_event("callback-failed-114.json")
-    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/callbacks/esms/{request}/{signature}"
-    event["pathParameters"] = {"request_id": request, "signature": signature}
-    event["rawQueryString"] = query
-    event["queryStringParameters"] = dict(part.split("=", 1) for part in query.split("&"))
-    assert callback.invoke(event)["statusCode"] == 200
+    answer = report_on(
+        callback, callback_url(esms, request_id), zalo_refusal(sms_id, zalo_code, "User refused")
+    )
+    assert answer["statusCode"] == 200
 
 
 def record_of(store: MessageStore, request_id: str) -> MessageRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 
-from local.scenarios.soak import SoakResult, report
+from local.scenarios.soak_report import SoakResult, report
 
 
 def test_the_soak_reports_the_send_rate_it_achieved_against_its_tps_limit() -> None:
@@ -16,8 +16,8 @@ def test_the_soak_reports_the_send_rate_it_achieved_against_its_tps_limit() -> N
     ]
     result = SoakResult(
         published=0, request_ids=set(), fallbacks={}, statuses={}, accepted_by_esms={}, outcomes={},
-        sends=21, send_times=times, tps_limit=20.0, throttled=0, dlq_depth=0, crashes=0, invocations=0,
-        seconds=10.0,
+        refused_for_now=set(), delivered_attempts={}, sends=21, send_times=times, tps_limit=20.0,
+        throttled=0, dlq_depth=0, crashes=0, invocations=0, seconds=10.0,
     )  # fmt: skip
     printed = io.StringIO()
 
@@ -28,3 +28,27 @@ def test_the_soak_reports_the_send_rate_it_achieved_against_its_tps_limit() -> N
         "send rate to eSMS (ZNS and SMS)             "
         "2.2 a second on average over 10 s, 20 in the busiest second (TPS limit 20)\n"
     ) in printed.getvalue()
+
+
+def test_a_message_zalo_refused_for_now_must_end_delivered_once() -> None:
+    # Given a soak where Zalo refused two messages for the night, one delivered by two attempts and the
+    # other ended FAILED
+    result = SoakResult(
+        published=2, request_ids={"a", "b"}, fallbacks={}, statuses={"a": "DELIVERED", "b": "FAILED"},
+        accepted_by_esms={"a": 1, "a.z2": 1, "a.z3": 1, "b": 1},
+        outcomes={"a": "delivered", "b": "refused_133"},
+        refused_for_now={"a", "b"}, delivered_attempts={"a": 2}, sends=4, send_times=[], tps_limit=20.0,
+        throttled=0, dlq_depth=0, crashes=0, invocations=1, seconds=1.0, nights=1,
+    )  # fmt: skip
+    printed = io.StringIO()
+
+    report(result, printed)
+
+    # Then both are must-be-zero figures, and the soak fails
+    assert result.failed_for_now == {"b"} and result.delivered_twice == {"a"}
+    assert not result.ok
+    text = printed.getvalue()
+    assert "messages refused for now (night, quota)     2, now DELIVERED 1  FAILED 1\n" in text
+    assert "... FAILED, though Zalo would take them     1  (must be 0)\n" in text
+    assert "messages delivered by two attempts          1  (must be 0)\n" in text
+    assert text.endswith("soak FAILED\n")

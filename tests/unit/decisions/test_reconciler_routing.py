@@ -9,7 +9,7 @@ import pytest
 from zns_relay.models.state import Channel, MessageStatus
 from zns_relay.reconciler.endings import Ending, Look
 from zns_relay.reconciler.policy import ReconcilePolicy
-from zns_relay.reconciler.routing import AbandonMidSend, Route, route, settle_unreported
+from zns_relay.reconciler.routing import AbandonMidSend, Route, resend_look, route, settle_unreported
 from zns_relay.store.records import WaitingMessage
 
 T = 1_796_000_000
@@ -99,3 +99,21 @@ def test_an_abandoned_message_is_never_ended_unknown_on_the_spot() -> None:
     outcome = settle_unreported(SENDING, WINDOW_OVER + CAP, POLICY)
 
     assert isinstance(outcome, AbandonMidSend)
+
+
+DEFERRED = WaitingMessage(
+    "r1", MessageStatus.DEFERRED, check_at=T, phone="84900000001", valid_until=T + 6 * HOUR
+)
+
+
+def test_a_deferred_message_due_is_resent_and_looked_at_again_in_case_its_job_is_lost() -> None:
+    assert route(DEFERRED, T, POLICY, can_identify=True) is Route.RESEND
+    assert resend_look(DEFERRED, T, POLICY) == Look(T + POLICY.recheck_seconds)
+    assert resend_look(replace(DEFERRED, valid_until=None), T, POLICY) == Look(T + POLICY.recheck_seconds)
+
+
+def test_a_deferred_message_whose_validity_passed_meanwhile_expires_unsent() -> None:
+    ending = resend_look(DEFERRED, T + 6 * HOUR, POLICY)
+    assert isinstance(ending, Ending)
+    assert ending.status is MessageStatus.EXPIRED
+    assert "while Zalo deferred it" in ending.detail

@@ -1,10 +1,22 @@
-"""Zalo's refusals classed once: what waits, what is the person's choice, what is the message's fault."""
+"""Zalo's refusals classed once: what waits, what is the person's choice, what is the message's fault;
+and when a message Zalo deferred goes again, under which RequestId."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
-from zns_relay.models.zalo_rules import BY_THE_PERSON, REFUSALS, ZaloRefusal, classify
+from zns_relay.models.zalo_rules import (
+    BY_THE_PERSON,
+    REFUSALS,
+    SPREAD_SECONDS,
+    VIETNAM,
+    ZaloRefusal,
+    attempt_request_id,
+    classify,
+    next_attempt_at,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,3 +49,44 @@ def test_only_the_persons_refusals_are_theirs() -> None:
         ZaloRefusal.REFUSED_TYPE,
     }
     assert {code for code, refusal in REFUSALS.items() if refusal in BY_THE_PERSON} == {-141, -139}
+
+
+def vietnam(text: str) -> int:
+    """Epoch seconds of a Vietnam wall-clock time, "YYYY-MM-DD HH:MM"."""
+    return int(datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=VIETNAM).timestamp())
+
+
+@pytest.mark.parametrize(
+    ("refusal", "refused_at", "opens_at"),
+    [
+        # the night window (22:00-06:00 Vietnam time) ends at 06:00: the same morning after midnight,
+        # the next one before it
+        (ZaloRefusal.NIGHT_WINDOW, "2026-12-07 23:10", "2026-12-08 06:00"),
+        (ZaloRefusal.NIGHT_WINDOW, "2026-12-08 02:30", "2026-12-08 06:00"),
+        (ZaloRefusal.NIGHT_WINDOW, "2026-12-07 21:59", "2026-12-08 06:00"),  # Zalo's clock ahead of ours
+        # a daily quota comes back at the next Vietnam midnight, whatever the hour
+        (ZaloRefusal.OA_QUOTA, "2026-12-07 09:15", "2026-12-08 00:00"),
+        (ZaloRefusal.TEMPLATE_QUOTA, "2026-12-07 23:59", "2026-12-08 00:00"),
+        (ZaloRefusal.OA_QUOTA, "2026-12-31 18:00", "2027-01-01 00:00"),
+    ],
+)
+def test_a_deferred_message_goes_again_when_zalo_will_take_it_spread_over_a_quarter_hour(
+    refusal: ZaloRefusal, refused_at: str, opens_at: str
+) -> None:
+    opens = vietnam(opens_at)
+    times = {next_attempt_at(refusal, vietnam(refused_at), f"campaign-{n}") for n in range(200)}
+    assert all(opens <= at < opens + SPREAD_SECONDS for at in times)
+    assert len(times) > 150  # each at its own moment: no burst at the hour
+    assert next_attempt_at(refusal, vietnam(refused_at), "one") == next_attempt_at(
+        refusal, vietnam(refused_at) + 1, "one"
+    )  # the same message's moment is stable
+
+
+def test_each_attempt_after_a_deferral_has_its_own_request_id_within_esms_50_characters() -> None:
+    assert attempt_request_id("order-1", 0) == "order-1"
+    assert [attempt_request_id("order-1", n) for n in (1, 2, 3)] == ["order-1.z2", "order-1.z3", "order-1.z4"]
+    longest = "x" * 50
+    derived = {attempt_request_id(longest, n) for n in (1, 2, 3)}
+    assert len(derived) == 3
+    assert all(len(request_id) <= 50 for request_id in derived)
+    assert attempt_request_id(longest, 1) != attempt_request_id("y" * 50, 1)

@@ -24,6 +24,7 @@ from zns_relay.sender.sealing import FallbackTexts
 from zns_relay.sender.sender import MessageSender
 from zns_relay.sender.temp_data_seal import TempDataSeals
 from zns_relay.sender.template_limits import TemplateLimits
+from zns_relay.store.deferred import DeferredMessages
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.queue import QueueVisibility
 from zns_relay.store.suppressions import Suppressions
@@ -87,6 +88,7 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         fingerprints=MessageFingerprints(fingerprint_keys),
         fallback_texts=FallbackTexts(client("kms", settings.send_concurrency), settings.fallback_text_key_id),
         temp_data_seals=TempDataSeals(fingerprint_keys),
+        deferred=DeferredMessages(settings.table_name, dynamodb),
         policy=policy,
         follow_up=FollowUp(settings.reconcile_after_seconds),
         templates=templates,

@@ -14,7 +14,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from zns_relay.models.state import FINAL_STATUSES, Channel, HistoryEntry, MessageRecord, MessageStatus
+from zns_relay.models.state import (
+    FINAL_STATUSES,
+    Channel,
+    HistoryEntry,
+    MessageRecord,
+    MessageStatus,
+    iso_of_epoch,
+)
 
 EVENT_SOURCE = "zns-relay"
 DETAIL_TYPE = "ZNS Message Status Changed"
@@ -71,6 +78,7 @@ class StatusChanged(BaseModel):
     channel: Channel = Channel.ZNS
     fallback_for: str | None = None  # an SMS fallback: the ZNS message it stands in for
     fallback_request_id: str | None = None  # a ZNS message: the SMS fallback sent instead of it
+    next_attempt_at: str | None = None  # DEFERRED: when it is sent again (ISO 8601, UTC)
 
     def detail(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -125,6 +133,9 @@ def status_change(
         channel=after.channel,
         fallback_for=after.fallback_for,
         fallback_request_id=after.fallback_sent_for(before) if before is not None else None,
+        next_attempt_at=iso_of_epoch(after.next_attempt_at)
+        if after.status is MessageStatus.DEFERRED
+        else None,
     )
 
 

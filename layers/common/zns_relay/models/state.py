@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -54,6 +54,13 @@ CLEARS_ERROR = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT, MessageSta
 BEFORE_ACCEPTANCE = frozenset({MessageStatus.SENDING, MessageStatus.RETRYING})
 # Accepted by eSMS: waiting for its final delivery report.
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
+
+
+def iso_of_epoch(epoch: int | None) -> str | None:
+    """Epoch seconds as the items' and the answers' times read (ISO 8601, UTC, milliseconds)."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_callback_nonce() -> str:

@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 from zns_relay.models.contract import normalise_phone
 from zns_relay.models.errors import InvalidQuery
 from zns_relay.models.events import mask_phone
-from zns_relay.models.state import FINAL_STATUSES, Channel, MessageStatus
+from zns_relay.models.state import FINAL_STATUSES, Channel, MessageStatus, iso_of_epoch
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100  # BatchGetItem reads at most 100 keys a call
@@ -153,15 +153,25 @@ class MessageView(_View):
     channel: Channel = Channel.ZNS  # SMS: the SMS fallback of the message `fallbackFor`
     fallback_for: str | None = None
     fallback_request_id: str | None = None  # on a ZNS message: the SMS sent instead of it
+    next_attempt_at: str | None = None  # DEFERRED: when it is sent again
     history: list[HistoryView] | None = None
 
     @classmethod
     def of(cls, item: Mapping[str, Any]) -> MessageView:
         """The view of an item read with the viewable attributes only (store.message_index)."""
         status = MessageStatus(item["status"])
-        fields = {key: value for key, value in item.items() if key not in {"campaign_id", "status"}}
+        shown = {
+            key: value
+            for key, value in item.items()
+            if key not in {"campaign_id", "status", "next_attempt_at"}
+        }
+        deferred_until = item.get("next_attempt_at") if status is MessageStatus.DEFERRED else None
         return cls(
-            status=status, is_final=status in FINAL_STATUSES, campaign=item.get("campaign_id"), **fields
+            status=status,
+            is_final=status in FINAL_STATUSES,
+            campaign=item.get("campaign_id"),
+            next_attempt_at=iso_of_epoch(deferred_until),
+            **shown,
         )
 
     def answer(self) -> dict[str, Any]:

@@ -15,19 +15,19 @@ from zns_relay.sender.policy import SenderPolicy
 from zns_relay.sender.pre_send import PreSendChecks
 from zns_relay.sender.sealing import FallbackTexts
 from zns_relay.sender.temp_data_seal import TempDataSeals
-from zns_relay.store.messages import MessageStore
+from zns_relay.store.deferred import DeferredMessages
 
 
 class QueuedJobs:
     def __init__(
         self,
-        store: MessageStore,
+        deferred: DeferredMessages,
         fallback_texts: FallbackTexts,
         seals: TempDataSeals,
         checks: PreSendChecks,
         policy: SenderPolicy,
     ) -> None:
-        self._store = store
+        self._deferred = deferred
         self._fallback_texts = fallback_texts
         self._seals = seals
         self._checks = checks
@@ -52,7 +52,7 @@ class QueuedJobs:
         """Only a message still DEFERRED is sent again (a repeated job finds it moved on); the person's
         refusal since, if any, holds it back as it would a first attempt."""
         logger.thread_safe_append_keys(correlation_id=job.resend)
-        record = self._store.get(job.resend)
+        record = self._deferred.get(job.resend)
         if record is None or record.status is not MessageStatus.DEFERRED:
             count("DuplicatesSkipped")
             now_in = record.status.value if record else "gone"

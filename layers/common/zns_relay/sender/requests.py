@@ -9,8 +9,9 @@ from zns_relay.models.contract import ZnsMessage, schedule_problem
 from zns_relay.models.errors import ContractViolation
 from zns_relay.models.esms import SmsSendRequest, ZaloSendRequest
 from zns_relay.models.fallback_job import FallbackJob
-from zns_relay.models.state import Channel, MessageRecord
+from zns_relay.models.state import Channel
 from zns_relay.sender.policy import SenderPolicy
+from zns_relay.store.deferred import DeferredMessage
 
 
 def zalo_request(
@@ -46,7 +47,7 @@ def zalo_request(
     )
 
 
-def resend_request(record: MessageRecord) -> ZaloSendRequest:
+def resend_request(record: DeferredMessage) -> ZaloSendRequest:
     """A DEFERRED message's send request from its item, its TempData left out: it stays sealed until a
     delivery holds the claim (zns_relay.sender.temp_data_seal), and is opened only to send it. Its own
     RequestId is the item's; eSMS gets its attempt's (zns_relay.models.zalo_rules.attempt_request_id)."""

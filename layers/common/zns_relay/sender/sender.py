@@ -41,6 +41,7 @@ from zns_relay.sender.recording import handed_back
 from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
 from zns_relay.sender.temp_data_seal import TempDataSeals
 from zns_relay.sender.template_limits import TemplateLimits
+from zns_relay.store.deferred import DeferredMessages
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.records import ClaimedMessage, ClaimLost
 from zns_relay.store.suppressions import Suppressions
@@ -62,6 +63,7 @@ class MessageSender:
         fingerprints: MessageFingerprints,
         fallback_texts: FallbackTexts,
         temp_data_seals: TempDataSeals,
+        deferred: DeferredMessages,
         policy: SenderPolicy,
         follow_up: FollowUp,
         templates: TemplateLimits,
@@ -81,7 +83,7 @@ class MessageSender:
         self._follow_up = follow_up
         self._checks = PreSendChecks(templates, suppressions, policy.min_seconds_to_send)
         self._conflicts = ClaimConflicts(fingerprints, self._recorder)
-        self._jobs = QueuedJobs(store, fallback_texts, temp_data_seals, self._checks, policy)
+        self._jobs = QueuedJobs(deferred, fallback_texts, temp_data_seals, self._checks, policy)
         self._pacer = pacer
         self._clock = clock
         self._delays = RetryDelays(policy, pacer, rng)

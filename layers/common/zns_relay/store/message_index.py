@@ -48,6 +48,7 @@ VIEW_ATTRIBUTES = (
     "channel",
     "fallback_for",
     "fallback_request_id",
+    "next_attempt_at",
 )
 _DONE = 0  # a shard's place in a cursor once it has nothing more
 

@@ -113,6 +113,7 @@ class MessageStore:
         if resend:  # the deferral made a new nonce and removed the last window: both stand as written
             condition = "#status = :deferred"
             write.values[":deferred"] = MessageStatus.DEFERRED.value
+            write.remove("next_attempt_at")  # its history keeps when it was due
         else:
             condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"
             write.values.update(

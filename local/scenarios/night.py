@@ -1,0 +1,94 @@
+"""A night on the embedded stack, in a moment: what the demo and the soak cross to show deferred
+messages (Zalo's night window, -133; its daily quotas, -144 and -147) sent again and delivered.
+
+The simulated eSMS has a Vietnam clock of its own (its clock plus an offset); the relay has the real
+one. `vietnam_evening` sets the simulator's to an hour of the night, so that Zalo refuses a
+night-restricted template. `cross_the_night` moves it to the next morning (its quotas turn with the
+day) and makes every DEFERRED message due now: on the relay's clock their next attempt is hours away,
+and this is what those hours do. Nothing else of the relay's time moves. `Nights` crosses one whenever a
+scenario is left waiting for deferred messages only.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from local.esms_sim import EsmsSimulator
+from local.stack import StackInfo
+
+MORNING = timedelta(hours=6, minutes=20)  # past 06:00 and the quarter hour deferred messages spread over
+
+
+def vietnam_evening(simulator: EsmsSimulator, hour: int = 23) -> None:
+    """The simulator's Vietnam clock set to `hour`:00 today (its night: 22:00 to 06:00)."""
+    _move_to(simulator, _midnight_of(simulator.vietnam_time()) + timedelta(hours=hour))
+
+
+def cross_the_night(simulator: EsmsSimulator, info: StackInfo) -> int:
+    """The simulator's Vietnam clock moved to 06:20 tomorrow, and every DEFERRED message due now; how
+    many were (one that moved on meanwhile is left as it is)."""
+    _move_to(simulator, _midnight_of(simulator.vietnam_time()) + timedelta(days=1) + MORNING)
+    dynamodb = info.client("dynamodb")
+    due = 0
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=info.table_name,
+        FilterExpression="#status = :deferred",
+        ProjectionExpression="request_id",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":deferred": {"S": "DEFERRED"}},
+    ):
+        for item in page["Items"]:
+            try:
+                dynamodb.update_item(
+                    TableName=info.table_name,
+                    Key={"request_id": item["request_id"]},
+                    UpdateExpression="SET check_at = :now",
+                    ConditionExpression="#status = :deferred",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":now": {"N": str(int(time.time()))},
+                        ":deferred": {"S": "DEFERRED"},
+                    },
+                )
+            except dynamodb.exceptions.ConditionalCheckFailedException:
+                continue
+            due += 1
+    return due
+
+
+class Nights:
+    """Crosses a night when the messages a scenario waits for are deferred, once for each deferral: a
+    message deferred again after a crossing (a daily limit still reached) waits for the next one."""
+
+    def __init__(self, simulator: EsmsSimulator, info: StackInfo) -> None:
+        self._simulator = simulator
+        self._info = info
+        self._crossed: dict[str, int] = {}  # RequestId -> its deferrals when a night was crossed for it
+        self.crossed = 0
+
+    def pass_for(self, deferred: set[str]) -> int:
+        """Cross the night for these DEFERRED messages unless one is still on a night already crossed;
+        how many came due."""
+        deferrals = {
+            request_id: int((self._info.message(request_id) or {}).get("deferrals", 0))
+            for request_id in deferred
+        }
+        if not deferred or any(
+            self._crossed.get(request_id) == count for request_id, count in deferrals.items()
+        ):
+            return 0
+        self._crossed.update(deferrals)
+        self.crossed += 1
+        return cross_the_night(self._simulator, self._info)
+
+
+def _midnight_of(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _move_to(simulator: EsmsSimulator, target: datetime) -> None:
+    offset = simulator.config.vietnam_clock_offset_seconds
+    simulator.configure(
+        vietnam_clock_offset_seconds=offset + (target - simulator.vietnam_time()).total_seconds()
+    )
