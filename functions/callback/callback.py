@@ -65,7 +65,7 @@ def esms_callback(request_id: str, signature: str) -> Response[str]:
             return _answer(403, {"message": "forbidden"})
         case ReportResult.MISMATCHED:
             return _answer(409, {"message": "the report is not about the message its URL names"})
-        case ReportResult.DEFERRED:
+        case ReportResult.LEFT_TO_RECONCILER:
             return _answer(202, {"result": result.value})
     return _answer(200, {"result": result.value})
 

@@ -4,9 +4,9 @@ messages (Zalo's night window, -133; its daily quotas, -144 and -147) sent again
 The simulated eSMS has a Vietnam clock of its own (its clock plus an offset); the relay has the real
 one. `vietnam_evening` sets the simulator's to an hour of the night, so that Zalo refuses a
 night-restricted template. `cross_the_night` moves it to the next morning (its quotas turn with the
-day) and makes every DEFERRED message due now: on the relay's clock their next attempt is hours away,
-and this is what those hours do. Nothing else of the relay's time moves. `Nights` crosses one whenever a
-scenario is left waiting for deferred messages only.
+day), makes every DEFERRED message due now and ends the OAs' and templates' pauses: on the relay's
+clock all of that is hours away, and this is what those hours do. Nothing else of the relay's time
+moves. `Nights` crosses one whenever a scenario is left waiting for deferred messages only.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def vietnam_evening(simulator: EsmsSimulator, hour: int = 23) -> None:
 
 
 def cross_the_night(simulator: EsmsSimulator, info: StackInfo) -> int:
-    """The simulator's Vietnam clock moved to 06:20 tomorrow, and every DEFERRED message due now; how
-    many were (one that moved on meanwhile is left as it is)."""
+    """The simulator's Vietnam clock moved to 06:20 tomorrow, every DEFERRED message due now and Zalo's
+    pauses over; how many messages came due (one that moved on meanwhile is left as it is)."""
     _move_to(simulator, _midnight_of(simulator.vietnam_time()) + timedelta(days=1) + MORNING)
     dynamodb = info.client("dynamodb")
     due = 0
@@ -54,7 +54,20 @@ def cross_the_night(simulator: EsmsSimulator, info: StackInfo) -> int:
             except dynamodb.exceptions.ConditionalCheckFailedException:
                 continue
             due += 1
+    _end_pauses(info)
     return due
+
+
+def _end_pauses(info: StackInfo) -> None:
+    """The OAs' and templates' pauses (zns_relay.models.pause) end with the night, as they would."""
+    dynamodb = info.client("dynamodb")
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=info.throttle_table_name,
+        FilterExpression="begins_with(limiter, :pause)",
+        ExpressionAttributeValues={":pause": {"S": "pause#"}},
+    ):
+        for item in page["Items"]:
+            dynamodb.delete_item(TableName=info.throttle_table_name, Key={"limiter": item["limiter"]})
 
 
 class Nights:

@@ -113,7 +113,7 @@ def build_bodies(plan: SoakPlan) -> list[dict[str, Any]]:
             "RequestId": f"soak-{index:05d}",
             "campaignid": "soak",
         }
-        if rng.random() < plan.night_share:
+        if not suffix and rng.random() < plan.night_share:  # a review: no OTP, no fallback
             body.update(TempID=NIGHT_TEMPLATE, TempData=REVIEW)
         if suffix in ("114", "118") and rng.random() < 0.5:
             body["Fallback"] = FALLBACK

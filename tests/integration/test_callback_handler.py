@@ -467,7 +467,7 @@ def test_a_callback_cannot_teach_an_smsid_to_a_message_accepted_through_a_retrys
 
     # Then neither pins an SMSID nor moves it: both get a prompt 2xx (eSMS retries only on timeouts),
     # and the reconciler finds its SMSID in eSMS's list of sent messages (test_reconciler.py)
-    assert answers == [(202, {"result": "deferred"})] * 2
+    assert answers == [(202, {"result": "left to the reconciler"})] * 2
     assert scan(aws, deployment) == before
 
 

@@ -27,8 +27,10 @@ from zns_relay.reconciler.rate_limit import RateLimiter
 from zns_relay.reconciler.reconciler import Reconciler
 from zns_relay.reports.delivery import DeliveryReports, FollowUp, ReportResult
 from zns_relay.store.fallback_queue import FallbackQueue
+from zns_relay.store.holds import HoldRecords
 from zns_relay.store.indexes import awaiting_shard
 from zns_relay.store.messages import MessageStore
+from zns_relay.store.pauses import Pauses
 from zns_relay.store.records import ClaimedMessage
 from zns_relay.store.suppressions import Suppressions
 
@@ -149,6 +151,10 @@ def suppressions(aws: boto3.Session, deployment: Resolver) -> Suppressions:
     return Suppressions(deployment.ref("ThrottleTable"), aws.client("dynamodb"))
 
 
+def pauses(aws: boto3.Session, deployment: Resolver) -> Pauses:
+    return Pauses(deployment.ref("ThrottleTable"), aws.client("dynamodb"))
+
+
 @pytest.fixture
 def status_script(esms: EsmsStub, time: FakeTime) -> ScriptedStatus:
     script = ScriptedStatus()
@@ -171,7 +177,9 @@ def reconciler(
         store,
         status,
         secrets,
-        DeliveryReports(store, FollowUp(1800), suppressions(aws, deployment), clock=time.utc),
+        DeliveryReports(
+            store, FollowUp(1800), suppressions(aws, deployment), pauses(aws, deployment), clock=time.utc
+        ),
         POLICY,
         resends=FallbackQueue(aws.client("sqs"), deployment.ref("FallbackQueue")),
         get_callback_limiter=RateLimiter(20, clock=time.monotonic, sleep=time.sleep),
@@ -346,7 +354,8 @@ def test_a_refusal_the_reconciler_learns_suppresses_the_person_as_a_callback_wou
 
     # Then it is FAILED and the person is suppressed for this OA
     assert status_of(store, "refused-1") is MessageStatus.FAILED
-    [found] = suppressions(aws, deployment).applying_to(OA_ID, PHONE, "any-template")
+    holds = HoldRecords(deployment.ref("ThrottleTable"), aws.client("dynamodb"))
+    [found] = holds.for_message(OA_ID, PHONE, "any-template").suppressions
     assert (found.code, found.request_id, found.temp_id) == (-141, "refused-1", None)
 
 
@@ -871,7 +880,9 @@ def test_a_forged_callback_pins_no_smsid_on_a_124_acceptance_and_the_reconciler_
     forged = parse_delivery_report(
         {"SMSID": "invented", "SendStatus": "5", "SendFailed": "1", "TypeId": "25"}
     )
-    reports = DeliveryReports(store, FollowUp(1800), suppressions(aws, deployment), clock=time.utc)
+    reports = DeliveryReports(
+        store, FollowUp(1800), suppressions(aws, deployment), pauses(aws, deployment), clock=time.utc
+    )
     result = reports.apply("otp-1", forged, source="callback", url_nonce=item["callback_nonce"]["S"])
 
     # When the reconciler looks at it, eSMS's list holding its true SMSID and eSMS its report
@@ -881,7 +892,7 @@ def test_a_forged_callback_pins_no_smsid_on_a_124_acceptance_and_the_reconciler_
     run(reconciler)
 
     # Then the forged report changed nothing, and the message ends as eSMS reports it, under its SMSID
-    assert result is ReportResult.DEFERRED
+    assert result is ReportResult.LEFT_TO_RECONCILER
     record = store.get("otp-1")
     assert record is not None
     assert (record.status, record.sms_id) == (MessageStatus.DELIVERED, "sms-otp-1")

@@ -209,6 +209,17 @@ def test_a_request_id_ending_like_an_sms_fallback_is_refused_and_kept_apart_from
     assert caught.value.request_id == rejection_key("order-77:sms")
 
 
+@pytest.mark.parametrize("request_id", ["order-77.z2", "order-77.z10"])
+def test_a_request_id_ending_like_a_deferred_messages_attempt_is_refused(request_id: str) -> None:
+    # (eSMS's 124 for it could then be taken for one of our attempts, and the attempt never sent)
+    with pytest.raises(ContractViolation) as caught:
+        parse_message_body(body(RequestId=request_id))
+
+    assert "reserved for a deferred message's attempts" in caught.value.reason
+    assert parse_message_body(body(RequestId="order-77.z")).request_id == "order-77.z"
+    assert parse_message_body(body(RequestId="v1.zone2")).request_id == "v1.zone2"
+
+
 @pytest.mark.parametrize("request_id", [None, "", 12345])
 def test_violation_without_a_string_request_id_has_none(request_id: object) -> None:
     with pytest.raises(ContractViolation) as caught:

@@ -65,7 +65,7 @@ def test_defaults_take_the_newest_page_of_any_time() -> None:
             ListedBy.STATUS,
             "delivered",
             {},
-            "status: one of SENDING, RETRYING, ACCEPTED, SENT, DELIVERED, FAILED",
+            "status: one of SENDING, RETRYING, DEFERRED, ACCEPTED, SENT, DELIVERED, FAILED",
         ),
         (ListedBy.STATUS, "SENT", {"since": "yesterday"}, "since: an ISO 8601 time with an offset"),
         (

@@ -13,6 +13,8 @@ DECISIONS = (
     "zns_relay.sender.lost_claims",
     "zns_relay.sender.backoff",
     "zns_relay.models.suppression",
+    "zns_relay.models.pause",
+    "zns_relay.models.zalo_rules",
     "zns_relay.reconciler.policy",
     "zns_relay.reconciler.report_wait",
     "zns_relay.reconciler.routing",

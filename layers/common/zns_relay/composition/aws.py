@@ -13,6 +13,7 @@ from zns_relay.config.credentials import SecretCache, SecretModel
 from zns_relay.config.settings import CallbackSettings, FallbackSettings, ReconcilerSettings, SenderSettings
 from zns_relay.reports.delivery import DeliveryReports, FollowUp
 from zns_relay.store.messages import MessageStore
+from zns_relay.store.pauses import Pauses
 from zns_relay.store.suppressions import Suppressions
 
 _AnySettings = CallbackSettings | SenderSettings | ReconcilerSettings | FallbackSettings
@@ -53,4 +54,5 @@ def build_store(settings: _AnySettings, pool_size: int = 10) -> MessageStore:
 
 def build_reports(settings: CallbackSettings | ReconcilerSettings, store: MessageStore) -> DeliveryReports:
     suppressions = Suppressions(settings.throttle_table_name, client("dynamodb"), settings.suppression_days)
-    return DeliveryReports(store, FollowUp(settings.reconcile_after_seconds), suppressions)
+    pauses = Pauses(settings.throttle_table_name, client("dynamodb"))
+    return DeliveryReports(store, FollowUp(settings.reconcile_after_seconds), suppressions, pauses)

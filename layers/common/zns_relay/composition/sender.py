@@ -25,9 +25,9 @@ from zns_relay.sender.sender import MessageSender
 from zns_relay.sender.temp_data_seal import TempDataSeals
 from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.deferred import DeferredMessages
+from zns_relay.store.holds import HoldRecords
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.queue import QueueVisibility
-from zns_relay.store.suppressions import Suppressions
 from zns_relay.store.throttle import SharedRate
 
 
@@ -92,7 +92,7 @@ def build_sender(settings: SenderSettings) -> MessageSender:
         policy=policy,
         follow_up=FollowUp(settings.reconcile_after_seconds),
         templates=templates,
-        suppressions=Suppressions(settings.throttle_table_name, dynamodb),
+        holds=HoldRecords(settings.throttle_table_name, dynamodb),
         pacer=pacer,
     )
 

@@ -23,6 +23,7 @@ from pydantic_core import ErrorDetails
 from zns_relay.models.errors import ContractViolation
 from zns_relay.models.fallback import BRANDNAME_PATTERN, SMS_REQUEST_ID_SUFFIX, FallbackRequest
 from zns_relay.models.text import LINE_BREAKS, control_character_problem
+from zns_relay.models.zalo_rules import ATTEMPT_SUFFIX
 
 # Up to 50 of these characters, at least one a letter or digit: "." and ".." are path segments, which
 # the CallbackUrl <base>/<RequestId>/<signature> would lose to URL normalisation (and their reports).
@@ -161,9 +162,13 @@ class ZnsMessage(BaseModel):
 
     @field_validator("request_id")
     @classmethod
-    def _keep_the_fallback_suffix(cls, value: str | None) -> str | None:
+    def _keep_the_relays_suffixes(cls, value: str | None) -> str | None:
         if value is not None and value.endswith(SMS_REQUEST_ID_SUFFIX):
             raise ValueError(f"a RequestId ending in {SMS_REQUEST_ID_SUFFIX!r} is reserved for SMS fallbacks")
+        if value is not None and ATTEMPT_SUFFIX.search(value):
+            raise ValueError(
+                "a RequestId ending in '.z' and digits is reserved for a deferred message's attempts"
+            )
         return value
 
     @field_validator("request_id", mode="before")

@@ -74,7 +74,9 @@ def new_callback_nonce() -> str:
 # Creation (REJECTED or EXPIRED before any claim, SENDING by a first claim) and the reclaim of an
 # expired lease are the store's.
 # A DEFERRED message was refused by Zalo for now (zns_relay.models.zalo_rules): its report moves it there
-# from wherever a failure report may, and its resend claims it back to SENDING (the store's, as a claim).
+# from wherever a failure report may, and its resend claims it back to SENDING (the store's, as a claim);
+# the reconciler ends it EXPIRED when its validity passes meanwhile. Nothing else moves it: a report of
+# the refused attempt, late, changes nothing (zns_relay.store.writes.ReportMatch).
 ALLOWED_SOURCES: dict[MessageStatus, frozenset[MessageStatus]] = {
     MessageStatus.SENDING: frozenset({MessageStatus.RETRYING}),
     MessageStatus.RETRYING: frozenset({MessageStatus.SENDING}),
@@ -82,9 +84,8 @@ ALLOWED_SOURCES: dict[MessageStatus, frozenset[MessageStatus]] = {
     MessageStatus.ACCEPTED: BEFORE_ACCEPTANCE,
     MessageStatus.SENT: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED},
     MessageStatus.DELIVERED: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
-    MessageStatus.FAILED: BEFORE_ACCEPTANCE
-    | {MessageStatus.ACCEPTED, MessageStatus.SENT, MessageStatus.DEFERRED},
-    MessageStatus.EXPIRED: BEFORE_ACCEPTANCE | WAITING_FOR_REPORT | {MessageStatus.DEFERRED},
+    MessageStatus.FAILED: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
+    MessageStatus.EXPIRED: BEFORE_ACCEPTANCE | {MessageStatus.DEFERRED},
     MessageStatus.UNKNOWN: BEFORE_ACCEPTANCE | {MessageStatus.ACCEPTED, MessageStatus.SENT},
     MessageStatus.REJECTED: frozenset(),
 }

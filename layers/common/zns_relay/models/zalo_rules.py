@@ -9,6 +9,7 @@ a transient fault on the OA's side, or the person's choice. The relay classes th
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 
@@ -51,28 +52,38 @@ DEFERRABLE = frozenset({ZaloRefusal.NIGHT_WINDOW, ZaloRefusal.OA_QUOTA, ZaloRefu
 # taken to reset at midnight. Neither hour is confirmed by Zalo: a message sent too early is refused and
 # deferred again, up to MAX_DEFERRALS.
 VIETNAM = timezone(timedelta(hours=7), "ICT")
-NIGHT_ENDS = timedelta(hours=6)
+NIGHT_ENDS, NIGHT_STARTS = timedelta(hours=6), timedelta(hours=22)
 # Deferred messages go again over this much time after the hour, each at its own moment (by its
 # RequestId): a night's campaign does not meet Zalo in one burst at 06:00.
 SPREAD_SECONDS = 900
 # A message Zalo keeps deferring (a quota that never comes back, a window not where we think) ends FAILED.
 MAX_DEFERRALS = 3
 MAX_ESMS_REQUEST_ID = 50  # eSMS's RequestId: "Maximum length 50 characters" (SendZaloMessage_V5_post)
+# How an attempt's RequestId ends (attempt_request_id): reserved, no producer's RequestId ends so
+# (zns_relay.models.contract), so that eSMS's 124 for one can only be about an attempt of ours.
+ATTEMPT_SUFFIX = re.compile(r"\.z[0-9]+$")
 
 
-def next_attempt_at(refusal: ZaloRefusal, now: int, request_id: str) -> int:
-    """When a message Zalo deferred for `refusal` at `now` (epoch seconds) is sent again: after the
-    night window for a night-restricted template, after the next Vietnam midnight for a quota."""
+def opens_at(refusal: ZaloRefusal, now: int) -> int:
+    """When Zalo takes again what it refused for `refusal` at `now` (epoch seconds): the end of the
+    night window for a night-restricted template (at once when that is learnt by day: a report applied
+    late), the next Vietnam midnight for a quota."""
     local = datetime.fromtimestamp(now, VIETNAM)
     midnight = datetime(local.year, local.month, local.day, tzinfo=VIETNAM)
     if refusal is ZaloRefusal.NIGHT_WINDOW:
+        if NIGHT_ENDS <= local - midnight < NIGHT_STARTS:
+            return now
         opens = midnight + NIGHT_ENDS
         if local >= opens:  # refused in the evening: the window ends tomorrow morning
             opens += timedelta(days=1)
     else:
         opens = midnight + timedelta(days=1)
-    spread = int.from_bytes(hashlib.sha256(request_id.encode()).digest()[:4], "big") % SPREAD_SECONDS
-    return int(opens.astimezone(UTC).timestamp()) + spread
+    return int(opens.astimezone(UTC).timestamp())
+
+
+def next_attempt_at(opens: int, request_id: str) -> int:
+    """When a message deferred until `opens` goes again: its own moment within SPREAD_SECONDS."""
+    return opens + int.from_bytes(hashlib.sha256(request_id.encode()).digest()[:4], "big") % SPREAD_SECONDS
 
 
 def attempt_request_id(request_id: str, deferrals: int) -> str:

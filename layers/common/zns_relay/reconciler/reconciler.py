@@ -11,7 +11,7 @@ It takes what the sparse waiting-index says is due (a Query per shard, never a S
   sent messages (zns_relay.reconciler.discovery), then asks about it as above. A list read whole that holds no
   row it could be is eSMS's word that it holds none; one that several rows fit, or that cannot be
   looked up (no phone), has no such word and waits, up to the hard cap.
-- DEFERRED (Zalo's "not now", zns_relay.models.deferral) once its next attempt is due: queues its resend
+- DEFERRED (Zalo's "not now", zns_relay.reports.deferral) once its next attempt is due: queues its resend
   on FallbackQueue for the sender, or ends it EXPIRED when its validity passed meanwhile.
 - SENDING whose holder died, or RETRYING, after the retry window (no queue delivery will revisit it):
   if an attempt may have reached eSMS, waits for its report like an accepted message (UNKNOWN by the

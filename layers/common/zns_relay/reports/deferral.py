@@ -3,20 +3,26 @@ end a message: its report DEFERS it, and the reconciler has it sent again when Z
 
 A message is deferred only if it can be sent again: its TempData is sealed in its item (a ZNS message,
 not a sandbox one: zns_relay.sender.temp_data_seal) and it was deferred fewer than MAX_DEFERRALS times.
-One whose validity ends before Zalo would take it ends EXPIRED, unsent. Either is one conditional write
+One whose validity ends before Zalo would take it ends FAILED at once, saying so: its SMS fallback, if
+it asks for one, still goes out in time. Either is one conditional write
 that holds these bounds beside the report's own match (the reconciler's role may not read whole
-items); a message out of bounds is left to the report, which ends it FAILED as any refusal.
+items); a message out of bounds is left to the report, which ends it FAILED as any refusal. The
+refusal also pauses the message's OA or template (zns_relay.models.pause), so that the messages after
+it wait without an eSMS call.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from zns_relay.config.observability import count, logger
+from zns_relay.models.pause import pause_from
 from zns_relay.models.state import ALLOWED_SOURCES, MessageStatus, new_callback_nonce
-from zns_relay.models.zalo_rules import MAX_DEFERRALS, ZaloRefusal, next_attempt_at, vietnam_time
+from zns_relay.models.zalo_rules import MAX_DEFERRALS, classify, next_attempt_at, opens_at, vietnam_time
 from zns_relay.store.messages import MessageStore
+from zns_relay.store.pauses import Pauses
 from zns_relay.store.records import Written
-from zns_relay.store.writes import Condition, ReportMatch
+from zns_relay.store.writes import MoreChanges, ReportMatch
 
 # What belonged to the refused attempt: the next one has its own SMSID, window and claim.
 ENDED_WITH_THE_ATTEMPT = ("sms_id", "accepted_at", "uncertain_since", "retry_until", "claim_token")
@@ -30,21 +36,27 @@ OUT_OF_BOUNDS = frozenset({Written.REFUSED, Written.UNSETTLED})
 
 
 class Deferrals:
-    def __init__(self, store: MessageStore) -> None:
+    def __init__(self, store: MessageStore, pauses: Pauses) -> None:
         self._store = store
+        self._pauses = pauses
 
     def apply(
         self,
         request_id: str,
-        refusal: ZaloRefusal,
+        code: int,
         reason: str,
         *,
         match: ReportMatch,
         data: dict[str, Any],
         now: int,
     ) -> tuple[MessageStatus, Written] | None:
-        """The message DEFERRED (or EXPIRED) for Zalo's refusal `reason`; None when it cannot wait."""
-        at = next_attempt_at(refusal, now, request_id)
+        """The message DEFERRED for Zalo's refusal `code` (one of DEFERRABLE), told in words by `reason`,
+        or FAILED when too late to wait; None when it cannot be sent again. Either way the refusal
+        pauses its OA or template (zns_relay.models.pause): the messages after it wait unsent."""
+        refusal = classify(code)
+        assert refusal is not None
+        at = next_attempt_at(opens_at(refusal, now), request_id)
+        item: dict[str, Any] = {}
         values = {":max_deferrals": MAX_DEFERRALS, ":next_attempt": at}
         fields = {
             "error": reason,
@@ -59,21 +71,43 @@ class Deferrals:
             data={**data, "next_attempt_at": at},
             check_at=at,
             match=match,
-            removing=ENDED_WITH_THE_ATTEMPT,
-            counting=("deferrals",),
-            also=Condition(f"{RESENDABLE} AND {VALID_THEN}", values),
+            written_item=item,
+            more=MoreChanges(
+                removing=ENDED_WITH_THE_ATTEMPT,
+                counting=("deferrals",),
+                appending={"refused_sms_ids": [match.sms_id]},  # its late reports change nothing
+                condition=f"{RESENDABLE} AND {VALID_THEN}",
+                values=values,
+            ),
         )
         if deferred not in OUT_OF_BOUNDS:
+            self._pause(item, code, request_id, now)
             return MessageStatus.DEFERRED, deferred
-        detail = f"not sent: Zalo takes it only from {vietnam_time(at)}, after its validity (ValidUntil)"
-        expired = self._store.transition(
+        # Too late to wait: FAILED now, while it is still valid, so that its SMS fallback (`failed`, or
+        # the code's own trigger) still reaches the person in time.
+        detail = f"{reason}: Zalo takes it only from {vietnam_time(at)}, after its validity (ValidUntil)"
+        failed = self._store.transition(
             request_id,
-            MessageStatus.EXPIRED,
+            MessageStatus.FAILED,
             detail,
             {"error": detail},
             data=data,
             only_from=SOURCES,
             match=match,
-            also=Condition(f"{RESENDABLE} AND NOT {VALID_THEN}", values),
+            written_item=item,
+            more=MoreChanges(condition=f"{RESENDABLE} AND NOT {VALID_THEN}", values=values),
         )
-        return (MessageStatus.EXPIRED, expired) if expired not in OUT_OF_BOUNDS else None
+        if failed in OUT_OF_BOUNDS:
+            return None
+        self._pause(item, code, request_id, now)
+        return MessageStatus.FAILED, failed
+
+    def _pause(self, item: dict[str, Any], code: int, request_id: str, now: int) -> None:
+        """Pause the written message's OA or template (an item is empty unless the write applied)."""
+        pause = pause_from(
+            code, oa_id=item.get("oa_id"), temp_id=item.get("temp_id"), now=now, request_id=request_id
+        )
+        if pause is not None:
+            self._pauses.record(pause)
+            count("ZaloPauses")
+            logger.info("Zalo paused sending for now", extra={"zalo_code": code, "until": pause.until})

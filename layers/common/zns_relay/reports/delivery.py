@@ -10,7 +10,7 @@ A message whose SMSID we have not heard learns it from its first report, but fro
 while it is SENDING or RETRYING (eSMS called back before we recorded its answer): a callback never
 teaches one to a message accepted through a 124, as a forged one could pin a wrong SMSID for ever.
 That message's SMSID and report come from the reconciler (eSMS's list of sent messages, then its
-status answers); its callback is answered DEFERRED and changes nothing.
+status answers); its callback is answered LEFT_TO_RECONCILER and changes nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from zns_relay.models.zalo_rules import BY_THE_PERSON, DEFERRABLE, classify
 from zns_relay.reports.deferral import Deferrals
 from zns_relay.store.items import iso_time
 from zns_relay.store.messages import Clock, MessageStore, utc_now
+from zns_relay.store.pauses import Pauses
 from zns_relay.store.records import Written
 from zns_relay.store.suppressions import Suppressions
 from zns_relay.store.writes import ReportMatch
@@ -54,7 +55,7 @@ class ReportResult(StrEnum):
     UNKNOWN_MESSAGE = "unknown message"  # no message has this RequestId
     STALE_URL = "stale url"  # the callback's URL was made for an earlier message of this RequestId
     MISMATCHED = "mismatched"  # the report names another SMSID, or another channel's TypeId
-    DEFERRED = "deferred"  # a callback for a message accepted without an SMSID: the reconciler's to find
+    LEFT_TO_RECONCILER = "left to the reconciler"  # a callback for a message accepted without an SMSID
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,17 @@ class FollowUp:
 
 class DeliveryReports:
     def __init__(
-        self, store: MessageStore, follow_up: FollowUp, suppressions: Suppressions, clock: Clock = utc_now
+        self,
+        store: MessageStore,
+        follow_up: FollowUp,
+        suppressions: Suppressions,
+        pauses: Pauses,
+        clock: Clock = utc_now,
     ) -> None:
         self._store = store
         self._follow_up = follow_up
         self._suppressions = suppressions
-        self._deferrals = Deferrals(store)
+        self._deferrals = Deferrals(store, pauses)
         self._clock = clock
 
     def apply(
@@ -100,10 +106,11 @@ class DeliveryReports:
         reason = failure_reason(report)
         detail = _describe(report, target, reason)
         fields = {"error": reason} if reason else None
-        refusal = classify(report.error.code if report.error else None)
+        code = report.error.code if report.error else None
+        refusal = classify(code)
         deferred = None
-        if target is MessageStatus.FAILED and refusal in DEFERRABLE:
-            deferred = self._deferrals.apply(request_id, refusal, detail, match=match, data=data, now=now)
+        if target is MessageStatus.FAILED and code is not None and refusal in DEFERRABLE:
+            deferred = self._deferrals.apply(request_id, code, detail, match=match, data=data, now=now)
         if deferred is not None:  # Zalo's "not now": the message waits, or its validity ends first
             target, applied = deferred
         elif target is MessageStatus.SENT:
@@ -229,9 +236,9 @@ class DeliveryReports:
                 logger.warning("delivery report refused: another message's SMSID or channel")
                 return ReportResult.MISMATCHED
             case Written.UNVOUCHED:
-                count("ReportsDeferred")
+                count("ReportsLeftToReconciler")
                 logger.info("callback not applied: its message's SMSID is the reconciler's to find")
-                return ReportResult.DEFERRED
+                return ReportResult.LEFT_TO_RECONCILER
         count("ReportsUnchanged")
         return ReportResult.UNCHANGED
 

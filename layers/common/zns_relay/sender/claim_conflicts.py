@@ -18,14 +18,17 @@ class ClaimConflicts:
         self._fingerprints = fingerprints
         self._recorder = recorder
 
-    def settle(self, lost: ClaimLost, request: SendRequest, delivery: SqsDelivery, now: int) -> SendOutcome:
+    def settle(
+        self, lost: ClaimLost, request: SendRequest, delivery: SqsDelivery, now: int, *, resend: bool = False
+    ) -> SendOutcome:
         """Back after the holder's lease while another delivery sends it; otherwise not sent again,
-        and a different message under the same RequestId noted on the first one's history."""
+        and a different message under the same RequestId noted on the first one's history (never for
+        a resend: its job names the message itself, and its request holds no TempData to tell by)."""
         wait = lost_claims.lease_wait(lost, now)
         if wait is not None:
             logger.info("another delivery is sending this RequestId; back after its lease")
             return handed_back(request.request_id, "being sent by another delivery", wait)
-        if isinstance(request, ZaloSendRequest):  # an SMS fallback's RequestId is only ever its own
+        if isinstance(request, ZaloSendRequest) and not resend:  # an SMS fallback's is only ever its own
             holder = self._holder(lost, request)
             if holder is Holder.ANOTHER_MESSAGE:
                 detail, data = lost_claims.reuse_note(request, delivery.message_id)

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from zns_relay.models.esms import SendRequest
+from zns_relay.models.pause import Pause
 from zns_relay.models.suppression import Suppression
 
 
@@ -22,6 +23,14 @@ class SqsDelivery:
 
 
 @dataclass(frozen=True)
+class HeldBack:
+    """What stops a message now: the person's refusal (it is not sent), or a pause (it waits unsent)."""
+
+    refusal: Suppression | None = None
+    pause: Pause | None = None
+
+
+@dataclass(frozen=True)
 class Sendable:
     """What a delivery is to claim and send: its request (what is sealed left out), the fields its item
     is written with, and how what is sealed is opened once the claim is won, only to send it."""
@@ -31,7 +40,7 @@ class Sendable:
     valid_until: int | None
     reveal: Callable[[SendRequest], SendRequest] | None = None
     earlier_fingerprints: tuple[str, ...] = ()  # the same message's under the previous key
-    held: Suppression | None = None  # the person's refusal that covers it: not sent
+    held: HeldBack | None = None  # claimed, then not sent: FAILED (or its SMS) or DEFERRED
     resend: bool = False  # a DEFERRED message sent again: claimed from DEFERRED alone
 
 
@@ -41,6 +50,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     WAITING = "waiting"  # the window ended after an attempt eSMS may have accepted: its report decides
+    DEFERRED = "deferred"  # held unsent while Zalo paused its OA or template: the reconciler resends it
     RETRY = "retry"  # back to the queue, seen again after `retry_after_seconds`
     HANDED_BACK = "handed back"  # not claimed: no time left in the invocation, or no send slot in time
     SKIPPED = "skipped"  # another delivery owns or has finished this RequestId

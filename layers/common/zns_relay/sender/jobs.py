@@ -17,6 +17,9 @@ from zns_relay.sender.sealing import FallbackTexts
 from zns_relay.sender.temp_data_seal import TempDataSeals
 from zns_relay.store.deferred import DeferredMessages
 
+# Where a resend job finds its message when there is something to send (store.claim's `resend`).
+RESENDABLE = frozenset({MessageStatus.DEFERRED, MessageStatus.RETRYING, MessageStatus.SENDING})
+
 
 class QueuedJobs:
     def __init__(
@@ -49,11 +52,12 @@ class QueuedJobs:
         return Sendable(request, requests.sms_fields(request), job.valid_until, reveal)
 
     def _resend(self, job: ResendJob) -> Sendable | SendOutcome:
-        """Only a message still DEFERRED is sent again (a repeated job finds it moved on); the person's
-        refusal since, if any, holds it back as it would a first attempt."""
+        """Only a message still DEFERRED is sent again, or one its resend left RETRYING or mid-send (the
+        job comes back after a retry's backoff or a crash); a repeated job finds it moved on. The
+        person's refusal since, or a pause that still lasts, holds it back as for a first attempt."""
         logger.thread_safe_append_keys(correlation_id=job.resend)
         record = self._deferred.get(job.resend)
-        if record is None or record.status is not MessageStatus.DEFERRED:
+        if record is None or record.status not in RESENDABLE:
             count("DuplicatesSkipped")
             now_in = record.status.value if record else "gone"
             return SendOutcome(Outcome.SKIPPED, job.resend, f"no longer deferred ({now_in})")
@@ -62,7 +66,7 @@ class QueuedJobs:
 
         def reveal(request: SendRequest) -> SendRequest:
             assert isinstance(request, ZaloSendRequest)
-            return replace(request, temp_data=self._seals.open(sealed, request.request_id))
+            return replace(request, temp_data=self._seals.open(sealed, request))
 
-        held = self._checks.refusal(request)
+        held = self._checks.held_back(request)
         return Sendable(request, {}, record.valid_until, reveal, held=held, resend=True)

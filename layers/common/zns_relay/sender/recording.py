@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from zns_relay.config.observability import count, logger
 from zns_relay.models.errors import ContractViolation
 from zns_relay.models.esms import SendResult
+from zns_relay.models.pause import Pause
 from zns_relay.models.state import MessageStatus
 from zns_relay.models.suppression import Suppression
-from zns_relay.sender.delivery import Outcome, SendOutcome
+from zns_relay.models.zalo_rules import next_attempt_at
+from zns_relay.sender.delivery import HeldBack, Outcome, SendOutcome
 from zns_relay.sender.failure_policy import Accept, Finish, Retry, WaitForReport
 from zns_relay.store.messages import MessageStore
 from zns_relay.store.records import ClaimedMessage
+from zns_relay.store.writes import MoreChanges
 
 SENDING_ONLY = frozenset({MessageStatus.SENDING})
 EVERY_STATUS = frozenset(MessageStatus)
@@ -38,6 +41,7 @@ class Write:
     keep_check_at: bool = False  # an earlier look stands
     history: bool = True
     data: Mapping[str, object] | None = None  # kept in the history entry
+    removes: tuple[str, ...] = ()  # attributes the write removes
 
 
 def keeps_history(receive_count: int) -> bool:
@@ -99,6 +103,37 @@ def handed_back(request_id: str, detail: str, delay: int = 0) -> SendOutcome:
     return SendOutcome(Outcome.HANDED_BACK, request_id, detail, delay)
 
 
+def paused_write(pause: Pause, request_id: str, valid_until: int | None) -> Write:
+    """DEFERRED without an eSMS call while Zalo paused its OA or template (zns_relay.models.pause): sent
+    again once the pause ends, at its own moment; FAILED at once if its validity ends first (its SMS
+    fallback then still goes in time). Not a deferral Zalo made of it: its `deferrals` (and so its
+    next attempt's RequestId) stay as they are."""
+    at = next_attempt_at(pause.until, request_id)
+    data = {"error_code": str(pause.code), "paused_by": pause.request_id}
+    if valid_until is not None and at >= valid_until:
+        reason = f"not sent: {pause.reason().removeprefix('held unsent: ')}, after its validity (ValidUntil)"
+        return Write(MessageStatus.FAILED, reason, {"esms_code": None, "error": reason}, data=data)
+    reason = pause.reason()
+    fields = {"esms_code": None, "error": reason, "next_attempt_at": at}
+    return Write(
+        MessageStatus.DEFERRED,
+        reason,
+        fields,
+        check_at=at,
+        data={**data, "next_attempt_at": at},
+        removes=("retry_until", "claim_token"),
+    )
+
+
+def held_write(held: HeldBack, claim: ClaimedMessage) -> Write:
+    """What becomes of a message held back unsent: FAILED for the person's refusal, DEFERRED (or
+    EXPIRED) for a pause."""
+    if held.refusal is not None:
+        return suppressed_write(held.refusal)
+    assert held.pause is not None
+    return paused_write(held.pause, claim.request_id, claim.valid_until)
+
+
 class Recorder:
     """The sender's writes; safe to share between threads."""
 
@@ -131,6 +166,15 @@ class Recorder:
         logger.warning(f"message {status.lower()}", extra={"reason": write.detail})
         outcome = Outcome.EXPIRED if write.status is MessageStatus.EXPIRED else Outcome.FAILED
         return SendOutcome(outcome, claim.request_id, write.detail)
+
+    def held(self, claim: ClaimedMessage, write: Write) -> SendOutcome:
+        """A message held back unsent (held_write): deferred, or finished."""
+        if write.status is not MessageStatus.DEFERRED:
+            return self.finished(claim, write)
+        self._write(claim, write)
+        count("MessagesHeldByPause")
+        logger.info("held unsent while Zalo's pause lasts", extra={"reason": write.detail})
+        return SendOutcome(Outcome.DEFERRED, claim.request_id, write.detail)
 
     def rejected(
         self, violation: ContractViolation, request_id: str, fields: Mapping[str, object] | None
@@ -193,6 +237,7 @@ class Recorder:
             check_at=write.check_at,
             keep_check_at=write.keep_check_at,
             history=write.history,
+            more=MoreChanges(removing=write.removes),
         ):
             # A delivery report moved it on meanwhile, or our lease ran out and another took it over.
             logger.info("state write refused: the message moved on meanwhile", extra={"target": write.status})

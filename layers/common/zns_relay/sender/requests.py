@@ -11,7 +11,7 @@ from zns_relay.models.esms import SmsSendRequest, ZaloSendRequest
 from zns_relay.models.fallback_job import FallbackJob
 from zns_relay.models.state import Channel
 from zns_relay.sender.policy import SenderPolicy
-from zns_relay.store.deferred import DeferredMessage
+from zns_relay.store.records import DeferredMessage
 
 
 def zalo_request(

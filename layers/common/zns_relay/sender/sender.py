@@ -42,9 +42,9 @@ from zns_relay.sender.sealing import FallbackTexts, SealedTextUnavailable
 from zns_relay.sender.temp_data_seal import TempDataSeals
 from zns_relay.sender.template_limits import TemplateLimits
 from zns_relay.store.deferred import DeferredMessages
+from zns_relay.store.holds import HoldRecords
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.records import ClaimedMessage, ClaimLost
-from zns_relay.store.suppressions import Suppressions
 
 # A claim's lease outlives the invocation by this much: only then may another delivery take it over.
 LEASE_MARGIN_SECONDS = 5
@@ -67,7 +67,7 @@ class MessageSender:
         policy: SenderPolicy,
         follow_up: FollowUp,
         templates: TemplateLimits,
-        suppressions: Suppressions,
+        holds: HoldRecords,
         pacer: SendPacer | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
@@ -81,7 +81,7 @@ class MessageSender:
         self._seals = temp_data_seals
         self._policy = policy
         self._follow_up = follow_up
-        self._checks = PreSendChecks(templates, suppressions, policy.min_seconds_to_send)
+        self._checks = PreSendChecks(templates, holds, policy.min_seconds_to_send)
         self._conflicts = ClaimConflicts(fingerprints, self._recorder)
         self._jobs = QueuedJobs(deferred, fallback_texts, temp_data_seals, self._checks, policy)
         self._pacer = pacer
@@ -97,12 +97,12 @@ class MessageSender:
         except ContractViolation as violation:
             return self._reject(violation, delivery)
         logger.thread_safe_append_keys(correlation_id=request.request_id)  # the RequestId
-        held = self._checks.refusal(request)  # the person refused: not sent (zns_relay.models.suppression)
+        held = self._checks.held_back(request)  # the person refused, or Zalo paused its OA or template
         try:
             fingerprints = self._fingerprints.of(request)
             sealed = self._fallback_texts.seal(fallback.content, request.request_id) if fallback else ""
             # Kept for a resend, should Zalo defer it; a sandbox message never is (no report comes).
-            temp_data = None if request.sandbox else self._seals.seal(request.temp_data, request.request_id)
+            temp_data = None if request.sandbox else self._seals.seal(request)
         except (ConfigurationError, SealedTextUnavailable) as error:
             return self._not_ready(request, delivery, error)
         planned = fallback.stored(sealed) if fallback else None
@@ -160,15 +160,13 @@ class MessageSender:
             resend=sendable.resend,
         )
         if isinstance(claim, ClaimLost):
-            return self._conflicts.settle(claim, request, delivery, now)
+            return self._conflicts.settle(claim, request, delivery, now, resend=sendable.resend)
         receives = delivery.receive_count
         if failure_policy.window_ended(claim, window, now):
             closed = failure_policy.close_window(claim, None)
             return self._apply(closed, claim, None, sandbox=request.sandbox, receives=receives, now=now)
-        if (
-            sendable.held is not None
-        ):  # claimed first: its fallback, if it asks for `refused`, goes from the end
-            return self._recorder.finished(claim, recording.suppressed_write(sendable.held))
+        if sendable.held is not None:  # claimed first: a fallback asking for `refused` goes from its end
+            return self._recorder.held(claim, recording.held_write(sendable.held, claim))
         result = self._attempt(request, claim, sendable.reveal)
         now = self._now()
         decision = failure_policy.judge(result, claim, now)

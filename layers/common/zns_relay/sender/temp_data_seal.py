@@ -2,8 +2,9 @@
 (zns_relay.models.zalo_rules) goes again hours later, when its SQS record is long gone.
 
 TempData usually holds an OTP, so it is never kept in plain text: it is sealed with AES-256-GCM under a
-key derived (HKDF-SHA256) from the fingerprint secret's key, and bound to its RequestId (a sealed
-TempData copied onto another item does not open). No KMS request per message, and a few dozen bytes
+key derived (HKDF-SHA256) from the fingerprint secret's key, and bound to its RequestId, phone, OA and
+template: a sealed TempData copied onto another item does not open, nor one whose item was changed to
+send it elsewhere. No KMS request per message, and a few dozen bytes
 over the TempData itself: a DynamoDB write of the item still costs one unit. The seal names its key by a
 short id, so a message sealed before a rotation opens under the previous key; one sealed under a key no
 longer held never opens, and its resend fails. The store removes it when the message ends.
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from zns_relay.config.credentials import SecretCache
 from zns_relay.models.contract import TemplateParam
-from zns_relay.models.esms import FingerprintKeys
+from zns_relay.models.esms import FingerprintKeys, ZaloSendRequest
 from zns_relay.sender.sealing import SealedTextUnavailable
 
 _VERSION = b"\x01"
@@ -30,6 +31,11 @@ _INFO = b"zns-relay temp-data seal v1"  # the fingerprint key's HMAC never meets
 _KEY_ID_BYTES = 4
 _NONCE_BYTES = 12
 _HEADER_BYTES = len(_VERSION) + _KEY_ID_BYTES + _NONCE_BYTES
+
+
+def _bound_to(request: ZaloSendRequest) -> bytes:
+    """What a sealed TempData is authenticated with: the message it belongs to."""
+    return json.dumps([request.request_id, request.phone, request.oa_id, request.temp_id]).encode()
 
 
 def _sealing_key(secret: bytes) -> tuple[bytes, bytes]:
@@ -44,21 +50,23 @@ class TempDataSeals:
     def __init__(self, keys: SecretCache[FingerprintKeys]) -> None:
         self._keys = keys
 
-    def seal(self, temp_data: tuple[TemplateParam, ...], request_id: str) -> bytes:
+    def seal(self, request: ZaloSendRequest) -> bytes:
+        """The request's TempData, sealed for its message."""
         key_id, key = _sealing_key(self._keys.get().in_use()[0])
         nonce = os.urandom(_NONCE_BYTES)
-        plain = json.dumps([[param.key, param.value] for param in temp_data], ensure_ascii=False).encode()
-        return _VERSION + key_id + nonce + AESGCM(key).encrypt(nonce, plain, request_id.encode())
+        plain = json.dumps([[param.key, param.value] for param in request.temp_data], ensure_ascii=False)
+        return _VERSION + key_id + nonce + AESGCM(key).encrypt(nonce, plain.encode(), _bound_to(request))
 
-    def open(self, sealed: bytes, request_id: str) -> tuple[TemplateParam, ...]:
-        """The TempData `seal` sealed for `request_id`; SealedTextUnavailable (permanent) when it never
-        opens: another message's, damaged, or under a key no longer held."""
+    def open(self, sealed: bytes, request: ZaloSendRequest) -> tuple[TemplateParam, ...]:
+        """The TempData `seal` sealed for this message (its RequestId, phone, OA and template);
+        SealedTextUnavailable (permanent) when it never opens: another message's, damaged, or under a
+        key no longer held."""
         if len(sealed) <= _HEADER_BYTES or sealed[:1] != _VERSION:
             raise SealedTextUnavailable("the stored TempData is not a sealed TempData", permanent=True)
         key_id, nonce, box = sealed[1:5], sealed[5:_HEADER_BYTES], sealed[_HEADER_BYTES:]
         key = self._key(key_id)
         try:
-            plain = AESGCM(key).decrypt(nonce, box, request_id.encode())
+            plain = AESGCM(key).decrypt(nonce, box, _bound_to(request))
         except InvalidTag:
             raise SealedTextUnavailable("the stored TempData does not open", permanent=True) from None
         return tuple(TemplateParam(key=name, value=value) for name, value in json.loads(plain))

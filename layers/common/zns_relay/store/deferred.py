@@ -3,11 +3,11 @@ sender's role may read these attributes only: template.yaml, SenderRole)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from zns_relay.models.state import MessageStatus
 from zns_relay.store.items import from_item
+from zns_relay.store.records import DeferredMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -22,18 +22,6 @@ RESEND_ATTRIBUTES = (
     "valid_until",
     "sealed_temp_data",
 )
-
-
-@dataclass(frozen=True)
-class DeferredMessage:
-    request_id: str
-    status: MessageStatus
-    phone: str | None = None
-    oa_id: str | None = None
-    temp_id: str | None = None
-    campaign_id: str | None = None
-    valid_until: int | None = None
-    sealed_temp_data: bytes | None = None  # zns_relay.sender.temp_data_seal
 
 
 class DeferredMessages:

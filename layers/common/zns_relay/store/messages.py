@@ -29,7 +29,7 @@ from zns_relay.models.state import (
 from zns_relay.store.indexes import SMS_ID_INDEX, WAITING_INDEX, awaiting_shards, status_shard
 from zns_relay.store.items import batch_get, from_item, is_condition_failure, iso_time, to_item
 from zns_relay.store.records import WAITING_ATTRIBUTES, ClaimedMessage, ClaimLost, WaitingMessage, Written
-from zns_relay.store.writes import Condition, ReportMatch, Write, history_entry
+from zns_relay.store.writes import MoreChanges, ReportMatch, Write, history_entry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -44,6 +44,8 @@ ENDED_WITH_SENDING = ("claim_token", "retry_until", "uncertain_since")
 # What a message holds only while it may be sent (again): its TempData, sealed (zns_relay.sender.
 # temp_data_seal). Never on an item created final, removed when the message ends.
 HELD_WHILE_SENDABLE = ("sealed_temp_data",)
+# What a deferral leaves (zns_relay.reports.deferral), of no use once the message ended.
+ENDED_WITH_DEFERRALS = ("next_attempt_at", "refused_sms_ids")
 
 
 def utc_now() -> datetime:
@@ -78,7 +80,7 @@ class MessageStore:
         resend: bool = False,
     ) -> ClaimedMessage | ClaimLost:
         """Create the item in SENDING, or move RETRYING (or a SENDING whose lease ran out) to SENDING;
-        with `resend`, move a DEFERRED message to SENDING (its resend job's claim), and nothing else.
+        with `resend` (a resend job's claim), move a DEFERRED message too, but never create one.
 
         Returns ClaimLost when another delivery owns the message now, or it is past sending, or the
         item holds a different message (neither `fields`' fingerprint, which the claim writes, nor one of
@@ -110,19 +112,18 @@ class MessageStore:
         kept = {"callback_nonce": new_callback_nonce(), **(keep_fields or {})}
         write.keep_fields(kept)
         write.await_check(request_id, check_at)
+        condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"
+        write.values.update(
+            {
+                ":retrying": MessageStatus.RETRYING.value,
+                ":sending": MessageStatus.SENDING.value,
+                ":now_epoch": int(now.timestamp()),
+            }
+        )
         if resend:  # the deferral made a new nonce and removed the last window: both stand as written
-            condition = "#status = :deferred"
+            condition = f"#status = :deferred OR {condition}"
             write.values[":deferred"] = MessageStatus.DEFERRED.value
             write.remove("next_attempt_at")  # its history keeps when it was due
-        else:
-            condition = "#status = :retrying OR (#status = :sending AND lease_until < :now_epoch)"
-            write.values.update(
-                {
-                    ":retrying": MessageStatus.RETRYING.value,
-                    ":sending": MessageStatus.SENDING.value,
-                    ":now_epoch": int(now.timestamp()),
-                }
-            )
         if fields.get("fingerprint") is not None:
             same = [fields["fingerprint"], *earlier_fingerprints]
             names = [f":fingerprint{index}" for index in range(len(same))]
@@ -167,9 +168,7 @@ class MessageStore:
         history: bool = True,
         match: ReportMatch | None = None,
         written_item: dict[str, Any] | None = None,
-        removing: Collection[str] = (),
-        counting: Collection[str] = (),
-        also: Condition | None = None,
+        more: MoreChanges | None = None,
     ) -> Written:
         """Move a message to `target` if the state machine allows it from its current status.
 
@@ -180,9 +179,8 @@ class MessageStore:
         `check_at` keeps a non-final message in the waiting-index (None takes it out), and
         `keep_check_at` keeps the look the item has, if any (its index entry then stays as it is);
         `match` applies a delivery report only to the item it belongs to; `written_item`, when given,
-        receives the item as the write left it (the write's own answer: no read); `removing` names
-        attributes the move removes, `counting` counters it adds one to, and `also` is a further
-        condition the item must meet. Writes nothing when the move is not allowed.
+        receives the item as the write left it (the write's own answer: no read); `more` are the
+        changes a move makes besides (a deferral's). Writes nothing when the move is not allowed.
         """
         if not ALLOWED_SOURCES[target]:
             raise ValueError(f"{target} is only ever created, never reached by a transition")
@@ -200,21 +198,19 @@ class MessageStore:
             write.values[":lease_deadline"] = lease_expired_by
         if match is not None:
             condition += f" AND {match.condition(write)}"
-        if also is not None:
-            condition += f" AND ({also.clause})"
-            write.values.update(also.values)
-        write.count(*counting)
+        if more is not None:
+            condition += more.add_to(write)
         final = target in FINAL_STATUSES
         write.set_fields(fields or {})
         write.keep_fields(
             {k: v for k, v in (keep_fields or {}).items() if not final or k not in ENDED_WITH_SENDING}
         )
-        write.remove("lease_until", *removing)
+        write.remove("lease_until")
         if target in CLEARS_ERROR and "error" not in (fields or {}):
             write.remove("error")
         if final:
             write.remove("fallback")  # the stream's old image carries it to whoever acts on the end
-            write.remove(*ENDED_WITH_SENDING, *HELD_WHILE_SENDABLE)
+            write.remove(*ENDED_WITH_SENDING, *HELD_WHILE_SENDABLE, *ENDED_WITH_DEFERRALS)
         if target in FINAL_STATUSES or check_at is None:
             write.remove("awaiting", "check_at")
         else:

@@ -127,3 +127,17 @@ class WaitingMessage:
         plain = {name: value for name, value in item.items() if name in WAITING_ATTRIBUTES}
         channel = Channel(plain.get("channel", Channel.ZNS.value))
         return cls(**{**plain, "status": MessageStatus(plain["status"]), "channel": channel})
+
+
+@dataclass(frozen=True)
+class DeferredMessage:
+    """What a DEFERRED message's item holds to send it again (zns_relay.store.deferred reads it)."""
+
+    request_id: str
+    status: MessageStatus
+    phone: str | None = None
+    oa_id: str | None = None
+    temp_id: str | None = None
+    campaign_id: str | None = None
+    valid_until: int | None = None
+    sealed_temp_data: bytes | None = None  # zns_relay.sender.temp_data_seal

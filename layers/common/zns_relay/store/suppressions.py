@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from zns_relay.models.suppression import KEY_PREFIX, Suppression, keys_for, suppression_key
-from zns_relay.store.items import batch_get, from_item, to_item
+from zns_relay.models.suppression import KEY_PREFIX, Suppression, suppression_key
+from zns_relay.store.items import from_item, to_item
 from zns_relay.store.messages import Clock, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY = "limiter"
-_ATTRIBUTES = (KEY, "oa_id", "phone", "temp_id", "code", "since", "request_id")
+ATTRIBUTES = (KEY, "oa_id", "phone", "temp_id", "code", "since", "request_id")
 
 
 class Suppressions:
@@ -44,18 +44,6 @@ class Suppressions:
         present = {name: value for name, value in item.items() if value is not None}
         self._client.put_item(TableName=self._table, Item=to_item(present))
 
-    def applying_to(self, oa_id: str, phone: str, temp_id: str) -> list[Suppression]:
-        """The OA's and the template's records for this phone, if any: one BatchGetItem."""
-        items = batch_get(
-            self._client,
-            self._table,
-            keys_for(oa_id, phone, temp_id),
-            _ATTRIBUTES,
-            consistent=False,
-            key_name=KEY,
-        )
-        return [_suppression(item) for item in items]
-
     def listed(self, oa_id: str | None = None, phone: str | None = None) -> Iterator[Suppression]:
         """Every record, or those of one OA and/or phone: a Scan (ThrottleTable holds a handful of other
         items; this is an operator's command, never the send path)."""
@@ -69,7 +57,7 @@ class Suppressions:
         while True:
             response = self._client.scan(**arguments)
             for item in response.get("Items", []):
-                found = _suppression(item)
+                found = suppression_of(item)
                 if phone is None or found.phone == phone:
                     yield found
             if "LastEvaluatedKey" not in response:
@@ -86,7 +74,7 @@ class Suppressions:
         return bool(response.get("Attributes"))
 
 
-def _suppression(item: dict[str, Any]) -> Suppression:
+def suppression_of(item: dict[str, Any]) -> Suppression:
     values = from_item(item)
     return Suppression(
         oa_id=str(values["oa_id"]),

@@ -4,7 +4,7 @@ and the condition that keeps a delivery report to the item it belongs to."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +18,25 @@ ABSENT_WHEN_FALSE = frozenset({"sandbox"})
 
 
 @dataclass(frozen=True)
-class Condition:
-    """A further condition on a write: its clause, and the values the clause names."""
+class MoreChanges:
+    """What a transition does besides its move (MessageStore.transition's `more`): attributes it removes,
+    counters it adds one to, values it appends to lists, and a further condition (with its values) the
+    item must meet."""
 
-    clause: str
-    values: Mapping[str, Any]
+    removing: tuple[str, ...] = ()
+    counting: tuple[str, ...] = ()
+    appending: Mapping[str, list[Any]] = field(default_factory=dict)
+    condition: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def add_to(self, write: Write) -> str:
+        """Add the changes to `write`; the clause its condition gains (empty: none)."""
+        write.remove(*self.removing)
+        write.count(*self.counting)
+        for name, values in self.appending.items():
+            write.append(name, values)
+        write.values.update(self.values)
+        return f" AND ({self.condition})" if self.condition else ""
 
 
 @dataclass(frozen=True)
@@ -47,7 +61,11 @@ class ReportMatch:
         unknown = "attribute_not_exists(sms_id)"
         if self.url_nonce is not None:
             unknown = f"({unknown} AND {write.status_in(BEFORE_ACCEPTANCE, 'learning')})"
-        clauses = [f"({unknown} OR sms_id = :report_sms_id)"]
+        # A deferred message's refused attempts (zns_relay.reports.deferral) have reported for good.
+        clauses = [
+            f"({unknown} OR sms_id = :report_sms_id)",
+            "(attribute_not_exists(refused_sms_ids) OR NOT contains(refused_sms_ids, :report_sms_id))",
+        ]
         write.values[":report_sms_id"] = self.sms_id
         if self.url_nonce is not None:
             clauses.append("callback_nonce = :url_nonce")
@@ -70,6 +88,8 @@ class ReportMatch:
             return Written.STALE_URL
         channel = Channel(item.get("channel", Channel.ZNS.value))
         if item.get("sms_id", self.sms_id) != self.sms_id or channel not in self.channels:
+            return Written.MISMATCHED
+        if self.sms_id in item.get("refused_sms_ids", ()):
             return Written.MISMATCHED
         waiting = MessageStatus(item["status"]) not in BEFORE_ACCEPTANCE | FINAL_STATUSES
         if self.url_nonce is not None and "sms_id" not in item and waiting:
@@ -130,6 +150,14 @@ class Write:
             if value is not None:
                 alias = self._name(name)
                 self.sets.append(f"{alias} = if_not_exists({alias}, {self._value(name, value)})")
+
+    def append(self, name: str, values: list[Any]) -> None:
+        """Add `values` to the end of a list attribute (made when absent)."""
+        alias = self._name(name)
+        self.sets.append(
+            f"{alias} = list_append(if_not_exists({alias}, :no_{name}), {self._value(name, values)})"
+        )
+        self.values[f":no_{name}"] = []
 
     def count(self, *names: str) -> None:
         """Add one to each counter (from zero)."""
