@@ -48,7 +48,7 @@ class SoakPlan:
     crash_probability: float = 0.0015  # per message and crash point: about 2% of invocations
     duplicate_share: float = 0.05
     seed: int = 17
-    timeout_seconds: float = 1500.0  # give up waiting for the end after this long
+    timeout_seconds: float = 2400.0  # give up waiting for the end after this long
     # A report this long overdue ends UNKNOWN (72 hours deployed): past the outage, which takes eSMS's
     # status endpoints down too, with room for a reconciler slowed by a machine the soak saturates.
     unknown_after_seconds: float = 480.0

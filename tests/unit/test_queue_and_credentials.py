@@ -180,7 +180,8 @@ def test_an_esms_url_that_is_not_https_is_refused(url: str) -> None:
     "url", ["http://127.0.0.1:4010/MainService.svc/json", "http://localhost:4010", "http://[::1]:4010"]
 )
 def test_plain_http_to_loopback_is_accepted_for_the_local_stack_and_the_tests(url: str) -> None:
-    settings = ReconcilerSettings.from_environment({**SENDER_ENVIRONMENT, "ESMS_BASE_URL": url})
+    environment = {**SENDER_ENVIRONMENT, "ESMS_BASE_URL": url, "FALLBACK_QUEUE_URL": "q"}
+    settings = ReconcilerSettings.from_environment(environment)
     assert settings.esms_base_url == url
 
 

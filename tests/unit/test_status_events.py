@@ -134,6 +134,7 @@ def test_the_detail_says_why_with_zalos_error_and_esms_code() -> None:
         "channel": "zns",
         "fallbackFor": None,
         "fallbackRequestId": None,
+        "nextAttemptAt": None,
     }
 
 
