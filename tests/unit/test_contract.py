@@ -215,7 +215,7 @@ def test_a_request_id_ending_like_a_deferred_messages_attempt_is_refused(request
     with pytest.raises(ContractViolation) as caught:
         parse_message_body(body(RequestId=request_id))
 
-    assert "kept for a deferred message's attempts" in caught.value.reason
+    assert "kept for deferred attempts" in caught.value.reason
     assert parse_message_body(body(RequestId="order-77.z")).request_id == "order-77.z"
     assert parse_message_body(body(RequestId="v1.zone2")).request_id == "v1.zone2"
 
