@@ -166,9 +166,7 @@ class ZnsMessage(BaseModel):
         if value is not None and value.endswith(SMS_REQUEST_ID_SUFFIX):
             raise ValueError(f"a RequestId ending in {SMS_REQUEST_ID_SUFFIX!r} is reserved for SMS fallbacks")
         if value is not None and ATTEMPT_SUFFIX.search(value):
-            raise ValueError(
-                "a RequestId ending in '.z' and digits is kept for a deferred message's attempts"
-            )
+            raise ValueError("a RequestId ending in '.z' and digits is kept for deferred attempts")
         return value
 
     @field_validator("request_id", mode="before")
