@@ -487,3 +487,26 @@ def test_a_resend_job_that_loses_its_claim_notes_nothing_on_the_message(
     record = record_of(store, "order-7")
     assert record.status is MessageStatus.ACCEPTED
     assert not [entry for entry in record.history if "reused" in entry.detail]
+
+
+@pytest.mark.parametrize("zalo_code", [-124, -100])
+def test_a_transient_fault_on_zalos_side_is_tried_again_minutes_later_pausing_nothing(
+    zalo_code: int,
+    sender: LoadedFunction,
+    callback: LoadedFunction,
+    esms: EsmsStub,
+    store: MessageStore,
+    aws: boto3.Session,
+    deployment: Resolver,
+) -> None:
+    esms.responder = lambda _body: accepted("zns-1")
+    send(sender, deployment, body("otp-3"))
+    before = int(time.time())
+
+    report_on(callback, callback_url(esms, "otp-3"), zalo_refusal("zns-1", zalo_code, "unknown error"))
+
+    deferred = record_of(store, "otp-3")
+    assert (deferred.status, deferred.deferrals) == (MessageStatus.DEFERRED, 1)
+    assert deferred.next_attempt_at is not None
+    assert before + 300 <= deferred.next_attempt_at <= int(time.time()) + 300 + SPREAD_SECONDS
+    assert pause_items(aws, deployment) == {}

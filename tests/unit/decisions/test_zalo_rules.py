@@ -73,6 +73,8 @@ def vietnam(text: str) -> int:
         (ZaloRefusal.OA_QUOTA, "2026-12-07 09:15", "2026-12-08 00:00"),
         (ZaloRefusal.TEMPLATE_QUOTA, "2026-12-07 23:59", "2026-12-08 00:00"),
         (ZaloRefusal.OA_QUOTA, "2026-12-31 18:00", "2027-01-01 00:00"),
+        # a transient fault on Zalo's side (-124, -100): a few minutes on
+        (ZaloRefusal.TRANSIENT, "2026-12-07 23:10", "2026-12-07 23:15"),
     ],
 )
 def test_a_deferred_message_goes_again_when_zalo_will_take_it_spread_over_a_quarter_hour(
@@ -110,7 +112,7 @@ def test_zalos_not_now_pauses_the_oa_or_the_template_until_zalo_takes_them_again
     assert pause == Pause("oa-1", expected_temp_id, code, vietnam(until), "r1")
 
 
-@pytest.mark.parametrize("code", [-141, -139, -114, -131, -124, None])
+@pytest.mark.parametrize("code", [-141, -139, -114, -131, -124, -100, None])
 def test_no_other_code_pauses_anything(code: int | None) -> None:
     assert pause_from(code, oa_id="oa-1", temp_id="1", now=0, request_id="r1") is None
 

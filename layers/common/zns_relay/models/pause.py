@@ -1,4 +1,4 @@
-"""Zalo's "not now" for a whole OA or template (zns_relay.models.zalo_rules.DEFERRABLE), kept so that
+"""Zalo's "not now" for a whole OA or template (zns_relay.models.zalo_rules.PAUSING), kept so that
 the messages after it wait without an eSMS call until Zalo takes them again: a quota refusal (-144)
 pauses the OA until the next Vietnam midnight; the template's daily limit (-147) pauses the template
 until then, and the night window (-133) until 06:00. Pure: the records live in ThrottleTable
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from zns_relay.models.zalo_rules import DEFERRABLE, ZaloRefusal, classify, opens_at, vietnam_time
+from zns_relay.models.zalo_rules import PAUSING, ZaloRefusal, classify, opens_at, vietnam_time
 
 KEY_PREFIX = "pause"
 _SEPARATOR = "#"
@@ -57,7 +57,7 @@ def pause_from(
     """The pause a deferred ZNS message's Zalo code teaches at `now`, or None (not a "not now", or a
     message without the OA or template to key it by)."""
     refusal = classify(code)
-    if code is None or refusal not in DEFERRABLE or not oa_id:
+    if code is None or refusal not in PAUSING or not oa_id:
         return None
     if refusal is ZaloRefusal.OA_QUOTA:
         return Pause(oa_id, None, code, opens_at(refusal, now), request_id)

@@ -45,7 +45,13 @@ def classify(code: int | None) -> ZaloRefusal | None:
 
 
 # Refusals that say "not now": the message is DEFERRED and sent again when Zalo will take it.
-DEFERRABLE = frozenset({ZaloRefusal.NIGHT_WINDOW, ZaloRefusal.OA_QUOTA, ZaloRefusal.TEMPLATE_QUOTA})
+DEFERRABLE = frozenset(
+    {ZaloRefusal.NIGHT_WINDOW, ZaloRefusal.OA_QUOTA, ZaloRefusal.TEMPLATE_QUOTA, ZaloRefusal.TRANSIENT}
+)
+# Refusals that say "not now" for the whole OA or template, until an hour: zns_relay.models.pause.
+PAUSING = DEFERRABLE - {ZaloRefusal.TRANSIENT}
+# A transient fault on Zalo's side (-124, -100) is tried again this long after its report.
+TRANSIENT_RETRY_SECONDS = 300
 # Zalo's day is taken to be Vietnam's (UTC+7, no daylight saving): its night window ends at 06:00 and
 # its quotas are daily ("Total quota allowed to send in day", eSMS's ZNS/GetQuota:
 # https://developers.esms.vn/en/esms-api/retrive-and-register-functions/get-the-daily-quota-of-oa), so
@@ -67,7 +73,9 @@ ATTEMPT_SUFFIX = re.compile(r"\.z[0-9]+$")
 def opens_at(refusal: ZaloRefusal, now: int) -> int:
     """When Zalo takes again what it refused for `refusal` at `now` (epoch seconds): the end of the
     night window for a night-restricted template (at once when that is learnt by day: a report applied
-    late), the next Vietnam midnight for a quota."""
+    late), the next Vietnam midnight for a quota, a few minutes on for a transient fault."""
+    if refusal is ZaloRefusal.TRANSIENT:
+        return now + TRANSIENT_RETRY_SECONDS
     local = datetime.fromtimestamp(now, VIETNAM)
     midnight = datetime(local.year, local.month, local.day, tzinfo=VIETNAM)
     if refusal is ZaloRefusal.NIGHT_WINDOW:
