@@ -66,9 +66,9 @@ def vietnam(text: str) -> int:
         (ZaloRefusal.NIGHT_WINDOW, "2026-12-07 23:10", "2026-12-08 06:00"),
         (ZaloRefusal.NIGHT_WINDOW, "2026-12-08 02:30", "2026-12-08 06:00"),
         (ZaloRefusal.NIGHT_WINDOW, "2026-12-07 22:00", "2026-12-08 06:00"),
-        # learnt by day (a report applied late, Zalo's clock behind ours): Zalo takes it now
-        (ZaloRefusal.NIGHT_WINDOW, "2026-12-08 06:05", "2026-12-08 06:05"),
-        (ZaloRefusal.NIGHT_WINDOW, "2026-12-08 10:00", "2026-12-08 10:00"),
+        # learnt by day (a report applied late, or Zalo's clock not ours): an hour on
+        (ZaloRefusal.NIGHT_WINDOW, "2026-12-08 06:05", "2026-12-08 07:05"),
+        (ZaloRefusal.NIGHT_WINDOW, "2026-12-08 10:00", "2026-12-08 11:00"),
         # a daily quota comes back at the next Vietnam midnight, whatever the hour
         (ZaloRefusal.OA_QUOTA, "2026-12-07 09:15", "2026-12-08 00:00"),
         (ZaloRefusal.TEMPLATE_QUOTA, "2026-12-07 23:59", "2026-12-08 00:00"),

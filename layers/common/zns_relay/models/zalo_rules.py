@@ -52,6 +52,9 @@ DEFERRABLE = frozenset(
 PAUSING = DEFERRABLE - {ZaloRefusal.TRANSIENT}
 # A transient fault on Zalo's side (-124, -100) is tried again this long after its report.
 TRANSIENT_RETRY_SECONDS = 300
+# A night refusal learnt while our clock says day (a report applied late, or Zalo's clock not ours) is
+# tried again this long after: soon, but not so soon that a night our clock does not see repeats it.
+DAYTIME_NIGHT_RETRY_SECONDS = 3600
 # Zalo's day is taken to be Vietnam's (UTC+7, no daylight saving): its night window ends at 06:00 and
 # its quotas are daily ("Total quota allowed to send in day", eSMS's ZNS/GetQuota:
 # https://developers.esms.vn/en/esms-api/retrive-and-register-functions/get-the-daily-quota-of-oa), so
@@ -72,15 +75,15 @@ ATTEMPT_SUFFIX = re.compile(r"\.z[0-9]+$")
 
 def opens_at(refusal: ZaloRefusal, now: int) -> int:
     """When Zalo takes again what it refused for `refusal` at `now` (epoch seconds): the end of the
-    night window for a night-restricted template (at once when that is learnt by day: a report applied
-    late), the next Vietnam midnight for a quota, a few minutes on for a transient fault."""
+    night window for a night-restricted template (an hour on when that is learnt by day), the next
+    Vietnam midnight for a quota, a few minutes on for a transient fault."""
     if refusal is ZaloRefusal.TRANSIENT:
         return now + TRANSIENT_RETRY_SECONDS
     local = datetime.fromtimestamp(now, VIETNAM)
     midnight = datetime(local.year, local.month, local.day, tzinfo=VIETNAM)
     if refusal is ZaloRefusal.NIGHT_WINDOW:
         if NIGHT_ENDS <= local - midnight < NIGHT_STARTS:
-            return now
+            return now + DAYTIME_NIGHT_RETRY_SECONDS
         opens = midnight + NIGHT_ENDS
         if local >= opens:  # refused in the evening: the window ends tomorrow morning
             opens += timedelta(days=1)
