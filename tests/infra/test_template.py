@@ -246,6 +246,25 @@ def test_the_first_deploy_checklist_lists_every_parameter_with_its_default() -> 
         assert shown == f"`{default}`" or (not default and shown.startswith("empty")), (name, shown, default)
 
 
+def test_a_template_zalo_will_not_take_pages_whoever_owns_the_templates() -> None:
+    # The metrics: tests/integration/test_deferrals.py (a -131 or -146 report), and the sender's check
+    # of a template GetZnsTemplateInfo says is not ENABLE (tests/integration/test_sender_template_limits.py)
+    alarm = TEMPLATE.resources["TemplateUnavailableAlarm"]["Properties"]
+    watched = {
+        query["MetricStat"]["Metric"]["MetricName"]: query["MetricStat"]["Metric"]["Dimensions"]
+        for query in alarm["Metrics"]
+        if "MetricStat" in query
+    }
+    service = [{"Name": "service", "Value": "zns-relay"}]
+    assert watched == {"ZaloTemplateRefused": service, "TemplateNotEnabled": service}
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert (
+        "${TemplateUnavailableAlarm.Arn}"
+        in TEMPLATE.resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    )
+
+
 def test_the_guardrails_say_when_they_cannot_look() -> None:
     # Given the quota and quality alarms keep their state while no run answers (TreatMissingData: ignore)
     alarm = TEMPLATE.resources["GuardrailsBlindAlarm"]["Properties"]

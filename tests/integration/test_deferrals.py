@@ -1,10 +1,12 @@
 """Zalo's "not now" on moto, through the real functions: a -133 (night window), -144 or -147 (daily
 quotas), -124 or -100 (a transient fault) report defers the message instead of failing it, and the
 first three pause its OA or template; the reconciler queues its resend when it is due, and the sender
-sends it again under a RequestId of its own, its TempData opened from the item."""
+sends it again under a RequestId of its own, its TempData opened from the item. A template Zalo will
+not take (-131, -146) fails its message, and is counted for TemplateUnavailableAlarm."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass
@@ -14,8 +16,10 @@ from typing import Any
 import boto3
 import pytest
 
+from local.runtime.lambda_runtime import function_output_to
 from local.runtime.template import Resolver
 from tests.conftest import LoadedFunction, load_event, load_function
+from tests.support.emf import emf_lines
 from tests.support.esms_stub import EsmsStub, Reply, accepted
 from tests.support.outcomes import TableStream
 from tests.support.zalo_reports import callback_url, delivered, report_on, send, zalo_refusal
@@ -408,3 +412,23 @@ def test_a_resend_job_twice_sends_once_and_notes_nothing_on_the_message(relay: R
     record = relay.record("order-7")
     assert record.status is MessageStatus.ACCEPTED
     assert not [entry for entry in record.history if "reused" in entry.detail]
+
+
+@pytest.mark.parametrize("zalo_code", [-131, -146])
+def test_a_template_zalo_will_not_take_fails_its_message_and_counts_for_the_alarm(
+    zalo_code: int, relay: Relay
+) -> None:
+    relay.send(body("review-9"))
+
+    logged = io.StringIO()
+    with function_output_to(logged):
+        relay.refuse("review-9", "zns-1", zalo_code, "template not approved")
+
+    assert relay.record("review-9").status is MessageStatus.FAILED
+    assert "ZaloTemplateRefused" in {metric["name"] for metric in emf_lines(logged.getvalue())}
+    [warning] = [json.loads(line) for line in logged.getvalue().splitlines() if '"level":"WARNING"' in line]
+    assert (warning["message"], warning["temp_id"]) == (
+        "Zalo refused the template: not approved, or disabled",
+        "2056446",
+    )
+    assert relay.pauses() == {}

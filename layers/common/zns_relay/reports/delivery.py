@@ -36,7 +36,7 @@ from zns_relay.models.state import (
     MessageStatus,
 )
 from zns_relay.models.suppression import suppression_from
-from zns_relay.models.zalo_rules import BY_THE_PERSON, DEFERRABLE, classify
+from zns_relay.models.zalo_rules import BY_THE_PERSON, DEFERRABLE, ZaloRefusal, classify
 from zns_relay.reports.deferral import Deferrals
 from zns_relay.store.items import iso_time
 from zns_relay.store.messages import Clock, MessageStore, utc_now
@@ -116,9 +116,10 @@ class DeliveryReports:
         elif target is MessageStatus.SENT:
             applied = self._apply_sent(request_id, detail, match=match, data=data, learnt=learnt, now=now)
         else:
-            # The person's refusal is remembered from the message as written (its OA, phone, template).
-            refused = refusal in BY_THE_PERSON
-            item: dict[str, Any] | None = {} if refused else None
+            # The person's refusal is remembered from the message as written (its OA, phone, template),
+            # and a template Zalo will not take is named.
+            wanted = refusal in BY_THE_PERSON or refusal is ZaloRefusal.TEMPLATE_UNAVAILABLE
+            item: dict[str, Any] | None = {} if wanted else None
             applied = self._store.transition(
                 request_id,
                 target,
@@ -130,8 +131,14 @@ class DeliveryReports:
                 match=match,
                 written_item=item,
             )
-            if applied and item:
+            if applied and item and refusal in BY_THE_PERSON:
                 self._suppress(item, report)
+            if applied and item and refusal is ZaloRefusal.TEMPLATE_UNAVAILABLE:
+                count("ZaloTemplateRefused")
+                logger.warning(
+                    "Zalo refused the template: not approved, or disabled",
+                    extra={"zalo_code": code, "temp_id": item.get("temp_id")},
+                )
         if not applied:
             return self._unchanged(applied)
         count(f"Messages{target.value.capitalize()}")
