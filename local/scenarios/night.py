@@ -25,10 +25,12 @@ def vietnam_evening(simulator: EsmsSimulator, hour: int = 23) -> None:
     _move_to(simulator, _midnight_of(simulator.vietnam_time()) + timedelta(hours=hour))
 
 
-def cross_the_night(simulator: EsmsSimulator, info: StackInfo) -> int:
+def cross_the_night(simulator: EsmsSimulator, info: StackInfo, now: int | None = None) -> int:
     """The simulator's Vietnam clock moved to 06:20 tomorrow, every DEFERRED message due now and Zalo's
     pauses over; how many messages came due (one that moved on meanwhile is left as it is)."""
     _move_to(simulator, _midnight_of(simulator.vietnam_time()) + timedelta(days=1) + MORNING)
+    _end_pauses(info)  # first: a message due before they end would be held again
+    due_at = {"N": str(now if now is not None else int(time.time()))}
     dynamodb = info.client("dynamodb")
     due = 0
     for page in dynamodb.get_paginator("scan").paginate(
@@ -43,18 +45,17 @@ def cross_the_night(simulator: EsmsSimulator, info: StackInfo) -> int:
                 dynamodb.update_item(
                     TableName=info.table_name,
                     Key={"request_id": item["request_id"]},
-                    UpdateExpression="SET check_at = :now",
+                    UpdateExpression="SET check_at = :now, next_attempt_at = :now",
                     ConditionExpression="#status = :deferred",
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues={
-                        ":now": {"N": str(int(time.time()))},
+                        ":now": due_at,
                         ":deferred": {"S": "DEFERRED"},
                     },
                 )
             except dynamodb.exceptions.ConditionalCheckFailedException:
                 continue
             due += 1
-    _end_pauses(info)
     return due
 
 
@@ -72,28 +73,30 @@ def _end_pauses(info: StackInfo) -> None:
 
 class Nights:
     """Crosses a night when the messages a scenario waits for are deferred, once for each deferral: a
-    message deferred again after a crossing (a daily limit still reached) waits for the next one."""
+    message deferred again after a crossing (a daily limit still reached, a pause that held it) has a new
+    next attempt, and waits for the next one."""
 
     def __init__(self, simulator: EsmsSimulator, info: StackInfo) -> None:
         self._simulator = simulator
         self._info = info
-        self._crossed: dict[str, int] = {}  # RequestId -> its deferrals when a night was crossed for it
+        self._crossed: dict[str, int] = {}  # RequestId -> its next attempt when a night was crossed for it
         self.crossed = 0
 
     def pass_for(self, deferred: set[str]) -> int:
-        """Cross the night for these DEFERRED messages unless one is still on a night already crossed;
-        how many came due."""
-        deferrals = {
-            request_id: int((self._info.message(request_id) or {}).get("deferrals", 0))
+        """Cross the night for these DEFERRED messages unless one is still on a night already crossed
+        (its next attempt is the one the crossing set); how many came due."""
+        next_attempts = {
+            request_id: (self._info.message(request_id) or {}).get("next_attempt_at")
             for request_id in deferred
         }
         if not deferred or any(
-            self._crossed.get(request_id) == count for request_id, count in deferrals.items()
+            self._crossed.get(request_id) == at for request_id, at in next_attempts.items()
         ):
             return 0
-        self._crossed.update(deferrals)
+        now = int(time.time())
+        self._crossed.update(dict.fromkeys(deferred, now))
         self.crossed += 1
-        return cross_the_night(self._simulator, self._info)
+        return cross_the_night(self._simulator, self._info, now)
 
 
 def _midnight_of(moment: datetime) -> datetime:

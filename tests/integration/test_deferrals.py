@@ -93,7 +93,7 @@ class Relay:
         dynamodb.update_item(
             TableName=self.ref("MessagesTable"),
             Key={"request_id": {"S": request_id}},
-            UpdateExpression="SET check_at = :due",
+            UpdateExpression="SET check_at = :due, next_attempt_at = :due",
             ExpressionAttributeValues={":due": {"N": str(int(time.time()) - 1)}},
         )
         for key in self.pauses():
@@ -297,20 +297,20 @@ def test_a_quota_refusal_pauses_the_oa_and_its_next_messages_wait_unsent_until_m
     # When the next message of that OA comes, of any template
     relay.send(body("second", TempID="205644"))
 
-    # Then it waits DEFERRED, unsent, its Zalo refusals uncounted
+    # Then it waits DEFERRED, unsent (a hold counts as a deferral: a pause cannot hold it for ever)
     held = relay.record("second")
     assert relay.esms.sends_for("second") == 0
-    assert (held.status, held.deferrals, held.sms_id) == (MessageStatus.DEFERRED, 0, None)
+    assert (held.status, held.deferrals, held.sms_id) == (MessageStatus.DEFERRED, 1, None)
     assert held.error is not None and held.error.startswith(
         "held unsent: the OA is over its daily quota (Zalo -144) until "
     )
     assert held.next_attempt_at is not None and held.next_attempt_at >= pause["until"]
 
-    # And once the pause is over and its time comes, its first attempt goes under its own RequestId
+    # And once the pause is over and its time comes, it is sent, under its attempt's RequestId
     relay.night_passes("second")
     relay.reconcile()
     assert {"resend": "second"} in relay.run_jobs()
-    assert relay.esms.sends_for("second") == 1
+    assert (relay.esms.sends_for("second"), relay.esms.sends_for("second.z2")) == (0, 1)
     assert relay.record("second").status is MessageStatus.ACCEPTED
 
 
@@ -432,3 +432,75 @@ def test_a_template_zalo_will_not_take_fails_its_message_and_counts_for_the_alar
         "2056446",
     )
     assert relay.pauses() == {}
+
+
+def test_a_quota_refusal_reported_after_its_day_ended_pauses_nothing_and_goes_again_soon(
+    relay: Relay,
+) -> None:
+    # Given a message accepted yesterday (the reconciler learns of its refusal only now)
+    relay.send(body("yesterday-1"))
+    relay.aws.client("dynamodb").update_item(
+        TableName=relay.ref("MessagesTable"),
+        Key={"request_id": {"S": "yesterday-1"}},
+        UpdateExpression="SET accepted_at = :yesterday",
+        ExpressionAttributeValues={":yesterday": {"N": str(int(time.time()) - 86400)}},
+    )
+    before = int(time.time())
+
+    # When Zalo's -144 of yesterday is applied
+    relay.refuse("yesterday-1", "zns-1", -144, "quota")
+
+    # Then its day is over: it goes again within the quarter hour, and today nothing is paused
+    deferred = relay.record("yesterday-1")
+    assert deferred.status is MessageStatus.DEFERRED and deferred.next_attempt_at is not None
+    assert before <= deferred.next_attempt_at <= int(time.time()) + SPREAD_SECONDS
+    assert "the refusal's period was over when it was reported" in deferred.history[-1].detail
+    assert relay.pauses() == {}
+
+
+def test_a_late_answer_about_the_refused_attempt_changes_nothing_while_the_resend_retries(
+    relay: Relay,
+) -> None:
+    # Given a deferred message whose resend eSMS could not take yet (RETRYING)
+    relay.send(body("order-6"))
+    relay.refuse("order-6", "zns-1", -144, "quota")
+    relay.night_passes("order-6")
+    relay.reconcile()
+    relay.esms.responder = lambda _body: Reply(status=503, body="Service Unavailable")
+    relay.sender.invoke({"Records": relay.queued_jobs()})
+    assert relay.record("order-6").status is MessageStatus.RETRYING
+
+    # When the reconciler applies eSMS's answer about the refused attempt, late
+    late = parse_delivery_report(
+        {"SMSID": "zns-1", "SendStatus": "5", "SendFailed": "1", "TypeId": "25",
+         "ErrorInfo": '{"error":-144,"message":"quota"}'}
+    )  # fmt: skip
+    dynamodb = relay.aws.client("dynamodb")
+    throttle = relay.ref("ThrottleTable")
+    store = MessageStore(relay.ref("MessagesTable"), dynamodb)
+    reports = DeliveryReports(
+        store, FollowUp(1800), Suppressions(throttle, dynamodb), Pauses(throttle, dynamodb)
+    )
+    result = reports.apply("order-6", late, source="GetCallback")
+
+    # Then the resend goes on: nothing deferred again, no SMSID learnt from the refused attempt
+    assert result is ReportResult.MISMATCHED
+    record = relay.record("order-6")
+    assert (record.status, record.deferrals, record.sms_id) == (MessageStatus.RETRYING, 1, None)
+
+
+def test_a_pause_does_not_hold_a_message_an_earlier_attempt_may_have_reached_esms_with(relay: Relay) -> None:
+    # Given a message whose send eSMS never answered (it may hold it), and then the OA paused
+    relay.esms.responder = lambda _body: Reply(hang=True)
+    send(relay.sender, relay.deployment, body("unsure-1"))
+    assert relay.record("unsure-1").status is MessageStatus.RETRYING
+    relay.send(body("first"))
+    relay.refuse("first", "zns-1", -144, "quota")
+    assert relay.pauses()
+
+    # When the unsure message comes back from the queue
+    relay.send(body("unsure-1"), sms_id="zns-9")
+
+    # Then it is sent again (eSMS's 124, or its acceptance, tells), not held past eSMS's memory
+    assert relay.esms.sends_for("unsure-1") == 2
+    assert relay.record("unsure-1").status is MessageStatus.ACCEPTED

@@ -65,8 +65,12 @@ NIGHT_ENDS, NIGHT_STARTS = timedelta(hours=6), timedelta(hours=22)
 # Deferred messages go again over this much time after the hour, each at its own moment (by its
 # RequestId): a night's campaign does not meet Zalo in one burst at 06:00.
 SPREAD_SECONDS = 900
-# A message Zalo keeps deferring (a quota that never comes back, a window not where we think) ends FAILED.
+# A message Zalo keeps deferring (a quota that never comes back, a window not where we think), or that
+# Zalo's pauses keep holding, ends FAILED.
 MAX_DEFERRALS = 3
+# A deferred message is still valid this long after its next attempt, or it is not deferred: the
+# reconciler's schedule (up to 30 minutes) and the send come on top of the attempt's time.
+VALIDITY_MARGIN_SECONDS = 1800
 MAX_ESMS_REQUEST_ID = 50  # eSMS's RequestId: "Maximum length 50 characters" (SendZaloMessage_V5_post)
 # How an attempt's RequestId ends (attempt_request_id): reserved, no producer's RequestId ends so
 # (zns_relay.models.contract), so that eSMS's 124 for one can only be about an attempt of ours.
@@ -90,6 +94,24 @@ def opens_at(refusal: ZaloRefusal, now: int) -> int:
     else:
         opens = midnight + timedelta(days=1)
     return int(opens.astimezone(UTC).timestamp())
+
+
+def period_start(refusal: ZaloRefusal, now: int) -> int | None:
+    """When the period Zalo refused in began, for a refusal learnt at `now`: today's Vietnam midnight for
+    a quota, tonight's 22:00 for the night window (None by day, or for a transient fault). A report of an
+    attempt sent before it is late: its period is over, and Zalo may take the message now."""
+    local = datetime.fromtimestamp(now, VIETNAM)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=VIETNAM)
+    if refusal in (ZaloRefusal.OA_QUOTA, ZaloRefusal.TEMPLATE_QUOTA):
+        return int(midnight.timestamp())
+    if refusal is not ZaloRefusal.NIGHT_WINDOW or NIGHT_ENDS <= local - midnight < NIGHT_STARTS:
+        return None
+    night = (
+        midnight + NIGHT_STARTS
+        if local - midnight >= NIGHT_STARTS
+        else midnight - timedelta(days=1) + NIGHT_STARTS
+    )
+    return int(night.timestamp())
 
 
 def next_attempt_at(opens: int, request_id: str) -> int:

@@ -33,7 +33,9 @@ class PreSendChecks:
         """The person's refusal that covers this message, else the pause that holds it; None if neither."""
         found = self._holds.for_message(request.oa_id, request.phone, request.temp_id)
         refusal = holding_back(found.suppressions, request.oa_id, request.phone, request.temp_id)
-        pause = holding(found.pauses, request.oa_id, request.temp_id, int(self._clock()))
+        # A sandbox message reaches no one, and keeps no TempData to be sent again: nothing pauses it.
+        now = int(self._clock())
+        pause = None if request.sandbox else holding(found.pauses, request.oa_id, request.temp_id, now)
         return HeldBack(refusal, None if refusal else pause) if refusal or pause else None
 
     def template_problem(self, request: ZaloSendRequest, seconds_left: Callable[[], float]) -> str | None:

@@ -15,7 +15,7 @@ from zns_relay.models.esms import SendResult
 from zns_relay.models.pause import Pause
 from zns_relay.models.state import MessageStatus
 from zns_relay.models.suppression import Suppression
-from zns_relay.models.zalo_rules import next_attempt_at
+from zns_relay.models.zalo_rules import MAX_DEFERRALS, VALIDITY_MARGIN_SECONDS, next_attempt_at
 from zns_relay.sender.delivery import HeldBack, Outcome, SendOutcome
 from zns_relay.sender.failure_policy import Accept, Finish, Retry, WaitForReport
 from zns_relay.store.messages import MessageStore
@@ -42,6 +42,7 @@ class Write:
     history: bool = True
     data: Mapping[str, object] | None = None  # kept in the history entry
     removes: tuple[str, ...] = ()  # attributes the write removes
+    counts: tuple[str, ...] = ()  # counters the write adds one to
 
 
 def keeps_history(receive_count: int) -> bool:
@@ -103,35 +104,42 @@ def handed_back(request_id: str, detail: str, delay: int = 0) -> SendOutcome:
     return SendOutcome(Outcome.HANDED_BACK, request_id, detail, delay)
 
 
-def paused_write(pause: Pause, request_id: str, valid_until: int | None) -> Write:
+def paused_write(pause: Pause, claim: ClaimedMessage) -> Write:
     """DEFERRED without an eSMS call while Zalo paused its OA or template (zns_relay.models.pause): sent
-    again once the pause ends, at its own moment; FAILED at once if its validity ends first (its SMS
-    fallback then still goes in time). Not a deferral Zalo made of it: its `deferrals` (and so its
-    next attempt's RequestId) stay as they are."""
-    at = next_attempt_at(pause.until, request_id)
-    data = {"error_code": str(pause.code), "paused_by": pause.request_id}
-    if valid_until is not None and at >= valid_until:
-        reason = f"not sent: {pause.reason().removeprefix('held unsent: ')}, after its validity (ValidUntil)"
-        return Write(MessageStatus.FAILED, reason, {"esms_code": None, "error": reason}, data=data)
-    reason = pause.reason()
-    fields = {"esms_code": None, "error": reason, "next_attempt_at": at}
-    return Write(
-        MessageStatus.DEFERRED,
-        reason,
-        fields,
-        check_at=at,
-        data={**data, "next_attempt_at": at},
-        removes=("retry_until", "claim_token"),
-    )
+    again once the pause ends, at its own moment. A hold counts as a deferral: one held or deferred
+    MAX_DEFERRALS times, or whose validity ends first, is FAILED at once (its SMS fallback then still
+    goes in time). Its next attempt's RequestId moves on too, which eSMS, never asked, does not mind."""
+    at = next_attempt_at(pause.until, claim.request_id)
+    data: dict[str, object] = {"error_code": str(pause.code), "paused_by": pause.request_id}
+    why = pause.reason().removeprefix("held unsent: ")
+    if claim.deferrals >= MAX_DEFERRALS:
+        reason = f"not sent: {why}, and it was deferred {claim.deferrals} times already"
+    elif claim.valid_until is not None and at + VALIDITY_MARGIN_SECONDS >= claim.valid_until:
+        reason = f"not sent: {why}, after its validity (ValidUntil)"
+    else:
+        fields = {"esms_code": None, "error": pause.reason(), "next_attempt_at": at}
+        data = {**data, "next_attempt_at": at}
+        removes = ("retry_until", "claim_token")
+        return Write(
+            MessageStatus.DEFERRED,
+            pause.reason(),
+            fields,
+            check_at=at,
+            data=data,
+            removes=removes,
+            counts=("deferrals",),
+        )
+    return Write(MessageStatus.FAILED, reason, {"esms_code": None, "error": reason}, data=data)
 
 
-def held_write(held: HeldBack, claim: ClaimedMessage) -> Write:
-    """What becomes of a message held back unsent: FAILED for the person's refusal, DEFERRED (or
-    EXPIRED) for a pause."""
+def held_write(held: HeldBack, claim: ClaimedMessage) -> Write | None:
+    """What becomes of a message held back unsent: FAILED for the person's refusal, DEFERRED (or FAILED)
+    for a pause. None when a pause must not hold it: an earlier attempt may have reached eSMS, which
+    then answers its retry with 124 (holding it past eSMS's 24 hours could send it twice)."""
     if held.refusal is not None:
         return suppressed_write(held.refusal)
     assert held.pause is not None
-    return paused_write(held.pause, claim.request_id, claim.valid_until)
+    return None if claim.possibly_accepted else paused_write(held.pause, claim)
 
 
 class Recorder:
@@ -237,7 +245,7 @@ class Recorder:
             check_at=write.check_at,
             keep_check_at=write.keep_check_at,
             history=write.history,
-            more=MoreChanges(removing=write.removes),
+            more=MoreChanges(removing=write.removes, counting=write.counts),
         ):
             # A delivery report moved it on meanwhile, or our lease ran out and another took it over.
             logger.info("state write refused: the message moved on meanwhile", extra={"target": write.status})

@@ -165,8 +165,9 @@ class MessageSender:
         if failure_policy.window_ended(claim, window, now):
             closed = failure_policy.close_window(claim, None)
             return self._apply(closed, claim, None, sandbox=request.sandbox, receives=receives, now=now)
-        if sendable.held is not None:  # claimed first: a fallback asking for `refused` goes from its end
-            return self._recorder.held(claim, recording.held_write(sendable.held, claim))
+        # Claimed first: a fallback asking for `refused` goes from its end.
+        if sendable.held is not None and (held := recording.held_write(sendable.held, claim)) is not None:
+            return self._recorder.held(claim, held)
         result = self._attempt(request, claim, sendable.reveal)
         now = self._now()
         decision = failure_policy.judge(result, claim, now)

@@ -121,7 +121,8 @@ class MessageStore:
             }
         )
         if resend:  # the deferral made a new nonce and removed the last window: both stand as written
-            condition = f"#status = :deferred OR {condition}"
+            # (a job that comes early, a stale or repeated one, finds the message not due: not sent)
+            condition = f"(#status = :deferred AND next_attempt_at <= :now_epoch) OR {condition}"
             write.values[":deferred"] = MessageStatus.DEFERRED.value
             write.remove("next_attempt_at")  # its history keeps when it was due
         if fields.get("fingerprint") is not None:
