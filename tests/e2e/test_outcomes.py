@@ -131,7 +131,8 @@ def test_a_producer_hears_exactly_one_final_event_per_message_equal_to_the_table
 
 
 def seed(info: StackInfo) -> dict[MessageStatus, str]:
-    """Messages held in the statuses a flow only passes through (SENDING, RETRYING, SENT)."""
+    """Messages held in the statuses a flow only passes through (SENDING, RETRYING, SENT), and one
+    Zalo deferred (the flow has no night), of another phone and no campaign."""
     store = MessageStore(info.table_name, info.client("dynamodb"))
     fields = {"phone": "0987654321", "temp_id": "2056446", "campaign_id": SEEDED_CAMPAIGN}
     seeded = {}
@@ -145,6 +146,11 @@ def seed(info: StackInfo) -> dict[MessageStatus, str]:
         for step in path:
             assert store.transition(request_id, step, f"to {step}", check_at=CHECK_AT)
         seeded[status] = request_id
+    deferred = {"phone": "0912345678", "temp_id": "2056446"}
+    store.claim("seeded-DEFERRED", deferred, lease_seconds=3600, check_at=CHECK_AT)
+    for step in (MessageStatus.ACCEPTED, MessageStatus.DEFERRED):
+        assert store.transition("seeded-DEFERRED", step, f"to {step}", check_at=CHECK_AT)
+    seeded[MessageStatus.DEFERRED] = "seeded-DEFERRED"
     return seeded
 
 
