@@ -75,11 +75,13 @@ class SoakResult:
 
     @property
     def failed_for_now(self) -> set[str]:
-        """FAILED or EXPIRED after Zalo refused them for now: Zalo would have taken them later."""
+        """FAILED or EXPIRED on Zalo's refusal for now (their last attempt's): Zalo would have taken them
+        later. One whose later attempt Zalo took, and reported failed (a -114 number), is not."""
         return {
             request_id
             for request_id in self.refused_for_now
             if self.statuses.get(request_id) in {"FAILED", "EXPIRED"}
+            and self.outcomes.get(request_id) in FOR_NOW
         }
 
     @property

@@ -31,13 +31,14 @@ def test_the_soak_reports_the_send_rate_it_achieved_against_its_tps_limit() -> N
 
 
 def test_a_message_zalo_refused_for_now_must_end_delivered_once() -> None:
-    # Given a soak where Zalo refused two messages for the night, one delivered by two attempts and the
-    # other ended FAILED
+    # Given a soak where Zalo refused three messages for the night: one delivered by two attempts, one
+    # that ended FAILED on that refusal, and one whose later attempt Zalo took and reported failed
     result = SoakResult(
-        published=2, request_ids={"a", "b"}, fallbacks={}, statuses={"a": "DELIVERED", "b": "FAILED"},
+        published=3, request_ids={"a", "b", "c"}, fallbacks={},
+        statuses={"a": "DELIVERED", "b": "FAILED", "c": "FAILED"},
         accepted_by_esms={"a": 1, "a.z2": 1, "a.z3": 1, "b": 1},
-        outcomes={"a": "delivered", "b": "refused_133"},
-        refused_for_now={"a", "b"}, delivered_attempts={"a": 2}, sends=4, send_times=[], tps_limit=20.0,
+        outcomes={"a": "delivered", "b": "refused_133", "c": "failed_114"},
+        refused_for_now={"a", "b", "c"}, delivered_attempts={"a": 2}, sends=4, send_times=[], tps_limit=20.0,
         throttled=0, dlq_depth=0, crashes=0, invocations=1, seconds=1.0, nights=1,
     )  # fmt: skip
     printed = io.StringIO()
@@ -48,7 +49,7 @@ def test_a_message_zalo_refused_for_now_must_end_delivered_once() -> None:
     assert result.failed_for_now == {"b"} and result.delivered_twice == {"a"}
     assert not result.ok
     text = printed.getvalue()
-    assert "messages refused for now (night, quota)     2, now DELIVERED 1  FAILED 1\n" in text
+    assert "messages refused for now (night, quota)     3, now DELIVERED 1  FAILED 2\n" in text
     assert "... FAILED, though Zalo would take them     1  (must be 0)\n" in text
     assert "messages delivered by two attempts          1  (must be 0)\n" in text
     assert text.endswith("soak FAILED\n")
