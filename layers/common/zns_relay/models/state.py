@@ -56,11 +56,14 @@ BEFORE_ACCEPTANCE = frozenset({MessageStatus.SENDING, MessageStatus.RETRYING})
 WAITING_FOR_REPORT = frozenset({MessageStatus.ACCEPTED, MessageStatus.SENT})
 
 
+def iso_time(moment: datetime) -> str:
+    """A moment as the items' and the answers' times read (ISO 8601, UTC, milliseconds)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def iso_of_epoch(epoch: int | None) -> str | None:
-    """Epoch seconds as the items' and the answers' times read (ISO 8601, UTC, milliseconds)."""
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Epoch seconds as iso_time writes them."""
+    return None if epoch is None else iso_time(datetime.fromtimestamp(epoch, UTC))
 
 
 def new_callback_nonce() -> str:

@@ -34,11 +34,11 @@ from zns_relay.models.state import (
     WAITING_FOR_REPORT,
     Channel,
     MessageStatus,
+    iso_time,
 )
 from zns_relay.models.suppression import suppression_from
 from zns_relay.models.zalo_rules import BY_THE_PERSON, DEFERRABLE, ZaloRefusal, classify
 from zns_relay.reports.deferral import Deferrals
-from zns_relay.store.items import iso_time
 from zns_relay.store.messages import Clock, MessageStore, utc_now
 from zns_relay.store.pauses import Pauses
 from zns_relay.store.records import Written

@@ -24,10 +24,11 @@ from zns_relay.models.state import (
     KEYED_FINGERPRINT_PREFIX,
     MessageRecord,
     MessageStatus,
+    iso_time,
     new_callback_nonce,
 )
 from zns_relay.store.indexes import SMS_ID_INDEX, WAITING_INDEX, awaiting_shards, status_shard
-from zns_relay.store.items import batch_get, from_item, is_condition_failure, iso_time, to_item
+from zns_relay.store.items import batch_get, from_item, is_condition_failure, to_item
 from zns_relay.store.records import WAITING_ATTRIBUTES, ClaimedMessage, ClaimLost, WaitingMessage, Written
 from zns_relay.store.writes import MoreChanges, ReportMatch, Write, history_entry
 

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from zns_relay.models.state import BEFORE_ACCEPTANCE, FINAL_STATUSES, Channel, MessageStatus
+from zns_relay.models.state import BEFORE_ACCEPTANCE, FINAL_STATUSES, Channel, MessageStatus, iso_time
 from zns_relay.store.indexes import awaiting_shard
-from zns_relay.store.items import iso_time
 from zns_relay.store.records import Written
 
 # Flags an item holds only when true (absent: false), to keep it small.
