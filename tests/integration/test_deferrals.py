@@ -121,6 +121,20 @@ class Relay:
             assert self.sender.invoke({"Records": records}) == {"batchItemFailures": []}
         return [json.loads(record["body"]) for record in records]
 
+    def late_quota_answer(self, request_id: str, sms_id: str) -> ReportResult:
+        """The reconciler applies eSMS's GetCallback answer that Zalo refused `sms_id` for the quota."""
+        answer = parse_delivery_report(
+            {"SMSID": sms_id, "SendStatus": "5", "SendFailed": "1", "TypeId": "25",
+             "ErrorInfo": '{"error":-144,"message":"quota"}'}
+        )  # fmt: skip
+        dynamodb = self.aws.client("dynamodb")
+        throttle = self.ref("ThrottleTable")
+        store = MessageStore(self.ref("MessagesTable"), dynamodb)
+        reports = DeliveryReports(
+            store, FollowUp(1800), Suppressions(throttle, dynamodb), Pauses(throttle, dynamodb)
+        )
+        return reports.apply(request_id, answer, source="GetCallback")
+
     def ref(self, logical_id: str) -> str:
         return self.deployment.ref(logical_id)
 
@@ -366,19 +380,9 @@ def test_a_late_answer_about_the_refused_attempt_changes_nothing(relay: Relay) -
     # Given a message deferred by its callback, while the reconciler holds eSMS's answer about it
     relay.send(body("order-8"))
     relay.refuse("order-8", "zns-1", -144, "quota")
-    late = parse_delivery_report(
-        {"SMSID": "zns-1", "SendStatus": "5", "SendFailed": "1", "TypeId": "25",
-         "ErrorInfo": '{"error":-144,"message":"quota"}'}
-    )  # fmt: skip
-    dynamodb = relay.aws.client("dynamodb")
-    throttle = relay.ref("ThrottleTable")
-    store = MessageStore(relay.ref("MessagesTable"), dynamodb)
-    reports = DeliveryReports(
-        store, FollowUp(1800), Suppressions(throttle, dynamodb), Pauses(throttle, dynamodb)
-    )
 
     # When the reconciler applies that answer
-    result = reports.apply("order-8", late, source="GetCallback")
+    result = relay.late_quota_answer("order-8", "zns-1")
 
     # Then nothing changes: the message is still deferred once, with no SMSID
     assert result is ReportResult.MISMATCHED
@@ -471,17 +475,7 @@ def test_a_late_answer_about_the_refused_attempt_changes_nothing_while_the_resen
     assert relay.record("order-6").status is MessageStatus.RETRYING
 
     # When the reconciler applies eSMS's answer about the refused attempt, late
-    late = parse_delivery_report(
-        {"SMSID": "zns-1", "SendStatus": "5", "SendFailed": "1", "TypeId": "25",
-         "ErrorInfo": '{"error":-144,"message":"quota"}'}
-    )  # fmt: skip
-    dynamodb = relay.aws.client("dynamodb")
-    throttle = relay.ref("ThrottleTable")
-    store = MessageStore(relay.ref("MessagesTable"), dynamodb)
-    reports = DeliveryReports(
-        store, FollowUp(1800), Suppressions(throttle, dynamodb), Pauses(throttle, dynamodb)
-    )
-    result = reports.apply("order-6", late, source="GetCallback")
+    result = relay.late_quota_answer("order-6", "zns-1")
 
     # Then the resend goes on: nothing deferred again, no SMSID learnt from the refused attempt
     assert result is ReportResult.MISMATCHED
