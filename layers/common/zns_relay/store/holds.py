@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
+ATTRIBUTES = tuple(dict.fromkeys((*suppressions.ATTRIBUTES, *pauses.ATTRIBUTES)))  # both kinds' read
+
+
 @dataclass(frozen=True)
 class Holds:
     suppressions: list[Suppression]
@@ -31,9 +34,8 @@ class HoldRecords:
     def for_message(self, oa_id: str, phone: str, temp_id: str) -> Holds:
         """The records that could hold back a message to `phone` from `oa_id` with `temp_id`."""
         keys = (*suppression.keys_for(oa_id, phone, temp_id), *pause.keys_for(oa_id, temp_id))
-        attributes = tuple(dict.fromkeys((*suppressions.ATTRIBUTES, *pauses.ATTRIBUTES)))
         items = batch_get(
-            self._client, self._table, keys, attributes, consistent=False, key_name=suppressions.KEY
+            self._client, self._table, keys, ATTRIBUTES, consistent=False, key_name=suppressions.KEY
         )
         by_kind: dict[str, list[dict[str, Any]]] = {suppression.KEY_PREFIX: [], pause.KEY_PREFIX: []}
         for item in items:
